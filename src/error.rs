@@ -1,0 +1,217 @@
+//! One small error enum per concern. All are `Copy`, `#[non_exhaustive]`, and
+//! say what was wrong with an input without repeating the input: an error
+//! message can be logged without leaking a secret or a code.
+
+use core::fmt;
+
+use crate::Algorithm;
+
+/// Why a secret key was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The key has no bytes.
+    Empty,
+    /// The key is shorter than the minimum in force ([`MinLength`](crate::MinLength)).
+    TooShort {
+        /// The minimum that was in force, in bits.
+        min_bits: u16,
+    },
+    /// The key is longer than [`Secret::MAX_LEN`](crate::Secret::MAX_LEN) bytes.
+    TooLong,
+    /// The text is not base32: a character outside `A-Z`, `2-7` (in either
+    /// case), data after `=` padding, or a length no byte string encodes to.
+    InvalidBase32,
+    /// This build of `passcode` leaves the algorithm out (see the `sha1`,
+    /// `sha256` and `sha512` cargo features).
+    AlgorithmDisabled(Algorithm),
+}
+
+impl fmt::Display for SecretError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("secret is empty"),
+            Self::TooShort { min_bits } => {
+                write!(f, "secret is shorter than the minimum of {min_bits} bits")
+            }
+            Self::TooLong => write!(
+                f,
+                "secret is longer than {} bytes",
+                crate::Secret::MAX_LEN
+            ),
+            Self::InvalidBase32 => f.write_str(
+                "secret is not base32 (letters A-Z and digits 2-7, spaces and trailing '=' ignored)",
+            ),
+            Self::AlgorithmDisabled(algorithm) => write!(
+                f,
+                "{algorithm} is not available: passcode was built without its cargo feature"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for SecretError {}
+
+/// A parameter outside the range the RFCs and this crate allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParamError {
+    /// Digits outside [`Digits::MIN`](crate::Digits::MIN)..=[`Digits::MAX`](crate::Digits::MAX).
+    Digits,
+    /// A TOTP period of zero seconds.
+    Period,
+    /// A window side wider than [`Window::MAX_STEPS`](crate::Window::MAX_STEPS).
+    Window,
+    /// A HOTP look-ahead wider than [`LookAhead::MAX`](crate::LookAhead::MAX).
+    LookAhead,
+    /// A resynchronization look-ahead wider than [`ResyncWindow::MAX`](crate::ResyncWindow::MAX).
+    ResyncWindow,
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Digits => write!(
+                f,
+                "digits must be {} to {}",
+                crate::Digits::MIN,
+                crate::Digits::MAX
+            ),
+            Self::Period => f.write_str("period must be at least one second"),
+            Self::Window => write!(
+                f,
+                "a verification window may reach at most {} steps behind and ahead",
+                crate::Window::MAX_STEPS
+            ),
+            Self::LookAhead => write!(
+                f,
+                "a HOTP look-ahead may be at most {} counters",
+                crate::LookAhead::MAX
+            ),
+            Self::ResyncWindow => write!(
+                f,
+                "a HOTP resynchronization window may be at most {} counters",
+                crate::ResyncWindow::MAX
+            ),
+        }
+    }
+}
+
+impl core::error::Error for ParamError {}
+
+/// Why user input is not a well-formed code. Returned before any secret work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CodeError {
+    /// The input is longer than [`Code::MAX_INPUT_LEN`](crate::Code::MAX_INPUT_LEN) bytes.
+    TooLong,
+    /// A character that is neither an ASCII digit nor a space or hyphen.
+    InvalidCharacter,
+    /// A space or hyphen that does not sit between two digits, or a mix of
+    /// spaces and hyphens.
+    MisplacedSeparator,
+    /// The input does not hold exactly the configured number of digits.
+    WrongLength {
+        /// The number of digits expected.
+        expected: u8,
+    },
+}
+
+impl fmt::Display for CodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong => write!(
+                f,
+                "code is longer than {} bytes",
+                crate::Code::MAX_INPUT_LEN
+            ),
+            Self::InvalidCharacter => {
+                f.write_str("code may hold only ASCII digits, spaces and hyphens")
+            }
+            Self::MisplacedSeparator => f.write_str(
+                "a space or hyphen in a code must sit between two digits, and they cannot be mixed",
+            ),
+            Self::WrongLength { expected } => write!(f, "code must have {expected} digits"),
+        }
+    }
+}
+
+impl core::error::Error for CodeError {}
+
+/// A time, time step or counter outside what the computation can represent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StepError {
+    /// The time is before the configured T0.
+    BeforeT0,
+    /// The window reaches below time step (or counter) 0.
+    BelowZero,
+    /// The window, or the counter to store next, reaches past `u64::MAX`.
+    Overflow,
+    /// The system clock reads a time before 1970-01-01T00:00:00Z.
+    ClockBeforeUnixEpoch,
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BeforeT0 => "time is before T0",
+            Self::BelowZero => "window reaches below time step or counter 0",
+            Self::Overflow => "window or next counter reaches past the largest 64-bit counter",
+            Self::ClockBeforeUnixEpoch => "system clock is set before the Unix epoch",
+        })
+    }
+}
+
+impl core::error::Error for StepError {}
+
+/// Why a code was not accepted.
+///
+/// The outcome says only what a caller needs to act on: never which digit or
+/// which step was close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The input is not a well-formed code; no secret work was done.
+    Malformed(CodeError),
+    /// The code matches no eligible time step or counter.
+    Invalid,
+    /// The code matches only time steps at or before the last accepted one
+    /// (RFC 6238 §5.2: a code is accepted once).
+    Replayed,
+    /// The window cannot be placed at this time or counter.
+    OutOfRange(StepError),
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(e) => write!(f, "malformed code: {e}"),
+            Self::Invalid => f.write_str("invalid code"),
+            Self::Replayed => f.write_str("code was already used"),
+            Self::OutOfRange(e) => write!(f, "cannot verify: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for VerifyError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Malformed(e) => Some(e),
+            Self::OutOfRange(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<CodeError> for VerifyError {
+    fn from(e: CodeError) -> Self {
+        Self::Malformed(e)
+    }
+}
+
+impl From<StepError> for VerifyError {
+    fn from(e: StepError) -> Self {
+        Self::OutOfRange(e)
+    }
+}

@@ -1,0 +1,258 @@
+use core::ops::RangeInclusive;
+
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
+
+use crate::ParamError;
+use crate::code::{Code, Digits};
+use crate::hmac::Mac;
+
+/// Which TOTP time steps a code may come from: `behind` steps before the
+/// current one, the current one, and `ahead` steps after it (RFC 6238 §5.2).
+///
+/// Each side is bounded by [`MAX_STEPS`](Self::MAX_STEPS) = 20, ten minutes
+/// of drift at 30-second steps: every step in the window is computed on every
+/// verification, and each one widens the chance that a guess is accepted.
+///
+/// ```
+/// use passcode::Window;
+///
+/// let window = Window::new(2, 1)?;
+/// assert_eq!((window.behind(), window.ahead()), (2, 1));
+/// assert_eq!(Window::default(), Window::new(1, 1)?);
+/// assert!(Window::new(21, 0).is_err());
+/// # Ok::<(), passcode::ParamError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "WindowRepr", into = "WindowRepr"))]
+pub struct Window {
+    behind: u8,
+    ahead: u8,
+}
+
+impl Window {
+    /// The widest either side may be.
+    pub const MAX_STEPS: u8 = 20;
+    /// Only the current step.
+    pub const CURRENT: Self = Self {
+        behind: 0,
+        ahead: 0,
+    };
+
+    /// A window reaching `behind` steps into the past and `ahead` into the
+    /// future.
+    ///
+    /// # Errors
+    /// [`ParamError::Window`] when a side exceeds [`MAX_STEPS`](Self::MAX_STEPS).
+    pub const fn new(behind: u8, ahead: u8) -> Result<Self, ParamError> {
+        if behind <= Self::MAX_STEPS && ahead <= Self::MAX_STEPS {
+            Ok(Self { behind, ahead })
+        } else {
+            Err(ParamError::Window)
+        }
+    }
+
+    /// Steps accepted before the current one.
+    #[must_use]
+    pub const fn behind(self) -> u8 {
+        self.behind
+    }
+
+    /// Steps accepted after the current one.
+    #[must_use]
+    pub const fn ahead(self) -> u8 {
+        self.ahead
+    }
+}
+
+/// One step each way: RFC 6238 §5.2 recommends at most one step of network
+/// delay, and one step ahead absorbs a device clock that runs a little fast.
+impl Default for Window {
+    fn default() -> Self {
+        Self {
+            behind: 1,
+            ahead: 1,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WindowRepr {
+    behind: u8,
+    ahead: u8,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<WindowRepr> for Window {
+    type Error = ParamError;
+
+    fn try_from(repr: WindowRepr) -> Result<Self, ParamError> {
+        Self::new(repr.behind, repr.ahead)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Window> for WindowRepr {
+    fn from(window: Window) -> Self {
+        Self {
+            behind: window.behind,
+            ahead: window.ahead,
+        }
+    }
+}
+
+macro_rules! bounded_count {
+    ($(#[$doc:meta])* $name:ident, $max:literal, $error:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+        #[cfg_attr(feature = "serde", serde(try_from = "u16", into = "u16"))]
+        pub struct $name(u16);
+
+        impl $name {
+            /// The largest value allowed.
+            pub const MAX: u16 = $max;
+
+            /// Checks the bound.
+            ///
+            /// # Errors
+            #[doc = concat!("[`ParamError::", stringify!($error), "`] above [`MAX`](Self::MAX).")]
+            pub const fn new(counters: u16) -> Result<Self, ParamError> {
+                if counters <= Self::MAX {
+                    Ok(Self(counters))
+                } else {
+                    Err(ParamError::$error)
+                }
+            }
+
+            /// The number of counters past the stored one.
+            #[must_use]
+            pub const fn get(self) -> u16 {
+                self.0
+            }
+        }
+
+        impl TryFrom<u16> for $name {
+            type Error = ParamError;
+
+            fn try_from(counters: u16) -> Result<Self, ParamError> {
+                Self::new(counters)
+            }
+        }
+
+        impl From<$name> for u16 {
+            fn from(value: $name) -> u16 {
+                value.0
+            }
+        }
+    };
+}
+
+bounded_count!(
+    /// How many counters past the stored one a HOTP code may come from
+    /// (RFC 4226 §7.4's look-ahead window `s`): a user may press the button
+    /// without logging in. Never behind: a counter, once passed, stays used.
+    ///
+    /// Bounded by [`MAX`](Self::MAX) = 50 because every counter in the window
+    /// is a code an attacker may guess.
+    ///
+    /// ```
+    /// use passcode::LookAhead;
+    ///
+    /// assert_eq!(LookAhead::new(10)?.get(), 10);
+    /// assert!(LookAhead::new(51).is_err());
+    /// # Ok::<(), passcode::ParamError>(())
+    /// ```
+    LookAhead,
+    50,
+    LookAhead
+);
+
+bounded_count!(
+    /// The wider look-ahead used to resynchronize a HOTP counter from two
+    /// consecutive codes (RFC 4226 §7.4), at most [`MAX`](Self::MAX) = 1000.
+    /// Two codes must match in sequence, which keeps a wide window as hard to
+    /// guess as a narrow one with a single code.
+    ///
+    /// ```
+    /// use passcode::ResyncWindow;
+    ///
+    /// assert_eq!(ResyncWindow::new(1000)?.get(), 1000);
+    /// assert!(ResyncWindow::new(1001).is_err());
+    /// # Ok::<(), passcode::ParamError>(())
+    /// ```
+    ResyncWindow,
+    1000,
+    ResyncWindow
+);
+
+/// The outcome of comparing one code with every counter in a range.
+pub(crate) struct Scan {
+    /// Some eligible counter matched.
+    pub(crate) matched: Choice,
+    /// The newest eligible counter that matched (meaningful when `matched`).
+    pub(crate) counter: u64,
+    /// Some counter at or before the last used one matched.
+    pub(crate) replayed: Choice,
+}
+
+impl Scan {
+    fn new() -> Self {
+        Self {
+            matched: Choice::from(0),
+            counter: 0,
+            replayed: Choice::from(0),
+        }
+    }
+}
+
+/// Compares `input` with the code of every counter in `counters`: all of
+/// them, with no early exit, in constant time. A match at a counter at or
+/// before `last_used` counts as a replay, not a match; of the other matches
+/// the newest wins, so that storing it retires every older counter.
+///
+/// The counters and `last_used` are public; which counter matched is not, and
+/// stays in `Choice` and `conditional_assign` until the caller's final branch.
+pub(crate) fn scan(
+    mac: &Mac,
+    digits: Digits,
+    counters: RangeInclusive<u64>,
+    input: &Code,
+    last_used: Option<u64>,
+) -> Scan {
+    let input = input.value();
+    let has_last = Choice::from(u8::from(last_used.is_some()));
+    let last = last_used.unwrap_or(0);
+    let mut scan = Scan::new();
+    mac.for_each(counters, |counter, truncated| {
+        let hit = u64::from(digits.reduce(truncated)).ct_eq(&input);
+        let fresh = !has_last | counter.ct_gt(&last);
+        scan.counter.conditional_assign(&counter, hit & fresh);
+        scan.matched |= hit & fresh;
+        scan.replayed |= hit & !fresh;
+    });
+    scan
+}
+
+/// Finds counters `c` and `c + 1` in `counters` whose codes are `first` and
+/// `second`, in constant time; `counter` is then the newest such `c + 1`.
+pub(crate) fn scan_pair(
+    mac: &Mac,
+    digits: Digits,
+    counters: RangeInclusive<u64>,
+    first: &Code,
+    second: &Code,
+) -> Scan {
+    let (first, second) = (first.value(), second.value());
+    let mut previous_was_first = Choice::from(0);
+    let mut scan = Scan::new();
+    mac.for_each(counters, |counter, truncated| {
+        let code = u64::from(digits.reduce(truncated));
+        let hit = previous_was_first & code.ct_eq(&second);
+        scan.counter.conditional_assign(&counter, hit);
+        scan.matched |= hit;
+        previous_was_first = code.ct_eq(&first);
+    });
+    scan
+}
