@@ -1,6 +1,6 @@
 use core::fmt;
 
-use subtle::{Choice, ConstantTimeEq};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{CodeError, ParamError};
@@ -50,22 +50,75 @@ impl Digits {
         self.0
     }
 
-    /// `value mod 10^digits` (RFC 4226 §5.3, step 3).
+    /// `value mod 10^digits` (RFC 4226 §5.3, step 3) for a 31-bit `value`.
     ///
     /// `value` is secret. The digit count is not, so it may steer this
-    /// branch, and each arm divides by a compile-time constant, which
-    /// compiles to a multiply and shift: a hardware `div` on a runtime
-    /// divisor takes time that depends on the dividend on many CPUs.
-    pub(crate) const fn reduce(self, value: u32) -> u32 {
+    /// match, and each arm has a compile-time modulus. That alone is not
+    /// enough: where the CPU lacks a 32x32->64 multiply (Cortex-M0), the
+    /// compiler turns `% 1_000_000` into a call to a software divider whose
+    /// running time depends on the dividend, and some cores (Cortex-M3)
+    /// finish a multiply early for small operands. So the remainder is taken
+    /// by conditional subtraction, which uses neither.
+    pub(crate) fn reduce(self, value: u32) -> u32 {
         match self.0 {
-            6 => value % 1_000_000,
-            7 => value % 10_000_000,
-            8 => value % 100_000_000,
-            9 => value % 1_000_000_000,
+            6 => remainder(value, 1_000_000, 11),
+            7 => remainder(value, 10_000_000, 7),
+            8 => remainder(value, 100_000_000, 4),
+            9 => remainder(value, 1_000_000_000, 1),
             // 10 digits: 10^10 exceeds every 31-bit value, which is therefore
             // its own remainder (and 10^10 would overflow a u32).
             _ => value,
         }
+    }
+}
+
+/// `value mod modulus` for `value < 2^31`, in constant time: subtracts
+/// `modulus << k` for `k = top..=0` wherever it fits, choosing with a
+/// `subtle` select instead of a branch.
+///
+/// Needs `modulus << top < 2^31 <= modulus << (top + 1)`: then every
+/// operand stays below 2^31 and the top bit of the difference is the borrow.
+fn remainder(value: u32, modulus: u32, top: u32) -> u32 {
+    let mut rest = value;
+    for shift in (0..=top).rev() {
+        let difference = rest.wrapping_sub(modulus.wrapping_shl(shift));
+        let [fits, ..] = (!difference >> 31).to_le_bytes();
+        rest.conditional_assign(&difference, Choice::from(fits));
+    }
+    rest
+}
+
+const POWERS_OF_TEN: [u64; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// Writes `value < 10^out.len()` as `out.len()` decimal digits (at most
+/// ten), without division, for the reasons given at [`Digits::reduce`]:
+/// each digit comes from a four-step ladder of conditional subtractions of
+/// 8, 4, 2 and 1 times its power of ten.
+fn write_digits(value: u32, out: &mut [u8]) {
+    let mut rest = u64::from(value);
+    let powers = POWERS_OF_TEN.iter().take(out.len()).rev();
+    for (slot, &power) in out.iter_mut().zip(powers) {
+        let mut digit = 0u8;
+        for (weight, shift) in [(8u8, 3u32), (4, 2), (2, 1), (1, 0)] {
+            // Both operands stay below 2^63, so the top bit is the borrow.
+            let difference = rest.wrapping_sub(power.wrapping_shl(shift));
+            let [.., fits] = (!difference >> 63).to_be_bytes();
+            let fits = Choice::from(fits);
+            rest.conditional_assign(&difference, fits);
+            digit.conditional_assign(&(digit | weight), fits);
+        }
+        *slot = b'0' | digit;
     }
 }
 
@@ -192,12 +245,8 @@ impl Code {
             digits: [0; 10],
             len: digits.get(),
         };
-        let mut rest = digits.reduce(value);
-        for slot in code.digits.iter_mut().take(usize::from(digits.get())).rev() {
-            // `rest % 10` is below 10, so it fits in the low nibble of '0'.
-            *slot = b'0' | u8::try_from(rest % 10).unwrap_or(0);
-            rest /= 10;
-        }
+        let places = code.digits.get_mut(..usize::from(digits.get()));
+        write_digits(digits.reduce(value), places.unwrap_or_default());
         code
     }
 
@@ -211,6 +260,12 @@ impl Code {
     }
 
     /// The digits, as text.
+    ///
+    /// ```
+    /// let code = passcode::Code::parse("000-123", passcode::Digits::SIX)?;
+    /// assert_eq!(code.as_str(), "000123");
+    /// # Ok::<(), passcode::CodeError>(())
+    /// ```
     #[must_use]
     pub fn as_str(&self) -> &str {
         let digits = self.digits.get(..usize::from(self.len)).unwrap_or_default();
@@ -253,6 +308,7 @@ impl Drop for Code {
 impl ZeroizeOnDrop for Code {}
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
@@ -274,6 +330,42 @@ mod tests {
             "2147483647"
         );
         assert_eq!(Code::from_value(12, Digits(10)).as_str(), "0000000012");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn remainder_matches_the_operator(value in 0u32..=0x7fff_ffff) {
+            for (digits, modulus) in [(6, 1_000_000), (7, 10_000_000), (8, 100_000_000), (9, 1_000_000_000)] {
+                proptest::prop_assert_eq!(Digits(digits).reduce(value), value % modulus);
+            }
+        }
+
+        #[test]
+        fn digits_match_formatting(value in 0u32..=0x7fff_ffff, digits in 6u8..=10) {
+            let digits = Digits(digits);
+            let code = Code::from_value(value, digits);
+            let expected = std::format!("{:0width$}", digits.reduce(value), width = usize::from(digits.get()));
+            proptest::prop_assert_eq!(code.as_str(), expected.as_str());
+        }
+    }
+
+    /// The ladder's edges: multiples of the modulus and their neighbours.
+    #[test]
+    fn remainder_at_the_edges() {
+        for (digits, modulus) in [
+            (6u8, 1_000_000u32),
+            (7, 10_000_000),
+            (8, 100_000_000),
+            (9, 1_000_000_000),
+        ] {
+            let mut values = std::vec![0, 1, 0x7fff_ffff, 0x7fff_fffe];
+            for k in 1..=0x7fff_ffff / modulus {
+                values.extend([k * modulus - 1, k * modulus, k * modulus + 1]);
+            }
+            for value in values.into_iter().filter(|v| *v <= 0x7fff_ffff) {
+                assert_eq!(Digits(digits).reduce(value), value % modulus, "{value}");
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,14 @@ use core::fmt;
 use crate::Algorithm;
 
 /// Why a secret key was refused.
+///
+/// ```
+/// use passcode::{Secret, SecretError};
+///
+/// let error = Secret::from_base32("not base32!").unwrap_err();
+/// assert_eq!(error, SecretError::InvalidBase32);
+/// assert!(error.to_string().starts_with("secret is not base32"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SecretError {
@@ -53,6 +61,13 @@ impl fmt::Display for SecretError {
 impl core::error::Error for SecretError {}
 
 /// A parameter outside the range the RFCs and this crate allow.
+///
+/// ```
+/// use passcode::{ParamError, Period};
+///
+/// assert_eq!(Period::new(0), Err(ParamError::Period));
+/// assert_eq!(ParamError::Period.to_string(), "period must be at least one second");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ParamError {
@@ -100,6 +115,12 @@ impl fmt::Display for ParamError {
 impl core::error::Error for ParamError {}
 
 /// Why user input is not a well-formed code. Returned before any secret work.
+///
+/// ```
+/// use passcode::{Code, CodeError, Digits};
+///
+/// assert_eq!(Code::parse("12345o", Digits::SIX).err(), Some(CodeError::InvalidCharacter));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CodeError {
@@ -139,6 +160,12 @@ impl fmt::Display for CodeError {
 impl core::error::Error for CodeError {}
 
 /// A time, time step or counter outside what the computation can represent.
+///
+/// ```
+/// use passcode::{StepError, TotpConfig};
+///
+/// assert_eq!(TotpConfig::new().with_t0(1_000).step(999), Err(StepError::BeforeT0));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StepError {
@@ -169,6 +196,18 @@ impl core::error::Error for StepError {}
 ///
 /// The outcome says only what a caller needs to act on: never which digit or
 /// which step was close.
+///
+/// ```
+/// use passcode::{CodeError, Totp, TotpConfig, VerifyError, Window};
+///
+/// let totp = Totp::from_key(&[7; 20], TotpConfig::new())?;
+/// match totp.verify("12 34", 1_700_000_000, Window::default()) {
+///     Ok(matched) => println!("accepted step {}", matched.step),
+///     Err(VerifyError::Malformed(e)) => assert_eq!(e, CodeError::WrongLength { expected: 6 }),
+///     Err(other) => println!("rejected: {other}"),
+/// }
+/// # Ok::<(), passcode::SecretError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum VerifyError {

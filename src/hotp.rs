@@ -57,6 +57,15 @@ impl HotpConfig {
 }
 
 /// A successful HOTP verification.
+///
+/// ```
+/// use passcode::{Hotp, HotpConfig, LookAhead};
+///
+/// let hotp = Hotp::from_key(b"12345678901234567890", HotpConfig::new())?;
+/// let matched = hotp.verify("287082", 0, LookAhead::new(3)?)?;
+/// assert_eq!((matched.counter, matched.next_counter), (1, 2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct HotpMatch {
@@ -104,6 +113,15 @@ pub struct Hotp {
 impl Hotp {
     /// Keys HOTP with a [`Secret`].
     ///
+    /// ```
+    /// use passcode::{Hotp, HotpConfig, Secret};
+    ///
+    /// let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
+    /// let hotp = Hotp::new(&secret, HotpConfig::default())?;
+    /// assert_eq!(hotp.generate(0).as_str(), "755224");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`SecretError::AlgorithmDisabled`] when this build leaves the
     /// configured algorithm out.
@@ -114,6 +132,14 @@ impl Hotp {
     /// Keys HOTP with raw key bytes of any non-zero length, as HMAC accepts
     /// (keys longer than the hash's block are hashed first). No minimum
     /// length is enforced here; [`Secret`] enforces one.
+    ///
+    /// ```
+    /// use passcode::{Hotp, HotpConfig, SecretError};
+    ///
+    /// // A 200-byte key is hashed to 20 bytes first, as HMAC specifies.
+    /// assert!(Hotp::from_key(&[1; 200], HotpConfig::new()).is_ok());
+    /// assert_eq!(Hotp::from_key(&[], HotpConfig::new()).err(), Some(SecretError::Empty));
+    /// ```
     ///
     /// # Errors
     /// [`SecretError::Empty`] for an empty key, and
@@ -126,12 +152,30 @@ impl Hotp {
     }
 
     /// The configuration this instance was built with.
+    ///
+    /// ```
+    /// use passcode::{Digits, Hotp, HotpConfig};
+    ///
+    /// let hotp = Hotp::from_key(&[7; 20], HotpConfig::new().with_digits(Digits::EIGHT))?;
+    /// assert_eq!(hotp.config().digits(), Digits::EIGHT);
+    /// # Ok::<(), passcode::SecretError>(())
+    /// ```
     #[must_use]
     pub fn config(&self) -> HotpConfig {
         self.config
     }
 
-    /// The code for `counter`.
+    /// The code for `counter`, leading zeros kept.
+    ///
+    /// ```
+    /// use passcode::{Digits, Hotp, HotpConfig};
+    ///
+    /// let config = HotpConfig::new().with_digits(Digits::new(10)?);
+    /// let hotp = Hotp::from_key(b"12345678901234567890", config)?;
+    /// // RFC 4226 Appendix D, count 7: the whole truncated value 82162583.
+    /// assert_eq!(hotp.generate(7).as_str(), "0082162583");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn generate(&self, counter: u64) -> Code {
         Code::from_value(self.mac.truncated(counter), self.config.digits)

@@ -13,6 +13,14 @@ use crate::{Algorithm, SecretError};
 /// 80-bit keys (16 base32 characters) before that was widely followed, so a
 /// caller migrating such secrets can lower the minimum to 80 bits, and no
 /// further.
+///
+/// ```
+/// use passcode::{MinLength, Secret, SecretError};
+///
+/// let legacy = "JBSWY3DPEHPK3PXP"; // 80 bits
+/// assert_eq!(Secret::from_base32(legacy).err(), Some(SecretError::TooShort { min_bits: 128 }));
+/// assert!(Secret::from_base32_with_min(legacy, MinLength::Bits80).is_ok());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MinLength {
@@ -207,6 +215,14 @@ impl Secret {
     /// A new random secret of `len` bytes, from 16 to
     /// [`MAX_LEN`](Self::MAX_LEN).
     ///
+    /// ```
+    /// use passcode::Secret;
+    ///
+    /// let secret = Secret::generate_len(&mut rand::rng(), 40)?;
+    /// assert_eq!(secret.as_bytes().len(), 40);
+    /// # Ok::<(), passcode::SecretError>(())
+    /// ```
+    ///
     /// # Errors
     /// [`SecretError::TooShort`] below 16 bytes, [`SecretError::TooLong`]
     /// above [`MAX_LEN`](Self::MAX_LEN).
@@ -225,7 +241,13 @@ impl Secret {
         Ok(secret)
     }
 
-    /// The key bytes.
+    /// The key bytes, for storage under the caller's own protection.
+    ///
+    /// ```
+    /// let secret = passcode::Secret::from_bytes(&[9; 16])?;
+    /// assert_eq!(secret.as_bytes(), &[9; 16]);
+    /// # Ok::<(), passcode::SecretError>(())
+    /// ```
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
@@ -233,6 +255,12 @@ impl Secret {
 
     /// The key as upper-case unpadded base32, written through
     /// [`fmt::Display`] without allocating.
+    ///
+    /// ```
+    /// let secret = passcode::Secret::from_bytes(b"Hello!\xde\xad\xbe\xef\x00\x01\x02\x03\x04\x05")?;
+    /// assert_eq!(secret.to_base32().to_string(), "JBSWY3DPEHPK3PXPAAAQEAYEAU");
+    /// # Ok::<(), passcode::SecretError>(())
+    /// ```
     #[must_use]
     pub fn to_base32(&self) -> Base32<'_> {
         Base32(self)
@@ -288,6 +316,14 @@ impl ZeroizeOnDrop for Secret {}
 
 /// A [`Secret`] shown as upper-case unpadded base32, from
 /// [`Secret::to_base32`]. Its `Debug` does not print the key.
+///
+/// It writes through any [`fmt::Write`], such as a fixed buffer on a device.
+///
+/// ```
+/// let secret = passcode::Secret::from_bytes(&[0xff; 20])?;
+/// assert_eq!(format!("secret={}", secret.to_base32()), "secret=77777777777777777777777777777777");
+/// # Ok::<(), passcode::SecretError>(())
+/// ```
 pub struct Base32<'a>(&'a Secret);
 
 impl fmt::Display for Base32<'_> {

@@ -168,6 +168,15 @@ impl TotpConfig {
 }
 
 /// A successful TOTP verification.
+///
+/// ```
+/// use passcode::{Totp, TotpConfig, Window};
+///
+/// let totp = Totp::from_key(b"12345678901234567890", TotpConfig::new())?;
+/// let matched = totp.verify("287082", 89, Window::new(1, 0)?)?;
+/// assert_eq!((matched.step, matched.drift), (1, -1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct TotpMatch {
@@ -207,6 +216,15 @@ pub struct Totp {
 impl Totp {
     /// Keys TOTP with a [`Secret`].
     ///
+    /// ```
+    /// use passcode::{Secret, Totp, TotpConfig};
+    ///
+    /// let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
+    /// let totp = Totp::new(&secret, TotpConfig::default())?;
+    /// assert_eq!(totp.generate(59)?.as_str(), "287082");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`SecretError::AlgorithmDisabled`] when this build leaves the
     /// configured algorithm out.
@@ -216,6 +234,17 @@ impl Totp {
 
     /// Keys TOTP with raw key bytes of any non-zero length, as HMAC accepts.
     /// No minimum length is enforced here; [`Secret`] enforces one.
+    ///
+    /// ```
+    /// use passcode::{Algorithm, Digits, SecretError, Totp, TotpConfig};
+    ///
+    /// // RFC 6238 Appendix B, SHA-256 with its 32-byte seed, at T = 59.
+    /// let config = TotpConfig::new().with_algorithm(Algorithm::Sha256).with_digits(Digits::EIGHT);
+    /// let totp = Totp::from_key(b"12345678901234567890123456789012", config)?;
+    /// assert_eq!(totp.generate(59)?.as_str(), "46119246");
+    /// assert_eq!(Totp::from_key(b"", config).err(), Some(SecretError::Empty));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`SecretError::Empty`] for an empty key, and
@@ -228,6 +257,14 @@ impl Totp {
     }
 
     /// The configuration this instance was built with.
+    ///
+    /// ```
+    /// use passcode::{Totp, TotpConfig};
+    ///
+    /// let totp = Totp::from_key(&[7; 20], TotpConfig::new().with_t0(60))?;
+    /// assert_eq!(totp.config().t0(), 60);
+    /// # Ok::<(), passcode::SecretError>(())
+    /// ```
     #[must_use]
     pub fn config(&self) -> TotpConfig {
         self.config
@@ -235,13 +272,32 @@ impl Totp {
 
     /// The code for the time step containing `time` (Unix seconds).
     ///
+    /// ```
+    /// use passcode::{StepError, Totp, TotpConfig};
+    ///
+    /// let totp = Totp::from_key(b"12345678901234567890", TotpConfig::new().with_t0(30))?;
+    /// // Step 0 runs from T0 = 30 to 59, so its code is HOTP(0).
+    /// assert_eq!(totp.generate(30)?.as_str(), "755224");
+    /// assert_eq!(totp.generate(29).err(), Some(StepError::BeforeT0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`StepError::BeforeT0`] when `time` is before T0.
     pub fn generate(&self, time: u64) -> Result<Code, StepError> {
         Ok(self.generate_step(self.config.step(time)?))
     }
 
-    /// The code for time step `step`.
+    /// The code for time step `step`, e.g. to show the codes around now.
+    ///
+    /// ```
+    /// use passcode::{Totp, TotpConfig};
+    ///
+    /// let totp = Totp::from_key(b"12345678901234567890", TotpConfig::new())?;
+    /// let step = totp.config().step(1_111_111_109)?;
+    /// assert_eq!(totp.generate_step(step), totp.generate(1_111_111_109)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn generate_step(&self, step: u64) -> Code {
         self.hotp.generate(step)
@@ -254,6 +310,20 @@ impl Totp {
     /// This does not know which codes were used before; a server should
     /// call [`verify_after`](Self::verify_after) with the last accepted step,
     /// so that a code is accepted once (RFC 6238 §5.2).
+    ///
+    /// ```
+    /// use passcode::{Totp, TotpConfig, VerifyError, Window};
+    ///
+    /// let totp = Totp::from_key(b"12345678901234567890", TotpConfig::new())?;
+    /// let code = totp.generate(1_000_000_000)?;
+    /// // The device's clock runs 40 seconds fast: its code is one step ahead.
+    /// let matched = totp.verify(code.as_str(), 1_000_000_000 - 40, Window::new(1, 1)?)?;
+    /// assert_eq!(matched.drift, 1);
+    /// // Two steps fast is outside a one-step window.
+    /// let result = totp.verify(code.as_str(), 1_000_000_000 - 70, Window::new(1, 1)?);
+    /// assert_eq!(result, Err(VerifyError::Invalid));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`VerifyError::Malformed`] before any secret work when `code` is not
@@ -341,6 +411,15 @@ fn signed_difference(a: u64, b: u64) -> i64 {
 impl Totp {
     /// [`generate`](Self::generate) at the system clock's current time.
     ///
+    /// ```
+    /// use passcode::{Totp, TotpConfig, Window};
+    ///
+    /// let totp = Totp::from_key(&[7; 20], TotpConfig::new())?;
+    /// let code = totp.generate_now()?;
+    /// assert!(totp.verify_now(code.as_str(), Window::default()).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`StepError::ClockBeforeUnixEpoch`] when the system clock reads
     /// before 1970, and [`StepError::BeforeT0`].
@@ -348,7 +427,8 @@ impl Totp {
         self.generate(unix_now()?)
     }
 
-    /// [`verify`](Self::verify) at the system clock's current time.
+    /// [`verify`](Self::verify) at the system clock's current time (see
+    /// [`generate_now`](Self::generate_now) for an example).
     ///
     /// # Errors
     /// As [`verify`](Self::verify), and [`StepError::ClockBeforeUnixEpoch`].
@@ -357,6 +437,17 @@ impl Totp {
     }
 
     /// [`verify_after`](Self::verify_after) at the system clock's current time.
+    ///
+    /// ```
+    /// use passcode::{Totp, TotpConfig, VerifyError, Window};
+    ///
+    /// let totp = Totp::from_key(&[7; 20], TotpConfig::new())?;
+    /// let code = totp.generate_now()?;
+    /// let first = totp.verify_now(code.as_str(), Window::default())?;
+    /// let again = totp.verify_after_now(code.as_str(), Window::default(), first.step);
+    /// assert_eq!(again, Err(VerifyError::Replayed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// As [`verify_after`](Self::verify_after), and

@@ -1,6 +1,6 @@
 use core::ops::RangeInclusive;
 
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::ParamError;
 use crate::code::{Code, Digits};
@@ -222,12 +222,11 @@ pub(crate) fn scan(
     last_used: Option<u64>,
 ) -> Scan {
     let input = input.value();
-    let has_last = Choice::from(u8::from(last_used.is_some()));
-    let last = last_used.unwrap_or(0);
     let mut scan = Scan::new();
     mac.for_each(counters, |counter, truncated| {
         let hit = u64::from(digits.reduce(truncated)).ct_eq(&input);
-        let fresh = !has_last | counter.ct_gt(&last);
+        // Public: which counters are fresh depends only on public numbers.
+        let fresh = Choice::from(u8::from(last_used.is_none_or(|last| counter > last)));
         scan.counter.conditional_assign(&counter, hit & fresh);
         scan.matched |= hit & fresh;
         scan.replayed |= hit & !fresh;
