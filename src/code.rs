@@ -1,9 +1,9 @@
 use core::fmt;
 
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::{CodeError, ParamError};
+use crate::{CodeError, ParamError, decimal};
 
 /// The number of digits in a HOTP or TOTP code: 6 to 10 (RFC 4226 §5.3).
 ///
@@ -50,75 +50,19 @@ impl Digits {
         self.0
     }
 
-    /// `value mod 10^digits` (RFC 4226 §5.3, step 3) for a 31-bit `value`.
-    ///
-    /// `value` is secret. The digit count is not, so it may steer this
-    /// match, and each arm has a compile-time modulus. That alone is not
-    /// enough: where the CPU lacks a 32x32->64 multiply (Cortex-M0), the
-    /// compiler turns `% 1_000_000` into a call to a software divider whose
-    /// running time depends on the dividend, and some cores (Cortex-M3)
-    /// finish a multiply early for small operands. So the remainder is taken
-    /// by conditional subtraction, which uses neither.
+    /// `value mod 10^digits` (RFC 4226 §5.3, step 3) for a 31-bit `value`,
+    /// in constant time (see `decimal.rs`). The digit count is public and
+    /// may pick the modulus.
     pub(crate) fn reduce(self, value: u32) -> u32 {
         match self.0 {
-            6 => remainder(value, 1_000_000, 11),
-            7 => remainder(value, 10_000_000, 7),
-            8 => remainder(value, 100_000_000, 4),
-            9 => remainder(value, 1_000_000_000, 1),
+            6 => decimal::remainder::<1_000_000>(value),
+            7 => decimal::remainder::<10_000_000>(value),
+            8 => decimal::remainder::<100_000_000>(value),
+            9 => decimal::remainder::<1_000_000_000>(value),
             // 10 digits: 10^10 exceeds every 31-bit value, which is therefore
             // its own remainder (and 10^10 would overflow a u32).
             _ => value,
         }
-    }
-}
-
-/// `value mod modulus` for `value < 2^31`, in constant time: subtracts
-/// `modulus << k` for `k = top..=0` wherever it fits, choosing with a
-/// `subtle` select instead of a branch.
-///
-/// Needs `modulus << top < 2^31 <= modulus << (top + 1)`: then every
-/// operand stays below 2^31 and the top bit of the difference is the borrow.
-fn remainder(value: u32, modulus: u32, top: u32) -> u32 {
-    let mut rest = value;
-    for shift in (0..=top).rev() {
-        let difference = rest.wrapping_sub(modulus.wrapping_shl(shift));
-        let [fits, ..] = (!difference >> 31).to_le_bytes();
-        rest.conditional_assign(&difference, Choice::from(fits));
-    }
-    rest
-}
-
-const POWERS_OF_TEN: [u64; 10] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    1_000_000_000,
-];
-
-/// Writes `value < 10^out.len()` as `out.len()` decimal digits (at most
-/// ten), without division, for the reasons given at [`Digits::reduce`]:
-/// each digit comes from a four-step ladder of conditional subtractions of
-/// 8, 4, 2 and 1 times its power of ten.
-fn write_digits(value: u32, out: &mut [u8]) {
-    let mut rest = u64::from(value);
-    let powers = POWERS_OF_TEN.iter().take(out.len()).rev();
-    for (slot, &power) in out.iter_mut().zip(powers) {
-        let mut digit = 0u8;
-        for (weight, shift) in [(8u8, 3u32), (4, 2), (2, 1), (1, 0)] {
-            // Both operands stay below 2^63, so the top bit is the borrow.
-            let difference = rest.wrapping_sub(power.wrapping_shl(shift));
-            let [.., fits] = (!difference >> 63).to_be_bytes();
-            let fits = Choice::from(fits);
-            rest.conditional_assign(&difference, fits);
-            digit.conditional_assign(&(digit | weight), fits);
-        }
-        *slot = b'0' | digit;
     }
 }
 
@@ -238,6 +182,16 @@ impl Code {
         Ok(code)
     }
 
+    /// A code of `len` ASCII digits already written (SMS codes).
+    #[cfg_attr(not(feature = "sha256"), allow(dead_code))]
+    pub(crate) fn from_ascii(digits: [u8; 10], len: u8) -> Self {
+        let mut code = Self { digits, len };
+        for slot in code.digits.iter_mut().skip(usize::from(len)) {
+            *slot = 0;
+        }
+        code
+    }
+
     /// The code of a truncated HOTP value (RFC 4226 §5.3): `value mod 10^n`
     /// written with `n` digits, leading zeros kept.
     pub(crate) fn from_value(value: u32, digits: Digits) -> Self {
@@ -246,7 +200,7 @@ impl Code {
             len: digits.get(),
         };
         let places = code.digits.get_mut(..usize::from(digits.get()));
-        write_digits(digits.reduce(value), places.unwrap_or_default());
+        decimal::write_digits(digits.reduce(value), places.unwrap_or_default());
         code
     }
 
@@ -330,42 +284,6 @@ mod tests {
             "2147483647"
         );
         assert_eq!(Code::from_value(12, Digits(10)).as_str(), "0000000012");
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn remainder_matches_the_operator(value in 0u32..=0x7fff_ffff) {
-            for (digits, modulus) in [(6, 1_000_000), (7, 10_000_000), (8, 100_000_000), (9, 1_000_000_000)] {
-                proptest::prop_assert_eq!(Digits(digits).reduce(value), value % modulus);
-            }
-        }
-
-        #[test]
-        fn digits_match_formatting(value in 0u32..=0x7fff_ffff, digits in 6u8..=10) {
-            let digits = Digits(digits);
-            let code = Code::from_value(value, digits);
-            let expected = std::format!("{:0width$}", digits.reduce(value), width = usize::from(digits.get()));
-            proptest::prop_assert_eq!(code.as_str(), expected.as_str());
-        }
-    }
-
-    /// The ladder's edges: multiples of the modulus and their neighbours.
-    #[test]
-    fn remainder_at_the_edges() {
-        for (digits, modulus) in [
-            (6u8, 1_000_000u32),
-            (7, 10_000_000),
-            (8, 100_000_000),
-            (9, 1_000_000_000),
-        ] {
-            let mut values = std::vec![0, 1, 0x7fff_ffff, 0x7fff_fffe];
-            for k in 1..=0x7fff_ffff / modulus {
-                values.extend([k * modulus - 1, k * modulus, k * modulus + 1]);
-            }
-            for value in values.into_iter().filter(|v| *v <= 0x7fff_ffff) {
-                assert_eq!(Digits(digits).reduce(value), value % modulus, "{value}");
-            }
-        }
     }
 
     #[test]

@@ -81,6 +81,16 @@ pub enum ParamError {
     LookAhead,
     /// A resynchronization look-ahead wider than [`ResyncWindow::MAX`](crate::ResyncWindow::MAX).
     ResyncWindow,
+    /// SMS code digits outside 4..=10.
+    SmsDigits,
+    /// A validity, delay or rate-limit period of zero seconds, or a maximum
+    /// delay below the base delay.
+    Duration,
+    /// A limit (checks, sends, quota, burst, code count) of zero, or a burst
+    /// above its quota, or a count above what the state holds.
+    Limit,
+    /// A remembered drift bound wider than [`Window::MAX_STEPS`](crate::Window::MAX_STEPS).
+    Drift,
 }
 
 impl fmt::Display for ParamError {
@@ -107,6 +117,18 @@ impl fmt::Display for ParamError {
                 f,
                 "a HOTP resynchronization window may be at most {} counters",
                 crate::ResyncWindow::MAX
+            ),
+            Self::SmsDigits => f.write_str("SMS codes must have 4 to 10 digits"),
+            Self::Duration => f.write_str(
+                "durations must be at least one second, and a maximum delay at least its base",
+            ),
+            Self::Limit => f.write_str(
+                "limits must be at least 1, a burst at most its quota, and a count within capacity",
+            ),
+            Self::Drift => write!(
+                f,
+                "remembered drift may be at most {} steps",
+                crate::Window::MAX_STEPS
             ),
         }
     }
@@ -192,6 +214,39 @@ impl fmt::Display for StepError {
 
 impl core::error::Error for StepError {}
 
+/// Why stored state bytes were refused by a `from_bytes`.
+///
+/// Nothing is read from bytes that fail any check: a value either decodes
+/// whole and consistent, or not at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Not the length this kind of state encodes to.
+    Length,
+    /// Another kind of state, or not `passcode` state at all.
+    Foreign,
+    /// A version of the encoding this release does not read.
+    Version,
+    /// The checksum does not match: the bytes were damaged.
+    Checksum,
+    /// The fields decode but contradict each other.
+    Invalid,
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Length => "state has the wrong length",
+            Self::Foreign => "bytes are not this kind of passcode state",
+            Self::Version => "state was written by an unsupported version",
+            Self::Checksum => "state checksum does not match: the bytes are damaged",
+            Self::Invalid => "state fields are inconsistent",
+        })
+    }
+}
+
+impl core::error::Error for StateError {}
+
 /// Why a code was not accepted.
 ///
 /// The outcome says only what a caller needs to act on: never which digit or
@@ -220,6 +275,12 @@ pub enum VerifyError {
     Replayed,
     /// The window cannot be placed at this time or counter.
     OutOfRange(StepError),
+    /// Too many recent failures: no check is made before `retry_at` (Unix
+    /// seconds), so no secret work is done (RFC 4226 §7.3).
+    Throttled {
+        /// The first time a check will be made again.
+        retry_at: u64,
+    },
 }
 
 impl fmt::Display for VerifyError {
@@ -229,6 +290,9 @@ impl fmt::Display for VerifyError {
             Self::Invalid => f.write_str("invalid code"),
             Self::Replayed => f.write_str("code was already used"),
             Self::OutOfRange(e) => write!(f, "cannot verify: {e}"),
+            Self::Throttled { retry_at } => {
+                write!(f, "too many failed attempts: try again at {retry_at}")
+            }
         }
     }
 }

@@ -19,7 +19,7 @@
 
 use core::ops::RangeInclusive;
 
-use subtle::{ConditionallySelectable, ConstantTimeEq};
+use subtle::{Choice, ConditionallySelectable};
 use zeroize::Zeroize;
 
 use crate::{Algorithm, SecretError};
@@ -40,6 +40,10 @@ pub(crate) trait BlockHash {
     fn compress(state: &mut Self::State, block: &Self::Block);
     /// Writes the state as big-endian words: the digest, once finalized.
     fn write_digest(state: &Self::State, out: &mut [u8]);
+    /// The digest's first five big-endian 32-bit words and its last byte:
+    /// all that dynamic truncation reads (RFC 4226 §5.3 reads at most bytes
+    /// 0 to 18, and the last byte for the offset).
+    fn truncation_input(state: &Self::State) -> ([u32; 5], u8);
     /// The whole-message hash, for keys longer than a block (RFC 2104 §2).
     fn hash_key(key: &[u8], out: &mut [u8]);
 }
@@ -75,6 +79,11 @@ impl BlockHash for Sha1 {
         for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
             copy_into(chunk, &word.to_be_bytes());
         }
+    }
+
+    fn truncation_input(state: &Self::State) -> ([u32; 5], u8) {
+        let [.., last] = state[4].to_be_bytes();
+        (*state, last)
     }
 
     fn hash_key(key: &[u8], out: &mut [u8]) {
@@ -115,6 +124,12 @@ impl BlockHash for Sha256 {
         }
     }
 
+    fn truncation_input(state: &Self::State) -> ([u32; 5], u8) {
+        let [a, b, c, d, e, _, _, h] = *state;
+        let [.., last] = h.to_be_bytes();
+        ([a, b, c, d, e], last)
+    }
+
     fn hash_key(key: &[u8], out: &mut [u8]) {
         use sha2::Digest as _;
         let mut digest = sha2::Sha256::digest(key);
@@ -151,6 +166,22 @@ impl BlockHash for Sha512 {
         for (chunk, word) in out.chunks_exact_mut(8).zip(state) {
             copy_into(chunk, &word.to_be_bytes());
         }
+    }
+
+    fn truncation_input(state: &Self::State) -> ([u32; 5], u8) {
+        let [a, b, c, _, _, _, _, h] = *state;
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = a.to_be_bytes();
+        let [b0, b1, b2, b3, b4, b5, b6, b7] = b.to_be_bytes();
+        let [c0, c1, c2, c3, ..] = c.to_be_bytes();
+        let [.., last] = h.to_be_bytes();
+        let words = [
+            u32::from_be_bytes([a0, a1, a2, a3]),
+            u32::from_be_bytes([a4, a5, a6, a7]),
+            u32::from_be_bytes([b0, b1, b2, b3]),
+            u32::from_be_bytes([b4, b5, b6, b7]),
+            u32::from_be_bytes([c0, c1, c2, c3]),
+        ];
+        (words, last)
     }
 
     fn hash_key(key: &[u8], out: &mut [u8]) {
@@ -201,13 +232,15 @@ fn pad(block: &mut [u8], message_len: usize) {
     }
 }
 
-/// Per-call working memory, padded once and reused for every candidate, and
-/// wiped when the call ends.
+/// Per-call working memory, padded once and reused for every candidate.
+///
+/// The inner block holds only the public counter and padding. The outer
+/// block's first `OUTPUT_LEN` bytes and the state are secret-derived, and
+/// are wiped when the call ends.
 struct Scratch<H: BlockHash> {
     inner: H::Block,
     outer: H::Block,
     state: H::State,
-    mac: [u8; 64],
 }
 
 impl<H: BlockHash> Scratch<H> {
@@ -220,17 +253,16 @@ impl<H: BlockHash> Scratch<H> {
             inner,
             outer,
             state: H::IV,
-            mac: [0; 64],
         }
     }
 }
 
 impl<H: BlockHash> Drop for Scratch<H> {
     fn drop(&mut self) {
-        self.inner.zeroize();
-        self.outer.zeroize();
+        if let Some(digest) = self.outer.as_mut().get_mut(..H::OUTPUT_LEN) {
+            digest.zeroize();
+        }
         self.state.zeroize();
-        self.mac.zeroize();
     }
 }
 
@@ -252,7 +284,7 @@ impl<H: BlockHash> Keyed<H> {
         Self { inner, outer }
     }
 
-    /// HMAC(key, counter as 8 big-endian bytes), left in `scratch.mac`.
+    /// HMAC(key, counter as 8 big-endian bytes), left in `scratch.state`.
     fn mac(&self, scratch: &mut Scratch<H>, counter: u64) {
         copy_into(scratch.inner.as_mut(), &counter.to_be_bytes());
         scratch.state = self.inner;
@@ -260,35 +292,51 @@ impl<H: BlockHash> Keyed<H> {
         H::write_digest(&scratch.state, scratch.outer.as_mut());
         scratch.state = self.outer;
         H::compress(&mut scratch.state, &scratch.outer);
-        H::write_digest(&scratch.state, &mut scratch.mac);
     }
 
     fn for_each(&self, counters: RangeInclusive<u64>, mut f: impl FnMut(u64, u32)) {
         let mut scratch = Scratch::<H>::new();
         for counter in counters {
             self.mac(&mut scratch, counter);
-            let mac = scratch.mac.get(..H::OUTPUT_LEN).unwrap_or_default();
-            f(counter, truncate(mac));
+            let (words, last) = H::truncation_input(&scratch.state);
+            f(counter, truncate(words, last));
         }
     }
 }
 
-/// RFC 4226 §5.3 dynamic truncation: the 31-bit big-endian word at the offset
-/// named by the low nibble of the last byte.
+/// RFC 4226 §5.3 dynamic truncation: the 31-bit big-endian word at the byte
+/// offset named by the low nibble of the digest's last byte.
 ///
 /// The offset is secret, so it must not pick a memory address (a cache line
-/// or a bank could reveal it): every one of the 16 possible words is read,
-/// and the right one kept with a constant-time select.
-fn truncate(mac: &[u8]) -> u32 {
-    let offset = mac.last().map_or(0, |b| b & 0x0f);
-    let mut word = 0u32;
-    let mut position = 0u8;
-    for window in mac.windows(4).take(16) {
-        let candidate = u32::from_be_bytes(window.try_into().unwrap_or_default());
-        word.conditional_assign(&candidate, position.ct_eq(&offset));
-        position = position.wrapping_add(1);
-    }
-    word & 0x7fff_ffff
+/// or a bank could reveal it). Instead the digest's first 160 bits are
+/// shifted left by `8 * offset` bits in four stages, one per bit of the
+/// offset (64, 32, 16 and 8 bits), each kept or not by a constant-time
+/// select; the wanted word then stands first.
+fn truncate(words: [u32; 5], last: u8) -> u32 {
+    let [w0, w1, w2, w3, w4] = words;
+    let bit = |n: u8| Choice::from((last >> n) & 1);
+
+    let by_64 = bit(3);
+    let (w0, w1, w2, w3) = (
+        u32::conditional_select(&w0, &w2, by_64),
+        u32::conditional_select(&w1, &w3, by_64),
+        u32::conditional_select(&w2, &w4, by_64),
+        u32::conditional_select(&w3, &0, by_64),
+    );
+    let by_32 = bit(2);
+    let (w0, w1, w2) = (
+        u32::conditional_select(&w0, &w1, by_32),
+        u32::conditional_select(&w1, &w2, by_32),
+        u32::conditional_select(&w2, &w3, by_32),
+    );
+    let by_16 = bit(1);
+    let (w0, w1) = (
+        u32::conditional_select(&w0, &(w0 << 16 | w1 >> 16), by_16),
+        u32::conditional_select(&w1, &(w1 << 16 | w2 >> 16), by_16),
+    );
+    let by_8 = bit(0);
+    let w0 = u32::conditional_select(&w0, &(w0 << 8 | w1 >> 24), by_8);
+    w0 & 0x7fff_ffff
 }
 
 /// A key prepared for one algorithm.
@@ -354,7 +402,7 @@ mod tests {
         fn run<H: BlockHash>(keyed: &Keyed<H>, counter: u64, out: &mut [u8; 64]) -> usize {
             let mut scratch = Scratch::<H>::new();
             keyed.mac(&mut scratch, counter);
-            *out = scratch.mac;
+            H::write_digest(&scratch.state, out);
             H::OUTPUT_LEN
         }
         match mac {
@@ -461,7 +509,25 @@ mod tests {
 
         #[test]
         fn truncate_matches_direct_indexing(mac in prop::collection::vec(any::<u8>(), 20..=64)) {
-            prop_assert_eq!(truncate(&mac), naive_truncate(&mac));
+            let words = core::array::from_fn(|i| u32::from_be_bytes(mac[4 * i..4 * i + 4].try_into().unwrap()));
+            prop_assert_eq!(truncate(words, mac[mac.len() - 1]), naive_truncate(&mac));
+        }
+    }
+
+    /// Every offset, with a digest whose bytes are their own positions.
+    #[test]
+    fn truncate_reads_every_offset() {
+        for offset in 0..16u8 {
+            let mut mac: Vec<u8> = (0..20).collect();
+            mac[19] = 0xa0 | offset;
+            let words = core::array::from_fn(|i| {
+                u32::from_be_bytes(mac[4 * i..4 * i + 4].try_into().unwrap())
+            });
+            assert_eq!(
+                truncate(words, mac[19]),
+                naive_truncate(&mac),
+                "offset {offset}"
+            );
         }
     }
 

@@ -9,19 +9,39 @@ extern crate alloc;
 extern crate std;
 
 mod algorithm;
+#[cfg(feature = "sha256")]
+mod backup;
 mod code;
+mod credential;
+mod decimal;
 mod error;
 mod hmac;
 mod hotp;
+mod phone;
+mod rate;
 mod secret;
+#[cfg(feature = "sha256")]
+mod sms;
+mod state;
+mod throttle;
 mod totp;
 mod window;
 
 pub use algorithm::Algorithm;
+#[cfg(feature = "sha256")]
+pub use backup::{
+    BackupCode, BackupCodeList, BackupCodes, BackupError, BackupFormat, BackupVerifier,
+};
 pub use code::{Code, Digits};
-pub use error::{CodeError, ParamError, SecretError, StepError, VerifyError};
+pub use credential::{HotpPolicy, HotpState, TotpPolicy, TotpState};
+pub use error::{CodeError, ParamError, SecretError, StateError, StepError, VerifyError};
 pub use hotp::{Hotp, HotpConfig, HotpMatch};
+pub use phone::{PhoneError, PhoneNumber};
 pub use rand_core;
+pub use rate::{RateLimit, RateLimitState, RateLimited};
 pub use secret::{Base32, MinLength, Secret};
+#[cfg(feature = "sha256")]
+pub use sms::{SmsCheck, SmsError, SmsPolicy, SmsStatus, SmsVerification, SmsVerifier};
+pub use throttle::Throttle;
 pub use totp::{Period, Totp, TotpConfig, TotpMatch};
 pub use window::{LookAhead, ResyncWindow, Window};

@@ -371,28 +371,48 @@ impl Totp {
     ) -> Result<TotpMatch, VerifyError> {
         let input = Code::parse(code, self.config.digits)?;
         let now = self.config.step(time)?;
-        let first = now
+        let step = self.scan_around(&input, now, window, last_step)?;
+        Ok(TotpMatch::new(step, now))
+    }
+
+    /// The newest step of `window` around `center`, after `last_step`, whose
+    /// code is `input`.
+    pub(crate) fn scan_around(
+        &self,
+        input: &Code,
+        center: u64,
+        window: Window,
+        last_step: Option<u64>,
+    ) -> Result<u64, VerifyError> {
+        let first = center
             .checked_sub(u64::from(window.behind()))
             .ok_or(StepError::BelowZero)?;
-        let last = now
+        let last = center
             .checked_add(u64::from(window.ahead()))
             .ok_or(StepError::Overflow)?;
         let scan = scan(
             self.hotp.mac(),
             self.config.digits,
             first..=last,
-            &input,
+            input,
             last_step,
         );
         if bool::from(scan.matched) {
-            Ok(TotpMatch {
-                step: scan.counter,
-                drift: signed_difference(scan.counter, now),
-            })
+            Ok(scan.counter)
         } else if bool::from(scan.replayed) {
             Err(VerifyError::Replayed)
         } else {
             Err(VerifyError::Invalid)
+        }
+    }
+}
+
+impl TotpMatch {
+    /// A match at `step` seen from a clock at step `now`.
+    pub(crate) fn new(step: u64, now: u64) -> Self {
+        Self {
+            step,
+            drift: signed_difference(step, now),
         }
     }
 }

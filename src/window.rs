@@ -38,6 +38,13 @@ impl Window {
         behind: 0,
         ahead: 0,
     };
+    /// One step each way, the default: RFC 6238 §5.2 recommends at most one
+    /// step of network delay, and one step ahead absorbs a device clock that
+    /// runs a little fast.
+    pub const ONE_STEP: Self = Self {
+        behind: 1,
+        ahead: 1,
+    };
 
     /// A window reaching `behind` steps into the past and `ahead` into the
     /// future.
@@ -65,14 +72,10 @@ impl Window {
     }
 }
 
-/// One step each way: RFC 6238 §5.2 recommends at most one step of network
-/// delay, and one step ahead absorbs a device clock that runs a little fast.
+/// [`Window::ONE_STEP`].
 impl Default for Window {
     fn default() -> Self {
-        Self {
-            behind: 1,
-            ahead: 1,
-        }
+        Self::ONE_STEP
     }
 }
 
@@ -147,6 +150,12 @@ macro_rules! bounded_count {
             }
         }
     };
+}
+
+impl LookAhead {
+    /// Ten counters: the look-ahead [`HotpPolicy`](crate::HotpPolicy) uses
+    /// unless told otherwise.
+    pub const TEN: Self = Self(10);
 }
 
 bounded_count!(
@@ -225,11 +234,14 @@ pub(crate) fn scan(
     let mut scan = Scan::new();
     mac.for_each(counters, |counter, truncated| {
         let hit = u64::from(digits.reduce(truncated)).ct_eq(&input);
-        // Public: which counters are fresh depends only on public numbers.
-        let fresh = Choice::from(u8::from(last_used.is_none_or(|last| counter > last)));
-        scan.counter.conditional_assign(&counter, hit & fresh);
-        scan.matched |= hit & fresh;
-        scan.replayed |= hit & !fresh;
+        // Whether a counter is fresh depends only on public numbers, so it
+        // may steer a branch; `hit` stays a `Choice` either way.
+        if last_used.is_none_or(|last| counter > last) {
+            scan.counter.conditional_assign(&counter, hit);
+            scan.matched |= hit;
+        } else {
+            scan.replayed |= hit;
+        }
     });
     scan
 }

@@ -1,0 +1,228 @@
+//! Decimal arithmetic on secret 31-bit values without secret-dependent
+//! timing: the remainder modulo a power of ten, and writing digits.
+//!
+//! The obvious `value % 1_000_000` is not enough even with a compile-time
+//! divisor. Compilers turn it into a multiply by an inverse only where the CPU
+//! has a wide multiply: on Cortex-M0 it becomes a call to a software divider
+//! whose running time depends on the dividend, and Cortex-M3 ends a multiply
+//! early for small operands. So there are two strategies:
+//!
+//! - where the 64-bit multiply takes the same time for every operand (x86-64,
+//!   AArch64), an explicit multiply by a precomputed inverse;
+//! - everywhere else, a ladder of conditional subtractions chosen with
+//!   `subtle`, which needs neither division nor multiplication.
+//!
+//! Both are compiled everywhere and tested on every host; the target picks
+//! one at compile time.
+
+use subtle::{Choice, ConditionallySelectable};
+
+/// Whether this target multiplies 64-bit values in constant time.
+const CONSTANT_TIME_MULTIPLY: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+
+/// `value mod D` for `value < 2^31`.
+pub(crate) fn remainder<const D: u32>(value: u32) -> u32 {
+    if CONSTANT_TIME_MULTIPLY {
+        remainder_by_inverse::<D>(value)
+    } else {
+        remainder_by_subtraction::<D>(value)
+    }
+}
+
+/// Writes `value < 10^out.len()` as `out.len()` ASCII digits (at most ten).
+pub(crate) fn write_digits(value: u32, out: &mut [u8]) {
+    if CONSTANT_TIME_MULTIPLY {
+        write_digits_by_inverse(value, out);
+    } else {
+        write_digits_by_subtraction(value, out);
+    }
+}
+
+/// The multiplier and shift that divide every 31-bit value by `d`
+/// (Granlund and Montgomery, "Division by invariant integers using
+/// multiplication", 1994, Theorem 4.2 with N = 31): with
+/// `l = ceil(log2 d)` and `m = floor(2^(31+l) / d) + 1`,
+/// `floor(n / d) = floor(n * m / 2^(31+l))` for all `n < 2^31`, and
+/// `m < 2^32`, so the product fits in 64 bits.
+// Evaluated at compile time, where an overflow is a build error.
+#[allow(clippy::arithmetic_side_effects)]
+const fn inverse(d: u32) -> (u64, u32) {
+    let l = u32::BITS - (d - 1).leading_zeros();
+    let shift = 31 + l;
+    ((1u64 << shift) / d as u64 + 1, shift)
+}
+
+/// `floor(value / D)` for `value < 2^31`.
+fn quotient_by_inverse<const D: u32>(value: u32) -> u32 {
+    let (multiplier, shift) = const { inverse(D) };
+    // value < 2^31 and multiplier < 2^32: the product stays below 2^63, and
+    // the quotient below 2^31.
+    let quotient = u64::from(value).wrapping_mul(multiplier) >> shift;
+    u32::try_from(quotient).unwrap_or(0)
+}
+
+fn remainder_by_inverse<const D: u32>(value: u32) -> u32 {
+    value.wrapping_sub(quotient_by_inverse::<D>(value).wrapping_mul(D))
+}
+
+fn write_digits_by_inverse(value: u32, out: &mut [u8]) {
+    let mut rest = value;
+    for slot in out.iter_mut().rev() {
+        let quotient = quotient_by_inverse::<10>(rest);
+        let [.., digit] = rest.wrapping_sub(quotient.wrapping_mul(10)).to_be_bytes();
+        *slot = b'0' | digit;
+        rest = quotient;
+    }
+}
+
+/// The largest `k` with `d << k < 2^31`: shifting `d` left by one less
+/// than its leading zeros leaves it 31 bits long.
+// Evaluated at compile time, where an overflow is a build error.
+#[allow(clippy::arithmetic_side_effects)]
+const fn top_shift(d: u32) -> u32 {
+    d.leading_zeros() - 1
+}
+
+/// Subtracts `D << k` for `k = top..=0` wherever it fits. Every operand
+/// stays below 2^31, so the top bit of a difference is its borrow.
+fn remainder_by_subtraction<const D: u32>(value: u32) -> u32 {
+    let top = const { top_shift(D) };
+    let mut rest = value;
+    for shift in (0..=top).rev() {
+        let difference = rest.wrapping_sub(D.wrapping_shl(shift));
+        let [fits, ..] = (!difference >> 31).to_le_bytes();
+        rest.conditional_assign(&difference, Choice::from(fits));
+    }
+    rest
+}
+
+const POWERS_OF_TEN: [u64; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// Each digit from a four-step ladder of conditional subtractions of 8, 4,
+/// 2 and 1 times its power of ten, most significant first.
+fn write_digits_by_subtraction(value: u32, out: &mut [u8]) {
+    let mut rest = u64::from(value);
+    let powers = POWERS_OF_TEN.iter().take(out.len()).rev();
+    for (slot, &power) in out.iter_mut().zip(powers) {
+        let mut digit = 0u8;
+        for (weight, shift) in [(8u8, 3u32), (4, 2), (2, 1), (1, 0)] {
+            // Both operands stay below 2^63, so the top bit is the borrow.
+            let difference = rest.wrapping_sub(power.wrapping_shl(shift));
+            let [.., fits] = (!difference >> 63).to_be_bytes();
+            let fits = Choice::from(fits);
+            rest.conditional_assign(&difference, fits);
+            digit.conditional_assign(&(digit | weight), fits);
+        }
+        *slot = b'0' | digit;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TOP: u32 = 0x7fff_ffff;
+
+    fn all_remainders(value: u32) -> [(u32, u32, u32); 4] {
+        [
+            (
+                1_000_000,
+                remainder_by_inverse::<1_000_000>(value),
+                remainder_by_subtraction::<1_000_000>(value),
+            ),
+            (
+                10_000_000,
+                remainder_by_inverse::<10_000_000>(value),
+                remainder_by_subtraction::<10_000_000>(value),
+            ),
+            (
+                100_000_000,
+                remainder_by_inverse::<100_000_000>(value),
+                remainder_by_subtraction::<100_000_000>(value),
+            ),
+            (
+                1_000_000_000,
+                remainder_by_inverse::<1_000_000_000>(value),
+                remainder_by_subtraction::<1_000_000_000>(value),
+            ),
+        ]
+    }
+
+    #[test]
+    fn top_shifts() {
+        assert_eq!(top_shift(1_000_000), 11);
+        assert_eq!(top_shift(10_000_000), 7);
+        assert_eq!(top_shift(100_000_000), 4);
+        assert_eq!(top_shift(1_000_000_000), 1);
+        assert_eq!(top_shift(1 << 20), 10);
+    }
+
+    /// Multiples of each modulus, their neighbours, and the ends.
+    #[test]
+    fn remainders_at_the_edges() {
+        for modulus in [1_000_000u32, 10_000_000, 100_000_000, 1_000_000_000] {
+            let mut values = std::vec![0, 1, TOP, TOP - 1];
+            for k in 1..=TOP / modulus {
+                values.extend([k * modulus - 1, k * modulus, k * modulus + 1]);
+            }
+            for value in values.into_iter().filter(|v| *v <= TOP) {
+                for (m, by_inverse, by_subtraction) in all_remainders(value) {
+                    assert_eq!(by_inverse, value % m, "{value} mod {m}");
+                    assert_eq!(by_subtraction, value % m, "{value} mod {m}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn digits_at_the_edges() {
+        for (value, len) in [
+            (0, 6),
+            (999_999, 6),
+            (TOP, 10),
+            (1_000_000_000, 10),
+            (5, 10),
+        ] {
+            let expected = std::format!("{value:0len$}");
+            let (mut a, mut b) = ([0u8; 10], [0u8; 10]);
+            write_digits_by_inverse(value, &mut a[..len]);
+            write_digits_by_subtraction(value, &mut b[..len]);
+            assert_eq!(&a[..len], expected.as_bytes());
+            assert_eq!(&b[..len], expected.as_bytes());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn remainders_match_the_operator(value in 0..=TOP) {
+            for (m, by_inverse, by_subtraction) in all_remainders(value) {
+                prop_assert_eq!(by_inverse, value % m);
+                prop_assert_eq!(by_subtraction, value % m);
+            }
+        }
+
+        #[test]
+        fn digits_match_formatting(value in 0..=TOP, len in 6usize..=10) {
+            let value = if len == 10 { value } else { value % 10u32.pow(u32::try_from(len).unwrap()) };
+            let expected = std::format!("{value:0len$}");
+            let (mut a, mut b) = ([0u8; 10], [0u8; 10]);
+            write_digits_by_inverse(value, &mut a[..len]);
+            write_digits_by_subtraction(value, &mut b[..len]);
+            prop_assert_eq!(&a[..len], expected.as_bytes());
+            prop_assert_eq!(&b[..len], expected.as_bytes());
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The stable byte encoding of the state a caller persists.
+//!
+//! Every state value encodes to a fixed number of bytes:
+//!
+//! ```text
+//! 'P' | kind | version | fields, big-endian | CRC-32 of all before it
+//! ```
+//!
+//! The kind byte keeps one type's bytes from being read as another's, the
+//! version byte lets a later release read what an earlier one wrote, and
+//! the checksum catches bytes damaged in storage. Decoding also checks each
+//! type's own invariants, so no damaged value is ever acted on.
+
+use crate::StateError;
+
+const MAGIC: u8 = b'P';
+const VERSION: u8 = 1;
+const HEADER: usize = 3;
+const TRAILER: usize = 4;
+
+/// Which state a byte string holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+#[cfg_attr(not(feature = "sha256"), allow(dead_code))]
+pub(crate) enum Kind {
+    SmsVerification = 1,
+    TotpState = 2,
+    HotpState = 3,
+    RateLimitState = 4,
+    BackupCodes = 5,
+}
+
+/// The encoded length of a state whose fields take `payload` bytes.
+pub(crate) const fn encoded_len(payload: usize) -> usize {
+    HEADER.saturating_add(payload).saturating_add(TRAILER)
+}
+
+/// CRC-32 (IEEE 802.3, the one in zip and PNG), bit by bit.
+///
+/// Written here because the `no_std` core takes no dependency beyond the
+/// hash, `subtle`, `zeroize` and `rand_core` crates, and this one loop over a
+/// few dozen bytes is all the encoding needs; the test pins it to the
+/// standard check value.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            let mask = 0u32.wrapping_sub(crc & 1);
+            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+/// Writes a state's bytes: header, fields, checksum.
+pub(crate) struct Writer<const N: usize> {
+    bytes: [u8; N],
+    at: usize,
+}
+
+impl<const N: usize> Writer<N> {
+    pub(crate) fn new(kind: Kind) -> Self {
+        let mut writer = Self {
+            bytes: [0; N],
+            at: 0,
+        };
+        writer.put(&[MAGIC, kind as u8, VERSION]);
+        writer
+    }
+
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        let end = self.at.saturating_add(bytes.len());
+        if let Some(slot) = self.bytes.get_mut(self.at..end) {
+            slot.copy_from_slice(bytes);
+        }
+        self.at = end;
+    }
+
+    pub(crate) fn u8(&mut self, value: u8) {
+        self.put(&[value]);
+    }
+
+    pub(crate) fn u64(&mut self, value: u64) {
+        self.put(&value.to_be_bytes());
+    }
+
+    pub(crate) fn u128(&mut self, value: u128) {
+        self.put(&value.to_be_bytes());
+    }
+
+    /// Appends the checksum. Every caller writes exactly `N - 4` bytes
+    /// first; the encoding tests check each type's length.
+    pub(crate) fn finish(mut self) -> [u8; N] {
+        let body = self.bytes.get(..self.at).unwrap_or_default();
+        let crc = crc32(body);
+        self.put(&crc.to_be_bytes());
+        self.bytes
+    }
+}
+
+/// Reads a state's fields after checking its length, header and checksum.
+pub(crate) struct Reader<'a> {
+    fields: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// Checks that `bytes` is a `kind` state of `len` bytes, in this
+    /// version, with a matching checksum.
+    pub(crate) fn open(bytes: &'a [u8], kind: Kind, len: usize) -> Result<Self, StateError> {
+        let [magic, found_kind, version, ..] = *bytes else {
+            return Err(StateError::Length);
+        };
+        if magic != MAGIC || found_kind != kind as u8 {
+            return Err(StateError::Foreign);
+        }
+        if version != VERSION {
+            return Err(StateError::Version);
+        }
+        if bytes.len() != len {
+            return Err(StateError::Length);
+        }
+        let (body, stored) = bytes.split_at(len.saturating_sub(TRAILER));
+        let stored = u32::from_be_bytes(stored.try_into().map_err(|_| StateError::Length)?);
+        if crc32(body) != stored {
+            return Err(StateError::Checksum);
+        }
+        Ok(Self {
+            fields: body.get(HEADER..).unwrap_or_default(),
+        })
+    }
+
+    fn take<const M: usize>(&mut self) -> [u8; M] {
+        let mut out = [0; M];
+        if let Some((head, rest)) = self.fields.split_first_chunk::<M>() {
+            out = *head;
+            self.fields = rest;
+        }
+        out
+    }
+
+    pub(crate) fn u8(&mut self) -> u8 {
+        let [byte] = self.take::<1>();
+        byte
+    }
+
+    pub(crate) fn u64(&mut self) -> u64 {
+        u64::from_be_bytes(self.take())
+    }
+
+    pub(crate) fn u128(&mut self) -> u128 {
+        u128::from_be_bytes(self.take())
+    }
+
+    pub(crate) fn array<const M: usize>(&mut self) -> [u8; M] {
+        self.take()
+    }
+}
+
+/// `Serialize` and `Deserialize` through the byte encoding, so that every
+/// format gets the same validation: a lower-case hex string in
+/// human-readable formats such as JSON, raw bytes in binary ones.
+macro_rules! serde_via_bytes {
+    ($type:ty) => {
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let bytes = self.to_bytes();
+                if serializer.is_human_readable() {
+                    let mut hex = [0u8; 2 * <$type>::ENCODED_LEN];
+                    let text = crate::state::hex_encode(&bytes, &mut hex);
+                    serializer.serialize_str(text)
+                } else {
+                    serializer.serialize_bytes(&bytes)
+                }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visitor;
+
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $type;
+
+                    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                        write!(f, "{} as hex text or bytes", stringify!($type))
+                    }
+
+                    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$type, E> {
+                        let mut bytes = [0u8; <$type>::ENCODED_LEN];
+                        crate::state::hex_decode(text, &mut bytes)
+                            .ok_or_else(|| E::custom(crate::StateError::Length))?;
+                        <$type>::from_bytes(&bytes).map_err(E::custom)
+                    }
+
+                    fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<$type, E> {
+                        <$type>::from_bytes(bytes).map_err(E::custom)
+                    }
+                }
+
+                if deserializer.is_human_readable() {
+                    deserializer.deserialize_str(Visitor)
+                } else {
+                    deserializer.deserialize_bytes(Visitor)
+                }
+            }
+        }
+    };
+}
+pub(crate) use serde_via_bytes;
+
+/// Lower-case hex of `bytes` into `out` (twice as long).
+#[cfg(feature = "serde")]
+pub(crate) fn hex_encode<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        for (slot, nibble) in pair.iter_mut().zip([byte >> 4, byte & 0x0f]) {
+            *slot = DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+        }
+    }
+    core::str::from_utf8(out).unwrap_or_default()
+}
+
+/// Fills `out` from hex text of exactly twice its length; `None` otherwise.
+#[cfg(feature = "serde")]
+pub(crate) fn hex_decode(text: &str, out: &mut [u8]) -> Option<()> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c.wrapping_sub(b'0')),
+            b'a'..=b'f' => Some(c.wrapping_sub(b'a').wrapping_add(10)),
+            b'A'..=b'F' => Some(c.wrapping_sub(b'A').wrapping_add(10)),
+            _ => None,
+        }
+    }
+    if text.len() != out.len().saturating_mul(2) {
+        return None;
+    }
+    for (slot, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+        let [high, low] = pair else { return None };
+        *slot = nibble(*high)? << 4 | nibble(*low)?;
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn round_trip_and_rejections() {
+        let mut writer = Writer::<{ encoded_len(11) }>::new(Kind::HotpState);
+        writer.u8(7);
+        writer.put(&[1, 2]);
+        writer.u64(u64::MAX);
+        let bytes = writer.finish();
+
+        let mut reader = Reader::open(&bytes, Kind::HotpState, bytes.len()).unwrap();
+        assert_eq!(
+            (reader.u8(), reader.array(), reader.u64()),
+            (7, [1, 2], u64::MAX)
+        );
+
+        assert_eq!(
+            Reader::open(&bytes, Kind::TotpState, bytes.len()).err(),
+            Some(StateError::Foreign)
+        );
+        assert_eq!(
+            Reader::open(&bytes[..10], Kind::HotpState, bytes.len()).err(),
+            Some(StateError::Length)
+        );
+        assert_eq!(
+            Reader::open(&[], Kind::HotpState, bytes.len()).err(),
+            Some(StateError::Length)
+        );
+        for i in 0..bytes.len() {
+            let mut damaged = bytes;
+            damaged[i] ^= 0x10;
+            assert!(
+                Reader::open(&damaged, Kind::HotpState, bytes.len()).is_err(),
+                "byte {i}"
+            );
+        }
+        let mut newer = bytes;
+        newer[2] = 2;
+        assert_eq!(
+            Reader::open(&newer, Kind::HotpState, bytes.len()).err(),
+            Some(StateError::Version)
+        );
+    }
+}
