@@ -102,8 +102,8 @@ impl RateLimit {
     /// ```
     ///
     /// # Errors
-    /// [`RateLimited`] with the first time the event would be allowed; the
-    /// state is unchanged.
+    /// [`RateLimited`] with the first time the event would be allowed
+    /// (`u64::MAX` when that lies beyond it); the state is unchanged.
     pub fn check(&self, state: &mut RateLimitState, now: u64) -> Result<(), RateLimited> {
         let divisor = self.divisor();
         let unit = u128::from(divisor);

@@ -51,3 +51,42 @@ fn secrets_as_base32() {
     assert!(from_str::<Secret>("\"not base32!\"").is_err());
     assert!(from_str::<Secret>("42").is_err());
 }
+
+#[test]
+fn state_as_hex_and_validated() {
+    use passcode::{HotpState, RateLimit, RateLimitState, Throttle, TotpPolicy, TotpState};
+    let state = HotpState::new(42);
+    let text = serde_json::to_string(&state).unwrap();
+    let hex: String = state
+        .to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(text, format!("\"{hex}\""));
+    assert_eq!(from_str::<HotpState>(&text).unwrap(), state);
+    // Damaged, truncated, foreign, or not hex: all refused.
+    let flipped = if &hex[10..11] == "0" { "1" } else { "0" };
+    let damaged = format!("\"{}{flipped}{}\"", &hex[..10], &hex[11..]);
+    assert!(from_str::<HotpState>(&damaged).is_err());
+    assert!(from_str::<HotpState>(&format!("\"{}\"", &hex[2..])).is_err());
+    assert!(from_str::<TotpState>(&text).is_err());
+    assert!(from_str::<HotpState>("\"zz\"").is_err());
+    assert!(
+        from_str::<RateLimitState>(&serde_json::to_string(&RateLimitState::new()).unwrap()).is_ok()
+    );
+
+    let policy = TotpPolicy::new().with_throttle(Throttle::new().with_delays(2, 8).unwrap());
+    let value = to_value(policy).unwrap();
+    assert_eq!(
+        value["throttle"],
+        json!({"free_failures": 3, "base_delay": 2, "max_delay": 8})
+    );
+    assert_eq!(serde_json::from_value::<TotpPolicy>(value).unwrap(), policy);
+    let bad = json!({"window": {"behind": 1, "ahead": 1}, "max_drift": 3, "throttle": {"free_failures": 3, "base_delay": 0, "max_delay": 8}});
+    assert!(serde_json::from_value::<TotpPolicy>(bad).is_err());
+    assert!(from_str::<RateLimit>(r#"{"quota": 3, "period": 60, "burst": 4}"#).is_err());
+    assert_eq!(
+        from_str::<RateLimit>(r#"{"quota": 3, "period": 60, "burst": 2}"#).unwrap(),
+        RateLimit::new(3, 60, 2).unwrap()
+    );
+}
