@@ -11,7 +11,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::state::{Kind, Reader, Writer, encoded_len};
-use crate::{ParamError, Secret, SecretError, StateError, decimal};
+use crate::{ParamError, Secret, SecretError, StateError, decimal, declassify};
 
 /// How backup codes are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -108,6 +108,8 @@ impl BackupCode {
     #[must_use]
     pub fn as_str(&self) -> &str {
         let text = self.text.get(..usize::from(self.len)).unwrap_or_default();
+        // Whoever asks for the text shows it: released here.
+        declassify::release(text);
         core::str::from_utf8(text).unwrap_or_default()
     }
 
@@ -402,7 +404,8 @@ impl BackupVerifier {
             index.conditional_assign(&slot, hit);
             found |= hit;
         }
-        if bool::from(found) {
+        if declassify::choice(found) {
+            let index = declassify::public(index);
             set.used |= 1u16.checked_shl(u32::from(index)).unwrap_or(0);
             Ok(set.remaining())
         } else {

@@ -3,7 +3,7 @@ use core::fmt;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::{CodeError, ParamError, decimal};
+use crate::{CodeError, ParamError, decimal, declassify};
 
 /// The number of digits in a HOTP or TOTP code: 6 to 10 (RFC 4226 §5.3).
 ///
@@ -223,6 +223,8 @@ impl Code {
     #[must_use]
     pub fn as_str(&self) -> &str {
         let digits = self.digits.get(..usize::from(self.len)).unwrap_or_default();
+        // Whoever asks for the text shows or sends it: released here.
+        declassify::release(digits);
         core::str::from_utf8(digits).unwrap_or_default()
     }
 }

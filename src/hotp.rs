@@ -212,11 +212,7 @@ impl Hotp {
         let input = Code::parse(code, self.config.digits)?;
         let last = last_counter(counter, look_ahead.get())?;
         let scan = scan(&self.mac, self.config.digits, counter..=last, &input, None);
-        if bool::from(scan.matched) {
-            HotpMatch::at(scan.counter)
-        } else {
-            Err(VerifyError::Invalid)
-        }
+        HotpMatch::at(scan.outcome()?)
     }
 
     /// Resynchronizes a counter that has fallen far behind the device
@@ -253,11 +249,7 @@ impl Hotp {
             &first,
             &second,
         );
-        if bool::from(scan.matched) {
-            HotpMatch::at(scan.counter)
-        } else {
-            Err(VerifyError::Invalid)
-        }
+        HotpMatch::at(scan.outcome()?)
     }
 
     pub(crate) fn mac(&self) -> &Mac {

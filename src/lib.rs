@@ -14,6 +14,7 @@ mod backup;
 mod code;
 mod credential;
 mod decimal;
+mod declassify;
 mod error;
 mod hmac;
 mod hotp;

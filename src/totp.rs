@@ -397,13 +397,7 @@ impl Totp {
             input,
             last_step,
         );
-        if bool::from(scan.matched) {
-            Ok(scan.counter)
-        } else if bool::from(scan.replayed) {
-            Err(VerifyError::Replayed)
-        } else {
-            Err(VerifyError::Invalid)
-        }
+        scan.outcome()
     }
 }
 

@@ -2,9 +2,9 @@ use core::ops::RangeInclusive;
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use crate::ParamError;
 use crate::code::{Code, Digits};
 use crate::hmac::Mac;
+use crate::{ParamError, VerifyError, declassify};
 
 /// Which TOTP time steps a code may come from: `behind` steps before the
 /// current one, the current one, and `ahead` steps after it (RFC 6238 §5.2).
@@ -207,6 +207,18 @@ pub(crate) struct Scan {
 }
 
 impl Scan {
+    /// The verdict, released: the newest eligible match, else a replay,
+    /// else invalid. The only branch on what the scan found.
+    pub(crate) fn outcome(self) -> Result<u64, VerifyError> {
+        if declassify::choice(self.matched) {
+            Ok(declassify::public(self.counter))
+        } else if declassify::choice(self.replayed) {
+            Err(VerifyError::Replayed)
+        } else {
+            Err(VerifyError::Invalid)
+        }
+    }
+
     fn new() -> Self {
         Self {
             matched: Choice::from(0),
