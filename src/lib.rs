@@ -26,6 +26,7 @@ mod sms;
 mod state;
 mod throttle;
 mod totp;
+mod uri;
 mod window;
 
 pub use algorithm::Algorithm;
@@ -45,4 +46,7 @@ pub use secret::{Base32, MinLength, Secret};
 pub use sms::{SmsCheck, SmsError, SmsPolicy, SmsStatus, SmsVerification, SmsVerifier};
 pub use throttle::Throttle;
 pub use totp::{Period, Totp, TotpConfig, TotpMatch};
+#[cfg(feature = "alloc")]
+pub use uri::OwnedKeyUri;
+pub use uri::{Decoded, KeyUri, OtpKind, ParsedKeyUri, UriError, UriOptions};
 pub use window::{LookAhead, ResyncWindow, Window};

@@ -156,10 +156,20 @@ impl Secret {
     /// # Errors
     /// As [`from_base32`](Self::from_base32), against `min`.
     pub fn from_base32_with_min(text: &str, min: MinLength) -> Result<Self, SecretError> {
+        Self::from_base32_bytes(text.bytes(), min)
+    }
+
+    /// [`from_base32_with_min`](Self::from_base32_with_min) over bytes as
+    /// another decoder yields them, so that the percent-encoded secret of a
+    /// key URI reaches the wiped buffer below without an unwiped copy.
+    pub(crate) fn from_base32_bytes(
+        text: impl IntoIterator<Item = u8>,
+        min: MinLength,
+    ) -> Result<Self, SecretError> {
         let mut normalized = Zeroizing::new([0u8; MAX_BASE32_LEN]);
         let mut len = 0usize;
         let mut padding = false;
-        for &c in text.as_bytes() {
+        for c in text {
             match c {
                 b' ' => continue,
                 b'=' => padding = true,
