@@ -3,7 +3,7 @@
 # of medians, each path's ratio to the floors and peers measured in the same
 # run, and whether the speed targets hold. Exits 1 when a target is missed.
 #
-#   cargo bench --bench verify && bash benches/report.sh
+#   cargo bench && bash benches/report.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec python3 - "$@" <<'PY'
@@ -48,6 +48,21 @@ for algorithm in ["sha1", "sha256", "sha512"]:
         print(f"| {group} | " + " | ".join(cells) + " |")
 
 print()
+others = [("sms_check", ["floor_hmac_sha256"]), ("totp_check", ["floor_verify_after"]),
+          ("base32_decode", ["base32ct", "data-encoding"]), ("uri_parse", ["totp-rs"])]
+rows = [(g, median(g, "passcode"), [(i, median(g, i)) for i in ids]) for g, ids in others]
+if any(p for _, p, _ in rows):
+    print("Policy paths (`cargo bench --bench policies`), medians and passcode's ratio to each:")
+    print()
+    print("| group | passcode | compared with |")
+    print("|---|---|---|")
+    for group, ours, theirs in rows:
+        if ours is None:
+            continue
+        cells = ", ".join(f"{i} {fmt_time(t)} ({ratio(ours, t)})" for i, t in theirs if t)
+        print(f"| {group} | {fmt_time(ours)} | {cells} |")
+    print()
+
 checks = []
 def check(label, value, limit):
     if value is None:

@@ -250,7 +250,15 @@ fn totp_rs(case: &Case) -> totp_rs::TOTP {
         Algorithm::Sha256 => totp_rs::Algorithm::SHA256,
         _ => totp_rs::Algorithm::SHA512,
     };
-    totp_rs::TOTP::new_unchecked(algorithm, 6, 1, PERIOD, case.seed.to_vec())
+    totp_rs::TOTP::new_unchecked(
+        algorithm,
+        6,
+        1,
+        PERIOD,
+        case.seed.to_vec(),
+        None,
+        String::new(),
+    )
 }
 
 /// A code that matches no step of the window.
