@@ -10,12 +10,14 @@
 // Helpers unwrap too: in a test, a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use passcode::{Algorithm, Digits, Hotp, HotpConfig, LookAhead, Period, Totp, TotpConfig, Window};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
+
+#[path = "support/tools.rs"]
+mod tools;
 
 const SEED: u64 = 0x7061_7373_636f_6465;
 const TOTP_CASES: usize = 2000;
@@ -39,25 +41,13 @@ const SPECIAL_TIMES: [u64; 12] = [
 ];
 
 fn tools_present() -> bool {
-    let oathtool = Command::new("oathtool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let pyotp = Command::new("python3")
-        .args(["-c", "import pyotp"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if oathtool && pyotp {
-        return true;
-    }
-    let message =
-        "interop tests need oathtool (apt-get install oathtool) and pyotp (pip install pyotp)";
-    assert!(
-        std::env::var("PASSCODE_INTEROP").as_deref() != Ok("require"),
-        "{message}"
-    );
-    eprintln!("skipped: {message}");
-    false
+    tools::available(
+        &["oathtool", "--version"],
+        "oathtool (apt-get install oathtool)",
+    ) && tools::available(
+        &["python3", "-c", "import pyotp"],
+        "pyotp (pip install pyotp)",
+    )
 }
 
 #[derive(Debug)]
@@ -146,26 +136,8 @@ fn oathtool(args: &[&str]) -> String {
 }
 
 fn pyotp(lines: &[String]) -> Vec<String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyotp_codes.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = lines.join("\n") + "\n";
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "pyotp helper failed: {stderr}");
-    writer.join().unwrap();
-    let codes: Vec<String> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let output = tools::python("pyotp_codes.py", &(lines.join("\n") + "\n"));
+    let codes: Vec<String> = output.lines().map(str::to_owned).collect();
     assert_eq!(codes.len(), lines.len());
     codes
 }

@@ -9,9 +9,6 @@
 // Helpers unwrap too: in a test, a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use passcode::{
     Algorithm, Digits, Hotp, HotpConfig, KeyUri, OtpKind, ParsedKeyUri, Period, Secret, Totp,
     TotpConfig, UriError,
@@ -19,6 +16,9 @@ use passcode::{
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use serde_json::{Value, json};
+
+#[path = "support/tools.rs"]
+mod tools;
 
 const SEED: u64 = 0x6f74_7061_7574_6821;
 const CASES: usize = 400;
@@ -35,41 +35,16 @@ const CHARACTERS: &[char] = &[
 ];
 
 fn pyotp_present() -> bool {
-    let pyotp = Command::new("python3")
-        .args(["-c", "import pyotp"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if pyotp {
-        return true;
-    }
-    let message = "URI interop tests need pyotp (pip install pyotp)";
-    assert!(
-        std::env::var("PASSCODE_INTEROP").as_deref() != Ok("require"),
-        "{message}"
-    );
-    eprintln!("skipped: {message}");
-    false
+    tools::available(
+        &["python3", "-c", "import pyotp"],
+        "pyotp (pip install pyotp)",
+    )
 }
 
 /// Runs `tests/interop/pyotp_uri.py` over `requests`, one answer each.
 fn pyotp(requests: &[Value]) -> Vec<Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyotp_uri.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
     let input: String = requests.iter().map(|r| format!("{r}\n")).collect();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "pyotp helper failed: {stderr}");
-    writer.join().unwrap();
-    let answers: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
+    let answers: Vec<Value> = tools::python("pyotp_uri.py", &input)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
