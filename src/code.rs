@@ -207,7 +207,8 @@ impl Code {
     /// The code's decimal value; codes of the same length compare equal
     /// exactly when their values do.
     pub(crate) fn value(&self) -> u64 {
-        self.as_str().bytes().fold(0u64, |value, digit| {
+        let digits = self.digits.iter().take(usize::from(self.len));
+        digits.fold(0u64, |value, digit| {
             // At most ten digits: the value stays below 10^10 < 2^64.
             value.wrapping_mul(10).wrapping_add(u64::from(digit & 0x0f))
         })
