@@ -288,9 +288,14 @@ impl Totp {
         state.failures.check(now)?;
         let input = Code::parse(code, self.config().digits())?;
         let clock = self.config().step(now)?;
-        let center = clock
-            .checked_add_signed(i64::from(state.drift))
-            .ok_or(StepError::Overflow)?;
+        let center =
+            clock
+                .checked_add_signed(i64::from(state.drift))
+                .ok_or(if state.drift < 0 {
+                    StepError::BelowZero
+                } else {
+                    StepError::Overflow
+                })?;
         match self.scan_around(&input, center, policy.window, state.last_step) {
             Ok(step) => {
                 let matched = TotpMatch::new(step, clock);

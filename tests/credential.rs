@@ -309,6 +309,32 @@ fn times_at_the_top_of_the_range() {
     assert_eq!(state.retry_at(), u64::MAX);
 }
 
+/// Regression (found by the credential_state_machine fuzz target): a
+/// remembered drift that moves the window below step 0 is `BelowZero`, not
+/// `Overflow`.
+#[test]
+fn negative_drift_near_step_zero_is_below_zero() {
+    let totp = totp();
+    let policy = TotpPolicy::new().with_window(Window::new(0, 1).unwrap());
+    let mut state = TotpState::new();
+    // Teach the state a drift of -1: the device twice one step behind.
+    for now in [T, T + 300] {
+        totp.check(
+            &policy.with_window(Window::new(1, 1).unwrap()),
+            &mut state,
+            &code_at(&totp, now - 30),
+            now,
+        )
+        .unwrap();
+    }
+    assert_eq!(state.drift(), -1);
+    // At step 0 the predicted step would be -1.
+    assert_eq!(
+        totp.check(&policy, &mut state, "123456", 10),
+        Err(VerifyError::OutOfRange(StepError::BelowZero))
+    );
+}
+
 #[test]
 fn hotp_state_advances_and_throttles() {
     let hotp = Hotp::from_key(KEY, HotpConfig::new()).unwrap();
