@@ -1,0 +1,54 @@
+//! Standard output: text or one JSON object, and nothing else. A closed
+//! pipe (`passcode totp --window 3 | head -1`) is not an error: the reader
+//! has what it wanted.
+
+use std::io::{self, Write as _};
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::error::CliError;
+
+/// Writes `text` to standard output as it is.
+pub(crate) fn text(text: &str) -> Result<(), CliError> {
+    let mut stdout = io::stdout().lock();
+    let written = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(CliError::new(format!(
+            "cannot write to standard output: {e}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `value` as one line of JSON, the one object of this run.
+pub(crate) fn json(value: &impl Serialize) -> Result<(), CliError> {
+    // Some objects hold a secret (`new`, `uri show --reveal`).
+    let mut line = Zeroizing::new(
+        serde_json::to_string(value)
+            .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?,
+    );
+    line.push('\n');
+    text(&line)
+}
+
+/// A signed offset or drift as people write it: `-1`, `0`, `+2`.
+pub(crate) fn signed(value: i64) -> String {
+    if value > 0 {
+        format!("+{value}")
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signed_shows_the_sign_of_nonzero_values() {
+        assert_eq!(super::signed(-1), "-1");
+        assert_eq!(super::signed(0), "0");
+        assert_eq!(super::signed(2), "+2");
+    }
+}

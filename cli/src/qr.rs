@@ -1,0 +1,240 @@
+//! QR codes of a key URI: Unicode half blocks for the terminal, PNG and SVG
+//! files for everything else.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write as _};
+use std::path::Path;
+
+use qrcode::render::svg;
+use qrcode::{Color, EcLevel, QrCode};
+
+use crate::error::CliError;
+
+/// How the terminal drawing shows dark and light modules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// Black on bright white set with ANSI colors: right on any terminal
+    /// background. Only for a terminal, and only without `NO_COLOR`.
+    Colored,
+    /// Light modules drawn, dark ones left as background: a dark terminal
+    /// (the convention of `qrencode -t UTF8`).
+    LightDrawn,
+    /// Dark modules drawn: a light terminal.
+    DarkDrawn,
+}
+
+/// Modules of quiet zone around the terminal drawing. The standard asks
+/// for four; two keep a code of a typical URI within 24 terminal lines, and
+/// phone cameras read it from a screen.
+const TERMINAL_QUIET_ZONE: usize = 2;
+/// Modules of quiet zone in the files, as the standard asks.
+const FILE_QUIET_ZONE: u32 = 4;
+/// Pixels per module in the PNG file.
+const PNG_SCALE: u32 = 8;
+
+/// Half-block characters for (top, bottom) of a cell, each `true` when drawn.
+fn half_block(top: bool, bottom: bool) -> char {
+    match (top, bottom) {
+        (true, true) => '█',
+        (true, false) => '▀',
+        (false, true) => '▄',
+        (false, false) => ' ',
+    }
+}
+
+/// The QR code of `text` drawn with half blocks: one character per module
+/// across, two modules per line down.
+///
+/// Low error correction: a screen does not smudge, and the smaller code
+/// fits a terminal.
+pub(crate) fn terminal(text: &str, style: Style) -> Result<String, CliError> {
+    let code = encode(text, EcLevel::L)?;
+    let width = code.width();
+    let dark = code.to_colors();
+    let size = width + 2 * TERMINAL_QUIET_ZONE;
+    // Whether the module at (x, y) of the drawing, quiet zone included, is dark.
+    let is_dark = |x: usize, y: usize| {
+        let inside = |v: usize| v.checked_sub(TERMINAL_QUIET_ZONE).filter(|v| *v < width);
+        match (inside(x), inside(y)) {
+            (Some(x), Some(y)) => dark.get(y * width + x) == Some(&Color::Dark),
+            _ => false,
+        }
+    };
+    let drawn = |x, y| match style {
+        Style::Colored | Style::DarkDrawn => is_dark(x, y),
+        Style::LightDrawn => !is_dark(x, y),
+    };
+    let mut out = String::new();
+    for y in (0..size).step_by(2) {
+        if style == Style::Colored {
+            out.push_str("\x1b[30;107m");
+        }
+        // The odd last line's lower half lies outside the drawing: light,
+        // widening the quiet zone.
+        out.extend((0..size).map(|x| {
+            let bottom = if y + 1 < size {
+                drawn(x, y + 1)
+            } else {
+                style == Style::LightDrawn
+            };
+            half_block(drawn(x, y), bottom)
+        }));
+        if style == Style::Colored {
+            out.push_str("\x1b[0m");
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Writes the QR code of `text` to a PNG file: black on white, 8 pixels a
+/// module, a four-module quiet zone.
+pub(crate) fn png(text: &str, path: &Path) -> Result<(), CliError> {
+    let code = encode(text, EcLevel::M)?;
+    let width = u32::try_from(code.width()).map_err(|_| too_long())?;
+    let dark = code.to_colors();
+    let size = (width + 2 * FILE_QUIET_ZONE) * PNG_SCALE;
+    let pixels: Vec<u8> = (0..size)
+        .flat_map(|y| (0..size).map(move |x| (x, y)))
+        .map(|(x, y)| {
+            let module = |v: u32| {
+                (v / PNG_SCALE)
+                    .checked_sub(FILE_QUIET_ZONE)
+                    .filter(|v| *v < width)
+            };
+            let is_dark = match (module(x), module(y)) {
+                (Some(x), Some(y)) => {
+                    dark.get(usize::try_from(y * width + x).unwrap_or(usize::MAX))
+                        == Some(&Color::Dark)
+                }
+                _ => false,
+            };
+            if is_dark { 0 } else { 255 }
+        })
+        .collect();
+    let write_error = |e: &dyn std::fmt::Display| {
+        CliError::new(format!(
+            "cannot write the PNG file '{}': {e}",
+            path.display()
+        ))
+    };
+    let file = create_private(path)?;
+    let mut encoder = png::Encoder::new(BufWriter::new(file), size, size);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| write_error(&e))?;
+    writer
+        .write_image_data(&pixels)
+        .map_err(|e| write_error(&e))?;
+    writer.finish().map_err(|e| write_error(&e))
+}
+
+/// Writes the QR code of `text` to an SVG file.
+pub(crate) fn svg(text: &str, path: &Path) -> Result<(), CliError> {
+    let code = encode(text, EcLevel::M)?;
+    let image = code
+        .render::<svg::Color<'_>>()
+        .quiet_zone(true)
+        .min_dimensions(256, 256)
+        .build();
+    let mut file = create_private(path)?;
+    file.write_all(image.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| {
+            CliError::new(format!(
+                "cannot write the SVG file '{}': {e}",
+                path.display()
+            ))
+        })
+}
+
+fn encode(text: &str, level: EcLevel) -> Result<QrCode, CliError> {
+    QrCode::with_error_correction_level(text, level).map_err(|_| too_long())
+}
+
+fn too_long() -> CliError {
+    CliError::new("the key URI is too long for a QR code: use a shorter issuer or account")
+}
+
+/// Creates (or truncates) a file only its owner can read: it holds the
+/// secret.
+fn create_private(path: &Path) -> Result<File, CliError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let error =
+        |e: std::io::Error| CliError::new(format!("cannot create '{}': {e}", path.display()));
+    let file = options.open(path).map_err(error)?;
+    // An existing file keeps its mode through `open`; narrow it too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(error)?;
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The modules of a drawing, read back from its half blocks.
+    fn unpack(drawing: &str, dark_drawn: bool) -> Vec<Vec<bool>> {
+        let mut rows = Vec::new();
+        for line in drawing.lines() {
+            let (top, bottom): (Vec<bool>, Vec<bool>) = line
+                .chars()
+                .map(|c| match c {
+                    '█' => (true, true),
+                    '▀' => (true, false),
+                    '▄' => (false, true),
+                    _ => (false, false),
+                })
+                .unzip();
+            rows.push(top);
+            rows.push(bottom);
+        }
+        for row in &mut rows {
+            for module in row.iter_mut() {
+                *module = *module == dark_drawn;
+            }
+        }
+        rows
+    }
+
+    fn decode(rows: &[Vec<bool>]) -> String {
+        let scale = 4;
+        let (w, h) = (rows[0].len() * scale, rows.len() * scale);
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+            if rows[y / scale][x / scale] { 0 } else { 255 }
+        });
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1);
+        grids[0].decode().unwrap().1
+    }
+
+    const URI: &str = "otpauth://totp/ACME%20Co:alice@example.com\
+                       ?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=ACME%20Co";
+
+    #[test]
+    fn every_terminal_style_decodes_to_the_text() {
+        let light = terminal(URI, Style::LightDrawn).unwrap();
+        let dark = terminal(URI, Style::DarkDrawn).unwrap();
+        assert_eq!(decode(&unpack(&light, false)), URI);
+        assert_eq!(decode(&unpack(&dark, true)), URI);
+        assert_eq!(unpack(&light, false), unpack(&dark, true));
+        let colored = terminal(URI, Style::Colored).unwrap();
+        let stripped = colored.replace("\x1b[30;107m", "").replace("\x1b[0m", "");
+        assert_eq!(stripped, dark);
+        assert!(!light.contains('\x1b') && !dark.contains('\x1b'));
+    }
+
+    #[test]
+    fn the_terminal_drawing_fits_a_small_terminal() {
+        let drawing = terminal(URI, Style::LightDrawn).unwrap();
+        assert!(drawing.lines().count() <= 23, "{drawing}");
+        assert!(drawing.lines().all(|line| line.chars().count() <= 80));
+    }
+}

@@ -1,0 +1,116 @@
+//! `passcode totp --watch`: the live code and a countdown bar, redrawn in
+//! place on one terminal line until Ctrl-C.
+
+use std::io::{self, IsTerminal as _, Write as _};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use passcode::Totp;
+
+use crate::codes;
+use crate::error::CliError;
+
+/// Cells in the countdown bar.
+const BAR_WIDTH: u64 = 30;
+/// How often the line is redrawn and Ctrl-C is noticed.
+const TICK: Duration = Duration::from_millis(200);
+
+const HIDE_CURSOR: &str = "\x1b[?25l";
+const SHOW_CURSOR: &str = "\x1b[?25h";
+/// Back to the start of the line, and clear it.
+const REDRAW: &str = "\r\x1b[2K";
+
+/// Refuses to run without a terminal: redrawing makes no sense in a file or
+/// a pipe, and a script wants `passcode totp` without `--watch`.
+pub(crate) fn require_terminal() -> Result<(), CliError> {
+    if io::stdout().is_terminal() {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            "--watch needs a terminal on standard output, to redraw the code in place; \
+             in a script or pipe, use 'passcode totp' without --watch",
+        ))
+    }
+}
+
+/// One frame: the code, a bar of the time left in its step, and the
+/// seconds left, e.g. `287082  ██████████░░░░░  12s`.
+pub(crate) fn frame(code: &str, seconds_left: u64, period: u64, width: u64) -> String {
+    // Rounded up, so the bar empties only as the step ends.
+    let full = u128::from(seconds_left.min(period)) * u128::from(width);
+    let filled = full.div_ceil(u128::from(period.max(1)));
+    let filled = u64::try_from(filled).unwrap_or(width).min(width);
+    let bar: String = (0..width)
+        .map(|cell| if cell < filled { '█' } else { '░' })
+        .collect();
+    format!("{code}  {bar} {seconds_left:>3}s")
+}
+
+/// Restores the cursor and ends the line however the loop ends.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let mut stdout = io::stdout().lock();
+        // Nothing more can be done if the terminal is gone.
+        let _ = writeln!(stdout, "{SHOW_CURSOR}");
+        let _ = stdout.flush();
+    }
+}
+
+/// Redraws until Ctrl-C (or SIGTERM), then restores the terminal; exit 0.
+pub(crate) fn run(totp: &Totp) -> Result<(), CliError> {
+    require_terminal()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .map_err(|e| CliError::new(format!("cannot catch Ctrl-C: {e}")))?;
+    let config = totp.config();
+    let period = config.period().seconds();
+    let draw = |text: &str| -> Result<(), CliError> {
+        let mut stdout = io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| CliError::new(format!("cannot write to the terminal: {e}")))
+    };
+    draw(HIDE_CURSOR)?;
+    let _restore = Restore;
+    while !stop.load(Ordering::SeqCst) {
+        let time = codes::now()?;
+        let step = codes::step(config, time)?;
+        let code = totp.generate_step(step);
+        let seconds_left = codes::seconds_left(config, time);
+        draw(&format!(
+            "{REDRAW}{}",
+            frame(code.as_str(), seconds_left, period, BAR_WIDTH)
+        ))?;
+        std::thread::sleep(TICK);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::frame;
+
+    #[test]
+    fn a_full_step_fills_the_bar() {
+        assert_eq!(frame("287082", 30, 30, 10), "287082  ██████████  30s");
+    }
+
+    #[test]
+    fn the_bar_shrinks_with_the_time_left_rounded_up() {
+        assert_eq!(frame("287082", 15, 30, 10), "287082  █████░░░░░  15s");
+        assert_eq!(frame("287082", 1, 30, 10), "287082  █░░░░░░░░░   1s");
+        assert_eq!(frame("0123456789", 59, 60, 4), "0123456789  ████  59s");
+    }
+
+    #[test]
+    fn a_frame_has_no_control_codes_and_huge_periods_do_not_overflow() {
+        let line = frame("000000", u64::MAX, u64::MAX, 30);
+        assert!(line.chars().all(|c| !c.is_control()));
+        assert_eq!(line.chars().filter(|c| *c == '█').count(), 30);
+    }
+}
