@@ -83,8 +83,8 @@ Examples:
   passcode uri code - < enrollment.txt
   passcode uri code --time 1700000000 'otpauth://totp/ACME:alice?secret=...'
 
-JSON: as 'passcode totp --json' for a totp URI, as 'passcode hotp --json' (at the
-URI's counter) for a hotp URI";
+JSON: {\"type\": \"totp\"|\"hotp\", \"code\", ...}: the object 'passcode totp --json' prints
+for a totp URI, or 'passcode hotp --json' at the URI's counter for a hotp URI";
 
 const SMS_AFTER: &str = "\
 Examples:
