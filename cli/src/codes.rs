@@ -26,10 +26,7 @@ pub(crate) fn totp(args: TotpArgs, json: bool) -> Result<(), CliError> {
     if args.watch {
         return watch::run(&totp);
     }
-    let time = match args.clock.time {
-        Some(time) => time,
-        None => now()?,
-    };
+    let time = time_or_now(args.clock.time)?;
     print_totp(&totp, time, args.window, json)
 }
 
@@ -60,6 +57,11 @@ pub(crate) fn hotp_config(code: &CodeArgs) -> Result<HotpConfig, CliError> {
 
 pub(crate) fn digits(digits: u8) -> Result<Digits, CliError> {
     Digits::new(digits).context(format_args!("--digits {digits}"))
+}
+
+/// `--time`, or else the system clock.
+pub(crate) fn time_or_now(time: Option<u64>) -> Result<u64, CliError> {
+    time.map_or_else(now, Ok)
 }
 
 /// The system clock in Unix seconds.

@@ -95,10 +95,7 @@ pub(crate) fn code(args: UriCodeArgs, json: bool) -> Result<(), CliError> {
     match uri.kind() {
         OtpKind::Totp(config) => {
             let totp = Totp::new(uri.secret(), config).context("cannot use the secret")?;
-            let time = match args.time {
-                Some(time) => time,
-                None => codes::now()?,
-            };
+            let time = codes::time_or_now(args.time)?;
             print_totp(&totp, time, None, json)
         }
         OtpKind::Hotp { config, counter } => {

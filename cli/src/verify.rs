@@ -51,10 +51,7 @@ fn verify_totp(args: VerifyArgs, json: bool) -> Result<Verdict, CliError> {
         "--behind {} --ahead {}",
         args.behind, args.ahead
     ))?;
-    let time = match args.clock.time {
-        Some(time) => time,
-        None => codes::now()?,
-    };
+    let time = codes::time_or_now(args.clock.time)?;
     // A time before T0 is reported as such, before the secret is read.
     codes::step(config, time)?;
     let secret = secret::read(args.secret)?;

@@ -60,8 +60,8 @@ impl Drop for Restore {
 }
 
 /// Redraws until Ctrl-C (or SIGTERM), then restores the terminal; exit 0.
+/// The caller has checked [`require_terminal`] before reading the secret.
 pub(crate) fn run(totp: &Totp) -> Result<(), CliError> {
-    require_terminal()?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
