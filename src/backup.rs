@@ -429,37 +429,18 @@ impl BackupVerifier {
     }
 }
 
-/// Fills `out` with uniform symbols of `format`: digits from bytes below
-/// 250 (the largest multiple of ten a byte holds, so no modulo bias), or
-/// alphabet symbols from a byte's low five bits.
-///
-/// A working generator fills ten digits from 16 bytes but for a chance near
-/// 2^-40; the rounds are bounded so that a broken one cannot hang the
-/// caller, and after them every byte is taken (with the slight bias of
-/// `byte mod 10`).
+/// Fills `out` with uniform symbols of `format`: digits by rejection
+/// sampling (`decimal::random_digits`), or alphabet symbols from a byte's
+/// low five bits (32 symbols: no bias).
 fn random_symbols<R: CryptoRng + ?Sized>(rng: &mut R, format: BackupFormat, out: &mut [u8]) {
-    let mut filled = 0usize;
-    for round in 0..=64 {
-        if filled >= out.len() {
-            break;
-        }
-        let mut bytes = [0u8; 16];
-        rng.fill_bytes(&mut bytes);
-        for &byte in &bytes {
-            let symbol = match format {
-                BackupFormat::Digits8 if byte < 250 || round == 64 => {
-                    let [.., digit] = decimal::remainder::<10>(u32::from(byte)).to_be_bytes();
-                    Some(b'0' | digit)
-                }
-                BackupFormat::Digits8 => None,
-                BackupFormat::Chars10 => Some(symbol_at(byte & 31)),
-            };
-            if let (Some(symbol), Some(slot)) = (symbol, out.get_mut(filled)) {
-                *slot = symbol;
-                filled = filled.saturating_add(1);
+    match format {
+        BackupFormat::Digits8 => decimal::random_digits(rng, out),
+        BackupFormat::Chars10 => {
+            rng.fill_bytes(out);
+            for byte in out.iter_mut() {
+                *byte = symbol_at(*byte & 31);
             }
         }
-        bytes.zeroize();
     }
 }
 

@@ -1,5 +1,6 @@
 use core::fmt;
 
+use rand_core::CryptoRng;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -182,8 +183,33 @@ impl Code {
         Ok(code)
     }
 
-    /// A code of `len` ASCII digits already written (SMS codes).
-    #[cfg_attr(not(feature = "sha256"), allow(dead_code))]
+    /// A uniformly random code of `len` digits, 4 to 10: for one-time codes
+    /// that are stored and compared rather than derived (an
+    /// [`SmsVerifier`](crate::SmsVerifier) derives its own). Every digit is
+    /// uniform: bytes are drawn by rejection sampling, never reduced with a
+    /// modulo bias.
+    ///
+    /// ```
+    /// let code = passcode::Code::random(&mut rand::rng(), 8)?;
+    /// assert_eq!(code.as_str().len(), 8);
+    /// assert!(passcode::Code::random(&mut rand::rng(), 3).is_err());
+    /// # Ok::<(), passcode::ParamError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ParamError::SmsDigits`] outside 4..=10.
+    pub fn random<R: CryptoRng + ?Sized>(rng: &mut R, len: u8) -> Result<Self, ParamError> {
+        if !(4..=10).contains(&len) {
+            return Err(ParamError::SmsDigits);
+        }
+        let mut digits = [0u8; 10];
+        decimal::random_digits(rng, digits.get_mut(..usize::from(len)).unwrap_or_default());
+        let code = Self::from_ascii(digits, len);
+        digits.zeroize();
+        Ok(code)
+    }
+
+    /// A code of `len` ASCII digits already written.
     pub(crate) fn from_ascii(digits: [u8; 10], len: u8) -> Self {
         let mut code = Self { digits, len };
         for slot in code.digits.iter_mut().skip(usize::from(len)) {

@@ -15,7 +15,11 @@
 //! Both are compiled everywhere and tested on every host; the target picks
 //! one at compile time.
 
+use rand_core::CryptoRng;
 use subtle::{Choice, ConditionallySelectable};
+use zeroize::Zeroize;
+
+use crate::declassify;
 
 /// Whether this target multiplies 64-bit values in constant time.
 const CONSTANT_TIME_MULTIPLY: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
@@ -35,6 +39,48 @@ pub(crate) fn write_digits(value: u32, out: &mut [u8]) {
         write_digits_by_inverse(value, out);
     } else {
         write_digits_by_subtraction(value, out);
+    }
+}
+
+/// The digit a uniformly random byte stands for, or `None` for a byte that
+/// must be drawn again: bytes below 250 (the largest multiple of ten a byte
+/// holds) give `byte mod 10`, each digit from exactly 25 of them, so digits
+/// are uniform. Whether a byte is skipped says nothing of the digits kept,
+/// so that decision is released (see `declassify.rs`).
+pub(crate) fn digit_from_byte(byte: u8) -> Option<u8> {
+    if declassify::public(byte < 250) {
+        let [.., digit] = remainder::<10>(u32::from(byte)).to_be_bytes();
+        Some(b'0' | digit)
+    } else {
+        None
+    }
+}
+
+/// Fills `out` with uniformly random ASCII digits from `rng`.
+///
+/// A working generator fills ten digits from 16 bytes but for a chance near
+/// 2^-40; the rounds are bounded so that a broken one cannot hang the
+/// caller, and in the last every byte is taken (with the slight bias of
+/// `byte mod 10`).
+pub(crate) fn random_digits<R: CryptoRng + ?Sized>(rng: &mut R, out: &mut [u8]) {
+    let mut filled = 0usize;
+    for round in 0..=64 {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        for &byte in &bytes {
+            let digit = match digit_from_byte(byte) {
+                None if round == 64 => digit_from_byte(byte % 250),
+                digit => digit,
+            };
+            if let (Some(digit), Some(slot)) = (digit, out.get_mut(filled)) {
+                *slot = digit;
+                filled = filled.saturating_add(1);
+            }
+        }
+        bytes.zeroize();
+        if filled >= out.len() {
+            break;
+        }
     }
 }
 

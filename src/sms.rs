@@ -494,9 +494,7 @@ impl SmsVerifier {
 
     /// HMAC-SHA-256(key, label || nonce || subject length || subject ||
     /// block), read as a stream of bytes, each below 250 giving one uniform
-    /// digit (250 is the largest multiple of ten a byte holds, so
-    /// `byte mod 10` has no bias). Which bytes are skipped is independent of
-    /// the digits kept, so the time taken reveals nothing about the code.
+    /// digit (see `decimal::digit_from_byte`).
     fn code(&self, state: &SmsVerification, subject: &str) -> Code {
         let mut digits = [b'0'; 10];
         let wanted = usize::from(self.policy.digits);
@@ -517,14 +515,13 @@ impl SmsVerifier {
             mac.update(&[block]);
             let mut stream = mac.finalize().into_bytes();
             for &byte in stream.iter() {
-                // Released: which bytes are skipped says nothing of the
-                // digits kept (see above).
-                if declassify::public(byte < 250) && filled < wanted {
-                    if let Some(slot) = digits.get_mut(filled) {
-                        let [.., digit] = decimal::remainder::<10>(u32::from(byte)).to_be_bytes();
-                        *slot = b'0' | digit;
+                if let (Some(digit), Some(slot)) =
+                    (decimal::digit_from_byte(byte), digits.get_mut(filled))
+                {
+                    if filled < wanted {
+                        *slot = digit;
+                        filled = filled.saturating_add(1);
                     }
-                    filled = filled.saturating_add(1);
                 }
             }
             zeroize::Zeroize::zeroize(stream.as_mut_slice());

@@ -160,6 +160,24 @@ impl TotpConfig {
         Ok(since_t0 / self.period.0)
     }
 
+    /// Seconds until the step containing `time` ends: 1 to the period.
+    ///
+    /// ```
+    /// let config = passcode::TotpConfig::new();
+    /// assert_eq!(config.seconds_left(60), Ok(30));
+    /// assert_eq!(config.seconds_left(89), Ok(1));
+    /// ```
+    ///
+    /// # Errors
+    /// [`StepError::BeforeT0`] when `time` is before T0.
+    pub fn seconds_left(self, time: u64) -> Result<u64, StepError> {
+        let since_t0 = time.checked_sub(self.t0).ok_or(StepError::BeforeT0)?;
+        Ok(self
+            .period
+            .seconds()
+            .saturating_sub(since_t0 % self.period.0))
+    }
+
     fn hotp(self) -> HotpConfig {
         HotpConfig::new()
             .with_algorithm(self.algorithm)

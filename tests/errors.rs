@@ -232,9 +232,34 @@ fn verify_rejects_malformed_input_first() {
 }
 
 #[test]
+fn random_code_lengths() {
+    for len in [0, 1, 3, 11, u8::MAX] {
+        assert_eq!(
+            Code::random(&mut rand::rng(), len).err(),
+            Some(ParamError::SmsDigits),
+            "{len}"
+        );
+    }
+    for len in 4..=10 {
+        assert_eq!(
+            Code::random(&mut rand::rng(), len).unwrap().as_str().len(),
+            usize::from(len)
+        );
+    }
+}
+
+#[test]
 fn time_before_t0() {
     let totp = totp(TotpConfig::new().with_t0(1000));
     assert_eq!(totp.generate(999).err(), Some(StepError::BeforeT0));
+    assert_eq!(totp.config().seconds_left(999), Err(StepError::BeforeT0));
+    // Step edges: a full period at the start of a step, 1 at its last second.
+    assert_eq!(totp.config().seconds_left(1000), Ok(30));
+    assert_eq!(totp.config().seconds_left(1029), Ok(1));
+    assert_eq!(
+        totp.config().seconds_left(u64::MAX),
+        Ok(30 - (u64::MAX - 1000) % 30)
+    );
     assert_eq!(
         TotpConfig::new().with_t0(u64::MAX).step(0),
         Err(StepError::BeforeT0)

@@ -72,21 +72,19 @@ pub(crate) fn now() -> Result<u64, CliError> {
         .map_err(|_| CliError::new(StepError::ClockBeforeUnixEpoch.to_string()))
 }
 
-/// The time step of `time`, or an error that names both times.
-pub(crate) fn step(config: TotpConfig, time: u64) -> Result<u64, CliError> {
-    config.step(time).map_err(|e| match e {
+/// The time step of `time` and the seconds left in it, or an error that
+/// names both times.
+pub(crate) fn step(config: TotpConfig, time: u64) -> Result<(u64, u64), CliError> {
+    let explain = |e| match e {
         StepError::BeforeT0 => CliError::new(format!(
             "time {time} is before T0 {} (--t0): there is no time step yet",
             config.t0()
         )),
         e => CliError::new(format!("time {time}: {e}")),
-    })
-}
-
-/// Seconds until the step of `time` ends: 1 to the period.
-pub(crate) fn seconds_left(config: TotpConfig, time: u64) -> u64 {
-    let period = config.period().seconds();
-    period - time.saturating_sub(config.t0()) % period
+    };
+    let step = config.step(time).map_err(explain)?;
+    let seconds_left = config.seconds_left(time).map_err(explain)?;
+    Ok((step, seconds_left))
 }
 
 /// `a - b` for numbers at most a window apart.
@@ -125,10 +123,9 @@ pub(crate) fn print_totp(
     json: bool,
 ) -> Result<(), CliError> {
     let config = totp.config();
-    let now = step(config, time)?;
+    let (now, seconds_left) = step(config, time)?;
     let code = totp.generate_step(now);
     let period = config.period().seconds();
-    let seconds_left = seconds_left(config, time);
     let codes = window.map(|n| {
         let n = u64::from(n);
         (now.saturating_sub(n)..=now.saturating_add(n))

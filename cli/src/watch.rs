@@ -79,9 +79,8 @@ pub(crate) fn run(totp: &Totp) -> Result<(), CliError> {
     let _restore = Restore;
     while !stop.load(Ordering::SeqCst) {
         let time = codes::now()?;
-        let step = codes::step(config, time)?;
+        let (step, seconds_left) = codes::step(config, time)?;
         let code = totp.generate_step(step);
-        let seconds_left = codes::seconds_left(config, time);
         draw(&format!(
             "{REDRAW}{}",
             frame(code.as_str(), seconds_left, period, BAR_WIDTH)
