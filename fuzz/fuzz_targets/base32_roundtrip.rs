@@ -1,0 +1,162 @@
+//! Base32 secrets in and out.
+//!
+//! - Bytes of an allowed length survive `Secret::from_bytes` ->
+//!   `to_base32()` -> `Secret::from_base32`, also lower-cased, with spaces
+//!   inserted and `=` padding appended; `to_base32()` is `data-encoding`'s
+//!   unpadded RFC 4648 base32; lengths out of range get their exact error.
+//! - Any text into `from_base32` never panics and agrees with a reference
+//!   decoder: `data-encoding` after the documented normalization (spaces
+//!   dropped anywhere, `=` only at the end, either case).
+//!
+//! `passcode` decodes with `base32ct`, which ignores the unused low bits of
+//! the last character (`...AA` and `...AB` decode to the same byte when the
+//! last character only carries padding bits), where `data-encoding`'s
+//! `BASE32_NOPAD` refuses non-zero trailing bits. The reference therefore
+//! decodes with `check_trailing_bits` off; such texts are accepted, and
+//! their secret re-encodes to the canonical form.
+#![no_main]
+
+use std::sync::LazyLock;
+
+use arbitrary::Arbitrary;
+use data_encoding::{BASE32_NOPAD, Encoding, Specification};
+use libfuzzer_sys::fuzz_target;
+use passcode::{MinLength, Secret, SecretError};
+
+#[derive(Arbitrary, Debug)]
+enum Input {
+    /// Raw key bytes, and how to dress their base32 up.
+    Bytes {
+        bytes: Vec<u8>,
+        legacy: bool,
+        /// Positions (modulo the length) at which to insert a space.
+        spaces: Vec<u8>,
+        lower: bool,
+        /// How many `=` to append (taken modulo 8).
+        padding: u8,
+    },
+    /// Any text at all.
+    Text { text: String, legacy: bool },
+    /// Text over the base32 alphabet in both cases, spaces and `=`, so that
+    /// it decodes often.
+    Symbols { symbols: Vec<u8>, legacy: bool },
+}
+
+/// RFC 4648 base32 without padding, ignoring non-zero trailing bits.
+static LENIENT: LazyLock<Encoding> = LazyLock::new(|| {
+    let mut spec = Specification::new();
+    spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+    spec.check_trailing_bits = false;
+    spec.encoding().expect("a valid specification")
+});
+
+const SYMBOLS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abcdefghijklmnopqrstuvwxyz =";
+
+/// The most base32 characters 128 bytes take.
+const LONGEST: usize = 205;
+
+fn min_len(legacy: bool) -> (MinLength, usize, u16) {
+    if legacy {
+        (MinLength::Bits80, 10, 80)
+    } else {
+        (MinLength::Bits128, 16, 128)
+    }
+}
+
+/// The secret's bytes or error for decoded `bytes`, by the documented rules.
+fn length_rules(bytes: Vec<u8>, legacy: bool) -> Result<Vec<u8>, SecretError> {
+    let (_, min, min_bits) = min_len(legacy);
+    match bytes.len() {
+        0 => Err(SecretError::Empty),
+        n if n < min => Err(SecretError::TooShort { min_bits }),
+        n if n > Secret::MAX_LEN => Err(SecretError::TooLong),
+        _ => Ok(bytes),
+    }
+}
+
+/// The reference decoder.
+fn reference(text: &str, legacy: bool) -> Result<Vec<u8>, SecretError> {
+    let no_spaces: String = text.chars().filter(|&c| c != ' ').collect();
+    let body = no_spaces.trim_end_matches('=');
+    if body.contains('=') {
+        return Err(SecretError::InvalidBase32);
+    }
+    let bytes = LENIENT
+        .decode(body.to_ascii_uppercase().as_bytes())
+        .map_err(|_| SecretError::InvalidBase32)?;
+    length_rules(bytes, legacy)
+}
+
+fn round_trip(bytes: Vec<u8>, legacy: bool, spaces: &[u8], lower: bool, padding: u8) {
+    let (min, ..) = min_len(legacy);
+    let secret = Secret::from_bytes_with_min(&bytes, min);
+    let expected = length_rules(bytes.clone(), legacy);
+    assert_eq!(secret.as_ref().map(Secret::as_bytes), expected.as_deref());
+    let Ok(secret) = secret else { return };
+
+    let encoded = secret.to_base32().to_string();
+    assert_eq!(encoded, BASE32_NOPAD.encode(&bytes));
+    let mut text: Vec<char> = if lower {
+        encoded.to_ascii_lowercase().chars().collect()
+    } else {
+        encoded.chars().collect()
+    };
+    for &at in spaces {
+        text.insert(usize::from(at) % (text.len() + 1), ' ');
+    }
+    text.extend(std::iter::repeat_n('=', usize::from(padding % 8)));
+    let text: String = text.into_iter().collect();
+    for text in [&encoded, &text] {
+        let decoded = Secret::from_base32_with_min(text, min);
+        assert!(
+            decoded.as_ref() == Ok(&secret),
+            "{text:?} does not decode to its bytes"
+        );
+    }
+}
+
+fn decode(text: &str, legacy: bool) {
+    let (min, ..) = min_len(legacy);
+    let decoded = Secret::from_base32_with_min(text, min);
+    let expected = reference(text, legacy);
+    match (&decoded, &expected) {
+        (Ok(secret), Ok(bytes)) => {
+            assert_eq!(secret.as_bytes(), bytes, "{text:?}");
+            let canonical = secret.to_base32().to_string();
+            let again = Secret::from_base32_with_min(&canonical, min);
+            assert!(
+                again.as_ref() == Ok(secret),
+                "{canonical:?} does not decode back"
+            );
+        }
+        (Err(SecretError::TooLong), Err(SecretError::InvalidBase32))
+            if text.bytes().filter(|&b| b != b' ' && b != b'=').count() > LONGEST =>
+        {
+            // Text too long to hold a secret may be refused for its length
+            // before its characters are looked at.
+        }
+        (Err(error), Err(reference)) => assert_eq!(error, reference, "{text:?}"),
+        _ => panic!(
+            "{text:?}: passcode says {:?}, the reference {expected:?}",
+            decoded.as_ref().map(Secret::as_bytes)
+        ),
+    }
+}
+
+fuzz_target!(|input: Input| match input {
+    Input::Bytes {
+        bytes,
+        legacy,
+        spaces,
+        lower,
+        padding,
+    } => round_trip(bytes, legacy, &spaces, lower, padding),
+    Input::Text { text, legacy } => decode(&text, legacy),
+    Input::Symbols { symbols, legacy } => {
+        let text: String = symbols
+            .iter()
+            .map(|&b| char::from(SYMBOLS[usize::from(b) % SYMBOLS.len()]))
+            .collect();
+        decode(&text, legacy);
+    }
+});
