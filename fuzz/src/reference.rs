@@ -222,3 +222,150 @@ pub fn throttle_delay(free: u32, base: u64, max: u64, failures: u32) -> u64 {
     };
     delay.min(u128::from(max)) as u64
 }
+
+/// The references themselves, against the RFCs' test vectors and the
+/// examples in `passcode`'s documentation: a reference that shared a bug
+/// with the library would hide it from every target.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RFC_KEY: &[u8] = b"12345678901234567890";
+
+    fn sha1(digits: u8) -> Credential {
+        Credential {
+            algorithm: Algorithm::Sha1,
+            key: RFC_KEY.to_vec(),
+            digits,
+        }
+    }
+
+    #[test]
+    fn rfc4226_appendix_d() {
+        let codes = [
+            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
+            "399871", "520489",
+        ];
+        for (counter, expected) in (0u64..).zip(codes) {
+            assert_eq!(sha1(6).code(counter), expected, "counter {counter}");
+        }
+        // Count 7 keeps its whole truncated value with ten digits.
+        assert_eq!(sha1(10).code(7), "0082162583");
+    }
+
+    #[test]
+    fn rfc6238_appendix_b() {
+        let seeds: [(Algorithm, &[u8]); 3] = [
+            (Algorithm::Sha1, RFC_KEY),
+            (Algorithm::Sha256, b"12345678901234567890123456789012"),
+            (
+                Algorithm::Sha512,
+                b"1234567890123456789012345678901234567890123456789012345678901234",
+            ),
+        ];
+        let vectors: [(u64, [&str; 3]); 3] = [
+            (59, ["94287082", "46119246", "90693936"]),
+            (1_111_111_109, ["07081804", "68084774", "25091201"]),
+            (20_000_000_000, ["65353130", "77737706", "47863826"]),
+        ];
+        for (time, codes) in vectors {
+            for ((algorithm, key), expected) in seeds.iter().zip(codes) {
+                let totp = Totp {
+                    credential: Credential {
+                        algorithm: *algorithm,
+                        key: key.to_vec(),
+                        digits: 8,
+                    },
+                    period: 30,
+                    t0: 0,
+                };
+                let step = totp.step(time).unwrap();
+                assert_eq!(
+                    totp.credential.code(step),
+                    expected,
+                    "{algorithm} at {time}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parse_code_follows_the_documented_examples() {
+        assert_eq!(parse_code("123-456", 6), Ok("123456".into()));
+        assert_eq!(parse_code("012 345", 6), Ok("012345".into()));
+        assert_eq!(parse_code("1 2 3 4 5 6", 6), Ok("123456".into()));
+        assert_eq!(
+            parse_code("12345", 6),
+            Err(CodeError::WrongLength { expected: 6 })
+        );
+        assert_eq!(
+            parse_code("", 6),
+            Err(CodeError::WrongLength { expected: 6 })
+        );
+        assert_eq!(
+            parse_code("123  456", 6),
+            Err(CodeError::MisplacedSeparator)
+        );
+        assert_eq!(parse_code("12345６", 6), Err(CodeError::InvalidCharacter));
+        assert_eq!(parse_code("12345o", 6), Err(CodeError::InvalidCharacter));
+        assert_eq!(parse_code(&"1".repeat(33), 6), Err(CodeError::TooLong));
+        for misplaced in [
+            "-123456", "123456-", "123-456 ", "12-34 56", "123 -456", "-a",
+        ] {
+            assert_eq!(
+                parse_code(misplaced, 6),
+                Err(CodeError::MisplacedSeparator),
+                "{misplaced:?}"
+            );
+        }
+        // A foreign character ends the reading: the separator before it is
+        // not trailing.
+        assert_eq!(parse_code("123-a", 6), Err(CodeError::InvalidCharacter));
+    }
+
+    #[test]
+    fn verify_around_follows_the_documented_examples() {
+        let totp = Totp {
+            credential: sha1(6),
+            period: 30,
+            t0: 0,
+        };
+        assert_eq!(totp.verify("287082", 89, 1, 0, None), Ok((1, -1)));
+        assert_eq!(
+            totp.verify("287082", 89, 0, 0, None),
+            Err(VerifyError::Invalid)
+        );
+        assert_eq!(
+            totp.verify("287082", 89, 1, 0, Some(1)),
+            Err(VerifyError::Replayed)
+        );
+        assert_eq!(
+            totp.verify("287082", 29, 1, 0, None),
+            Err(VerifyError::OutOfRange(StepError::BelowZero))
+        );
+        let late = Totp { t0: 100, ..totp };
+        assert_eq!(
+            late.verify("287082", 99, 0, 0, None),
+            Err(VerifyError::OutOfRange(StepError::BeforeT0))
+        );
+    }
+
+    #[test]
+    fn hotp_follows_the_documented_examples() {
+        let hotp = sha1(6);
+        assert_eq!(hotp.hotp_verify("359152", 0, 5), Ok((2, 3)));
+        assert_eq!(hotp.hotp_verify("755224", 1, 3), Err(VerifyError::Invalid));
+        assert_eq!(hotp.hotp_resync("399871", "520489", 0, 100), Ok((9, 10)));
+        assert_eq!(
+            hotp.hotp_verify("755224", u64::MAX - 3, 3),
+            Err(VerifyError::OutOfRange(StepError::Overflow))
+        );
+    }
+
+    #[test]
+    fn throttle_delay_follows_the_documented_example() {
+        let delays: Vec<u64> = [2, 3, 4, 100].map(|f| throttle_delay(2, 5, 60, f)).to_vec();
+        assert_eq!(delays, [0, 5, 10, 60]);
+        assert_eq!(throttle_delay(0, u64::MAX, u64::MAX, u32::MAX), u64::MAX);
+    }
+}
