@@ -66,8 +66,16 @@ impl Delay {
 #[derive(Arbitrary, Debug)]
 enum Op {
     Totp(Typed),
+    /// The next login: one period later, the device's code with the same
+    /// `skew` as before (modulo 26), so that drift is learned.
+    TotpNextPeriod {
+        skew: i8,
+    },
     Hotp(Typed),
     Clock(Move),
+    /// The clock to the start of an early TOTP step, where a window reaches
+    /// step 0.
+    ClockToStep(u8),
     RoundTrip,
 }
 
@@ -190,11 +198,24 @@ fuzz_target!(|input: Input| {
     for op in input.ops.into_iter().take(48) {
         match op {
             Op::Clock(step) => now = step.apply(now),
+            Op::ClockToStep(step) => {
+                now = reference
+                    .t0
+                    .saturating_add(u64::from(step).saturating_mul(reference.period));
+            }
             Op::RoundTrip => {
                 assert_eq!(TotpState::from_bytes(&t.state.to_bytes()), Ok(t.state));
                 assert_eq!(HotpState::from_bytes(&h.state.to_bytes()), Ok(h.state));
             }
-            Op::Totp(typed) => {
+            Op::Totp(_) | Op::TotpNextPeriod { .. } => {
+                let typed = match op {
+                    Op::Totp(typed) => typed,
+                    Op::TotpNextPeriod { skew } => {
+                        now = now.saturating_add(reference.period);
+                        Typed::Current { skew }
+                    }
+                    _ => unreachable!(),
+                };
                 let clock = reference.step(now);
                 let typed = typed.text(clock.unwrap_or(0), 26, digits, &t.accepted, |s| {
                     credential.code(s)
