@@ -65,7 +65,7 @@ fuzz_target!(|input: Input| {
     let time = input.time.get();
     let window = Window::new(input.behind % 21, input.ahead % 21).expect("0 to 20");
 
-    // Codes: generate agrees with the reference at every step touched.
+    // `generate` and `generate_step` agree with the reference.
     let now = reference.step(time);
     assert_eq!(
         totp.generate(time).map(|code| code.to_string()),
