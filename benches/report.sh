@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Prints the latest `cargo bench --bench verify` results as a markdown table
-# of medians, each path's ratio to the floors and peers measured in the same
-# run, and whether the speed targets hold. Exits 1 when a target is missed.
+# Prints the latest `cargo bench --bench verify --bench policies` results as
+# a markdown table of Criterion's medians, each path's ratio to the floors
+# and peers measured in the same run, and whether the speed targets hold.
+# Exits 1 when a target is missed. Criterion measures one ID after another;
+# on a machine whose speed drifts, `cargo bench --bench paired` (interleaved)
+# gives the ratios that hold.
 #
 #   cargo bench && bash benches/report.sh
 set -euo pipefail

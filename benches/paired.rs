@@ -1,0 +1,249 @@
+//! Ratios that hold on a shared machine: every ID of a family of groups is
+//! measured in turn, a millisecond each, round after round, and each ratio is
+//! the median of its per-round ratios.
+//!
+//! Criterion (`verify.rs`, `policies.rs`) measures one ID for seconds, then
+//! the next. On a machine whose speed drifts by 2x over seconds (as this
+//! project's does: see the README), the IDs then see different machines, and
+//! their ratios say more about the neighbours than about the code. Here, IDs
+//! compared in a ratio run within milliseconds of each other in every round,
+//! so a slow spell slows both. The closures are the Criterion benches' own
+//! (`support/groups.rs`).
+//!
+//! `cargo bench --bench paired` prints the table the README quotes and checks
+//! the speed targets; it exits 1 if one is missed.
+
+// Setup code unwraps, as tests do; the output is meant for a terminal.
+#![allow(missing_docs, clippy::unwrap_used, clippy::cast_precision_loss)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+#[path = "support/groups.rs"]
+mod groups;
+
+use groups::Group;
+
+/// Each measurement runs for about this long.
+const SLICE: Duration = Duration::from_millis(1);
+/// Rounds per family: odd, so the median is one of them.
+const ROUNDS: usize = 301;
+
+/// Iterations of `f` that take about one slice.
+fn calibrate(f: &mut dyn FnMut()) -> u32 {
+    let mut iterations = 1u32;
+    loop {
+        let start = Instant::now();
+        for _ in 0..iterations {
+            f();
+        }
+        if start.elapsed() >= SLICE || iterations >= 1 << 24 {
+            return iterations;
+        }
+        iterations *= 2;
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Nanoseconds per call of every ID of `family`, round by round, keyed by
+/// `(group, id)`.
+fn measure(family: &mut [Group]) -> BTreeMap<(String, String), Vec<f64>> {
+    let mut slots: Vec<(String, &'static str, &mut groups::Run, u32)> = Vec::new();
+    for group in family.iter_mut() {
+        for (id, f) in &mut group.ids {
+            f(); // warm up
+            let iterations = calibrate(f.as_mut());
+            slots.push((group.name.clone(), id, f, iterations));
+        }
+    }
+    let mut times: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for round in 0..ROUNDS {
+        // Rotate the order, so that no ID always runs first or last.
+        let len = slots.len();
+        for k in 0..len {
+            let (group, id, f, iterations) = &mut slots[(round + k) % len];
+            let start = Instant::now();
+            for _ in 0..*iterations {
+                f();
+            }
+            let nanos = start.elapsed().as_nanos() as f64 / f64::from(*iterations);
+            times
+                .entry((group.clone(), (*id).to_owned()))
+                .or_default()
+                .push(nanos);
+        }
+    }
+    times
+}
+
+/// The median over rounds of `a / b`.
+fn ratio(
+    times: &BTreeMap<(String, String), Vec<f64>>,
+    a: (&str, &str),
+    b: (&str, &str),
+) -> Option<f64> {
+    let a = times.get(&(a.0.to_owned(), a.1.to_owned()))?;
+    let b = times.get(&(b.0.to_owned(), b.1.to_owned()))?;
+    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(a, b)| a / b).collect();
+    Some(median(&mut ratios))
+}
+
+fn time(nanos: f64) -> String {
+    if nanos >= 1000.0 {
+        format!("{:.2} µs", nanos / 1000.0)
+    } else {
+        format!("{nanos:.0} ns")
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument picks families.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let mut families: Vec<(String, Vec<Group>)> = Vec::new();
+    let mut verify = groups::verify_groups().into_iter().peekable();
+    while verify.peek().is_some() {
+        let family: Vec<Group> = verify.by_ref().take(3).collect();
+        let name = family[0].name.split('_').next().unwrap().to_owned();
+        families.push((name, family));
+    }
+    families.push(("policies".to_owned(), groups::policy_groups()));
+    families
+        .retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
+
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "an unknown CPU".to_owned());
+    println!(
+        "Medians of {ROUNDS} interleaved rounds (`cargo bench --bench paired`) on {cpu}, {} cores.",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    println!();
+    println!(
+        "| group | passcode | passcode_cold | floor_hmac_clone | floor_compress | totp-rs | totp-lite | passcode / floor_compress | passcode / floor_hmac_clone | passcode / totp-rs | passcode_cold / totp-rs |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+
+    let mut all = BTreeMap::new();
+    let mut policy_rows = Vec::new();
+    for (name, mut family) in families {
+        let times = measure(&mut family);
+        let median_of = |group: &str, id: &str| {
+            times
+                .get(&(group.to_owned(), id.to_owned()))
+                .map(|v| median(&mut v.clone()))
+        };
+        if name == "policies" {
+            for group in &family {
+                let ours = median_of(&group.name, "passcode").unwrap();
+                let others: Vec<String> = group.ids[1..]
+                    .iter()
+                    .map(|(id, _)| {
+                        let r =
+                            ratio(&times, (&group.name, "passcode"), (&group.name, id)).unwrap();
+                        format!(
+                            "{id} {} ({r:.2}x)",
+                            time(median_of(&group.name, id).unwrap())
+                        )
+                    })
+                    .collect();
+                policy_rows.push(format!(
+                    "| {} | {} | {} |",
+                    group.name,
+                    time(ours),
+                    others.join(", ")
+                ));
+            }
+        } else {
+            for group in &family {
+                let g = group.name.as_str();
+                let cell = |id: &str| median_of(g, id).map_or("-".to_owned(), time);
+                let r = |a: &str, b: &str| {
+                    ratio(&times, (g, a), (g, b)).map_or("-".to_owned(), |r| format!("{r:.2}x"))
+                };
+                println!(
+                    "| {g} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    cell("passcode"),
+                    cell("passcode_cold"),
+                    cell("floor_hmac_clone"),
+                    cell("floor_compress"),
+                    cell("totp-rs"),
+                    cell("totp-lite"),
+                    r("passcode", "floor_compress"),
+                    r("passcode", "floor_hmac_clone"),
+                    r("passcode", "totp-rs"),
+                    r("passcode_cold", "totp-rs"),
+                );
+            }
+        }
+        all.extend(times);
+    }
+    if !policy_rows.is_empty() {
+        println!();
+        println!("| policy path | passcode | compared with (passcode's ratio) |");
+        println!("|---|---|---|");
+        for row in policy_rows {
+            println!("{row}");
+        }
+    }
+
+    println!();
+    println!("Targets (medians of per-round ratios):");
+    let mut ok = true;
+    let mut check = |label: &str, value: Option<f64>, limit: f64, at_most: bool| match value {
+        Some(v) => {
+            let pass = if at_most { v <= limit } else { v >= limit };
+            ok &= pass;
+            println!(
+                "- {} {label}: {v:.3} (target {} {limit})",
+                if pass { "PASS" } else { "FAIL" },
+                if at_most { "<=" } else { ">=" }
+            );
+        }
+        None => println!("- not measured: {label}"),
+    };
+    check(
+        "sha1_verify_wrong passcode / floor_compress",
+        ratio(
+            &all,
+            ("sha1_verify_wrong", "passcode"),
+            ("sha1_verify_wrong", "floor_compress"),
+        ),
+        1.10,
+        true,
+    );
+    check(
+        "sha1_verify_wrong passcode_cold / totp-rs",
+        ratio(
+            &all,
+            ("sha1_verify_wrong", "passcode_cold"),
+            ("sha1_verify_wrong", "totp-rs"),
+        ),
+        0.65,
+        true,
+    );
+    for algorithm in ["sha1", "sha256", "sha512"] {
+        let valid = format!("{algorithm}_verify_valid");
+        let wrong = format!("{algorithm}_verify_wrong");
+        let spread =
+            ratio(&all, (&valid, "passcode"), (&wrong, "passcode")).map(|r| (r - 1.0).abs());
+        check(
+            &format!("{algorithm} passcode |valid / wrong - 1|"),
+            spread,
+            0.05,
+            true,
+        );
+    }
+    std::process::exit(i32::from(!ok));
+}
