@@ -10,8 +10,6 @@
 // Helpers unwrap too: in a test, a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
-
 use passcode::{Algorithm, Digits, Hotp, HotpConfig, LookAhead, Period, Totp, TotpConfig, Window};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
@@ -39,16 +37,6 @@ const SPECIAL_TIMES: [u64; 12] = [
     YEAR_2100,
     20_000_000_000,
 ];
-
-fn tools_present() -> bool {
-    tools::available(
-        &["oathtool", "--version"],
-        "oathtool (apt-get install oathtool)",
-    ) && tools::available(
-        &["python3", "-c", "import pyotp"],
-        "pyotp (pip install pyotp)",
-    )
-}
 
 #[derive(Debug)]
 struct Case {
@@ -102,7 +90,7 @@ impl Case {
 
     fn oathtool_totp(&self) -> String {
         let mode = format!("--totp={}", self.algorithm.name().to_lowercase());
-        oathtool(&[
+        tools::oathtool(&[
             &mode,
             &format!("--digits={}", self.digits),
             &format!("--time-step-size={}s", self.period),
@@ -110,6 +98,8 @@ impl Case {
             &format!("--now=@{}", self.time),
             &self.hex(),
         ])
+        .trim()
+        .to_owned()
     }
 
     /// pyotp has no T0; TOTP with T0 at time t is TOTP at t - T0.
@@ -125,16 +115,6 @@ impl Case {
     }
 }
 
-fn oathtool(args: &[&str]) -> String {
-    let output = Command::new("oathtool").args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "oathtool {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
 fn pyotp(lines: &[String]) -> Vec<String> {
     let output = tools::python("pyotp_codes.py", &(lines.join("\n") + "\n"));
     let codes: Vec<String> = output.lines().map(str::to_owned).collect();
@@ -144,7 +124,7 @@ fn pyotp(lines: &[String]) -> Vec<String> {
 
 #[test]
 fn totp_agrees_with_oathtool_and_pyotp() {
-    if !tools_present() {
+    if !tools::oathtool_and_pyotp_present() {
         return;
     }
     let mut rng = StdRng::seed_from_u64(SEED);
@@ -178,7 +158,7 @@ fn totp_agrees_with_oathtool_and_pyotp() {
 
 #[test]
 fn hotp_agrees_with_oathtool_and_pyotp() {
-    if !tools_present() {
+    if !tools::oathtool_and_pyotp_present() {
         return;
     }
     let mut rng = StdRng::seed_from_u64(SEED ^ 1);
@@ -218,7 +198,7 @@ fn hotp_agrees_with_oathtool_and_pyotp() {
         );
         // oathtool's HOTP is HMAC-SHA-1 only.
         if case.algorithm == Algorithm::Sha1 {
-            let oath = oathtool(&[
+            let oath = tools::oathtool(&[
                 "--hotp",
                 &format!("--digits={}", case.digits),
                 &format!("--counter={counter}"),
@@ -226,7 +206,7 @@ fn hotp_agrees_with_oathtool_and_pyotp() {
             ]);
             assert_eq!(
                 ours.as_str(),
-                oath,
+                oath.trim(),
                 "oathtool disagrees: {case:?} counter {counter}"
             );
         }

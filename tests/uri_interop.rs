@@ -34,13 +34,6 @@ const CHARACTERS: &[char] = &[
     'Z', '0', '7', 'é', 'ü', 'ß', '中', '😀',
 ];
 
-fn pyotp_present() -> bool {
-    tools::available(
-        &["python3", "-c", "import pyotp"],
-        "pyotp (pip install pyotp)",
-    )
-}
-
 /// Runs `tests/interop/pyotp_uri.py` over `requests`, one answer each.
 fn pyotp(requests: &[Value]) -> Vec<Value> {
     let input: String = requests.iter().map(|r| format!("{r}\n")).collect();
@@ -172,7 +165,7 @@ fn pyotp_period(rng: &mut StdRng) -> u64 {
 
 #[test]
 fn pyotp_reads_what_passcode_writes() {
-    if !pyotp_present() {
+    if !tools::pyotp_present() {
         return;
     }
     let mut rng = StdRng::seed_from_u64(SEED);
@@ -246,7 +239,7 @@ fn pyotp_reads_what_passcode_writes() {
 
 #[test]
 fn passcode_reads_what_pyotp_writes() {
-    if !pyotp_present() {
+    if !tools::pyotp_present() {
         return;
     }
     let mut rng = StdRng::seed_from_u64(SEED ^ 1);

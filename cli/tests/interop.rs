@@ -12,38 +12,15 @@
 
 #[path = "support/run.rs"]
 mod support;
-// The library's rule for missing interop tools; its Python runner is unused.
-#[allow(dead_code)]
+// The library's rule for missing interop tools, and its tool runners.
 #[path = "../../tests/support/tools.rs"]
 mod tools;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use passcode::{MinLength, Secret};
 use serde_json::json;
 use support::passcode;
-
-fn tools_present() -> bool {
-    tools::available(
-        &["oathtool", "--version"],
-        "oathtool (apt-get install oathtool)",
-    ) && tools::available(
-        &["python3", "-c", "import pyotp"],
-        "pyotp (pip install pyotp)",
-    )
-}
-
-fn oathtool(args: &[&str]) -> String {
-    let output = Command::new("oathtool").args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "oathtool {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 /// A deterministic stream of test numbers (SplitMix64).
 struct Numbers(u64);
@@ -150,7 +127,7 @@ const TIMES: [u64; 8] = [
 
 #[test]
 fn totp_codes_match_oathtool() {
-    if !tools_present() {
+    if !tools::oathtool_and_pyotp_present() {
         return;
     }
     let mut numbers = Numbers(0x636c_6920_746f_7470);
@@ -183,7 +160,7 @@ fn totp_codes_match_oathtool() {
         ]
         .into();
         let ours = passcode_with(&args, &key, source, case % 5 == 0);
-        let theirs = oathtool(&[
+        let theirs = tools::oathtool(&[
             &format!("--totp={algorithm}"),
             &format!("--digits={digits}"),
             &format!("--time-step-size={period}s"),
@@ -200,7 +177,7 @@ fn totp_codes_match_oathtool() {
 
 #[test]
 fn totp_window_matches_oathtool_window() {
-    if !tools_present() {
+    if !tools::oathtool_and_pyotp_present() {
         return;
     }
     let mut numbers = Numbers(7);
@@ -225,7 +202,7 @@ fn totp_window_matches_oathtool_window() {
             .filter(|c| c["offset"].as_i64().unwrap() >= 0)
             .map(|c| c["code"].as_str().unwrap())
             .collect();
-        let theirs = oathtool(&[
+        let theirs = tools::oathtool(&[
             &format!("--totp={algorithm}"),
             &format!("--now=@{time}"),
             "--window=4",
@@ -237,7 +214,7 @@ fn totp_window_matches_oathtool_window() {
 
 #[test]
 fn hotp_codes_match_oathtool() {
-    if !tools_present() {
+    if !tools::oathtool_and_pyotp_present() {
         return;
     }
     let mut numbers = Numbers(0x636c_6920_686f_7470);
@@ -265,7 +242,7 @@ fn hotp_codes_match_oathtool() {
             .lines()
             .map(|line| line.split_whitespace().nth(3).unwrap())
             .collect();
-        let theirs = oathtool(&[
+        let theirs = tools::oathtool(&[
             "--hotp",
             &format!("--digits={digits}"),
             &format!("--counter={counter}"),
@@ -282,7 +259,7 @@ fn hotp_codes_match_oathtool() {
 
 #[test]
 fn verify_accepts_oathtool_codes() {
-    if !tools_present() {
+    if !tools::oathtool_and_pyotp_present() {
         return;
     }
     let mut numbers = Numbers(99);
@@ -291,7 +268,7 @@ fn verify_accepts_oathtool_codes() {
         let time = 1_700_000_000u64;
         // The code of the step `drift` away from the verifier's.
         let device_time = time.checked_add_signed(drift * 30).unwrap();
-        let code = oathtool(&[
+        let code = tools::oathtool(&[
             &format!("--totp={algorithm}"),
             &format!("--now=@{device_time}"),
             &hex(&key),
@@ -315,7 +292,7 @@ fn verify_accepts_oathtool_codes() {
         );
     }
     let key = numbers.key(20);
-    let code = oathtool(&["--hotp", "--counter=12", &hex(&key)]);
+    let code = tools::oathtool(&["--hotp", "--counter=12", &hex(&key)]);
     let out = passcode([
         "verify",
         "--hotp",
@@ -335,36 +312,13 @@ fn verify_accepts_oathtool_codes() {
 /// Codes pyotp computes for a URI: `at` is a Unix time for TOTP and, for
 /// HOTP, an offset from the URI's counter, as `pyotp`'s `at` takes them.
 fn pyotp_codes(uri: &str, at: &[u64]) -> Vec<String> {
-    let script = "import json, sys, pyotp\n\
-                  request = json.load(sys.stdin)\n\
-                  otp = pyotp.parse_uri(request['uri'])\n\
-                  print(json.dumps([otp.at(t) for t in request['at']]))\n";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let request = json!({"uri": uri, "at": at}).to_string();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "pyotp: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    serde_json::from_str(&tools::python("pyotp_uri_codes.py", &request)).unwrap()
 }
 
 #[test]
 fn a_new_uri_read_by_pyotp_gives_the_same_codes() {
-    if !tools_present() {
+    if !tools::oathtool_and_pyotp_present() {
         return;
     }
     let times = [59, 1_111_111_109, 1_700_000_000, 4_102_444_800];

@@ -2,8 +2,9 @@
 //!
 //! A missing tool makes a test print how to install it and pass, unless
 //! `PASSCODE_INTEROP=require` (set by `.ci/run`), which makes it a failure.
-// A test helper: a panic here is the failure report.
-#![allow(clippy::expect_used)]
+// A test helper: a panic here is the failure report. Each test binary that
+// includes it uses only some of it.
+#![allow(clippy::expect_used, dead_code)]
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -25,6 +26,36 @@ pub(crate) fn available(command: &[&str], install: &str) -> bool {
         eprintln!("skipped: {message}");
     }
     ok
+}
+
+/// Whether `pyotp` can be imported, as [`available`] decides.
+pub(crate) fn pyotp_present() -> bool {
+    available(
+        &["python3", "-c", "import pyotp"],
+        "pyotp (pip install pyotp)",
+    )
+}
+
+/// Whether both `oathtool` and `pyotp` are there, as [`available`] decides.
+pub(crate) fn oathtool_and_pyotp_present() -> bool {
+    available(
+        &["oathtool", "--version"],
+        "oathtool (apt-get install oathtool)",
+    ) && pyotp_present()
+}
+
+/// Runs `oathtool` with `args` and returns its standard output as printed.
+pub(crate) fn oathtool(args: &[&str]) -> String {
+    let output = Command::new("oathtool")
+        .args(args)
+        .output()
+        .expect("oathtool runs");
+    assert!(
+        output.status.success(),
+        "oathtool {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
 /// Runs a Python script from `tests/interop/` with `input` on its
