@@ -3,6 +3,9 @@
 // Helpers unwrap too: in a test, a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/uniform.rs"]
+mod uniform;
+
 use passcode::{BackupCodes, BackupError, BackupFormat, BackupVerifier, ParamError, Secret};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -153,21 +156,13 @@ fn stored_set_round_trips_without_the_codes() {
 fn digits_are_uniform() {
     let verifier = verifier();
     let mut rng = StdRng::seed_from_u64(6);
-    let mut counts = [0u64; 10];
-    for _ in 0..625 {
+    uniform::assert_uniform_digits((0..625).flat_map(|_| {
         let (_, codes) = verifier
             .generate(&mut rng, BackupFormat::Digits8, 16)
             .unwrap();
-        for code in codes.iter() {
-            for b in code.as_str().bytes().filter(u8::is_ascii_digit) {
-                counts[usize::from(b - b'0')] += 1;
-            }
-        }
-    }
-    let expected = 8_000.0;
-    let chi2: f64 = counts
-        .iter()
-        .map(|&c| (c as f64 - expected).powi(2) / expected)
-        .sum();
-    assert!(chi2 < 27.88, "chi-square {chi2:.1} for {counts:?}");
+        codes
+            .iter()
+            .map(|code| code.as_str().to_owned())
+            .collect::<Vec<_>>()
+    }));
 }

@@ -3,6 +3,9 @@
 // Helpers unwrap too: in a test, a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/uniform.rs"]
+mod uniform;
+
 use passcode::{
     Code, CodeError, ParamError, Secret, SmsCheck, SmsError, SmsPolicy, SmsStatus, SmsVerification,
     SmsVerifier,
@@ -285,17 +288,7 @@ fn state_round_trips_and_hides_the_nonce() {
 fn digits_are_uniform() {
     let verifier = verifier(SmsPolicy::new().with_digits(10).unwrap());
     let mut rng = rng();
-    let mut counts = [0u64; 10];
-    for _ in 0..20_000 {
-        for b in verifier.start(&mut rng, PHONE, T).1.as_str().bytes() {
-            counts[usize::from(b - b'0')] += 1;
-        }
-    }
-    let expected = 20_000.0;
-    let chi2: f64 = counts
-        .iter()
-        .map(|&c| (c as f64 - expected).powi(2) / expected)
-        .sum();
-    // 9 degrees of freedom: 27.88 is the 0.1% critical value.
-    assert!(chi2 < 27.88, "chi-square {chi2:.1} for {counts:?}");
+    uniform::assert_uniform_digits(
+        (0..20_000).map(|_| verifier.start(&mut rng, PHONE, T).1.as_str().to_owned()),
+    );
 }
