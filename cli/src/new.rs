@@ -10,22 +10,17 @@ use zeroize::Zeroizing;
 use crate::args::NewArgs;
 use crate::codes::digits;
 use crate::error::{CliError, Context as _};
-use crate::output;
+use crate::output::{self, KindFields};
 use crate::qr::{self, Style};
 
 #[derive(Serialize)]
 struct NewOutput<'a> {
     secret: &'a str,
     uri: &'a str,
-    r#type: &'static str,
+    #[serde(flatten)]
+    kind: KindFields,
     issuer: Option<&'a str>,
     account: &'a str,
-    algorithm: &'static str,
-    digits: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    period: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    counter: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     qr_png: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,22 +31,21 @@ struct NewOutput<'a> {
 pub(crate) fn new(args: NewArgs, json: bool) -> Result<(), CliError> {
     let algorithm = Algorithm::from(args.code.algorithm);
     let digits = digits(args.code.digits)?;
-    let (kind, period, counter) = if args.hotp {
+    let kind = if args.hotp {
         let config = HotpConfig::new()
             .with_algorithm(algorithm)
             .with_digits(digits);
-        let kind = OtpKind::Hotp {
+        OtpKind::Hotp {
             config,
             counter: args.counter,
-        };
-        (kind, None, Some(args.counter))
+        }
     } else {
         let period = Period::new(args.period).context(format_args!("--period {}", args.period))?;
         let config = TotpConfig::new()
             .with_algorithm(algorithm)
             .with_digits(digits)
             .with_period(period);
-        (OtpKind::Totp(config), Some(args.period), None)
+        OtpKind::Totp(config)
     };
     let account = args.account.clone().unwrap_or_else(default_account);
     // As long as the hash's output (RFC 4226 §4 recommends 160 bits for SHA-1).
@@ -77,13 +71,9 @@ pub(crate) fn new(args: NewArgs, json: bool) -> Result<(), CliError> {
         return output::json(&NewOutput {
             secret: &base32,
             uri: &uri,
-            r#type: if args.hotp { "hotp" } else { "totp" },
+            kind: kind.into(),
             issuer: args.issuer.as_deref(),
             account: &account,
-            algorithm: algorithm.name(),
-            digits: digits.get(),
-            period,
-            counter,
             qr_png,
             qr_svg,
         });

@@ -4,6 +4,7 @@
 
 use std::io::{self, Write as _};
 
+use passcode::OtpKind;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -40,6 +41,39 @@ pub(crate) fn signed(value: i64) -> String {
         format!("+{value}")
     } else {
         value.to_string()
+    }
+}
+
+/// What a key URI's kind says, as `new` and `uri show` print it.
+#[derive(Serialize)]
+pub(crate) struct KindFields {
+    pub(crate) r#type: &'static str,
+    pub(crate) algorithm: &'static str,
+    pub(crate) digits: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) period: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) counter: Option<u64>,
+}
+
+impl From<OtpKind> for KindFields {
+    fn from(kind: OtpKind) -> Self {
+        match kind {
+            OtpKind::Totp(config) => Self {
+                r#type: "totp",
+                algorithm: config.algorithm().name(),
+                digits: config.digits().get(),
+                period: Some(config.period().seconds()),
+                counter: None,
+            },
+            OtpKind::Hotp { config, counter } => Self {
+                r#type: "hotp",
+                algorithm: config.algorithm().name(),
+                digits: config.digits().get(),
+                period: None,
+                counter: Some(counter),
+            },
+        }
     }
 }
 

@@ -7,20 +7,15 @@ use zeroize::Zeroizing;
 use crate::args::{UriArgs, UriCodeArgs, UriShowArgs};
 use crate::codes::{self, print_hotp, print_totp};
 use crate::error::{CliError, Context as _};
-use crate::output;
+use crate::output::{self, KindFields};
 use crate::secret::{self, Source};
 
 #[derive(Serialize)]
 struct UriOutput<'a> {
-    r#type: &'static str,
+    #[serde(flatten)]
+    kind: KindFields,
     issuer: Option<String>,
     account: String,
-    algorithm: &'static str,
-    digits: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    period: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    counter: Option<u64>,
     secret_bits: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
@@ -30,48 +25,31 @@ struct UriOutput<'a> {
 pub(crate) fn show(args: UriShowArgs, json: bool) -> Result<(), CliError> {
     let (text, source) = read(&args.uri)?;
     let uri = parse(&text, &args.uri, &source)?;
-    let (kind, config, period, counter) = match uri.kind() {
-        OtpKind::Totp(config) => (
-            "totp",
-            (config.algorithm(), config.digits()),
-            Some(config.period().seconds()),
-            None,
-        ),
-        OtpKind::Hotp { config, counter } => (
-            "hotp",
-            (config.algorithm(), config.digits()),
-            None,
-            Some(counter),
-        ),
-    };
     let revealed = args
         .reveal
         .then(|| Zeroizing::new(uri.secret().to_base32().to_string()));
     let fields = UriOutput {
-        r#type: kind,
+        kind: uri.kind().into(),
         issuer: uri.issuer().map(|issuer| issuer.to_string()),
         account: uri.account().to_string(),
-        algorithm: config.0.name(),
-        digits: config.1.get(),
-        period,
-        counter,
         secret_bits: uri.secret().as_bytes().len().saturating_mul(8),
         secret: revealed.as_ref().map(|secret| secret.as_str()),
     };
     if json {
         return output::json(&fields);
     }
-    let mut lines = vec![("type", kind.to_owned())];
+    let kind = &fields.kind;
+    let mut lines = vec![("type", kind.r#type.to_owned())];
     if let Some(issuer) = &fields.issuer {
         lines.push(("issuer", printable(issuer)));
     }
     lines.push(("account", printable(&fields.account)));
-    lines.push(("algorithm", fields.algorithm.to_owned()));
-    lines.push(("digits", fields.digits.to_string()));
-    if let Some(period) = period {
+    lines.push(("algorithm", kind.algorithm.to_owned()));
+    lines.push(("digits", kind.digits.to_string()));
+    if let Some(period) = kind.period {
         lines.push(("period", format!("{period} seconds")));
     }
-    if let Some(counter) = counter {
+    if let Some(counter) = kind.counter {
         lines.push(("counter", counter.to_string()));
     }
     let mut text = Zeroizing::new(String::new());
