@@ -177,43 +177,13 @@ fn create_private(path: &Path) -> Result<File, CliError> {
 }
 
 #[cfg(test)]
+#[path = "../tests/support/qr_read.rs"]
+mod qr_read;
+
+#[cfg(test)]
 mod tests {
+    use super::qr_read::{decode, unpack_half_blocks};
     use super::*;
-
-    /// The modules of a drawing, read back from its half blocks.
-    fn unpack(drawing: &str, dark_drawn: bool) -> Vec<Vec<bool>> {
-        let mut rows = Vec::new();
-        for line in drawing.lines() {
-            let (top, bottom): (Vec<bool>, Vec<bool>) = line
-                .chars()
-                .map(|c| match c {
-                    '█' => (true, true),
-                    '▀' => (true, false),
-                    '▄' => (false, true),
-                    _ => (false, false),
-                })
-                .unzip();
-            rows.push(top);
-            rows.push(bottom);
-        }
-        for row in &mut rows {
-            for module in row.iter_mut() {
-                *module = *module == dark_drawn;
-            }
-        }
-        rows
-    }
-
-    fn decode(rows: &[Vec<bool>]) -> String {
-        let scale = 4;
-        let (w, h) = (rows[0].len() * scale, rows.len() * scale);
-        let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
-            if rows[y / scale][x / scale] { 0 } else { 255 }
-        });
-        let grids = image.detect_grids();
-        assert_eq!(grids.len(), 1);
-        grids[0].decode().unwrap().1
-    }
 
     const URI: &str = "otpauth://totp/ACME%20Co:alice@example.com\
                        ?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=ACME%20Co";
@@ -222,9 +192,13 @@ mod tests {
     fn every_terminal_style_decodes_to_the_text() {
         let light = terminal(URI, Style::LightDrawn).unwrap();
         let dark = terminal(URI, Style::DarkDrawn).unwrap();
-        assert_eq!(decode(&unpack(&light, false)), URI);
-        assert_eq!(decode(&unpack(&dark, true)), URI);
-        assert_eq!(unpack(&light, false), unpack(&dark, true));
+        let (light_modules, dark_modules) = (
+            unpack_half_blocks(light.lines(), false),
+            unpack_half_blocks(dark.lines(), true),
+        );
+        assert_eq!(decode(&light_modules), URI);
+        assert_eq!(decode(&dark_modules), URI);
+        assert_eq!(light_modules, dark_modules);
         let colored = terminal(URI, Style::Colored).unwrap();
         let stripped = colored.replace("\x1b[30;107m", "").replace("\x1b[0m", "");
         assert_eq!(stripped, dark);

@@ -8,6 +8,8 @@
 // In a test, a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/qr_read.rs"]
+mod qr_read;
 #[path = "support/run.rs"]
 mod support;
 
@@ -1220,53 +1222,6 @@ fn new_refuses_labels_that_cannot_be_written() {
 
 // ---------------------------------------------------------------- QR codes
 
-/// Decodes the one QR code in a bitmap (`true` = dark), scaled up with a
-/// light margin as a camera would see it.
-fn decode_qr(modules: &[Vec<bool>]) -> String {
-    let (scale, margin) = (4, 8);
-    let (w, h) = (modules[0].len(), modules.len());
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(
-        (w + 2 * margin) * scale,
-        (h + 2 * margin) * scale,
-        |x, y| {
-            let (x, y) = (
-                (x / scale).wrapping_sub(margin),
-                (y / scale).wrapping_sub(margin),
-            );
-            let dark = modules
-                .get(y)
-                .and_then(|row| row.get(x))
-                .copied()
-                .unwrap_or(false);
-            if dark { 0 } else { 255 }
-        },
-    );
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code");
-    grids[0].decode().unwrap().1
-}
-
-/// Turns half-block lines back into modules: each character is two
-/// modules high; `drawn_is_dark` says whether a drawn half is dark.
-fn unpack_half_blocks(lines: &[String], drawn_is_dark: bool) -> Vec<Vec<bool>> {
-    let mut rows = Vec::new();
-    for line in lines {
-        let (top, bottom): (Vec<bool>, Vec<bool>) = line
-            .chars()
-            .map(|c| match c {
-                '█' => (true, true),
-                '▀' => (true, false),
-                '▄' => (false, true),
-                ' ' => (false, false),
-                other => panic!("not a half block: {other:?}"),
-            })
-            .unzip();
-        rows.push(top.into_iter().map(|d| d == drawn_is_dark).collect());
-        rows.push(bottom.into_iter().map(|d| d == drawn_is_dark).collect());
-    }
-    rows
-}
-
 #[test]
 fn the_terminal_qr_code_decodes_to_the_uri() {
     for (extra, drawn_is_dark) in [(None, false), (Some("--qr-invert"), true)] {
@@ -1292,12 +1247,18 @@ fn the_terminal_qr_code_decodes_to_the_uri() {
         );
         let width = drawing[0].chars().count();
         assert!(drawing.iter().all(|line| line.chars().count() == width));
-        assert_eq!(decode_qr(&unpack_half_blocks(drawing, drawn_is_dark)), uri);
+        assert_eq!(
+            qr_read::decode(&qr_read::unpack_half_blocks(drawing, drawn_is_dark)),
+            uri
+        );
     }
     // Long secrets and HOTP too.
     let out = passcode(["new", "--algorithm", "sha512", "--hotp", "--account", "bob"]).run();
     let (_, uri, rest) = new_text(&out);
-    assert_eq!(decode_qr(&unpack_half_blocks(&rest[1..], false)), uri);
+    assert_eq!(
+        qr_read::decode(&qr_read::unpack_half_blocks(&rest[1..], false)),
+        uri
+    );
     // --no-qr leaves it out.
     let out = passcode(["new", "--no-qr", "--account", "bob"]).run();
     assert_eq!(out.ok().lines().count(), 2);
@@ -1377,8 +1338,8 @@ fn qr_files_decode_to_the_uri_and_only_their_owner_reads_them() {
     let uri = value["uri"].as_str().unwrap();
     assert_eq!(value["qr_png"], png.to_str().unwrap());
     assert_eq!(value["qr_svg"], svg.to_str().unwrap());
-    assert_eq!(decode_qr(&read_png(&png)), uri);
-    assert_eq!(decode_qr(&read_svg(&svg)), uri);
+    assert_eq!(qr_read::decode(&read_png(&png)), uri);
+    assert_eq!(qr_read::decode(&read_svg(&svg)), uri);
     #[cfg(unix)]
     for file in [&png, &svg] {
         use std::os::unix::fs::PermissionsExt as _;
@@ -1403,7 +1364,7 @@ fn qr_files_decode_to_the_uri_and_only_their_owner_reads_them() {
     .run();
     let (_, uri, rest) = new_text(&out);
     assert_eq!(rest, [format!("qr png  {}", png.display())]);
-    assert_eq!(decode_qr(&read_png(&png)), uri);
+    assert_eq!(qr_read::decode(&read_png(&png)), uri);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
