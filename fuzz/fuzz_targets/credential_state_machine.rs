@@ -21,8 +21,8 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use passcode::{
-    Hotp, HotpConfig, HotpPolicy, HotpState, LookAhead, Throttle, Totp, TotpPolicy, TotpState,
-    VerifyError, Window,
+    Hotp, HotpPolicy, HotpState, LookAhead, Throttle, Totp, TotpPolicy, TotpState, VerifyError,
+    Window,
 };
 use passcode_fuzz::input::{Move, Time, TotpParams};
 use passcode_fuzz::reference::{parse_code, throttle_delay};
@@ -154,13 +154,7 @@ fuzz_target!(|input: Input| {
     }
     let config = params.config();
     let totp = Totp::from_key(key, config).expect("any non-empty key");
-    let hotp = Hotp::from_key(
-        key,
-        HotpConfig::new()
-            .with_algorithm(config.algorithm())
-            .with_digits(config.digits()),
-    )
-    .expect("any non-empty key");
+    let hotp = Hotp::from_key(key, params.hotp_config()).expect("any non-empty key");
     let reference = params.reference();
     let credential = &reference.credential;
     let digits = credential.digits;

@@ -8,7 +8,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use passcode::{Hotp, HotpConfig, LookAhead, ResyncWindow, SecretError, Totp, Window};
+use passcode::{Hotp, LookAhead, ResyncWindow, SecretError, Totp, Window};
 use passcode_fuzz::input::{Time, TotpParams, TypedCode};
 
 #[derive(Arbitrary, Debug)]
@@ -101,13 +101,7 @@ fuzz_target!(|input: Input| {
     );
 
     // HOTP over the same key.
-    let hotp = Hotp::from_key(
-        key,
-        HotpConfig::new()
-            .with_algorithm(config.algorithm())
-            .with_digits(config.digits()),
-    )
-    .expect("any non-empty key");
+    let hotp = Hotp::from_key(key, params.hotp_config()).expect("any non-empty key");
     let credential = &reference.credential;
     let counter = input.counter.get();
     let look_ahead = u16::from(input.look_ahead % 51);

@@ -3,7 +3,7 @@
 
 use arbitrary::Arbitrary;
 use passcode::rand_core::{TryCryptoRng, TryRng};
-use passcode::{Algorithm, Digits, Period, TotpConfig};
+use passcode::{Algorithm, Digits, HotpConfig, Period, TotpConfig};
 
 /// An instant or a counter.
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -124,6 +124,14 @@ impl TotpParams {
                 AnyT0::Unix => 0,
                 AnyT0::Some(t0) => t0.get(),
             })
+    }
+
+    /// The same algorithm and digits, for HOTP over the same key.
+    pub fn hotp_config(&self) -> HotpConfig {
+        let config = self.config();
+        HotpConfig::new()
+            .with_algorithm(config.algorithm())
+            .with_digits(config.digits())
     }
 
     pub fn reference(&self) -> crate::reference::Totp {
