@@ -3,11 +3,10 @@
 //! remembered clock drift (RFC 6238 §6) and replay protection (RFC 6238
 //! §5.2; for HOTP, the counter).
 
-use crate::code::Code;
 use crate::state::{Kind, Reader, Writer, encoded_len};
 use crate::{
-    Hotp, HotpMatch, LookAhead, ParamError, ResyncWindow, StateError, StepError, Throttle, Totp,
-    TotpMatch, VerifyError, Window,
+    Hotp, HotpMatch, LookAhead, ParamError, ResyncWindow, StateError, Throttle, Totp, TotpMatch,
+    VerifyError, Window,
 };
 
 /// How [`Totp::check`] treats one credential: the window, how much clock
@@ -25,10 +24,46 @@ use crate::{
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "TotpPolicyRepr", into = "TotpPolicyRepr")
+)]
 pub struct TotpPolicy {
     window: Window,
     max_drift: u8,
     throttle: Throttle,
+}
+
+/// The serialized form of [`TotpPolicy`], checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TotpPolicyRepr {
+    window: Window,
+    max_drift: u8,
+    throttle: Throttle,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<TotpPolicyRepr> for TotpPolicy {
+    type Error = ParamError;
+
+    fn try_from(repr: TotpPolicyRepr) -> Result<Self, ParamError> {
+        Self::new()
+            .with_window(repr.window)
+            .with_throttle(repr.throttle)
+            .with_max_drift(repr.max_drift)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<TotpPolicy> for TotpPolicyRepr {
+    fn from(policy: TotpPolicy) -> Self {
+        Self {
+            window: policy.window,
+            max_drift: policy.max_drift,
+            throttle: policy.throttle,
+        }
+    }
 }
 
 impl TotpPolicy {
@@ -286,20 +321,13 @@ impl Totp {
         now: u64,
     ) -> Result<TotpMatch, VerifyError> {
         state.failures.check(now)?;
-        let input = Code::parse(code, self.config().digits())?;
-        let clock = self.config().step(now)?;
-        let center =
-            clock
-                .checked_add_signed(i64::from(state.drift))
-                .ok_or(if state.drift < 0 {
-                    StepError::BelowZero
-                } else {
-                    StepError::Overflow
-                })?;
-        match self.scan_around(&input, center, policy.window, state.last_step) {
-            Ok(step) => {
-                let matched = TotpMatch::new(step, clock);
-                state.last_step = Some(step);
+        // A drift learned under a looser policy goes only as far as this one
+        // allows.
+        let bound = i8::try_from(policy.max_drift).unwrap_or(i8::MAX);
+        let shift = state.drift.clamp(bound.saturating_neg(), bound);
+        match self.verify_inner(code, now, shift, policy.window, state.last_step) {
+            Ok(matched) => {
+                state.last_step = Some(matched.step);
                 state.failures = Failures::default();
                 state.observe(matched.drift, policy.max_drift);
                 Ok(matched)

@@ -349,7 +349,7 @@ impl Totp {
     /// T0 or the window reaches below step 0 or past `u64::MAX`;
     /// [`VerifyError::Invalid`] when no step matches.
     pub fn verify(&self, code: &str, time: u64, window: Window) -> Result<TotpMatch, VerifyError> {
-        self.verify_inner(code, time, window, None)
+        self.verify_inner(code, time, 0, window, None)
     }
 
     /// [`verify`](Self::verify), accepting only steps after `last_step`, the
@@ -377,31 +377,30 @@ impl Totp {
         window: Window,
         last_step: u64,
     ) -> Result<TotpMatch, VerifyError> {
-        self.verify_inner(code, time, window, Some(last_step))
+        self.verify_inner(code, time, 0, window, Some(last_step))
     }
 
-    fn verify_inner(
+    /// The verification behind [`verify`](Self::verify), with the window
+    /// placed around the step `shift` steps from the clock's (a remembered
+    /// drift, for [`check`](Self::check)); the drift reported stays relative
+    /// to the clock.
+    pub(crate) fn verify_inner(
         &self,
         code: &str,
         time: u64,
+        shift: i8,
         window: Window,
         last_step: Option<u64>,
     ) -> Result<TotpMatch, VerifyError> {
         let input = Code::parse(code, self.config.digits)?;
         let now = self.config.step(time)?;
-        let step = self.scan_around(&input, now, window, last_step)?;
-        Ok(TotpMatch::new(step, now))
-    }
-
-    /// The newest step of `window` around `center`, after `last_step`, whose
-    /// code is `input`.
-    pub(crate) fn scan_around(
-        &self,
-        input: &Code,
-        center: u64,
-        window: Window,
-        last_step: Option<u64>,
-    ) -> Result<u64, VerifyError> {
+        let center = now
+            .checked_add_signed(i64::from(shift))
+            .ok_or(if shift < 0 {
+                StepError::BelowZero
+            } else {
+                StepError::Overflow
+            })?;
         let first = center
             .checked_sub(u64::from(window.behind()))
             .ok_or(StepError::BelowZero)?;
@@ -412,10 +411,10 @@ impl Totp {
             self.hotp.mac(),
             self.config.digits,
             first..=last,
-            input,
+            &input,
             last_step,
         );
-        scan.outcome()
+        Ok(TotpMatch::new(scan.outcome()?, now))
     }
 }
 

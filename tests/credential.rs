@@ -222,6 +222,41 @@ fn drift_is_learned_when_consistent() {
     );
 }
 
+/// A drift learned under one policy reaches no further than a stricter
+/// policy allows: with tracking turned off, the window is back around the
+/// clock.
+#[test]
+fn a_stricter_policy_bounds_a_learned_drift() {
+    let totp = totp();
+    let loose = TotpPolicy::new().with_window(Window::new(1, 1).unwrap());
+    let mut state = TotpState::new();
+    let mut now = T;
+    for ahead in [1, 1, 2, 2, 3, 3] {
+        totp.check(&loose, &mut state, &code_at(&totp, now + 30 * ahead), now)
+            .unwrap();
+        now += 60;
+    }
+    assert_eq!(state.drift(), 3);
+
+    // Three steps ahead is inside the learned window, not inside ±1.
+    let off = loose.with_max_drift(0).unwrap();
+    let ahead = code_at(&totp, now + 90);
+    assert_eq!(
+        totp.check(&off, &mut state.clone(), &ahead, now),
+        Err(VerifyError::Invalid)
+    );
+    let one = loose.with_max_drift(1).unwrap();
+    assert_eq!(
+        totp.check(&one, &mut state.clone(), &ahead, now),
+        Err(VerifyError::Invalid)
+    );
+    // Two steps ahead is inside ±1 around a drift bounded to 1.
+    let matched = totp
+        .check(&one, &mut state, &code_at(&totp, now + 60), now)
+        .unwrap();
+    assert_eq!(matched.drift, 2);
+}
+
 #[test]
 fn inconsistent_drift_is_not_adopted() {
     let totp = totp();

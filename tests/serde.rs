@@ -84,6 +84,15 @@ fn state_as_hex_and_validated() {
     assert_eq!(serde_json::from_value::<TotpPolicy>(value).unwrap(), policy);
     let bad = json!({"window": {"behind": 1, "ahead": 1}, "max_drift": 3, "throttle": {"free_failures": 3, "base_delay": 0, "max_delay": 8}});
     assert!(serde_json::from_value::<TotpPolicy>(bad).is_err());
+    // A drift bound above Window::MAX_STEPS is refused as with_max_drift does.
+    let mut too_far = to_value(policy).unwrap();
+    too_far["max_drift"] = json!(21);
+    assert!(serde_json::from_value::<TotpPolicy>(too_far.clone()).is_err());
+    too_far["max_drift"] = json!(20);
+    assert_eq!(
+        serde_json::from_value::<TotpPolicy>(too_far).unwrap(),
+        policy.with_max_drift(20).unwrap()
+    );
     assert!(from_str::<RateLimit>(r#"{"quota": 3, "period": 60, "burst": 4}"#).is_err());
     assert_eq!(
         from_str::<RateLimit>(r#"{"quota": 3, "period": 60, "burst": 2}"#).unwrap(),
