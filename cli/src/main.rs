@@ -23,7 +23,7 @@ mod watch;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::args::{Cli, Command, UriCommand};
 use crate::error::{CliError, eprint_line};
@@ -35,6 +35,7 @@ const USAGE: u8 = 2;
 fn main() -> ExitCode {
     // A panic would be a bug; even then, one line and no backtrace.
     std::panic::set_hook(Box::new(|info| {
+        let info = info.to_string().replace('\n', " ");
         eprint_line(&format!(
             "error: internal error (a bug in passcode): {info}"
         ));
@@ -67,10 +68,21 @@ fn run(cli: Cli) -> Result<Verdict, CliError> {
     .map(|()| Verdict::Valid)
 }
 
-/// Help and version go to standard output with status 0, as clap prints
-/// them; a usage error becomes one line on standard error with status 2.
+/// Help and version go where clap prints them (help asked for, and the
+/// version, to standard output with status 0; help for a bare `passcode` to
+/// standard error with status 2); a usage error becomes one line on
+/// standard error with status 2.
 fn clap_exit(e: &clap::Error) -> ExitCode {
     match e.kind() {
+        // Clap repeats a stray word as it was typed, and a stray word is
+        // often a secret given twice or in the wrong place.
+        ErrorKind::UnknownArgument if !names_an_option(e) => {
+            eprint_line(
+                "error: unexpected extra argument (not repeated here: it may be a secret) \
+                 (see --help)",
+            );
+            ExitCode::from(USAGE)
+        }
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -83,6 +95,15 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
             ExitCode::from(USAGE)
         }
     }
+}
+
+/// Whether the argument clap refused looks like an option (`--frobnicate`),
+/// which is safe to repeat.
+fn names_an_option(e: &clap::Error) -> bool {
+    matches!(
+        e.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(arg)) if arg.starts_with('-')
+    )
 }
 
 /// Clap's usage error on one line: its message and tips, without the usage

@@ -826,6 +826,9 @@ fn secrets_never_appear_in_errors() {
             passcode(["uri", "show", &uri]).run(),
             passcode(["uri", "code", "-"]).stdin(uri.clone()).run(),
             passcode(["uri", "show", &uri.replace("otpauth", "otpauth2")]).run(),
+            // A stray word, which clap would repeat.
+            passcode(["new", secret]).run(),
+            passcode(["hotp", "--counter", "0", secret, secret]).run(),
         ];
         for out in runs {
             assert_eq!(out.code, 2, "{out:?}");
