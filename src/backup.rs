@@ -338,10 +338,14 @@ impl BackupVerifier {
         Ok(Self { key })
     }
 
-    /// `count` new codes: the set to store and the codes to show once.
+    /// `count` new codes, all different: the set to store and the codes to
+    /// show once.
     ///
     /// # Errors
-    /// [`ParamError::Limit`] unless `count` is 1 to [`BackupCodes::CAPACITY`].
+    /// [`ParamError::Limit`] unless `count` is 1 to [`BackupCodes::CAPACITY`];
+    /// [`ParamError::RepeatingRng`] when `rng` keeps drawing a code the set
+    /// already holds (a working generator does so about once in a million
+    /// sets, and then a second draw differs).
     pub fn generate<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -364,17 +368,30 @@ impl BackupVerifier {
             }),
             count,
         };
-        for (tag, shown) in set
-            .tags
-            .iter_mut()
-            .zip(list.codes.iter_mut())
-            .take(usize::from(count))
-        {
+        for (index, shown) in list.codes.iter_mut().take(usize::from(count)).enumerate() {
             let mut symbols = [0u8; 10];
-            let symbols_len = format.len();
-            let filled = symbols.get_mut(..symbols_len).unwrap_or_default();
-            random_symbols(rng, format, filled);
-            *tag = self.tag(format, filled);
+            let filled = symbols.get_mut(..format.len()).unwrap_or_default();
+            let mut draws = 0u8;
+            let tag = loop {
+                random_symbols(rng, format, filled);
+                let tag = self.tag(format, filled);
+                // Two equal codes in a set would let one text in twice.
+                let earlier = set.tags.get(..index).unwrap_or_default();
+                let repeated = earlier
+                    .iter()
+                    .fold(Choice::from(0), |repeated, t| repeated | t.ct_eq(&tag));
+                if !declassify::choice(repeated) {
+                    break tag;
+                }
+                draws = draws.saturating_add(1);
+                if draws >= MAX_DRAWS {
+                    symbols.zeroize();
+                    return Err(ParamError::RepeatingRng);
+                }
+            };
+            if let Some(slot) = set.tags.get_mut(index) {
+                *slot = tag;
+            }
             *shown = BackupCode::shown(filled, format);
             symbols.zeroize();
         }
@@ -432,6 +449,10 @@ impl BackupVerifier {
 /// Fills `out` with uniform symbols of `format`: digits by rejection
 /// sampling (`decimal::random_digits`), or alphabet symbols from a byte's
 /// low five bits (32 symbols: no bias).
+/// Draws per code before [`BackupVerifier::generate`] gives up on a
+/// generator that keeps repeating earlier codes.
+const MAX_DRAWS: u8 = 16;
+
 fn random_symbols<R: CryptoRng + ?Sized>(rng: &mut R, format: BackupFormat, out: &mut [u8]) {
     match format {
         BackupFormat::Digits8 => decimal::random_digits(rng, out),

@@ -3,8 +3,10 @@
 //! Verification keeps everything secret in `Choice` values and masked
 //! selects until its very end; these functions are that end. Each call site
 //! is a deliberate release: the accept or reject bit, the matched step or
-//! counter the caller is told, and, in SMS code derivation, which random bytes
-//! are skipped (independent of the digits kept).
+//! counter the caller is told (and which backup code was used), a code's
+//! text when it is shown to its user, which random bytes a digit draw skips
+//! (independent of the digits kept), and whether a new backup code repeats
+//! an earlier one of its set (it is then drawn again).
 //!
 //! Built with `RUSTFLAGS="--cfg passcode_ct_check"` (only `ct-check/` does
 //! that), each release also tells valgrind's memcheck that the value is now

@@ -91,6 +91,9 @@ pub enum ParamError {
     Limit,
     /// A remembered drift bound wider than [`Window::MAX_STEPS`](crate::Window::MAX_STEPS).
     Drift,
+    /// The random generator kept drawing backup codes the set already held:
+    /// it is broken.
+    RepeatingRng,
 }
 
 impl fmt::Display for ParamError {
@@ -129,6 +132,9 @@ impl fmt::Display for ParamError {
                 f,
                 "remembered drift may be at most {} steps",
                 crate::Window::MAX_STEPS
+            ),
+            Self::RepeatingRng => f.write_str(
+                "the random generator keeps repeating itself: backup codes must all differ",
             ),
         }
     }

@@ -166,3 +166,70 @@ fn digits_are_uniform() {
             .collect::<Vec<_>>()
     }));
 }
+
+/// A generator that repeats one block `repeats` times, then counts: each
+/// block of 16 bytes below 250, so each is exactly one 8-digit code.
+struct Repeating {
+    repeats: usize,
+    calls: usize,
+}
+
+impl rand_core::TryRng for Repeating {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        unimplemented!("backup codes draw bytes")
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        unimplemented!("backup codes draw bytes")
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        let block = if self.calls < self.repeats {
+            0
+        } else {
+            self.calls
+        };
+        for (i, byte) in dst.iter_mut().enumerate() {
+            *byte = u8::try_from((block * 16 + i) % 250).unwrap();
+        }
+        self.calls += 1;
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for Repeating {}
+
+/// A code the set already holds is drawn again, so no text is accepted
+/// twice; a generator that never stops repeating is refused.
+#[test]
+fn codes_in_a_set_all_differ() {
+    let verifier = verifier();
+    let mut rng = Repeating {
+        repeats: 3,
+        calls: 0,
+    };
+    let (mut set, codes) = verifier
+        .generate(&mut rng, BackupFormat::Digits8, 4)
+        .unwrap();
+    let texts: Vec<String> = codes.iter().map(|c| c.as_str().to_owned()).collect();
+    for (i, text) in texts.iter().enumerate() {
+        assert!(!texts[..i].contains(text), "{text} twice in {texts:?}");
+    }
+    for text in &texts {
+        verifier.check(&mut set, text).unwrap();
+        assert_eq!(verifier.check(&mut set, text), Err(BackupError::Invalid));
+    }
+
+    let mut broken = Repeating {
+        repeats: usize::MAX,
+        calls: 0,
+    };
+    assert_eq!(
+        verifier
+            .generate(&mut broken, BackupFormat::Digits8, 2)
+            .err(),
+        Some(ParamError::RepeatingRng)
+    );
+}
