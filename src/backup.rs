@@ -11,7 +11,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::state::{Kind, Reader, Writer, encoded_len};
-use crate::{ParamError, Secret, SecretError, StateError, decimal, declassify};
+use crate::{Code, ParamError, Secret, SecretError, StateError, decimal, declassify};
 
 /// How backup codes are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -62,9 +62,11 @@ impl BackupFormat {
     }
 
     /// Reads user input into canonical form: the code's symbols, upper-case,
-    /// without the separators (single spaces or hyphens between groups).
+    /// without the separators (a single space or hyphen between any two
+    /// symbols, so the groups a code is shown in and others), at most as long
+    /// as [`Code::MAX_INPUT_LEN`].
     fn canonical(self, input: &str, out: &mut [u8; 10]) -> Result<(), BackupError> {
-        if input.len() > 32 {
+        if input.len() > Code::MAX_INPUT_LEN {
             return Err(BackupError::Malformed);
         }
         let mut len = 0usize;

@@ -59,7 +59,7 @@ pub(crate) fn digit_from_byte(byte: u8) -> Option<u8> {
 /// Fills `out` with uniformly random ASCII digits from `rng`.
 ///
 /// A working generator fills ten digits from 16 bytes but for a chance near
-/// 2^-40; the rounds are bounded so that a broken one cannot hang the
+/// 2^-25 (seven of 16 bytes skipped), and then from the next 16; the rounds are bounded so that a broken one cannot hang the
 /// caller, and in the last every byte is taken (with the slight bias of
 /// `byte mod 10`).
 pub(crate) fn random_digits<R: CryptoRng + ?Sized>(rng: &mut R, out: &mut [u8]) {
@@ -69,7 +69,8 @@ pub(crate) fn random_digits<R: CryptoRng + ?Sized>(rng: &mut R, out: &mut [u8]) 
         rng.fill_bytes(&mut bytes);
         for &byte in &bytes {
             let digit = match digit_from_byte(byte) {
-                None if round == 64 => digit_from_byte(byte % 250),
+                // `byte` is 250 or more here: no division on a secret byte.
+                None if round == 64 => digit_from_byte(byte.wrapping_sub(250)),
                 digit => digit,
             };
             if let (Some(digit), Some(slot)) = (digit, out.get_mut(filled)) {

@@ -234,8 +234,8 @@ impl Secret {
     /// ```
     ///
     /// # Errors
-    /// [`SecretError::TooShort`] below 16 bytes, [`SecretError::TooLong`]
-    /// above [`MAX_LEN`](Self::MAX_LEN).
+    /// [`SecretError::Empty`] for 0 bytes, [`SecretError::TooShort`] for 1 to
+    /// 15, [`SecretError::TooLong`] above [`MAX_LEN`](Self::MAX_LEN).
     pub fn generate_len<R: CryptoRng + ?Sized>(
         rng: &mut R,
         len: usize,

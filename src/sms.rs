@@ -500,7 +500,7 @@ impl SmsVerifier {
         let wanted = usize::from(self.policy.digits);
         let mut filled = 0usize;
         // 32 bytes a block give 10 digits unless more than 22 of 32 bytes
-        // are skipped (a chance far below 2^-100); the bound keeps the loop
+        // are skipped (a chance of about 2^-100); the bound keeps the loop
         // finite regardless.
         for block in 0..=u8::MAX {
             let mut mac = self.key.clone();

@@ -190,8 +190,7 @@ macro_rules! serde_via_bytes {
 
                     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$type, E> {
                         let mut bytes = [0u8; <$type>::ENCODED_LEN];
-                        crate::state::hex_decode(text, &mut bytes)
-                            .ok_or_else(|| E::custom(crate::StateError::Length))?;
+                        crate::state::hex_decode(text, &mut bytes).map_err(E::custom)?;
                         <$type>::from_bytes(&bytes).map_err(E::custom)
                     }
 
@@ -223,25 +222,29 @@ pub(crate) fn hex_encode<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
     core::str::from_utf8(out).unwrap_or_default()
 }
 
-/// Fills `out` from hex text of exactly twice its length; `None` otherwise.
+/// Fills `out` from hex text of exactly twice its length.
+///
+/// # Errors
+/// [`StateError::Length`] for text of another length,
+/// [`StateError::Invalid`] for a character that is not a hex digit.
 #[cfg(feature = "serde")]
-pub(crate) fn hex_decode(text: &str, out: &mut [u8]) -> Option<()> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c.wrapping_sub(b'0')),
-            b'a'..=b'f' => Some(c.wrapping_sub(b'a').wrapping_add(10)),
-            b'A'..=b'F' => Some(c.wrapping_sub(b'A').wrapping_add(10)),
-            _ => None,
-        }
-    }
+pub(crate) fn hex_decode(text: &str, out: &mut [u8]) -> Result<(), StateError> {
     if text.len() != out.len().saturating_mul(2) {
-        return None;
+        return Err(StateError::Length);
     }
     for (slot, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-        let [high, low] = pair else { return None };
-        *slot = nibble(*high)? << 4 | nibble(*low)?;
+        let nibbles = pair.first().zip(pair.get(1));
+        let byte = nibbles.and_then(|(&high, &low)| Some(hex_digit(high)? << 4 | hex_digit(low)?));
+        *slot = byte.ok_or(StateError::Invalid)?;
     }
-    Some(())
+    Ok(())
+}
+
+/// The value of one ASCII hex digit, either case.
+pub(crate) fn hex_digit(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
 }
 
 #[cfg(test)]

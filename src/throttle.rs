@@ -10,7 +10,8 @@ use crate::ParamError;
 ///
 /// The default allows 3 free failures, then waits 1, 2, 4, ... seconds, up
 /// to 15 minutes: a guesser then gets about 100 attempts a day, so a
-/// six-digit code with a three-step window holds out for decades on average.
+/// six-digit code with a three-step window holds out for about nine years on
+/// average (each success of the real user clears the count, though).
 /// A `max_delay` of `u64::MAX` turns the last delay into a lockout.
 ///
 /// ```

@@ -10,6 +10,7 @@
 
 use core::fmt::{self, Write as _};
 
+use crate::state::hex_digit;
 use crate::{Algorithm, Digits, HotpConfig, MinLength, Period, Secret, SecretError, TotpConfig};
 
 #[cfg(feature = "alloc")]
@@ -172,8 +173,9 @@ pub enum OtpKind {
 /// without allocating, e.g. straight into a QR-code encoder's buffer.
 ///
 /// The constructors refuse what cannot be written faithfully, so every
-/// `KeyUri` writes text that [`ParsedKeyUri::parse`] reads back to the same
-/// values. Issuer and account are percent-encoded except for RFC 3986
+/// `KeyUri` writes text that [`ParsedKeyUri::parse_with`] reads back to the
+/// same values, given [`UriOptions`] that accept the secret's length (the
+/// default refuses an 80-bit legacy secret). Issuer and account are percent-encoded except for RFC 3986
 /// unreserved characters and `@`; the secret is upper-case unpadded base32;
 /// `algorithm`, `digits` and `period` are left out at their defaults (SHA1,
 /// 6, 30), as apps assume them.
@@ -499,7 +501,7 @@ const PARAMETERS: [&str; 6] = [
 
 impl<'a> ParsedKeyUri<'a> {
     /// The longest URI read, in bytes. A 128-byte secret, a 1,000-character
-    /// issuer and account and every parameter fit several times over; the
+    /// issuer and account (ASCII, unescaped) and every parameter fit; the
     /// bound keeps the work per URI small on a device.
     pub const MAX_LEN: usize = 4096;
 
@@ -622,7 +624,7 @@ impl<'a> ParsedKeyUri<'a> {
         };
 
         // Last, so that a malformed URI is refused before the key is
-        // touched. `parameters` has checked the escapes.
+        // decoded. `parameters` has checked the escapes.
         let secret_bytes = PercentBytes::new(secret).map_while(Result::ok);
         let secret = Secret::from_base32_bytes(secret_bytes, options.min_length)?;
         Ok(Self {
@@ -789,7 +791,7 @@ impl Iterator for PercentBytes<'_> {
         Some(match first {
             b'+' => Ok(b' '),
             b'%' => match rest {
-                [high, low, tail @ ..] => match (hex(*high), hex(*low)) {
+                [high, low, tail @ ..] => match (hex_digit(*high), hex_digit(*low)) {
                     (Some(high), Some(low)) => {
                         self.0 = tail;
                         Ok(high << 4 | low)
@@ -807,12 +809,6 @@ impl Iterator for PercentBytes<'_> {
             byte => Ok(byte),
         })
     }
-}
-
-fn hex(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
 }
 
 /// Decodes `encoded` and hands it to `emit` one character at a time;

@@ -54,7 +54,9 @@ fn secrets_as_base32() {
 
 #[test]
 fn state_as_hex_and_validated() {
-    use passcode::{HotpState, RateLimit, RateLimitState, Throttle, TotpPolicy, TotpState};
+    use passcode::{
+        HotpState, RateLimit, RateLimitState, StateError, Throttle, TotpPolicy, TotpState,
+    };
     let state = HotpState::new(42);
     let text = serde_json::to_string(&state).unwrap();
     let hex: String = state
@@ -71,6 +73,12 @@ fn state_as_hex_and_validated() {
     assert!(from_str::<HotpState>(&format!("\"{}\"", &hex[2..])).is_err());
     assert!(from_str::<TotpState>(&text).is_err());
     assert!(from_str::<HotpState>("\"zz\"").is_err());
+    // The error says which: a wrong length, or a character that is not hex.
+    let message = |text: &str| from_str::<HotpState>(text).unwrap_err().to_string();
+    let not_hex = format!("\"zz{}\"", &hex[2..]);
+    assert!(message(&not_hex).starts_with(&StateError::Invalid.to_string()));
+    let short = format!("\"{}\"", &hex[2..]);
+    assert!(message(&short).starts_with(&StateError::Length.to_string()));
     assert!(
         from_str::<RateLimitState>(&serde_json::to_string(&RateLimitState::new()).unwrap()).is_ok()
     );
