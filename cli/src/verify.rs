@@ -60,7 +60,13 @@ fn verify_totp(args: VerifyArgs, json: bool) -> Result<Verdict, CliError> {
     let matched = match result {
         Ok(matched) => matched,
         Err(VerifyError::Invalid) => return invalid(json),
-        Err(e) => return Err(verify_error(e)),
+        Err(e) => {
+            let window = format!(
+                "--behind {} --ahead {} at time {time}",
+                args.behind, args.ahead
+            );
+            return Err(verify_error(e, &window));
+        }
     };
     if json {
         output::json(&VerifyOutput {
@@ -86,7 +92,10 @@ fn verify_hotp(args: VerifyArgs, counter: u64, json: bool) -> Result<Verdict, Cl
     let matched = match hotp.verify(&args.code, counter, look_ahead) {
         Ok(matched) => matched,
         Err(VerifyError::Invalid) => return invalid(json),
-        Err(e) => return Err(verify_error(e)),
+        Err(e) => {
+            let window = format!("--counter {counter} --ahead {}", args.ahead);
+            return Err(verify_error(e, &window));
+        }
     };
     // Never negative: HOTP looks ahead only.
     let drift = i64::try_from(matched.counter.saturating_sub(counter)).unwrap_or(i64::MAX);
@@ -124,10 +133,13 @@ fn invalid(json: bool) -> Result<Verdict, CliError> {
 
 /// Errors other than "invalid": a malformed code or a window that does not
 /// fit. Input errors, exit status 2.
-fn verify_error(e: VerifyError) -> CliError {
+/// `window` names the options that placed the window.
+fn verify_error(e: VerifyError, window: &str) -> CliError {
     match e {
         VerifyError::Malformed(e) => CliError::new(format!("--code: {e}")),
-        VerifyError::OutOfRange(e) => CliError::new(format!("cannot place the window: {e}")),
+        VerifyError::OutOfRange(e) => {
+            CliError::new(format!("cannot place the window ({window}): {e}"))
+        }
         e => CliError::new(e.to_string()),
     }
 }

@@ -229,6 +229,22 @@ fn out_of_range_parameters_are_named_with_the_library_rule() {
             "--behind 1 --ahead 300",
         ),
         (
+            &["verify", S, "--code", "123456", "--time", "10"],
+            "(--behind 1 --ahead 1 at time 10): window reaches below time step or counter 0",
+        ),
+        (
+            &[
+                "verify",
+                S,
+                "--code",
+                "123456",
+                "--hotp",
+                "--counter",
+                "18446744073709551615",
+            ],
+            "(--counter 18446744073709551615 --ahead 1): window or next counter reaches past",
+        ),
+        (
             &[
                 "verify",
                 S,
