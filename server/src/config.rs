@@ -1,0 +1,233 @@
+//! Settings: flags over `PASSCODE_*` variables over a TOML file over
+//! defaults. Unknown keys in the file are refused.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+use crate::sender::SenderSpec;
+use crate::store::sqlite::Durability;
+
+/// The default address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The default database.
+pub const DEFAULT_DATABASE: &str = "sqlite:passcode-data/passcode.db";
+/// The default master key file.
+pub const DEFAULT_MASTER_KEY: &str = "passcode-data/master.key";
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// The options of `serve`, as flags and variables.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PASSCODE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// `sqlite:PATH` (or a bare path) [default: sqlite:passcode-data/passcode.db].
+    #[arg(long, env = "PASSCODE_DATABASE_URL")]
+    pub database: Option<String>,
+    /// File holding the 32-byte master key as 64 hex characters; created
+    /// when missing [default: passcode-data/master.key].
+    #[arg(long, env = "PASSCODE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Where messages go: `log` (development: printed, not delivered) or
+    /// `file:PATH` (one JSON line a message) [default: log].
+    #[arg(long, env = "PASSCODE_SENDER")]
+    pub sender: Option<SenderSpec>,
+    /// A TOML file with any of these settings.
+    #[arg(long, env = "PASSCODE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// `full`: a used code is on disk before its answer; `normal`: faster,
+    /// and a power loss can forget the last commits [default: full].
+    #[arg(long, env = "PASSCODE_DURABILITY")]
+    pub durability: Option<Durability>,
+    /// `text` or `json` [default: text].
+    #[arg(long, env = "PASSCODE_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Base URL written into QR code links [default: from the request's Host].
+    #[arg(long, env = "PASSCODE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// The same settings in the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database: Option<String>,
+    master_key_file: Option<PathBuf>,
+    sender: Option<String>,
+    durability: Option<Durability>,
+    log_format: Option<LogFormat>,
+    public_url: Option<String>,
+}
+
+/// Which database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// `sqlite:PATH`, `sqlite://PATH`, `postgres://...`,
+    /// `postgresql://...`, or a bare path (SQLite).
+    ///
+    /// # Errors
+    /// An empty path.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Self::Postgres(text.to_owned()));
+        }
+        let path = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+            .unwrap_or(text);
+        if path.is_empty() {
+            return Err("the database path is empty".into());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// The settings `serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Database.
+    pub database: Database,
+    /// Master key file.
+    pub master_key_file: PathBuf,
+    /// Sender.
+    pub sender: SenderSpec,
+    /// Durability.
+    pub durability: Durability,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Public URL.
+    pub public_url: Option<String>,
+}
+
+impl ServeArgs {
+    /// Layers these over the config file (if any) and the defaults.
+    ///
+    /// # Errors
+    /// A message naming the file or setting that is wrong.
+    pub fn resolve(&self) -> Result<Settings, String> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let sender = match (&self.sender, &file.sender) {
+            (Some(spec), _) => spec.clone(),
+            (None, Some(text)) => text
+                .parse()
+                .map_err(|e| format!("config file: sender: {e}"))?,
+            (None, None) => SenderSpec::Log,
+        };
+        let database = self
+            .database
+            .clone()
+            .or(file.database)
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        Ok(Settings {
+            listen: self.listen.or(file.listen).unwrap_or_else(default_listen),
+            database: Database::parse(&database)?,
+            master_key_file: self
+                .master_key_file
+                .clone()
+                .or(file.master_key_file)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_MASTER_KEY)),
+            sender,
+            durability: self.durability.or(file.durability).unwrap_or_default(),
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            public_url: self.public_url.clone().or(file.public_url),
+        })
+    }
+}
+
+/// The default listen address.
+#[must_use]
+pub fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("config file {}: {}", path.display(), e.message()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            Database::parse("sqlite:a/b.db"),
+            Ok(Database::Sqlite("a/b.db".into()))
+        );
+        assert_eq!(
+            Database::parse("sqlite:///abs.db"),
+            Ok(Database::Sqlite("/abs.db".into()))
+        );
+        assert_eq!(Database::parse("x.db"), Ok(Database::Sqlite("x.db".into())));
+        assert_eq!(
+            Database::parse("postgres://u@h/d"),
+            Ok(Database::Postgres("postgres://u@h/d".into()))
+        );
+        assert!(Database::parse("sqlite:").is_err());
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nsender = \"file:/tmp/m\"\ndurability = \"normal\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let s = args.resolve().unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9100".parse().unwrap());
+        assert_eq!(s.sender, SenderSpec::File("/tmp/m".into()));
+        assert_eq!(s.durability, Durability::Normal);
+        assert_eq!(
+            s.database,
+            Database::Sqlite("passcode-data/passcode.db".into())
+        );
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        let error = args.resolve().unwrap_err();
+        assert!(error.contains("listne"), "{error}");
+    }
+}

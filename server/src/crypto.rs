@@ -1,0 +1,295 @@
+//! The master key, seeds sealed under it, and API keys.
+//!
+//! TOTP seeds are sealed with XChaCha20-Poly1305 under a 32-byte master key
+//! kept in a file outside the database; each ciphertext carries a random
+//! 24-byte nonce and is bound to its row by associated data, so a sealed
+//! seed copied to another row does not open. The database holds a key
+//! check (a sealed constant) so a server started with the wrong key file
+//! refuses to start instead of failing every verification.
+//!
+//! API keys are random and stored only as their SHA-256 hash: the hash of a
+//! high-entropy key needs no salt, and looking up by hash means a stored
+//! value is never compared with a key byte by byte.
+
+use std::io::Write;
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::{Rng, RngExt};
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, Zeroizing};
+
+/// The meta key under which the key check is stored.
+pub const KEY_CHECK: &str = "master_key_check";
+const KEY_CHECK_TEXT: &[u8] = b"passcode-server master key check v1";
+
+/// Why the master key cannot be used.
+#[derive(Debug)]
+pub enum KeyError {
+    /// The file cannot be read or written.
+    Io(String),
+    /// The file does not hold 64 hex characters on one line.
+    Format,
+    /// The key does not open the database's key check.
+    Mismatch,
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(why) => write!(f, "master key file: {why}"),
+            Self::Format => {
+                f.write_str("master key file must hold 64 hex characters (32 bytes) on one line")
+            }
+            Self::Mismatch => f.write_str(
+                "the master key does not match this database (its key check does not open): \
+                 start with the key file the database was created with",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// The master key. Its `Debug` prints nothing of it.
+pub struct MasterKey {
+    cipher: XChaCha20Poly1305,
+    sms_key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterKey").finish_non_exhaustive()
+    }
+}
+
+impl MasterKey {
+    /// A key from its 32 bytes.
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        // The SMS codes are derived under a key of their own, derived from
+        // the master key so that there is one secret to keep.
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(bytes)
+            .unwrap_or_else(|_| unreachable_hmac());
+        hmac::Mac::update(&mut mac, b"passcode-server sms key v1");
+        let sms_key: [u8; 32] = hmac::Mac::finalize(mac).into_bytes().into();
+        Self {
+            cipher: XChaCha20Poly1305::new(bytes.into()),
+            sms_key: Zeroizing::new(sms_key),
+        }
+    }
+
+    /// Reads the key file, or creates it with a new random key (mode 0600)
+    /// when it does not exist; `true` when it was created.
+    ///
+    /// # Errors
+    /// [`KeyError::Io`] or [`KeyError::Format`].
+    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok((Self::parse(&text)?, false)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut bytes = Zeroizing::new([0u8; 32]);
+                rand::rng().fill_bytes(bytes.as_mut());
+                let mut text = Zeroizing::new(hex::encode(bytes.as_ref()));
+                text.push('\n');
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| KeyError::Io(e.to_string()))?;
+                }
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options
+                    .open(path)
+                    .map_err(|e| KeyError::Io(e.to_string()))?;
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| KeyError::Io(e.to_string()))?;
+                Ok((Self::from_bytes(&bytes), true))
+            }
+            Err(e) => Err(KeyError::Io(e.to_string())),
+        }
+    }
+
+    /// Parses 64 hex characters on one line.
+    ///
+    /// # Errors
+    /// [`KeyError::Format`].
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let line = text.strip_suffix('\n').unwrap_or(text);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        if line.len() != 64 || hex::decode_to_slice(line, bytes.as_mut()).is_err() {
+            return Err(KeyError::Format);
+        }
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    /// Seals `plain`, bound to `context` (the row it is stored in).
+    #[must_use]
+    pub fn seal(&self, plain: &[u8], context: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; 24];
+        rand::rng().fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plain,
+                    aad: context,
+                },
+            )
+            // Encryption fails only for messages past 256 GiB.
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(24 + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Opens what [`seal`](Self::seal) made under the same `context`.
+    #[must_use]
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let (nonce, body) = sealed.split_at_checked(24)?;
+        self.cipher
+            .decrypt(
+                &XNonce::try_from(nonce).ok()?,
+                Payload {
+                    msg: body,
+                    aad: context,
+                },
+            )
+            .ok()
+            .map(Zeroizing::new)
+    }
+
+    /// The key check to store in a new database.
+    #[must_use]
+    pub fn key_check(&self) -> Vec<u8> {
+        self.seal(KEY_CHECK_TEXT, KEY_CHECK.as_bytes())
+    }
+
+    /// Whether `check` was made under this key.
+    ///
+    /// # Errors
+    /// [`KeyError::Mismatch`].
+    pub fn verify_check(&self, check: &[u8]) -> Result<(), KeyError> {
+        match self.open(check, KEY_CHECK.as_bytes()) {
+            Some(text) if text.as_slice() == KEY_CHECK_TEXT => Ok(()),
+            _ => Err(KeyError::Mismatch),
+        }
+    }
+
+    /// The key SMS and voice codes are derived under.
+    #[must_use]
+    pub fn sms_key(&self) -> &[u8; 32] {
+        &self.sms_key
+    }
+}
+
+fn unreachable_hmac() -> ! {
+    // HMAC takes keys of every length; new_from_slice cannot fail.
+    std::process::abort()
+}
+
+/// A new API key: 32 characters from the 62 letters and digits (190 bits),
+/// the shape Authy's keys had.
+#[must_use]
+pub fn new_api_key() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// The stored form of an API key.
+#[must_use]
+pub fn key_hash(key: &str) -> [u8; 32] {
+    let mut hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    let out = hash;
+    hash.zeroize();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_seed_opens_only_in_its_own_row() {
+        let key = MasterKey::from_bytes(&[7; 32]);
+        let sealed = key.seal(b"seed", b"device:1");
+        assert_eq!(
+            key.open(&sealed, b"device:1").as_deref().map(Vec::as_slice),
+            Some(&b"seed"[..])
+        );
+        assert!(key.open(&sealed, b"device:2").is_none());
+        let other = MasterKey::from_bytes(&[8; 32]);
+        assert!(other.open(&sealed, b"device:1").is_none());
+        assert!(key.open(&sealed[..10], b"device:1").is_none());
+    }
+
+    #[test]
+    fn the_key_check_refuses_another_key() {
+        let key = MasterKey::from_bytes(&[7; 32]);
+        let check = key.key_check();
+        assert!(key.verify_check(&check).is_ok());
+        assert!(matches!(
+            MasterKey::from_bytes(&[9; 32]).verify_check(&check),
+            Err(KeyError::Mismatch)
+        ));
+    }
+
+    #[test]
+    fn key_files_are_64_hex_characters_on_one_line() {
+        let hex64 = "00".repeat(32);
+        assert!(MasterKey::parse(&hex64).is_ok());
+        assert!(MasterKey::parse(&format!("{hex64}\n")).is_ok());
+        assert!(MasterKey::parse(&format!("{hex64}\r\n")).is_ok());
+        assert!(matches!(
+            MasterKey::parse(&"00".repeat(31)),
+            Err(KeyError::Format)
+        ));
+        assert!(matches!(
+            MasterKey::parse(&format!("{hex64}\n\n")),
+            Err(KeyError::Format)
+        ));
+        assert!(matches!(
+            MasterKey::parse(&"zz".repeat(32)),
+            Err(KeyError::Format)
+        ));
+    }
+
+    #[test]
+    fn a_created_key_file_is_private_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/master.key");
+        let (key, created) = MasterKey::load_or_create(&path).unwrap();
+        assert!(created);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.len(), 65);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let (again, created) = MasterKey::load_or_create(&path).unwrap();
+        assert!(!created);
+        assert!(again.verify_check(&key.key_check()).is_ok());
+    }
+
+    #[test]
+    fn api_keys_are_long_and_distinct() {
+        let (a, b) = (new_api_key(), new_api_key());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(key_hash(&a), key_hash(&a.clone()));
+        assert_ne!(key_hash(&a), key_hash(&b));
+    }
+}

@@ -1,0 +1,339 @@
+//! `passcode-server`: serve the Authy API, check a running server, manage
+//! applications offline.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use passcode_server::config::{Database, ServeArgs, default_listen};
+use passcode_server::crypto;
+use passcode_server::server;
+use passcode_server::store::sqlite::Durability;
+use passcode_server::store::{App, AppPatch, NewApp};
+use serde::Serialize;
+
+/// The Authy API, self-hosted. With no command, `serve`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "passcode-server",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Exit 0 when a server answers `GET /health`.
+    Healthcheck {
+        /// The server's address [default: 127.0.0.1:8080].
+        #[arg(long, env = "PASSCODE_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage applications, offline, in the same database.
+    App(AppArgs),
+}
+
+#[derive(Debug, Args)]
+struct AppArgs {
+    /// The database, as for `serve`.
+    #[arg(long, env = "PASSCODE_DATABASE_URL", global = true)]
+    database: Option<String>,
+    /// Print JSON only.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AppCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+impl From<Switch> for bool {
+    fn from(s: Switch) -> bool {
+        s == Switch::On
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum AppCommand {
+    /// Create an application and print its API key.
+    Create {
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Keep a key the clients already hold (16 to 128 printable characters).
+        #[arg(long)]
+        api_key: Option<String>,
+        /// Digits of SMS and voice tokens.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(6..=8))]
+        token_length: u8,
+        /// The sandbox of the clients' live test suites.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// List applications.
+    List,
+    /// Change an application's settings.
+    Set {
+        /// Its id.
+        id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = clap::value_parser!(u8).range(6..=8))]
+        token_length: Option<u8>,
+        #[arg(long)]
+        sms: Option<Switch>,
+        #[arg(long)]
+        calls: Option<Switch>,
+        #[arg(long)]
+        phone_export: Option<Switch>,
+        #[arg(long)]
+        generic_tokens: Option<Switch>,
+        #[arg(long)]
+        custom_messages: Option<Switch>,
+        #[arg(long)]
+        sandbox: Option<Switch>,
+    },
+    /// Give an application a new API key (the old one stops working).
+    RotateKey {
+        /// Its id.
+        id: i64,
+    },
+    /// Delete an application with its users.
+    Delete {
+        /// Its id.
+        id: i64,
+    },
+}
+
+#[derive(Serialize)]
+struct KeyOut<'a> {
+    app_id: i64,
+    api_key: &'a str,
+}
+
+#[derive(Serialize)]
+struct AppOut<'a> {
+    app_id: i64,
+    name: &'a str,
+    token_length: u8,
+    sms: bool,
+    calls: bool,
+    phone_export: bool,
+    generic_tokens: bool,
+    custom_messages: bool,
+    sandbox: bool,
+}
+
+impl<'a> From<&'a App> for AppOut<'a> {
+    fn from(a: &'a App) -> Self {
+        Self {
+            app_id: a.id,
+            name: &a.name,
+            token_length: a.token_length,
+            sms: a.sms_enabled,
+            calls: a.calls_enabled,
+            phone_export: a.phone_export_enabled,
+            generic_tokens: a.generic_tokens_enabled,
+            custom_messages: a.custom_messages_enabled,
+            sandbox: a.sandbox,
+        }
+    }
+}
+
+fn valid_api_key(key: &str) -> bool {
+    (16..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+async fn app_command(args: AppArgs) -> Result<(), String> {
+    let database = Database::parse(
+        args.database
+            .as_deref()
+            .unwrap_or(passcode_server::config::DEFAULT_DATABASE),
+    )?;
+    let store = server::open_store(&database, Durability::Full)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    let print_key = |id: i64, key: &str| {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(&KeyOut {
+                    app_id: id,
+                    api_key: key
+                })
+                .unwrap_or_default()
+            );
+        } else {
+            println!("application {id}: API key {key}");
+        }
+    };
+    match args.command {
+        AppCommand::Create {
+            name,
+            api_key,
+            token_length,
+            sandbox,
+        } => {
+            let key = match api_key {
+                Some(key) if valid_api_key(&key) => key,
+                Some(_) => {
+                    return Err(
+                        "--api-key must be 16 to 128 printable characters without spaces".into(),
+                    );
+                }
+                None => crypto::new_api_key(),
+            };
+            let hash = crypto::key_hash(&key);
+            if store
+                .app_by_key_hash(&hash)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some()
+            {
+                return Err("another application already has this API key".into());
+            }
+            let new = NewApp {
+                name,
+                key_hash: hash,
+                token_length,
+                sandbox,
+            };
+            let app = store
+                .create_app(new, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_key(app.id, &key);
+        }
+        AppCommand::List => {
+            let apps = store.apps().await.map_err(|e| e.to_string())?;
+            if args.json {
+                let out: Vec<AppOut<'_>> = apps.iter().map(AppOut::from).collect();
+                println!("{}", serde_json::to_string(&out).unwrap_or_default());
+            } else {
+                for a in &apps {
+                    println!(
+                        "{:>4}  {:<24} tokens:{} sms:{} calls:{} phone-export:{} generic-tokens:{} sandbox:{}",
+                        a.id,
+                        a.name,
+                        a.token_length,
+                        a.sms_enabled,
+                        a.calls_enabled,
+                        a.phone_export_enabled,
+                        a.generic_tokens_enabled,
+                        a.sandbox
+                    );
+                }
+            }
+        }
+        AppCommand::Set {
+            id,
+            name,
+            token_length,
+            sms,
+            calls,
+            phone_export,
+            generic_tokens,
+            custom_messages,
+            sandbox,
+        } => {
+            let patch = AppPatch {
+                name,
+                token_length,
+                sms_enabled: sms.map(bool::from),
+                calls_enabled: calls.map(bool::from),
+                phone_export_enabled: phone_export.map(bool::from),
+                generic_tokens_enabled: generic_tokens.map(bool::from),
+                custom_messages_enabled: custom_messages.map(bool::from),
+                sandbox: sandbox.map(bool::from),
+            };
+            let app = store
+                .update_app(id, patch)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no application {id}"))?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&AppOut::from(&app)).unwrap_or_default()
+                );
+            } else {
+                println!("application {id} updated");
+            }
+        }
+        AppCommand::RotateKey { id } => {
+            let key = crypto::new_api_key();
+            if !store
+                .set_app_key(id, &crypto::key_hash(&key))
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("no application {id}"));
+            }
+            print_key(id, &key);
+        }
+        AppCommand::Delete { id } => {
+            if !store.delete_app(id).await.map_err(|e| e.to_string())? {
+                return Err(format!("no application {id}"));
+            }
+            if args.json {
+                println!("{{\"app_id\":{id},\"deleted\":true}}");
+            } else {
+                println!("application {id} deleted");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            None => run_serve(&cli.serve).await,
+            Some(Command::Serve(args)) => run_serve(&args).await,
+            Some(Command::Healthcheck { listen }) => {
+                if server::healthcheck(listen.unwrap_or_else(default_listen)).await {
+                    Ok(())
+                } else {
+                    Err("no healthy server answered".into())
+                }
+            }
+            Some(Command::App(args)) => app_command(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_serve(args: &ServeArgs) -> Result<(), String> {
+    let settings = args.resolve()?;
+    server::init_logging(settings.log_format);
+    server::serve(settings).await
+}

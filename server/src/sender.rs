@@ -1,0 +1,208 @@
+//! Delivery of SMS and voice messages.
+//!
+//! `log` prints each message, code included (for development only: the one
+//! place a code is ever logged, and the server warns at start that nothing
+//! is delivered); `file:PATH` appends one JSON line per message.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+/// How a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// A text message.
+    Sms,
+    /// A voice call.
+    Call,
+}
+
+/// One message to deliver.
+#[derive(Clone, Serialize)]
+pub struct Message {
+    /// The application sending it.
+    pub app_id: i64,
+    /// The destination in E.164.
+    pub to: String,
+    /// SMS or call.
+    pub channel: Channel,
+    /// The language tag of the text.
+    pub locale: &'static str,
+    /// The text (or what the call says).
+    pub body: String,
+    /// The code it carries.
+    pub code: String,
+}
+
+// The code and the body (which holds it) are secret.
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("app_id", &self.app_id)
+            .field("channel", &self.channel)
+            .field("locale", &self.locale)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A delivery failed; the request is answered 503.
+#[derive(Debug)]
+pub struct SendError(pub String);
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "delivery failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Delivers messages.
+#[async_trait]
+pub trait Sender: Send + Sync + 'static {
+    /// Delivers one message.
+    async fn send(&self, message: &Message) -> Result<(), SendError>;
+}
+
+/// Which sender, from `--sender`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SenderSpec {
+    /// Print messages to the log.
+    Log,
+    /// Append JSON lines to a file.
+    File(PathBuf),
+}
+
+impl std::str::FromStr for SenderSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once(':') {
+            None if text == "log" => Ok(Self::Log),
+            Some(("file", path)) if !path.is_empty() => Ok(Self::File(PathBuf::from(path))),
+            _ => Err("a sender is `log` or `file:PATH`".into()),
+        }
+    }
+}
+
+impl SenderSpec {
+    /// The sender.
+    ///
+    /// # Errors
+    /// When the file cannot be opened for appending.
+    pub fn build(&self) -> Result<Box<dyn Sender>, SendError> {
+        match self {
+            Self::Log => {
+                tracing::warn!(
+                    "sender is `log`: messages are printed to this log and NOT delivered"
+                );
+                Ok(Box::new(LogSender))
+            }
+            Self::File(path) => Ok(Box::new(FileSender::open(path.clone())?)),
+        }
+    }
+}
+
+/// Prints messages.
+#[derive(Debug)]
+pub struct LogSender;
+
+#[async_trait]
+impl Sender for LogSender {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        tracing::info!(
+            target: "passcode_server::delivery",
+            app_id = message.app_id,
+            to = %message.to,
+            channel = ?message.channel,
+            body = %message.body,
+            "message (not delivered: log sender)"
+        );
+        Ok(())
+    }
+}
+
+/// Appends one JSON line per message.
+#[derive(Debug)]
+pub struct FileSender {
+    file: Mutex<std::fs::File>,
+}
+
+impl FileSender {
+    /// Opens `path` for appending, creating it with mode 0600.
+    ///
+    /// # Errors
+    /// When it cannot be opened.
+    pub fn open(path: PathBuf) -> Result<Self, SendError> {
+        let mut options = std::fs::OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(&path)
+            .map_err(|e| SendError(format!("{}: {e}", path.display())))?;
+        Ok(Self {
+            file: Mutex::new(file),
+        })
+    }
+}
+
+#[async_trait]
+impl Sender for FileSender {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        let mut line = serde_json::to_vec(message).map_err(|e| SendError(e.to_string()))?;
+        line.push(b'\n');
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| SendError("file lock poisoned".into()))?;
+        // One write of the whole line: with O_APPEND, lines of several
+        // processes never interleave.
+        file.write_all(&line).map_err(|e| SendError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse() {
+        assert_eq!("log".parse::<SenderSpec>(), Ok(SenderSpec::Log));
+        assert_eq!(
+            "file:/tmp/x".parse::<SenderSpec>(),
+            Ok(SenderSpec::File("/tmp/x".into()))
+        );
+        assert!("file:".parse::<SenderSpec>().is_err());
+        assert!("smtp:x".parse::<SenderSpec>().is_err());
+    }
+
+    #[tokio::test]
+    async fn the_file_sender_writes_one_json_line_per_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let sender = FileSender::open(path.clone()).unwrap();
+        let message = Message {
+            app_id: 3,
+            to: "+14155552671".into(),
+            channel: Channel::Sms,
+            locale: "en",
+            body: "Your Acme verification code is: 1234567".into(),
+            code: "1234567".into(),
+        };
+        sender.send(&message).await.unwrap();
+        sender.send(&message).await.unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        let line = text.lines().next().unwrap();
+        assert_eq!(
+            line,
+            r#"{"app_id":3,"to":"+14155552671","channel":"sms","locale":"en","body":"Your Acme verification code is: 1234567","code":"1234567"}"#
+        );
+        assert_eq!(text.lines().count(), 2);
+        assert!(!format!("{message:?}").contains("1234567"));
+    }
+}

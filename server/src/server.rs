@@ -1,0 +1,177 @@
+//! Starting, serving and stopping.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::api::{self, Clock, Shared};
+use crate::config::{Database, LogFormat, Settings};
+use crate::crypto::{self, KEY_CHECK, MasterKey};
+use crate::sender::Sender;
+use crate::service::{Limits, Service};
+use crate::store::sqlite::{Durability, Sqlite};
+use crate::store::{NewApp, Store};
+
+/// Opens the database a setting names.
+///
+/// # Errors
+/// A message saying why it cannot be opened.
+pub fn open_store(database: &Database, durability: Durability) -> Result<Arc<dyn Store>, String> {
+    match database {
+        Database::Sqlite(path) => Sqlite::open(path, durability)
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Database::Postgres(_) => {
+            Err("PostgreSQL is not supported by this build yet; use sqlite:PATH".into())
+        }
+    }
+}
+
+/// Loads (or creates) the master key and checks it against the database.
+///
+/// # Errors
+/// A message when the key file is unusable or does not match.
+pub async fn master_key(store: &dyn Store, settings: &Settings) -> Result<MasterKey, String> {
+    let path = &settings.master_key_file;
+    let (key, created) =
+        MasterKey::load_or_create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if created {
+        tracing::warn!(path = %path.display(), "created a new master key file (mode 0600): back it up; without it no seed can be read");
+    }
+    let stored = store
+        .init_meta(KEY_CHECK, &key.key_check())
+        .await
+        .map_err(|e| e.to_string())?;
+    key.verify_check(&stored)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(key)
+}
+
+/// Creates the application "Default" when there is none, and prints its
+/// key once, with a request that works.
+///
+/// # Errors
+/// A store failure.
+pub async fn ensure_default_app(
+    store: &dyn Store,
+    settings: &Settings,
+    now: i64,
+) -> Result<(), String> {
+    if !store.apps().await.map_err(|e| e.to_string())?.is_empty() {
+        return Ok(());
+    }
+    let key = crypto::new_api_key();
+    let app = store
+        .create_app(
+            NewApp {
+                name: "Default".into(),
+                key_hash: crypto::key_hash(&key),
+                token_length: 7,
+                sandbox: false,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    // The one time a key is shown: on standard output, never in the log.
+    println!(
+        "Created the application \"Default\" (id {}). Its API key, shown only this once:\n\n    {key}\n\nTry it:\n\n    curl -H 'X-Authy-API-Key: {key}' http://{}/protected/json/app/details\n",
+        app.id, settings.listen
+    );
+    Ok(())
+}
+
+/// Sets up logging.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+///
+/// # Errors
+/// A message when it cannot start.
+pub async fn serve(settings: Settings) -> Result<(), String> {
+    let store = open_store(&settings.database, settings.durability)?;
+    let key = master_key(store.as_ref(), &settings).await?;
+    let now = i64::try_from((api::system_clock())()).unwrap_or(0);
+    ensure_default_app(store.as_ref(), &settings, now).await?;
+    let sender: Arc<dyn Sender> = Arc::from(settings.sender.build().map_err(|e| e.to_string())?);
+    if settings.durability == Durability::Normal {
+        tracing::warn!("durability is `normal`: a power loss can forget that a code was used");
+    }
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let shared = Arc::new(Shared {
+        service: Service::new(store, Arc::new(key), sender, Limits::default()),
+        clock: api::system_clock(),
+        public_url: settings.public_url.clone(),
+    });
+    tracing::info!(listen = %settings.listen, "serving");
+    axum::serve(listener, api::router(shared))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The app with a given clock, for tests and embedding.
+pub fn app(service: Service, clock: Clock, public_url: Option<String>) -> axum::Router {
+    api::router(Arc::new(Shared {
+        service,
+        clock,
+        public_url,
+    }))
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining requests in flight");
+}
+
+/// `healthcheck`: whether `GET /health` answers 200 at `addr` within two
+/// seconds.
+///
+/// A dozen lines of HTTP/1.1 over a socket, rather than an HTTP client
+/// crate, because this is the whole of what the check needs.
+pub async fn healthcheck(addr: std::net::SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.ok()?;
+        Some(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"))
+    };
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), attempt).await,
+        Ok(Some(true))
+    )
+}

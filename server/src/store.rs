@@ -1,0 +1,251 @@
+//! The one persistence seam.
+//!
+//! Configuration (applications, users, devices) is plain rows. Everything
+//! that decides whether a code is accepted (a device's `TotpState`, a
+//! user's SMS token, a phone verification, each rate-limit bucket) is the
+//! library's state encoding kept in one table of versioned values, read
+//! with its version and written back by compare-and-set: the write happens
+//! only if the version is still the one read, so two requests (or two
+//! nodes) can never both spend the same code. Nothing authoritative is kept
+//! in process memory.
+
+use async_trait::async_trait;
+
+pub mod sqlite;
+
+/// An application (a tenant), as the API sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Digits of SMS and voice tokens (6 to 8).
+    pub token_length: u8,
+    /// Whether tokens may be sent by SMS.
+    pub sms_enabled: bool,
+    /// Whether tokens may be sent by voice call.
+    pub calls_enabled: bool,
+    /// Whether `users/{id}/phone_number` and `secret/export` answer.
+    pub phone_export_enabled: bool,
+    /// Whether `users/{id}/secret` may enrol generic authenticators.
+    pub generic_tokens_enabled: bool,
+    /// Whether `custom_message` is accepted.
+    pub custom_messages_enabled: bool,
+    /// The sandbox of the Authy clients' live test suites.
+    pub sandbox: bool,
+}
+
+/// A new application's settings.
+#[derive(Debug, Clone)]
+pub struct NewApp {
+    /// Its name.
+    pub name: String,
+    /// SHA-256 of its API key.
+    pub key_hash: [u8; 32],
+    /// Digits of SMS and voice tokens.
+    pub token_length: u8,
+    /// Sandbox mode.
+    pub sandbox: bool,
+}
+
+/// Changes to an application's settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AppPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New token length.
+    pub token_length: Option<u8>,
+    /// SMS on or off.
+    pub sms_enabled: Option<bool>,
+    /// Calls on or off.
+    pub calls_enabled: Option<bool>,
+    /// Phone export on or off.
+    pub phone_export_enabled: Option<bool>,
+    /// Generic tokens on or off.
+    pub generic_tokens_enabled: Option<bool>,
+    /// Custom messages on or off.
+    pub custom_messages_enabled: Option<bool>,
+    /// Sandbox on or off.
+    pub sandbox: Option<bool>,
+}
+
+/// A user of one application, keyed by country code and phone number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Its global id (the `authy_id`).
+    pub id: i64,
+    /// The application it belongs to.
+    pub app_id: i64,
+    /// Calling code.
+    pub country_code: u16,
+    /// National number, digits only.
+    pub phone: String,
+    /// The email it was registered with.
+    pub email: String,
+    /// When it was created (Unix seconds).
+    pub created_at: i64,
+    /// Whether the user has logged in with a token once.
+    pub registered: bool,
+}
+
+/// A generic authenticator enrolled for a user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Its id.
+    pub id: i64,
+    /// Its owner.
+    pub user_id: i64,
+    /// A random id the seed's ciphertext is bound to.
+    pub uid: [u8; 16],
+    /// The seed, encrypted under the master key.
+    pub sealed_seed: Vec<u8>,
+    /// When it was enrolled (Unix seconds).
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A consumable state and the version it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// The library's encoding of the state.
+    pub value: Vec<u8>,
+    /// The version to pass to [`Store::cas`].
+    pub version: i64,
+}
+
+/// One month of an application's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MonthStats {
+    /// Year.
+    pub year: i32,
+    /// Month, 1 to 12.
+    pub month: u8,
+    /// API calls.
+    pub api_calls: i64,
+    /// Successful token verifications.
+    pub auths: i64,
+    /// Voice calls placed.
+    pub calls: i64,
+    /// SMS sent.
+    pub sms: i64,
+    /// Users created.
+    pub users: i64,
+}
+
+/// What a counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// An authenticated API call.
+    ApiCall,
+    /// A token accepted.
+    Auth,
+    /// A call placed.
+    Call,
+    /// An SMS sent.
+    Sms,
+    /// A user created.
+    User,
+}
+
+/// Why the store failed.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database cannot be reached, is busy past the timeout, or a
+    /// write failed to commit: answered 503, nothing half-written.
+    Unavailable(String),
+    /// A fault that is not the caller's: answered 500, cause logged.
+    Internal(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(why) => write!(f, "database unavailable: {why}"),
+            Self::Internal(why) => write!(f, "database error: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The result of a store call.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The persistence seam, one implementation per database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// A value of the server's own metadata (the master key check).
+    async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets `key` to `value` only if it has no value yet; returns the value
+    /// that is stored afterwards (so concurrent first starts agree).
+    async fn init_meta(&self, key: &str, value: &[u8]) -> Result<Vec<u8>>;
+
+    /// Creates an application. The first sandbox application also gets
+    /// user 51 (+1 305-456-2345), as Authy's sandbox had.
+    async fn create_app(&self, new: NewApp, now: i64) -> Result<App>;
+    /// The application whose key hashes to `key_hash`.
+    async fn app_by_key_hash(&self, key_hash: &[u8; 32]) -> Result<Option<App>>;
+    /// The application `id`.
+    async fn app(&self, id: i64) -> Result<Option<App>>;
+    /// Every application, by id.
+    async fn apps(&self) -> Result<Vec<App>>;
+    /// Applies `patch`; `None` when there is no such application.
+    async fn update_app(&self, id: i64, patch: AppPatch) -> Result<Option<App>>;
+    /// Replaces the key hash; false when there is no such application.
+    async fn set_app_key(&self, id: i64, key_hash: &[u8; 32]) -> Result<bool>;
+    /// Deletes an application with its users, devices and states.
+    async fn delete_app(&self, id: i64) -> Result<bool>;
+
+    /// The user of `app_id` with this phone, created with `email` if there
+    /// is none; `true` when it was created now.
+    async fn upsert_user(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<(User, bool)>;
+    /// The user `id` if it belongs to `app_id`.
+    async fn user(&self, app_id: i64, id: i64) -> Result<Option<User>>;
+    /// The user `id`, whichever application it belongs to (for links that
+    /// carry no API key, such as a QR code's).
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    /// Marks the user as having logged in once.
+    async fn set_registered(&self, id: i64) -> Result<()>;
+    /// Deletes the user of `app_id` with its devices and states.
+    async fn delete_user(&self, app_id: i64, id: i64) -> Result<bool>;
+
+    /// Enrols a device.
+    async fn add_device(&self, device: Device) -> Result<Device>;
+    /// The user's devices, oldest first.
+    async fn devices(&self, user_id: i64) -> Result<Vec<Device>>;
+
+    /// A consumable state with its version.
+    async fn load(&self, key: &str) -> Result<Option<Versioned>>;
+    /// Writes `value` if the stored version is still `expected` (`None`:
+    /// only if there is no value yet). False when another writer won.
+    async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> Result<bool>;
+    /// Removes a consumable state, whatever its version.
+    async fn remove(&self, key: &str) -> Result<()>;
+
+    /// Adds one to a monthly counter of an application.
+    async fn count(&self, app_id: i64, year: i32, month: u8, counter: Counter) -> Result<()>;
+    /// The application's months, oldest first.
+    async fn stats(&self, app_id: i64) -> Result<Vec<MonthStats>>;
+    /// Users of the application.
+    async fn user_count(&self, app_id: i64) -> Result<i64>;
+}

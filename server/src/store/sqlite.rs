@@ -1,0 +1,720 @@
+//! The embedded database: SQLite in WAL mode.
+//!
+//! One connection writes, on a thread of its own; requests hand it jobs.
+//! The writer takes every job waiting, runs each inside a savepoint of one
+//! transaction, commits once and only then answers them all (group commit):
+//! with `synchronous=FULL` a code is on disk as used before its 200 leaves,
+//! and the fsync is paid once per batch, not once per request. Reads go to
+//! a small pool of reader connections, which WAL lets run beside the
+//! writer; a read that is stale by the time its write arrives loses the
+//! compare-and-set and is retried, so staleness never decides anything.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use super::{
+    App, AppPatch, Counter, Device, MonthStats, NewApp, Result, Store, StoreError, User, Versioned,
+};
+
+/// The schema, one file a version, applied in order.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+/// Jobs the writer takes into one transaction at most.
+const MAX_BATCH: usize = 256;
+/// How long a connection waits for another process's lock (an offline
+/// `app` command) before the request is answered 503.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reader connections kept open.
+const READERS: usize = 4;
+
+/// Whether a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on disk before it is answered.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: faster; a power loss can forget the last
+    /// commits, and with them that a code was used.
+    Normal,
+}
+
+type Reply = Box<dyn FnOnce(bool) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+
+/// The SQLite store.
+pub struct Sqlite {
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Sqlite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sqlite")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+fn classify(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{
+        CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, SystemIoFailure,
+    };
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked | CannotOpen | DiskFull | SystemIoFailure) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => internal(e),
+    }
+}
+
+fn open(path: &Path, durability: Durability) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(classify)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(classify)?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+    ))
+    .map_err(classify)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    // BEGIN IMMEDIATE takes the write lock first, so two processes starting
+    // on one file apply each migration once.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(classify)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        .map_err(classify)?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(classify)?;
+    let known = i64::try_from(MIGRATIONS.len()).map_err(internal)?;
+    if current > known {
+        return Err(internal(format!(
+            "the database is at schema version {current}, newer than this server's {known}"
+        )));
+    }
+    for (version, sql) in (1..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(current).map_err(internal)?)
+    {
+        tx.execute_batch(sql).map_err(classify)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [version],
+        )
+        .map_err(classify)?;
+    }
+    tx.commit().map_err(classify)
+}
+
+/// Runs `job` inside a savepoint: its writes stay only if it succeeds.
+fn in_savepoint<R>(conn: &Connection, job: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    conn.execute_batch("SAVEPOINT job").map_err(classify)?;
+    let result = job(conn);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end).map_err(classify)?;
+    result
+}
+
+fn writer_loop(conn: &Connection, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+            // The replies learn it: every job is answered as not committed.
+            for job in batch {
+                // Each job is run against the connection outside a
+                // transaction only to produce its reply; its result is
+                // discarded and reported as uncommitted.
+                drop(job);
+            }
+            continue;
+        }
+        let replies: Vec<Reply> = batch.into_iter().map(|job| job(conn)).collect();
+        let committed = conn.execute_batch("COMMIT").is_ok();
+        if !committed {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for reply in replies {
+            reply(committed);
+        }
+    }
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the file cannot be opened or migrated.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        }
+        let mut conn = open(path, durability)?;
+        migrate(&mut conn)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(&conn, &rx))
+            .map_err(internal)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(open(path, durability)?);
+        }
+        Ok(Self {
+            writer: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            readers: Arc::new(Mutex::new(readers)),
+            path: path.to_owned(),
+        })
+    }
+
+    /// Runs `f` on the writer, in the next batch; answers after its commit.
+    async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = in_savepoint(conn, f);
+            Box::new(move |committed: bool| {
+                let _ = tx.send(if committed {
+                    result
+                } else {
+                    Err(StoreError::Unavailable("the commit failed".into()))
+                });
+            })
+        });
+        let sender = self
+            .writer
+            .lock()
+            .map_err(|_| internal("writer lock poisoned"))?
+            .clone()
+            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+        sender
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("the writer stopped".into()))?;
+        rx.await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer dropped the job".into())))
+    }
+
+    /// Runs `f` on a reader connection, off the async threads.
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let readers = Arc::clone(&self.readers);
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let taken = readers
+                .lock()
+                .map_err(|_| internal("reader lock poisoned"))?
+                .pop();
+            let conn = match taken {
+                Some(conn) => conn,
+                None => open(&path, Durability::Full)?,
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = readers.lock()
+                && pool.len() < READERS
+            {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(internal)?
+    }
+
+    /// Stops the writer after the jobs already queued.
+    pub fn close(&self) {
+        if let Ok(mut writer) = self.writer.lock() {
+            writer.take();
+        }
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Sqlite {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+const APP_COLUMNS: &str = "id, name, token_length, sms_enabled, calls_enabled, phone_export_enabled, \
+     generic_tokens_enabled, custom_messages_enabled, sandbox";
+
+fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<App> {
+    Ok(App {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        token_length: r.get(2)?,
+        sms_enabled: r.get(3)?,
+        calls_enabled: r.get(4)?,
+        phone_export_enabled: r.get(5)?,
+        generic_tokens_enabled: r.get(6)?,
+        custom_messages_enabled: r.get(7)?,
+        sandbox: r.get(8)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, app_id, country_code, phone, email, created_at, registered";
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        app_id: r.get(1)?,
+        country_code: r.get(2)?,
+        phone: r.get(3)?,
+        email: r.get(4)?,
+        created_at: r.get(5)?,
+        registered: r.get(6)?,
+    })
+}
+
+fn get_app(conn: &Connection, id: i64) -> Result<Option<App>> {
+    conn.query_row(
+        &format!("SELECT {APP_COLUMNS} FROM apps WHERE id = ?1"),
+        [id],
+        app_row,
+    )
+    .optional()
+    .map_err(classify)
+}
+
+/// The sandbox's own user, as Authy's sandbox had it.
+pub const SANDBOX_USER: (i64, u16, &str) = (51, 1, "3054562345");
+
+#[async_trait]
+impl Store for Sqlite {
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(classify))
+            .await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let key = key.to_owned();
+        self.read(move |c| {
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn init_meta(&self, key: &str, value: &[u8]) -> Result<Vec<u8>> {
+        let (key, value) = (key.to_owned(), value.to_vec());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![key, value],
+            )
+            .map_err(classify)?;
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn create_app(&self, new: NewApp, now: i64) -> Result<App> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO apps (name, key_hash, token_length, sandbox, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![new.name, new.key_hash.as_slice(), new.token_length, new.sandbox, now],
+            )
+            .map_err(classify)?;
+            let id = c.last_insert_rowid();
+            if new.sandbox {
+                let (user, cc, phone) = SANDBOX_USER;
+                c.execute(
+                    "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, 'sandbox@example.com', ?5) ON CONFLICT DO NOTHING",
+                    params![user, id, cc, phone, now],
+                )
+                .map_err(classify)?;
+            }
+            get_app(c, id)?.ok_or_else(|| internal("the new application vanished"))
+        })
+        .await
+    }
+
+    async fn app_by_key_hash(&self, key_hash: &[u8; 32]) -> Result<Option<App>> {
+        let hash = key_hash.to_vec();
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {APP_COLUMNS} FROM apps WHERE key_hash = ?1"),
+                [hash],
+                app_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn app(&self, id: i64) -> Result<Option<App>> {
+        self.read(move |c| get_app(c, id)).await
+    }
+
+    async fn apps(&self) -> Result<Vec<App>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare(&format!("SELECT {APP_COLUMNS} FROM apps ORDER BY id"))
+                .map_err(classify)?;
+            let rows = stmt.query_map([], app_row).map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn update_app(&self, id: i64, patch: AppPatch) -> Result<Option<App>> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE apps SET name = COALESCE(?2, name), token_length = COALESCE(?3, token_length), \
+                 sms_enabled = COALESCE(?4, sms_enabled), calls_enabled = COALESCE(?5, calls_enabled), \
+                 phone_export_enabled = COALESCE(?6, phone_export_enabled), \
+                 generic_tokens_enabled = COALESCE(?7, generic_tokens_enabled), \
+                 custom_messages_enabled = COALESCE(?8, custom_messages_enabled), \
+                 sandbox = COALESCE(?9, sandbox) WHERE id = ?1",
+                params![
+                    id,
+                    patch.name,
+                    patch.token_length,
+                    patch.sms_enabled,
+                    patch.calls_enabled,
+                    patch.phone_export_enabled,
+                    patch.generic_tokens_enabled,
+                    patch.custom_messages_enabled,
+                    patch.sandbox
+                ],
+            )
+            .map_err(classify)?;
+            get_app(c, id)
+        })
+        .await
+    }
+
+    async fn set_app_key(&self, id: i64, key_hash: &[u8; 32]) -> Result<bool> {
+        let hash = key_hash.to_vec();
+        self.write(move |c| {
+            c.execute(
+                "UPDATE apps SET key_hash = ?2 WHERE id = ?1",
+                params![id, hash],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn delete_app(&self, id: i64) -> Result<bool> {
+        self.write(move |c| {
+            let users: Vec<i64> = {
+                let mut stmt = c
+                    .prepare("SELECT id FROM users WHERE app_id = ?1")
+                    .map_err(classify)?;
+                let rows = stmt.query_map([id], |r| r.get(0)).map_err(classify)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(classify)?
+            };
+            for user in users {
+                c.execute(
+                    "DELETE FROM states WHERE key >= ?1 AND key < ?2",
+                    user_range(user),
+                )
+                .map_err(classify)?;
+            }
+            c.execute(
+                "DELETE FROM states WHERE key >= ?1 AND key < ?2",
+                app_range(id),
+            )
+            .map_err(classify)?;
+            c.execute("DELETE FROM apps WHERE id = ?1", [id])
+                .map(|n| n == 1)
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn upsert_user(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<(User, bool)> {
+        let (phone, email) = (phone.to_owned(), email.to_owned());
+        self.write(move |c| {
+            let created = c
+                .execute(
+                    "INSERT INTO users (app_id, country_code, phone, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (app_id, country_code, phone) DO NOTHING",
+                    params![app_id, country_code, phone, email, now],
+                )
+                .map_err(classify)?
+                == 1;
+            let user = c
+                .query_row(
+                    &format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE app_id = ?1 AND country_code = ?2 AND phone = ?3"
+                    ),
+                    params![app_id, country_code, phone],
+                    user_row,
+                )
+                .map_err(classify)?;
+            Ok((user, created))
+        })
+        .await
+    }
+
+    async fn user(&self, app_id: i64, id: i64) -> Result<Option<User>> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND app_id = ?2"),
+                [id, app_id],
+                user_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                [id],
+                user_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn set_registered(&self, id: i64) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE users SET registered = 1 WHERE id = ?1 AND registered = 0",
+                [id],
+            )
+            .map(drop)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn delete_user(&self, app_id: i64, id: i64) -> Result<bool> {
+        self.write(move |c| {
+            let deleted = c
+                .execute(
+                    "DELETE FROM users WHERE id = ?1 AND app_id = ?2",
+                    [id, app_id],
+                )
+                .map_err(classify)?
+                == 1;
+            if deleted {
+                c.execute(
+                    "DELETE FROM states WHERE key >= ?1 AND key < ?2",
+                    user_range(id),
+                )
+                .map_err(classify)?;
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn add_device(&self, device: Device) -> Result<Device> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO devices (user_id, uid, sealed_seed, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![device.user_id, device.uid.as_slice(), device.sealed_seed, device.created_at],
+            )
+            .map_err(classify)?;
+            Ok(Device {
+                id: c.last_insert_rowid(),
+                ..device
+            })
+        })
+        .await
+    }
+
+    async fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare("SELECT id, user_id, uid, sealed_seed, created_at FROM devices WHERE user_id = ?1 ORDER BY id")
+                .map_err(classify)?;
+            let rows = stmt
+                .query_map([user_id], |r| {
+                    let uid: Vec<u8> = r.get(2)?;
+                    Ok(Device {
+                        id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        uid: uid.try_into().unwrap_or([0; 16]),
+                        sealed_seed: r.get(3)?,
+                        created_at: r.get(4)?,
+                    })
+                })
+                .map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn load(&self, key: &str) -> Result<Option<Versioned>> {
+        let key = key.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT value, version FROM states WHERE key = ?1",
+                [key],
+                |r| {
+                    Ok(Versioned {
+                        value: r.get(0)?,
+                        version: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> Result<bool> {
+        let (key, value) = (key.to_owned(), value.to_vec());
+        self.write(move |c| {
+            let changed = match expected {
+                None => c.execute(
+                    "INSERT INTO states (key, value, version) VALUES (?1, ?2, 1) ON CONFLICT (key) DO NOTHING",
+                    params![key, value],
+                ),
+                Some(version) => c.execute(
+                    "UPDATE states SET value = ?2, version = version + 1 WHERE key = ?1 AND version = ?3",
+                    params![key, value, version],
+                ),
+            };
+            changed.map(|n| n == 1).map_err(classify)
+        })
+        .await
+    }
+
+    async fn remove(&self, key: &str) -> Result<()> {
+        let key = key.to_owned();
+        self.write(move |c| {
+            c.execute("DELETE FROM states WHERE key = ?1", [key])
+                .map(drop)
+                .map_err(classify)
+        })
+        .await
+    }
+
+    async fn count(&self, app_id: i64, year: i32, month: u8, counter: Counter) -> Result<()> {
+        let column = match counter {
+            Counter::ApiCall => "api_calls",
+            Counter::Auth => "auths",
+            Counter::Call => "calls",
+            Counter::Sms => "sms",
+            Counter::User => "users",
+        };
+        self.write(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO stats (app_id, year, month, {column}) VALUES (?1, ?2, ?3, 1) \
+                     ON CONFLICT (app_id, year, month) DO UPDATE SET {column} = {column} + 1"
+                ),
+                params![app_id, year, month],
+            )
+            .map(drop)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn stats(&self, app_id: i64) -> Result<Vec<MonthStats>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT year, month, api_calls, auths, calls, sms, users FROM stats \
+                     WHERE app_id = ?1 ORDER BY year, month",
+                )
+                .map_err(classify)?;
+            let rows = stmt
+                .query_map([app_id], |r| {
+                    Ok(MonthStats {
+                        year: r.get(0)?,
+                        month: r.get(1)?,
+                        api_calls: r.get(2)?,
+                        auths: r.get(3)?,
+                        calls: r.get(4)?,
+                        sms: r.get(5)?,
+                        users: r.get(6)?,
+                    })
+                })
+                .map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn user_count(&self, app_id: i64) -> Result<i64> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM users WHERE app_id = ?1",
+                [app_id],
+                |r| r.get(0),
+            )
+            .map_err(classify)
+        })
+        .await
+    }
+}
+
+/// The key range of one user's states (`user:{id}:` ... `user:{id};`).
+fn user_range(id: i64) -> [String; 2] {
+    [format!("user:{id}:"), format!("user:{id};")]
+}
+
+/// The key range of one application's own states.
+fn app_range(id: i64) -> [String; 2] {
+    [format!("app:{id}:"), format!("app:{id};")]
+}

@@ -1,0 +1,846 @@
+//! The API over real HTTP: the app in-process on 127.0.0.1:0 with a fixed
+//! clock, a recording sender and a fresh SQLite file per test. Golden
+//! bodies are the recorded ones of `AUTHY-API.md`, byte for byte.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use passcode::{ParsedKeyUri, Totp, TotpConfig};
+use passcode_server::api::Clock;
+use passcode_server::crypto::{MasterKey, key_hash};
+use passcode_server::sender::{Message, SendError, Sender};
+use passcode_server::server;
+use passcode_server::service::{Limits, Service};
+use passcode_server::store::sqlite::{Durability, Sqlite};
+use passcode_server::store::{AppPatch, NewApp, Store};
+
+/// 2023-11-14 22:13:20 UTC.
+const T0: u64 = 1_700_000_000;
+const KEY_A: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const KEY_B: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+const JSON_TYPE: &str = "application/json;charset=utf-8";
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Message>>);
+
+#[async_trait]
+impl Sender for Recorder {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        self.0.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}
+
+struct Server {
+    base: String,
+    clock: Arc<AtomicU64>,
+    sent: Arc<Recorder>,
+    store: Arc<dyn Store>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A server with application 1 (key A, named "Test") and application 2
+/// (key B, named "Other"); `sandbox` makes application 1 a sandbox.
+async fn start(sandbox: bool) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Sqlite::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+    let store: Arc<dyn Store> = Arc::new(sqlite);
+    for (name, key, sandbox) in [("Test", KEY_A, sandbox), ("Other", KEY_B, false)] {
+        store
+            .create_app(
+                NewApp {
+                    name: name.into(),
+                    key_hash: key_hash(key),
+                    token_length: 7,
+                    sandbox,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+    }
+    let clock = Arc::new(AtomicU64::new(T0));
+    let read = Arc::clone(&clock);
+    let clock_fn: Clock = Arc::new(move || read.load(Ordering::SeqCst));
+    let sent = Arc::new(Recorder::default());
+    let service = Service::new(
+        Arc::clone(&store),
+        Arc::new(MasterKey::from_bytes(&[5; 32])),
+        sent.clone(),
+        Limits::default(),
+    );
+    let app = server::app(service, clock_fn, None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Server {
+        base: format!("http://{addr}"),
+        clock,
+        sent,
+        store,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Server {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.unwrap();
+        Answer {
+            status: response.status().as_u16(),
+            content_type: response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, key: &str, path: &str) -> Answer {
+        let url = format!("{}/protected/json/{path}", self.base);
+        self.send(self.http.get(url).header("X-Authy-API-Key", key))
+            .await
+    }
+
+    async fn post_json(&self, key: &str, path: &str, body: &str) -> Answer {
+        let url = format!("{}/protected/json/{path}", self.base);
+        self.send(
+            self.http
+                .post(url)
+                .header("X-Authy-API-Key", key)
+                .header("Content-Type", "application/json")
+                .body(body.to_owned()),
+        )
+        .await
+    }
+
+    async fn create_user(&self, key: &str, phone: &str) -> i64 {
+        let body = format!(
+            r#"{{"user":{{"email":"u@example.com","cellphone":"{phone}","country_code":"1"}}}}"#
+        );
+        let answer = self.post_json(key, "users/new", &body).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        value["user"]["id"].as_i64().unwrap()
+    }
+
+    fn last_code(&self) -> String {
+        self.sent.0.lock().unwrap().last().unwrap().code.clone()
+    }
+
+    fn advance(&self, seconds: u64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+}
+
+fn assert_answer(answer: &Answer, status: u16, body: &str) {
+    assert_eq!((answer.status, answer.body.as_str()), (status, body));
+    assert_eq!(answer.content_type, JSON_TYPE);
+}
+
+// Recorded bodies (AUTHY-API.md §1.4, §2), byte for byte.
+const INVALID_KEY: &str = r#"{"message":"Invalid API key","success":false,"errors":{"message":"Invalid API key"},"error_code":"60001"}"#;
+const USER_NOT_FOUND: &str = r#"{"message":"User not found.","success":false,"errors":{"message":"User not found."},"error_code":"60026"}"#;
+const USER_NOT_VALID: &str = r#"{"message":"User was not valid","success":false,"errors":{"cellphone":"is invalid","message":"User was not valid"},"cellphone":"is invalid","error_code":"60027"}"#;
+const TOKEN_INVALID: &str = r#"{"message":"Token is invalid","token":"is invalid","success":false,"errors":{"message":"Token is invalid"},"error_code":"60020"}"#;
+const VERIFICATION_INCORRECT: &str = r#"{"message":"Verification code is incorrect","success":false,"errors":{"message":"Verification code is incorrect"},"error_code":"60022"}"#;
+
+#[tokio::test]
+async fn create_user_status_and_delete_answer_the_recorded_bodies() {
+    let s = start(false).await;
+    let created = s
+        .post_json(
+            KEY_A,
+            "users/new",
+            r#"{"user":{"email":"a@b.com","cellphone":"775-461-5609","country_code":1}}"#,
+        )
+        .await;
+    assert_answer(
+        &created,
+        200,
+        r#"{"message":"User created successfully.","user":{"id":1000},"success":true}"#,
+    );
+    // The same phone again (even with another email) is the same user.
+    let again = s
+        .post_json(
+            KEY_A,
+            "users/new",
+            r#"{"user":{"email":"c@d.com","cellphone":"7754615609","country_code":"1"}}"#,
+        )
+        .await;
+    assert_answer(
+        &again,
+        200,
+        r#"{"message":"User created successfully.","user":{"id":1000},"success":true}"#,
+    );
+    let status = s.get(KEY_A, "users/1000/status").await;
+    assert_answer(
+        &status,
+        200,
+        r#"{"status":{"authy_id":1000,"confirmed":false,"registered":false,"account_disabled":false,"country_code":1,"phone_number":"XXX-XXX-5609","has_hard_token":false,"devices":[],"detailed_devices":[]},"message":"User status.","success":true}"#,
+    );
+    for path in [
+        "users/1000/remove",
+        "users/1000/delete",
+        "users/delete/1000",
+    ] {
+        let user = s.create_user(KEY_A, "775-461-5609").await;
+        let path = path.replace("1000", &user.to_string());
+        let deleted = s.post_json(KEY_A, &path, "").await;
+        assert_answer(
+            &deleted,
+            200,
+            r#"{"message":"User was added to remove.","success":true}"#,
+        );
+        assert_answer(
+            &s.get(KEY_A, &format!("users/{user}/status")).await,
+            404,
+            USER_NOT_FOUND,
+        );
+    }
+}
+
+#[tokio::test]
+async fn validation_errors_name_the_field() {
+    let s = start(false).await;
+    let bad_phone = s
+        .post_json(
+            KEY_A,
+            "users/new",
+            r#"{"user":{"email":"a@b.com","cellphone":"12","country_code":1}}"#,
+        )
+        .await;
+    assert_answer(&bad_phone, 400, USER_NOT_VALID);
+    let bad_email = s
+        .post_json(
+            KEY_A,
+            "users/new",
+            r#"{"user":{"email":"testexample.com","cellphone":"775-461-5609","country_code":1}}"#,
+        )
+        .await;
+    assert_eq!(bad_email.status, 400);
+    let value: serde_json::Value = serde_json::from_str(&bad_email.body).unwrap();
+    assert_eq!(value["errors"]["email"], "is invalid");
+    assert_eq!(value["error_code"], "60027");
+}
+
+#[tokio::test]
+async fn keys_come_from_the_header_or_a_parameter() {
+    let s = start(false).await;
+    let url = format!("{}/protected/json/app/details", s.base);
+    let details = r#"{"app":{"app_id":1,"name":"Test","plan":"pay_as_you_go","sms_enabled":true,"phone_calls_enabled":true,"onetouch_enabled":false},"message":"Application information.","success":true}"#;
+    assert_answer(
+        &s.send(s.http.get(format!("{url}?api_key={KEY_A}"))).await,
+        200,
+        details,
+    );
+    let form = s
+        .send(
+            s.http
+                .get(&url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(format!("api_key={KEY_A}")),
+        )
+        .await;
+    assert_answer(&form, 200, details);
+    assert_answer(&s.send(s.http.get(&url)).await, 401, INVALID_KEY);
+    assert_answer(
+        &s.send(s.http.get(&url).header("X-Authy-API-Key", "wrong"))
+            .await,
+        401,
+        INVALID_KEY,
+    );
+    assert_answer(
+        &s.send(s.http.get(format!("{url}?api_key=wrong"))).await,
+        401,
+        INVALID_KEY,
+    );
+}
+
+#[tokio::test]
+async fn an_sms_token_is_accepted_once() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let sent = s.get(KEY_A, &format!("sms/{user}")).await;
+    assert_answer(
+        &sent,
+        200,
+        r#"{"success":true,"message":"SMS token was sent","cellphone":"+1-XXX-XXX-XX09"}"#,
+    );
+    let message = s.sent.0.lock().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (message.to.as_str(), message.code.len()),
+        ("+17754615609", 7)
+    );
+    assert_eq!(
+        message.body,
+        format!("Your Test verification code is: {}", message.code)
+    );
+    // A resend within the validity repeats the code.
+    s.advance(30);
+    s.get(KEY_A, &format!("call/{user}?force=true")).await;
+    assert_eq!(s.last_code(), message.code);
+    let ok = s
+        .get(KEY_A, &format!("verify/{}/{user}", message.code))
+        .await;
+    assert_answer(
+        &ok,
+        200,
+        &format!(
+            r#"{{"message":"Token is valid.","token":"is valid","success":"true","device":{{"id":null,"os_type":"sms","registration_date":{T0},"registration_method":null,"registration_region":null,"registration_city":null,"country":null,"region":null,"city":null,"ip":null,"last_account_recovery_at":null,"last_sync_date":null}}}}"#
+        )
+        .replace(r#""registration_method":null,"#, r#""registration_method":null,"registration_country":null,"#),
+    );
+    let replay = s
+        .get(KEY_A, &format!("verify/{}/{user}", message.code))
+        .await;
+    assert_eq!(replay.status, 401);
+    assert!(
+        replay.body.contains(r#""error_code":"60019""#)
+            && replay.body.contains(r#""token":"is invalid""#),
+        "{}",
+        replay.body
+    );
+    let wrong = s.get(KEY_A, &format!("verify/{}/{user}", "1234567")).await;
+    assert_answer(&wrong, 401, TOKEN_INVALID);
+}
+
+#[tokio::test]
+async fn an_sms_token_expires() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    s.get(KEY_A, &format!("sms/{user}")).await;
+    let code = s.last_code();
+    s.advance(600);
+    assert_answer(
+        &s.get(KEY_A, &format!("verify/{code}/{user}")).await,
+        401,
+        TOKEN_INVALID,
+    );
+}
+
+/// Enrols a generic authenticator and returns its TOTP.
+async fn enrol(s: &Server, key: &str, user: i64) -> Totp {
+    let answer = s
+        .post_json(key, &format!("users/{user}/secret"), "{}")
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let uri = value["uri"].as_str().unwrap();
+    let parsed = ParsedKeyUri::parse(uri).unwrap();
+    assert!(value["qr_code"].as_str().unwrap().starts_with(&s.base));
+    Totp::new(parsed.secret(), TotpConfig::new()).unwrap()
+}
+
+#[tokio::test]
+async fn a_generic_authenticator_code_is_accepted_once_and_its_qr_code_is_served() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let answer = s
+        .post_json(
+            KEY_A,
+            &format!("users/{user}/secret"),
+            r#"{"label":"alice"}"#,
+        )
+        .await;
+    let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(value["label"], "alice");
+    assert_eq!(value["issuer"], "Test");
+    let png = s
+        .http
+        .get(value["qr_code"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    let totp = Totp::new(
+        ParsedKeyUri::parse(value["uri"].as_str().unwrap())
+            .unwrap()
+            .secret(),
+        TotpConfig::new(),
+    )
+    .unwrap();
+    let code = totp.generate(s.now()).unwrap().to_string();
+    let ok = s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body.starts_with(
+        r#"{"message":"Token is valid.","token":"is valid","success":"true","device":{"id":"#
+    ));
+    let replay = s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+    assert_eq!(replay.status, 401);
+    assert!(
+        replay.body.contains(r#""error_code":"60019""#),
+        "{}",
+        replay.body
+    );
+    // The status lists the device; an SMS without force is not needed.
+    assert!(
+        s.get(KEY_A, &format!("users/{user}/status"))
+            .await
+            .body
+            .contains(r#""devices":["authenticator"]"#)
+    );
+    let ignored = s.get(KEY_A, &format!("sms/{user}")).await;
+    assert_answer(
+        &ignored,
+        200,
+        r#"{"message":"Ignored: SMS is not needed for smartphones. Pass force=true if you want to actually send it anyway.","cellphone":"+1-XXX-XXX-XX09","device":"authenticator","ignored":true,"success":true}"#,
+    );
+    // The QR link expires.
+    s.advance(600);
+    let gone = s
+        .http
+        .get(value["qr_code"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_verifications_of_one_code_give_one_200() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let totp = enrol(&s, KEY_A, user).await;
+    let code = totp.generate(s.now()).unwrap().to_string();
+    let path = format!("verify/{code}/{user}");
+    let answers = futures::future::join_all((0..100).map(|_| s.get(KEY_A, &path))).await;
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == 401 || a.status == 429)
+        .count();
+    assert_eq!(
+        (ok, refused),
+        (1, 99),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_checks_of_one_verification_code_give_one_200() {
+    let s = start(false).await;
+    let started = s
+        .post_json(
+            KEY_A,
+            "phones/verification/start",
+            r#"{"via":"sms","country_code":1,"phone_number":"775-461-5609"}"#,
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let code = s.last_code();
+    let path = format!(
+        "phones/verification/check?country_code=1&phone_number=775-461-5609&verification_code={code}"
+    );
+    let answers = futures::future::join_all((0..100).map(|_| s.get(KEY_A, &path))).await;
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    assert!(
+        answers.iter().all(|a| a.status == 200 || a.status == 404),
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn the_last_unit_of_a_quota_goes_to_exactly_one_request() {
+    let s = start(false).await;
+    s.store
+        .update_app(
+            1,
+            AppPatch {
+                phone_export_enabled: Some(true),
+                ..AppPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let path = format!("users/{user}/phone_number");
+    let answers = futures::future::join_all((0..100).map(|_| s.get(KEY_A, &path))).await;
+    let ok: Vec<&Answer> = answers.iter().filter(|a| a.status == 200).collect();
+    assert_eq!(ok.len(), 3, "3 a month per user");
+    assert_eq!(
+        ok[0].body,
+        format!(
+            r#"{{"phone_number":"775-461-5609","country_code":"1","e164":"+17754615609","updated_at":"2023-11-14T22:13:20Z"}}"#
+        )
+    );
+    let refused = answers.iter().find(|a| a.status == 429).unwrap();
+    assert!(
+        refused.body.contains(r#""error_code":"60003""#),
+        "{}",
+        refused.body
+    );
+}
+
+#[tokio::test]
+async fn phone_export_is_off_unless_enabled() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let answer = s.get(KEY_A, &format!("users/{user}/phone_number")).await;
+    assert_eq!(answer.status, 403);
+    assert!(answer.body.contains(r#""error_code":"60154""#));
+}
+
+#[tokio::test]
+async fn phone_verification_resends_the_same_code_expires_and_limits_attempts() {
+    let s = start(false).await;
+    let start_body =
+        r#"{"via":"sms","country_code":1,"phone_number":"775-461-5609","code_length":6}"#;
+    let started = s
+        .post_json(KEY_A, "phones/verification/start", start_body)
+        .await;
+    let value: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    assert_eq!(value["message"], "Text message sent to +1 775-461-5609.");
+    assert_eq!(value["seconds_to_expire"], 599);
+    assert_eq!(value["carrier"], "unknown");
+    assert!(
+        started
+            .body
+            .starts_with(r#"{"carrier":"unknown","is_cellphone":false,"message":"#)
+    );
+    let first = s.last_code();
+    assert_eq!(first.len(), 6);
+    s.advance(10);
+    s.post_json(KEY_A, "phones/verification/start", start_body)
+        .await;
+    assert_eq!(s.last_code(), first, "the same code while it is valid");
+    let check = |code: &str| {
+        format!(
+            "phones/verification/check?country_code=1&phone_number=775-461-5609&verification_code={code}"
+        )
+    };
+    let wrong = if first == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..4 {
+        assert_answer(
+            &s.get(KEY_A, &check(wrong)).await,
+            401,
+            VERIFICATION_INCORRECT,
+        );
+    }
+    assert_eq!(
+        s.get(KEY_A, &check(wrong)).await.status,
+        401,
+        "the fifth check is still counted"
+    );
+    let exhausted = s.get(KEY_A, &check(&first)).await;
+    assert_eq!(exhausted.status, 429, "{}", exhausted.body);
+    // A new verification after expiry has a new code and a fresh count.
+    s.advance(600);
+    s.post_json(KEY_A, "phones/verification/start", start_body)
+        .await;
+    let second = s.last_code();
+    s.advance(599);
+    assert_answer(
+        &s.get(KEY_A, &check(&second)).await,
+        200,
+        r#"{"message":"Verification code is correct.","success":true}"#,
+    );
+    let none = s.get(KEY_A, &check(&second)).await;
+    assert_answer(
+        &none,
+        404,
+        r#"{"message":"No pending verifications for +1 775-461-5609 found.","success":false,"errors":{"message":"No pending verifications for +1 775-461-5609 found."},"error_code":"60023"}"#,
+    );
+}
+
+#[tokio::test]
+async fn start_errors_name_the_parameter() {
+    let s = start(false).await;
+    let missing = s
+        .post_json(
+            KEY_A,
+            "phones/verification/start",
+            r#"{"via":"sms","phone_number":"775-461-5609"}"#,
+        )
+        .await;
+    assert_answer(
+        &missing,
+        400,
+        r#"{"message":"Invalid parameter: country_code - Parameter is required","success":false,"errors":{"message":"Invalid parameter: country_code - Parameter is required"},"error_code":"60004"}"#,
+    );
+    let not_integer = s
+        .post_json(
+            KEY_A,
+            "phones/verification/start",
+            r#"{"via":"sms","country_code":"xxx","phone_number":"775-461-5609"}"#,
+        )
+        .await;
+    assert!(
+        not_integer.body.contains(
+            r#""message":"Invalid parameter: country_code - 'xxx' is not a valid Integer""#
+        )
+    );
+    let invalid = s
+        .post_json(
+            KEY_A,
+            "phones/verification/start",
+            r#"{"via":"sms","country_code":1,"phone_number":"111-111-1111"}"#,
+        )
+        .await;
+    assert_answer(
+        &invalid,
+        400,
+        r#"{"message":"Phone number is invalid","success":false,"errors":{"message":"Phone number is invalid"},"error_code":"60033"}"#,
+    );
+}
+
+#[tokio::test]
+async fn channels_switched_off_answer_their_codes() {
+    let s = start(false).await;
+    s.store
+        .update_app(
+            1,
+            AppPatch {
+                sms_enabled: Some(false),
+                calls_enabled: Some(false),
+                generic_tokens_enabled: Some(false),
+                ..AppPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let sms = s.get(KEY_A, &format!("sms/{user}")).await;
+    assert_eq!(
+        (
+            sms.status,
+            sms.body.contains(r#""message":"SMS is not enabled""#)
+        ),
+        (403, true),
+        "{}",
+        sms.body
+    );
+    let call = s.get(KEY_A, &format!("call/{user}")).await;
+    assert!(
+        call.body.contains(r#""error_code":"60006""#),
+        "{}",
+        call.body
+    );
+    let qr = s
+        .post_json(KEY_A, &format!("users/{user}/secret"), "")
+        .await;
+    assert!(qr.body.contains(r#""error_code":"60123""#), "{}", qr.body);
+}
+
+#[tokio::test]
+async fn an_application_never_reaches_another_applications_users() {
+    let s = start(false).await;
+    s.store
+        .update_app(
+            2,
+            AppPatch {
+                phone_export_enabled: Some(true),
+                ..AppPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let totp = enrol(&s, KEY_A, user).await;
+    let code = totp.generate(s.now()).unwrap().to_string();
+    for (method, path) in [
+        ("GET", format!("users/{user}/status")),
+        ("POST", format!("users/{user}/remove")),
+        ("POST", format!("users/{user}/delete")),
+        ("POST", format!("users/delete/{user}")),
+        (
+            "POST",
+            format!("users/{user}/register_activity?type=cookie_login"),
+        ),
+        ("POST", format!("users/{user}/secret")),
+        ("GET", format!("users/{user}/phone_number")),
+        ("GET", format!("sms/{user}?force=true")),
+        ("GET", format!("call/{user}?force=true")),
+    ] {
+        let answer = if method == "GET" {
+            s.get(KEY_B, &path).await
+        } else {
+            s.post_json(KEY_B, &path, "").await
+        };
+        assert_answer(&answer, 404, USER_NOT_FOUND);
+    }
+    let verify = s.get(KEY_B, &format!("verify/{code}/{user}")).await;
+    assert_eq!(verify.status, 404);
+    assert!(verify.body.contains(r#""error_code":"60026""#));
+    // Nothing was spent or deleted: the owner still verifies the code.
+    assert_eq!(
+        s.get(KEY_A, &format!("verify/{code}/{user}")).await.status,
+        200
+    );
+    assert_eq!(s.sent.0.lock().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn bad_input_gets_an_authy_shaped_4xx() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let url = |path: &str| format!("{}/protected/json/{path}", s.base);
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (s.http.post(url("users/new")).header("Content-Type", "application/json").body("{"), 400, "60002"),
+        (s.http.post(url("users/new")).header("Content-Type", "application/json").body("[1,2]"), 400, "60002"),
+        (s.http.post(url("users/new")).body(vec![b'a'; 70 * 1024]), 400, "60002"),
+        (s.http.post(url("users/new")).header("Content-Type", "application/x-www-form-urlencoded").body(b"user%5Bemail%5D=\xff".to_vec()), 400, "60005"),
+        (s.http.get(url("users/new%FF")), 404, "60000"),
+        (s.http.get(url("nothing/here")), 404, "60000"),
+        (s.http.delete(url("users/new")), 404, "60000"),
+        (s.http.get(url("users/99999999999999999999999/status")), 404, "60026"),
+        (s.http.get(url("users/-1/status")), 404, "60026"),
+        (s.http.get(url("users/tony/status")), 404, "60026"),
+        (s.http.get(url(&format!("verify/12ab567/{user}"))), 401, "60020"),
+        (s.http.get(url(&format!("verify/123/{user}"))), 401, "60020"),
+        (s.http.get(url(&format!("verify/1234567890123/{user}"))), 401, "60020"),
+        (s.http.get(url("verify/1234567/tony")), 404, "60026"),
+        (s.http.get(url(&format!("sms/{user}?force=maybe"))), 400, "60004"),
+        (s.http.get(url("phones/verification/check?country_code=1&phone_number=775-461-5609&verification_code=abcd")), 404, "60023"),
+        (s.http.post(url("phones/verification/start")).header("Content-Type", "multipart/form-data; boundary=x").body("--x--"), 400, "60002"),
+        (s.http.post(url(&format!("users/{user}/register_activity"))).header("Content-Type", "application/json").body(r#"{"type":{"a":1}}"#), 400, "60004"),
+    ];
+    for (request, status, code) in cases {
+        let request = request.header("X-Authy-API-Key", KEY_A);
+        let answer = s.send(request).await;
+        assert_eq!(answer.status, status, "{}", answer.body);
+        let value: serde_json::Value =
+            serde_json::from_str(&answer.body).unwrap_or_else(|_| panic!("{}", answer.body));
+        assert_eq!(value["error_code"], code, "{}", answer.body);
+        assert_eq!(value["success"], false);
+        assert_eq!(answer.content_type, JSON_TYPE);
+    }
+}
+
+#[tokio::test]
+async fn the_sandbox_answers_as_authys_did() {
+    let s = start(true).await;
+    // User 51 belongs to the first sandbox application.
+    let status = s.get(KEY_A, "users/51/status").await;
+    assert!(
+        status.body.contains(r#""authy_id":51"#)
+            && status.body.contains(r#""phone_number":"XXX-XXX-2345""#),
+        "{}",
+        status.body
+    );
+    assert_answer(&s.get(KEY_B, "users/51/status").await, 404, USER_NOT_FOUND);
+    let ok = s.get(KEY_A, "verify/0000000/51").await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    for token in ["1111111", "1234567", "123456"] {
+        assert_answer(
+            &s.get(KEY_A, &format!("verify/{token}/51")).await,
+            401,
+            TOKEN_INVALID,
+        );
+    }
+    // Any shape-valid number, echoed as sent; nothing delivered.
+    let started = s
+        .post_json(KEY_A, "phones/verification/start", r#"{"via":"sms","country_code":54,"phone_number":"317-338-9302","custom_code":"1234","locale":"xx"}"#)
+        .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let value: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    assert_eq!(value["message"], "Text message sent to +54 317-338-9302.");
+    assert_eq!(value["carrier"], "Google Voice");
+    let check = s.get(KEY_A, "phones/verification/check?country_code=54&phone_number=317-338-9302&verification_code=0000").await;
+    assert_answer(
+        &check,
+        200,
+        r#"{"message":"Verification code is correct.","success":true}"#,
+    );
+    let info = s
+        .get(
+            KEY_A,
+            "phones/info?country_code=1&phone_number=111-111-1111",
+        )
+        .await;
+    assert!(
+        info.body
+            .contains(r#""type":"landline","provider":"unknown","ported":false,"success":true"#),
+        "{}",
+        info.body
+    );
+    let sms = s.get(KEY_A, "sms/51?force=true").await;
+    assert_eq!(sms.status, 200);
+    assert!(
+        s.sent.0.lock().unwrap().is_empty(),
+        "the sandbox delivers nothing"
+    );
+}
+
+#[tokio::test]
+async fn stats_count_this_month() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    s.get(KEY_A, &format!("sms/{user}")).await;
+    let code = s.last_code();
+    s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+    // Counters are written off the request path: wait for them.
+    let mut body = String::new();
+    for _ in 0..50 {
+        body = s.get(KEY_A, "app/stats").await.body;
+        if body.contains(r#""auths_count":1"#) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(value["message"], "Monthly statistics.");
+    assert_eq!(value["total_users"], 1);
+    let month = &value["stats"][0];
+    assert_eq!(month.as_object().unwrap().len(), 7);
+    assert_eq!(
+        (month["month"].as_str(), month["year"].as_i64()),
+        (Some("November"), Some(2023))
+    );
+    assert_eq!(
+        (
+            month["auths_count"].as_i64(),
+            month["sms_count"].as_i64(),
+            month["users_count"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert!(
+        body.starts_with(
+            r#"{"app_id":1,"count":1,"message":"Monthly statistics.","stats":[{"api_calls_count":"#
+        ),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn phone_info_is_answered_from_metadata() {
+    let s = start(false).await;
+    let answer = s
+        .get(KEY_A, "phones/info?country_code=44&phone_number=7400123456")
+        .await;
+    assert_answer(
+        &answer,
+        200,
+        r#"{"message":"Phone number information as of 2023-11-14 22:13:20 UTC","type":"cellphone","provider":"unknown","ported":false,"success":true}"#,
+    );
+}
