@@ -1,0 +1,395 @@
+//! The real binary: offline application management, start-up checks,
+//! `healthcheck`, offline changes seen by a running server, a graceful stop
+//! on SIGTERM, and logs that hold no secret used in the run.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use passcode::{ParsedKeyUri, Totp, TotpConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn database(dir: &Path) -> String {
+    format!("sqlite:{}", dir.join("passcode.db").display())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `app create --json`: stdout holds only `{"app_id":N,"api_key":"..."}`.
+fn create_app(db: &str, name: &str, extra: &[&str]) -> (i64, String) {
+    let mut args = vec!["app", "create", "--database", db, "--name", name, "--json"];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let object = value.as_object().unwrap();
+    assert_eq!(object.len(), 2, "{value}");
+    (
+        value["app_id"].as_i64().unwrap(),
+        value["api_key"].as_str().unwrap().to_owned(),
+    )
+}
+
+struct Running {
+    child: Child,
+    listen: String,
+    stderr: PathBuf,
+}
+
+impl Running {
+    fn start(dir: &Path, key_file: &Path) -> Self {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let stderr = dir.join(format!("stderr-{}.log", listen.replace(':', "-")));
+        let child = Command::new(BIN)
+            .args(["serve", "--listen", &listen, "--database", &database(dir)])
+            .arg("--master-key-file")
+            .arg(key_file)
+            .arg("--sender")
+            .arg(format!("file:{}", dir.join("messages.jsonl").display()))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let running = Self {
+            child,
+            listen,
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !run(&["healthcheck", "--listen", &running.listen])
+            .status
+            .success()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer /health"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        running
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}/protected/json/{path}", self.listen)
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn get(http: &reqwest::Client, url: &str, key: &str) -> (u16, String) {
+    let response = http
+        .get(url)
+        .header("X-Authy-API-Key", key)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn post(http: &reqwest::Client, url: &str, key: &str, body: &str) -> (u16, String) {
+    let response = http
+        .post(url)
+        .header("X-Authy-API-Key", key)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn last_code(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("messages.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    line["code"].as_str().unwrap().to_owned()
+}
+
+/// Polls until `check` holds, for at most `seconds`.
+async fn within<F: Future<Output = bool>>(seconds: u64, mut check: impl FnMut() -> F) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_full_run_keeps_every_secret_out_of_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let db = database(dir);
+    let key_file = dir.join("master.key");
+    let (app_id, key) = create_app(&db, "Acme", &[]);
+    let (_, sandbox_key) = create_app(&db, "Sandbox App 1", &["--sandbox"]);
+    let listed = run(&["app", "list", "--database", &db, "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "Acme");
+    assert_eq!(
+        (
+            listed[0]["sms"].as_bool(),
+            listed[0]["phone_export"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    assert_eq!(listed[1]["sandbox"], true);
+
+    let mut server = Running::start(dir, &key_file);
+    let master = std::fs::read_to_string(&key_file).unwrap();
+    let http = reqwest::Client::new();
+    let (status, body) = post(
+        &http,
+        &server.url("users/new"),
+        &key,
+        r#"{"user":{"email":"alice@example.com","cellphone":"775-461-5609","country_code":1}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let user: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let user = user["user"]["id"].as_i64().unwrap();
+
+    let mut secrets = vec![key.clone(), sandbox_key.clone(), master.trim().to_owned()];
+    assert_eq!(
+        get(&http, &server.url(&format!("sms/{user}")), &key)
+            .await
+            .0,
+        200
+    );
+    let sms_code = last_code(dir);
+    secrets.push(sms_code.clone());
+    assert_eq!(
+        get(
+            &http,
+            &server.url(&format!("verify/{sms_code}/{user}")),
+            &key
+        )
+        .await
+        .0,
+        200
+    );
+
+    let (status, body) = post(
+        &http,
+        &server.url(&format!("users/{user}/secret")),
+        &key,
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let enrolled: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let uri = enrolled["uri"].as_str().unwrap().to_owned();
+    let parsed = ParsedKeyUri::parse(&uri).unwrap();
+    secrets.push(parsed.secret().to_base32().to_string());
+    let qr = enrolled["qr_code"].as_str().unwrap().to_owned();
+    secrets.push(
+        qr.rsplit('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".png")
+            .to_owned(),
+    );
+    let totp = Totp::new(parsed.secret(), TotpConfig::new()).unwrap();
+    let code = totp.generate_now().unwrap().to_string();
+    secrets.push(code.clone());
+    assert_eq!(
+        get(
+            &http,
+            &server.url(&format!("verify/{code}/{user}?force=true")),
+            &key
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        get(&http, &server.url(&format!("verify/{code}/{user}")), &key)
+            .await
+            .0,
+        401
+    );
+    let (status, _) = post(
+        &http,
+        &server.url("phones/verification/start"),
+        &key,
+        r#"{"via":"call","country_code":1,"phone_number":"775-461-5609","locale":"es"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let verification = last_code(dir);
+    secrets.push(verification.clone());
+    let check = server.url(&format!(
+        "phones/verification/check?country_code=1&phone_number=775-461-5609&verification_code={verification}"
+    ));
+    assert_eq!(get(&http, &check, &key).await.0, 200);
+    // Wrong keys and wrong codes are logged as failures, never echoed.
+    let wrong_key = "WrongKeyWrongKeyWrongKeyWrongKey".to_owned();
+    assert_eq!(
+        get(&http, &server.url("app/details"), &wrong_key).await.0,
+        401
+    );
+    secrets.push(wrong_key);
+    assert_eq!(
+        get(&http, &server.url(&format!("verify/7654321/{user}")), &key)
+            .await
+            .0,
+        401
+    );
+    secrets.push("7654321".into());
+
+    // An offline change is seen by the running server within 5 seconds.
+    let set = run(&[
+        "app",
+        "set",
+        &app_id.to_string(),
+        "--database",
+        &db,
+        "--sms",
+        "off",
+    ]);
+    assert!(set.status.success());
+    let sms_url = server.url(&format!("sms/{user}?force=true"));
+    assert!(within(5, || async { get(&http, &sms_url, &key).await.0 == 403 }).await);
+    let rotated = run(&[
+        "app",
+        "rotate-key",
+        &app_id.to_string(),
+        "--database",
+        &db,
+        "--json",
+    ]);
+    let rotated: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    let new_key = rotated["api_key"].as_str().unwrap().to_owned();
+    secrets.push(new_key.clone());
+    let details = server.url("app/details");
+    assert!(within(5, || async { get(&http, &details, &key).await.0 == 401 }).await);
+    assert_eq!(get(&http, &details, &new_key).await.0, 200);
+
+    assert!(server.stop().success(), "SIGTERM is a clean stop");
+    let log = std::fs::read_to_string(&server.stderr).unwrap();
+    assert!(log.contains("serving"), "{log}");
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret is in the log: {secret}\n{log}"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_master_key_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let key_file = dir.join("master.key");
+    let mut server = Running::start(dir, &key_file);
+    assert!(server.stop().success());
+    std::fs::write(&key_file, format!("{}\n", "ab".repeat(32))).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--database",
+            &database(dir),
+        ])
+        .arg("--master-key-file")
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("master key does not match"), "{stderr}");
+    assert!(!stderr.contains(&"ab".repeat(32)));
+}
+
+#[test]
+fn healthcheck_fails_when_nothing_answers() {
+    let out = run(&[
+        "healthcheck",
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+    ]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn app_commands_refuse_bad_input_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let short = run(&[
+        "app",
+        "create",
+        "--database",
+        &db,
+        "--name",
+        "A",
+        "--api-key",
+        "short",
+    ]);
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("--api-key"));
+    let (_, key) = create_app(&db, "A", &["--api-key", "KeepTheKeyClientsAlreadyHold0001"]);
+    assert_eq!(key, "KeepTheKeyClientsAlreadyHold0001");
+    let again = run(&[
+        "app",
+        "create",
+        "--database",
+        &db,
+        "--name",
+        "B",
+        "--api-key",
+        &key,
+    ]);
+    assert!(!again.status.success());
+    let missing = run(&["app", "delete", "99", "--database", &db]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no application 99"));
+    let length = run(&[
+        "app",
+        "create",
+        "--database",
+        &db,
+        "--name",
+        "C",
+        "--token-length",
+        "9",
+    ]);
+    assert!(!length.status.success());
+}
