@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
-use crate::sender::SenderSpec;
+use crate::sender::{SenderSecrets, SenderSpec};
 use crate::store::sqlite::Durability;
 
 /// The default address: loopback only.
@@ -16,6 +16,31 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite:passcode-data/passcode.db";
 /// The default master key file.
 pub const DEFAULT_MASTER_KEY: &str = "passcode-data/master.key";
+
+/// A secret setting: its `Debug` shows nothing of it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(String);
+
+impl Redacted {
+    /// Wraps a secret.
+    #[must_use]
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    /// The secret, for the one place that uses it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
@@ -58,6 +83,10 @@ pub struct ServeArgs {
     /// Base URL written into QR code links [default: from the request's Host].
     #[arg(long, env = "PASSCODE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Seconds a stop waits for requests in flight and queued deliveries
+    /// [default: 10].
+    #[arg(long, env = "PASSCODE_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<u64>,
 }
 
 /// The same settings in the config file.
@@ -71,6 +100,12 @@ struct FileConfig {
     durability: Option<Durability>,
     log_format: Option<LogFormat>,
     public_url: Option<String>,
+    shutdown_timeout: Option<u64>,
+    webhook_secret: Option<Redacted>,
+    twilio_account_sid: Option<String>,
+    twilio_auth_token: Option<Redacted>,
+    twilio_from: Option<String>,
+    twilio_base_url: Option<String>,
 }
 
 /// Which database.
@@ -120,6 +155,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Public URL.
     pub public_url: Option<String>,
+    /// How long a stop waits for requests in flight and queued deliveries.
+    pub shutdown_timeout: std::time::Duration,
+    /// The network senders' secrets.
+    pub secrets: SenderSecrets,
 }
 
 impl ServeArgs {
@@ -156,8 +195,29 @@ impl ServeArgs {
             durability: self.durability.or(file.durability).unwrap_or_default(),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             public_url: self.public_url.clone().or(file.public_url),
+            shutdown_timeout: std::time::Duration::from_secs(
+                self.shutdown_timeout
+                    .or(file.shutdown_timeout)
+                    .unwrap_or(10),
+            ),
+            // Secrets come from the environment over the file, never flags.
+            secrets: SenderSecrets {
+                webhook_secret: env("PASSCODE_WEBHOOK_SECRET")
+                    .map(Redacted)
+                    .or(file.webhook_secret),
+                twilio_account_sid: env("PASSCODE_TWILIO_ACCOUNT_SID").or(file.twilio_account_sid),
+                twilio_auth_token: env("PASSCODE_TWILIO_AUTH_TOKEN")
+                    .map(Redacted)
+                    .or(file.twilio_auth_token),
+                twilio_from: env("PASSCODE_TWILIO_FROM").or(file.twilio_from),
+                twilio_base_url: env("PASSCODE_TWILIO_BASE_URL").or(file.twilio_base_url),
+            },
         })
     }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// The default listen address.

@@ -2,11 +2,20 @@
 //!
 //! `log` prints each message, code included (for development only: the one
 //! place a code is ever logged, and the server warns at start that nothing
-//! is delivered); `file:PATH` appends one JSON line per message.
+//! is delivered); `file:PATH` appends one JSON line per message;
+//! `webhook:URL` posts that line, signed; `twilio` hands it to Twilio. The
+//! network senders queue the message and deliver it off the request path.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub mod outbox;
+pub mod twilio;
+pub mod webhook;
+
+use crate::config::Redacted;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -64,8 +73,13 @@ impl std::error::Error for SendError {}
 /// Delivers messages.
 #[async_trait]
 pub trait Sender: Send + Sync + 'static {
-    /// Delivers one message.
+    /// Delivers one message (or queues it for delivery).
     async fn send(&self, message: &Message) -> Result<(), SendError>;
+
+    /// Delivers what is queued, for at most `within`; at shutdown.
+    async fn flush(&self, within: Duration) {
+        let _ = within;
+    }
 }
 
 /// Which sender, from `--sender`.
@@ -75,6 +89,26 @@ pub enum SenderSpec {
     Log,
     /// Append JSON lines to a file.
     File(PathBuf),
+    /// POST each line to a URL, signed with the webhook secret.
+    Webhook(String),
+    /// Twilio Messaging and Voice.
+    Twilio,
+}
+
+/// The secrets the network senders need, from the environment or the
+/// config file, never from flags (which other users of the machine see).
+#[derive(Debug, Clone, Default)]
+pub struct SenderSecrets {
+    /// `PASSCODE_WEBHOOK_SECRET`.
+    pub webhook_secret: Option<Redacted>,
+    /// `PASSCODE_TWILIO_ACCOUNT_SID`.
+    pub twilio_account_sid: Option<String>,
+    /// `PASSCODE_TWILIO_AUTH_TOKEN`.
+    pub twilio_auth_token: Option<Redacted>,
+    /// `PASSCODE_TWILIO_FROM`.
+    pub twilio_from: Option<String>,
+    /// `PASSCODE_TWILIO_BASE_URL` (default `https://api.twilio.com`).
+    pub twilio_base_url: Option<String>,
 }
 
 impl std::str::FromStr for SenderSpec {
@@ -83,26 +117,66 @@ impl std::str::FromStr for SenderSpec {
     fn from_str(text: &str) -> Result<Self, String> {
         match text.split_once(':') {
             None if text == "log" => Ok(Self::Log),
+            None if text == "twilio" => Ok(Self::Twilio),
             Some(("file", path)) if !path.is_empty() => Ok(Self::File(PathBuf::from(path))),
-            _ => Err("a sender is `log` or `file:PATH`".into()),
+            Some(("webhook", url)) if url.starts_with("http://") || url.starts_with("https://") => {
+                Ok(Self::Webhook(url.to_owned()))
+            }
+            _ => Err("a sender is `log`, `file:PATH`, `webhook:URL` or `twilio`".into()),
         }
     }
 }
 
 impl SenderSpec {
-    /// The sender.
+    /// The sender. The network senders start their delivery worker, so
+    /// this runs inside the runtime.
     ///
     /// # Errors
-    /// When the file cannot be opened for appending.
-    pub fn build(&self) -> Result<Box<dyn Sender>, SendError> {
+    /// When the file cannot be opened, or a secret the sender needs is
+    /// missing.
+    pub fn build(
+        &self,
+        secrets: &SenderSecrets,
+        retry: outbox::Retry,
+    ) -> Result<Arc<dyn Sender>, SendError> {
+        let missing = |name: &str| SendError(format!("{name} is not set"));
         match self {
             Self::Log => {
                 tracing::warn!(
                     "sender is `log`: messages are printed to this log and NOT delivered"
                 );
-                Ok(Box::new(LogSender))
+                Ok(Arc::new(LogSender))
             }
-            Self::File(path) => Ok(Box::new(FileSender::open(path.clone())?)),
+            Self::File(path) => Ok(Arc::new(FileSender::open(path.clone())?)),
+            Self::Webhook(url) => {
+                let secret = secrets.webhook_secret.clone().ok_or_else(|| {
+                    missing("PASSCODE_WEBHOOK_SECRET (or webhook_secret in the config file)")
+                })?;
+                let gateway = webhook::Webhook::new(url.clone(), secret).map_err(SendError)?;
+                Ok(Arc::new(outbox::Outbox::start(Arc::new(gateway), retry)))
+            }
+            Self::Twilio => {
+                let settings = twilio::TwilioSettings {
+                    account_sid: secrets
+                        .twilio_account_sid
+                        .clone()
+                        .ok_or_else(|| missing("PASSCODE_TWILIO_ACCOUNT_SID"))?,
+                    auth_token: secrets
+                        .twilio_auth_token
+                        .clone()
+                        .ok_or_else(|| missing("PASSCODE_TWILIO_AUTH_TOKEN"))?,
+                    from: secrets
+                        .twilio_from
+                        .clone()
+                        .ok_or_else(|| missing("PASSCODE_TWILIO_FROM"))?,
+                    base_url: secrets
+                        .twilio_base_url
+                        .clone()
+                        .unwrap_or_else(|| "https://api.twilio.com".into()),
+                };
+                let gateway = twilio::Twilio::new(settings).map_err(SendError)?;
+                Ok(Arc::new(outbox::Outbox::start(Arc::new(gateway), retry)))
+            }
         }
     }
 }
@@ -179,6 +253,12 @@ mod tests {
         );
         assert!("file:".parse::<SenderSpec>().is_err());
         assert!("smtp:x".parse::<SenderSpec>().is_err());
+        assert_eq!("twilio".parse::<SenderSpec>(), Ok(SenderSpec::Twilio));
+        assert_eq!(
+            "webhook:https://hooks.example/sms".parse::<SenderSpec>(),
+            Ok(SenderSpec::Webhook("https://hooks.example/sms".into()))
+        );
+        assert!("webhook:ftp://x".parse::<SenderSpec>().is_err());
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use crate::api::{self, Clock, Shared};
 use crate::config::{Database, LogFormat, Settings};
 use crate::crypto::{self, KEY_CHECK, MasterKey};
 use crate::sender::Sender;
+use crate::sender::outbox::Retry;
 use crate::service::{Limits, Service};
 use crate::store::sqlite::{Durability, Sqlite};
 use crate::store::{NewApp, Store};
@@ -103,7 +104,10 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let key = master_key(store.as_ref(), &settings).await?;
     let now = i64::try_from((api::system_clock())()).unwrap_or(0);
     ensure_default_app(store.as_ref(), &settings, now).await?;
-    let sender: Arc<dyn Sender> = Arc::from(settings.sender.build().map_err(|e| e.to_string())?);
+    let sender: Arc<dyn Sender> = settings
+        .sender
+        .build(&settings.secrets, Retry::default())
+        .map_err(|e| e.to_string())?;
     if settings.durability == Durability::Normal {
         tracing::warn!("durability is `normal`: a power loss can forget that a code was used");
     }
@@ -111,15 +115,45 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let shared = Arc::new(Shared {
-        service: Service::new(store, Arc::new(key), sender, Limits::default()),
+        service: Service::new(
+            Arc::clone(&store),
+            Arc::new(key),
+            Arc::clone(&sender),
+            Limits::default(),
+        ),
         clock: api::system_clock(),
         public_url: settings.public_url.clone(),
     });
     tracing::info!(listen = %settings.listen, "serving");
-    axum::serve(listener, api::router(shared))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = axum::serve(listener, api::router(shared)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    });
+    let mut server = tokio::spawn(async move { serving.await });
+    // After a signal, requests in flight get the shutdown timeout to finish;
+    // the queue of deliveries gets what is left of it.
+    let limit = settings.shutdown_timeout;
+    let deadline = tokio::select! {
+        _ = stopping_rx => {
+            let deadline = tokio::time::Instant::now() + limit;
+            match tokio::time::timeout_at(deadline, &mut server).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => return Err(e.to_string()),
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(_) => tracing::warn!("requests still in flight at the shutdown timeout were dropped"),
+            }
+            deadline
+        }
+        result = &mut server => {
+            result.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+            tokio::time::Instant::now() + limit
+        }
+    };
+    sender
+        .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        .await;
+    drop(store);
     tracing::info!("stopped");
     Ok(())
 }
