@@ -93,9 +93,7 @@ impl MasterKey {
                 rand::rng().fill_bytes(bytes.as_mut());
                 let mut text = Zeroizing::new(hex::encode(bytes.as_ref()));
                 text.push('\n');
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| KeyError::Io(e.to_string()))?;
-                }
+                create_private_dir(path).map_err(|e| KeyError::Io(e.to_string()))?;
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
@@ -188,6 +186,25 @@ impl MasterKey {
     }
 }
 
+/// Creates the directory `file` will be in, when it is missing, readable
+/// by its owner only: it holds the database or the master key.
+///
+/// # Errors
+/// When it cannot be created.
+pub fn create_private_dir(file: &Path) -> std::io::Result<()> {
+    let Some(dir) = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    else {
+        return Ok(());
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 fn unreachable_hmac() -> ! {
     // HMAC takes keys of every length; new_from_slice cannot fail.
     std::process::abort()
@@ -277,6 +294,12 @@ mod tests {
                 std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
                 0o600
             );
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = std::fs::metadata(path.parent().unwrap()).unwrap();
+            assert_eq!(dir.permissions().mode() & 0o777, 0o700);
         }
         let (again, created) = MasterKey::load_or_create(&path).unwrap();
         assert!(!created);

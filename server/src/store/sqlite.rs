@@ -183,9 +183,8 @@ impl Sqlite {
     /// # Errors
     /// [`StoreError`] when the file cannot be opened or migrated.
     pub fn open(path: &Path, durability: Durability) -> Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        }
+        crate::crypto::create_private_dir(path)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let mut conn = open(path, durability)?;
         migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel::<Job>();

@@ -1,0 +1,460 @@
+//! Load on loopback: the verify endpoint and the phone-verification check,
+//! each with `--durability full` and `normal`, driven by `wrk` (Debian:
+//! `apt-get install wrk`) against the release binary, each run bounded in
+//! time. Prints requests/s, p50 and p99 latency, and the server's CPU per
+//! request (from `/proc/PID/stat`), at full load and at about half of it.
+//!
+//! `cargo bench -p passcode-server --bench load` (optionally
+//! `-- --seconds 5 --users 40000`). Every request verifies a code that is
+//! right and unused, so each 200 is a durable compare-and-set; the summary
+//! also counts the answers that were not 200.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use passcode::{ParsedKeyUri, Totp, TotpConfig};
+use passcode_server::crypto::{MasterKey, key_hash};
+use passcode_server::sender::{Channel, Message, SendError, Sender};
+use passcode_server::service::{Limits, Service, StartRequest};
+use passcode_server::store::sqlite::{Durability, Sqlite};
+use passcode_server::store::{App, NewApp, Store};
+
+const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
+const KEY: &str = "LoadLoadLoadLoadLoadLoadLoadLoad";
+const MASTER: [u8; 32] = [42; 32];
+
+struct Options {
+    seconds: u64,
+    users: usize,
+    connections: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        seconds: 5,
+        users: 30_000,
+        connections: 32,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    for pair in args.windows(2) {
+        match pair[0].as_str() {
+            "--seconds" => o.seconds = pair[1].parse().expect("--seconds N"),
+            "--users" => o.users = pair[1].parse().expect("--users N"),
+            "--connections" => o.connections = pair[1].parse().expect("--connections N"),
+            _ => {}
+        }
+    }
+    o
+}
+
+/// Keeps the codes the service "sends".
+#[derive(Default)]
+struct Keep(std::sync::Mutex<Vec<Message>>);
+
+#[async_trait]
+impl Sender for Keep {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        self.0.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}
+
+struct Seeded {
+    dir: tempfile::TempDir,
+    key_file: PathBuf,
+}
+
+/// A database with one application and, per user, a generic authenticator;
+/// returns the TOTPs.
+async fn seed_users(users: usize) -> (Seeded, Vec<(i64, Totp)>) {
+    let (seeded, service, app) = open_seeded().await;
+    let mut out = Vec::with_capacity(users);
+    for chunk in (0..users).collect::<Vec<_>>().chunks(500) {
+        let made = futures::future::join_all(chunk.iter().map(|i| {
+            let (service, app) = (&service, &app);
+            async move {
+                let phone = format!("775{:07}", 2_000_000 + i);
+                let user = service
+                    .create_user(app, Some("load@example.com"), Some(&phone), Some(1), 1_000)
+                    .await
+                    .unwrap();
+                let enrolled = service.enrol(app, user.id, None, 1_000).await.unwrap();
+                let uri = ParsedKeyUri::parse(&enrolled.uri).unwrap();
+                (user.id, Totp::new(uri.secret(), TotpConfig::new()).unwrap())
+            }
+        }))
+        .await;
+        out.extend(made);
+    }
+    (seeded, out)
+}
+
+/// Started phone verifications and their codes, as `(number, code)`.
+async fn seed_verifications(count: usize, now: u64) -> (Seeded, Vec<(String, String)>) {
+    let (seeded, _, app) = open_seeded().await;
+    let keep = Arc::new(Keep::default());
+    let store: Arc<dyn Store> =
+        Arc::new(Sqlite::open(&seeded.dir.path().join("passcode.db"), Durability::Normal).unwrap());
+    let limits = Limits {
+        app_sends: passcode::RateLimit::new(u32::MAX, 1, u32::MAX).unwrap(),
+        ..Limits::default()
+    };
+    let service = Service::new(
+        store,
+        Arc::new(MasterKey::from_bytes(&MASTER)),
+        keep.clone(),
+        limits,
+    );
+    let mut numbers = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
+        let started = futures::future::join_all(chunk.iter().map(|i| {
+            let (service, app) = (&service, &app);
+            async move {
+                let number = format!("775{:07}", 2_000_000 + i);
+                let request = StartRequest {
+                    via: Channel::Sms,
+                    country_code: 1,
+                    phone_number: number.clone(),
+                    locale: None,
+                    code_length: 6,
+                    custom_message: None,
+                    custom_code: false,
+                };
+                service
+                    .start_verification(app, request, now)
+                    .await
+                    .map(|_| number)
+            }
+        }))
+        .await;
+        numbers.extend(started.into_iter().map(Result::unwrap));
+    }
+    let sent = keep.0.lock().unwrap();
+    let pairs = numbers
+        .into_iter()
+        .map(|n| {
+            let code = sent
+                .iter()
+                .find(|m| m.to == format!("+1{n}"))
+                .unwrap()
+                .code
+                .clone();
+            (n, code)
+        })
+        .collect();
+    (seeded, pairs)
+}
+
+async fn open_seeded() -> (Seeded, Service, App) {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("master.key");
+    std::fs::write(&key_file, format!("{}\n", hex::encode(MASTER))).unwrap();
+    let key = MasterKey::from_bytes(&MASTER);
+    let store: Arc<dyn Store> =
+        Arc::new(Sqlite::open(&dir.path().join("passcode.db"), Durability::Normal).unwrap());
+    store
+        .init_meta(passcode_server::crypto::KEY_CHECK, &key.key_check())
+        .await
+        .unwrap();
+    let app = store
+        .create_app(
+            NewApp {
+                name: "Load".into(),
+                key_hash: key_hash(KEY),
+                token_length: 7,
+                sandbox: false,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    let service = Service::new(
+        store,
+        Arc::new(key),
+        Arc::new(Keep::default()),
+        Limits::default(),
+    );
+    (Seeded { dir, key_file }, service, app)
+}
+
+struct Server {
+    child: Child,
+    listen: String,
+}
+
+impl Server {
+    fn start(seeded: &Seeded, durability: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                &listen,
+                "--durability",
+                durability,
+                "--sender",
+                "log",
+            ])
+            .arg("--database")
+            .arg(format!(
+                "sqlite:{}",
+                seeded.dir.path().join("passcode.db").display()
+            ))
+            .arg("--master-key-file")
+            .arg(&seeded.key_file)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !Command::new(BIN)
+            .args(["healthcheck", "--listen", &listen])
+            .status()
+            .unwrap()
+            .success()
+        {
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, listen }
+    }
+
+    /// User plus system CPU seconds so far.
+    fn cpu(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after.split(' ').collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        ticks / clock_ticks()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn clock_ticks() -> f64 {
+    let out = Command::new("getconf").arg("CLK_TCK").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(100.0)
+}
+
+struct Run {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    cpu_us: f64,
+    requests: f64,
+    not_ok: u64,
+}
+
+/// wrk, one thread (one list of paths), `connections`, for `seconds`;
+/// `delay_ms` between a connection's requests (0: as fast as it goes).
+fn wrk(
+    server: &Server,
+    paths: &[String],
+    dir: &Path,
+    connections: usize,
+    seconds: u64,
+    delay_ms: f64,
+) -> Run {
+    let list = dir.join("paths.txt");
+    std::fs::write(&list, paths.join("\n")).unwrap();
+    let script = dir.join("paths.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "paths = {{}}\nfor line in io.lines(\"{}\") do paths[#paths + 1] = line end\n\
+             i = 0\nrequest = function()\n  i = i + 1\n  if i > #paths then i = 1 end\n  \
+             return wrk.format(\"GET\", paths[i], {{[\"X-Authy-API-Key\"] = \"{KEY}\"}})\nend\n\
+             {}\n",
+            list.display(),
+            if delay_ms > 0.0 {
+                format!("delay = function() return {delay_ms:.3} end")
+            } else {
+                String::new()
+            }
+        ),
+    )
+    .unwrap();
+    let before = server.cpu();
+    let out = Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "--timeout",
+            "5s",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(format!("http://{}", server.listen))
+        .output()
+        .expect("wrk (apt-get install wrk)");
+    let cpu = server.cpu() - before;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let find = |prefix: &str| -> Option<String> {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+    };
+    let ms = |v: String| -> f64 {
+        if let Some(us) = v.strip_suffix("us") {
+            us.parse::<f64>().unwrap() / 1000.0
+        } else if let Some(ms) = v.strip_suffix("ms") {
+            ms.parse().unwrap()
+        } else if let Some(s) = v.strip_suffix('s') {
+            s.parse::<f64>().unwrap() * 1000.0
+        } else {
+            f64::NAN
+        }
+    };
+    let requests: f64 = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    let not_ok = text
+        .lines()
+        .find(|l| l.contains("Non-2xx or 3xx responses"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    Run {
+        rps: find("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0),
+        p50_ms: find("50%").map(ms).unwrap_or(f64::NAN),
+        p99_ms: find("99%").map(ms).unwrap_or(f64::NAN),
+        cpu_us: cpu / requests.max(1.0) * 1e6,
+        requests,
+        not_ok,
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Paths verifying each user's code for the current step, then the next:
+/// both stay valid (window ±1) for at least 30 seconds.
+fn verify_paths(users: &[(i64, Totp)]) -> Vec<String> {
+    let step = now() / 30;
+    [step, step + 1]
+        .iter()
+        .flat_map(|s| {
+            users.iter().map(move |(id, totp)| {
+                format!("/protected/json/verify/{}/{id}", totp.generate_step(*s))
+            })
+        })
+        .collect()
+}
+
+fn report(endpoint: &str, durability: &str, load: &str, run: &Run) {
+    println!(
+        "| {endpoint:<18} | {durability:<6} | {load:<4} | {:>9.0} | {:>7.2} | {:>7.2} | {:>8.1} | {:>8.0} | {:>6} |",
+        run.rps, run.p50_ms, run.p99_ms, run.cpu_us, run.requests, run.not_ok
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("wrk is not installed (apt-get install wrk)");
+        std::process::exit(1);
+    }
+    let o = options();
+    println!(
+        "{} s a run, {} connections, {} users a pool; machine: {} cores",
+        o.seconds,
+        o.connections,
+        o.users,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "| endpoint           | sync   | load | req/s     | p50 ms  | p99 ms  | CPU µs/r | requests | non200 |"
+    );
+    println!(
+        "|--------------------|--------|------|-----------|---------|---------|----------|----------|--------|"
+    );
+    for durability in ["full", "normal"] {
+        // Verify: fresh users for each run, codes of this step and the next.
+        let (seeded, users) = seed_users(o.users).await;
+        let server = Server::start(&seeded, durability);
+        let (half_users, full_users) = users.split_at(users.len() / 2);
+        let full = wrk(
+            &server,
+            &verify_paths(full_users),
+            seeded.dir.path(),
+            o.connections,
+            o.seconds,
+            0.0,
+        );
+        report("verify", durability, "full", &full);
+        let delay = o.connections as f64 * 1000.0 / (full.rps / 2.0).max(1.0);
+        let half = wrk(
+            &server,
+            &verify_paths(half_users),
+            seeded.dir.path(),
+            o.connections,
+            o.seconds,
+            delay,
+        );
+        report("verify", durability, "half", &half);
+        drop(server);
+
+        let (seeded, pairs) = seed_verifications(o.users, now()).await;
+        let server = Server::start(&seeded, durability);
+        let paths: Vec<String> = pairs
+            .iter()
+            .map(|(n, c)| format!("/protected/json/phones/verification/check?country_code=1&phone_number={n}&verification_code={c}"))
+            .collect();
+        let (half_paths, full_paths) = paths.split_at(paths.len() / 2);
+        let full = wrk(
+            &server,
+            full_paths,
+            seeded.dir.path(),
+            o.connections,
+            o.seconds,
+            0.0,
+        );
+        report("verification/check", durability, "full", &full);
+        let delay = o.connections as f64 * 1000.0 / (full.rps / 2.0).max(1.0);
+        let half = wrk(
+            &server,
+            half_paths,
+            seeded.dir.path(),
+            o.connections,
+            o.seconds,
+            delay,
+        );
+        report("verification/check", durability, "half", &half);
+    }
+}
