@@ -124,12 +124,24 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         clock: api::system_clock(),
         public_url: settings.public_url.clone(),
     });
+    let flusher = {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                shared.service.flush_counters().await;
+            }
+        })
+    };
     tracing::info!(listen = %settings.listen, "serving");
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = axum::serve(listener, api::router(shared)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stopping_tx.send(());
-    });
+    let serving = axum::serve(listener, api::router(Arc::clone(&shared))).with_graceful_shutdown(
+        async move {
+            shutdown_signal().await;
+            let _ = stopping_tx.send(());
+        },
+    );
     let mut server = tokio::spawn(async move { serving.await });
     // After a signal, requests in flight get the shutdown timeout to finish;
     // the queue of deliveries gets what is left of it.
@@ -150,6 +162,8 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             tokio::time::Instant::now() + limit
         }
     };
+    flusher.abort();
+    shared.service.flush_counters().await;
     sender
         .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
         .await;

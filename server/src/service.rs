@@ -82,6 +82,7 @@ pub struct Service {
     key: Arc<MasterKey>,
     sender: Arc<dyn Sender>,
     limits: Limits,
+    counters: std::sync::Mutex<std::collections::HashMap<(i64, i32, u8, Counter), i64>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -343,6 +344,7 @@ impl Service {
             key,
             sender,
             limits,
+            counters: std::sync::Mutex::default(),
         }
     }
 
@@ -411,16 +413,29 @@ impl Service {
         .await
     }
 
+    /// Adds one to a statistics counter. Counters are statistics, not
+    /// decisions: they gather here and reach the database with
+    /// [`flush_counters`](Self::flush_counters) (every second, at
+    /// shutdown, and before `app/stats` reads them), so a request never
+    /// waits for one. A crash loses at most a second of counts.
     fn count_later(&self, app_id: i64, now: u64, counter: Counter) {
-        // Counters are statistics, not decisions: they are written after the
-        // answer, off the request path.
-        let store = Arc::clone(&self.store);
         let (year, month) = year_month(now);
-        tokio::spawn(async move {
-            if let Err(e) = store.count(app_id, year, month, counter).await {
-                tracing::warn!(error = %e, "a statistics counter was not written");
+        if let Ok(mut pending) = self.counters.lock() {
+            *pending.entry((app_id, year, month, counter)).or_insert(0) += 1;
+        }
+    }
+
+    /// Writes the gathered counters.
+    pub async fn flush_counters(&self) {
+        let pending: Vec<_> = match self.counters.lock() {
+            Ok(mut pending) => pending.drain().collect(),
+            Err(_) => return,
+        };
+        for ((app_id, year, month, counter), n) in pending {
+            if let Err(e) = self.store.count(app_id, year, month, counter, n).await {
+                tracing::warn!(error = %e, "statistics counters were not written");
             }
-        });
+        }
     }
 
     /// Counts an authenticated API call.
@@ -1203,6 +1218,7 @@ impl Service {
     /// # Errors
     /// A store failure.
     pub async fn stats(&self, app: &App, now: u64) -> Result<(Vec<MonthStats>, i64), ApiError> {
+        self.flush_counters().await;
         let mut months = self.store.stats(app.id).await?;
         let (year, month) = year_month(now);
         if !months.iter().any(|m| m.year == year && m.month == month) {

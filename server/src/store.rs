@@ -143,7 +143,7 @@ pub struct MonthStats {
 }
 
 /// What a counter counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Counter {
     /// An authenticated API call.
     ApiCall,
@@ -242,8 +242,15 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a consumable state, whatever its version.
     async fn remove(&self, key: &str) -> Result<()>;
 
-    /// Adds one to a monthly counter of an application.
-    async fn count(&self, app_id: i64, year: i32, month: u8, counter: Counter) -> Result<()>;
+    /// Adds `n` to a monthly counter of an application.
+    async fn count(
+        &self,
+        app_id: i64,
+        year: i32,
+        month: u8,
+        counter: Counter,
+        n: i64,
+    ) -> Result<()>;
     /// The application's months, oldest first.
     async fn stats(&self, app_id: i64) -> Result<Vec<MonthStats>>;
     /// Users of the application.

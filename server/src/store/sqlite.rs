@@ -134,16 +134,41 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(classify)
 }
 
+/// Statements through the connection's cache: each SQL text is parsed once
+/// per connection, not once per request.
+trait Cached {
+    fn run<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    fn row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn run<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
 /// Runs `job` inside a savepoint: its writes stay only if it succeeds.
 fn in_savepoint<R>(conn: &Connection, job: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-    conn.execute_batch("SAVEPOINT job").map_err(classify)?;
+    conn.run("SAVEPOINT job", []).map_err(classify)?;
     let result = job(conn);
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
-    conn.execute_batch(end).map_err(classify)?;
+    if result.is_err() {
+        conn.run("ROLLBACK TO job", []).map_err(classify)?;
+    }
+    conn.run("RELEASE job", []).map_err(classify)?;
     result
 }
 
@@ -156,20 +181,16 @@ fn writer_loop(conn: &Connection, jobs: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
-            // The replies learn it: every job is answered as not committed.
-            for job in batch {
-                // Each job is run against the connection outside a
-                // transaction only to produce its reply; its result is
-                // discarded and reported as uncommitted.
-                drop(job);
-            }
+        if conn.run("BEGIN IMMEDIATE", []).is_err() {
+            // Dropping the jobs unanswered tells each caller that nothing
+            // was written (the store answers 503).
+            drop(batch);
             continue;
         }
         let replies: Vec<Reply> = batch.into_iter().map(|job| job(conn)).collect();
-        let committed = conn.execute_batch("COMMIT").is_ok();
+        let committed = conn.run("COMMIT", []).is_ok();
         if !committed {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = conn.run("ROLLBACK", []);
         }
         for reply in replies {
             reply(committed);
@@ -310,7 +331,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 }
 
 fn get_app(conn: &Connection, id: i64) -> Result<Option<App>> {
-    conn.query_row(
+    conn.row(
         &format!("SELECT {APP_COLUMNS} FROM apps WHERE id = ?1"),
         [id],
         app_row,
@@ -325,14 +346,14 @@ pub const SANDBOX_USER: (i64, u16, &str) = (51, 1, "3054562345");
 #[async_trait]
 impl Store for Sqlite {
     async fn ping(&self) -> Result<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(classify))
+        self.read(|c| c.row("SELECT 1", [], |_| Ok(())).map_err(classify))
             .await
     }
 
     async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let key = key.to_owned();
         self.read(move |c| {
-            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            c.row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .optional()
                 .map_err(classify)
         })
@@ -342,12 +363,12 @@ impl Store for Sqlite {
     async fn init_meta(&self, key: &str, value: &[u8]) -> Result<Vec<u8>> {
         let (key, value) = (key.to_owned(), value.to_vec());
         self.write(move |c| {
-            c.execute(
+            c.run(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
                 params![key, value],
             )
             .map_err(classify)?;
-            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            c.row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .map_err(classify)
         })
         .await
@@ -355,7 +376,7 @@ impl Store for Sqlite {
 
     async fn create_app(&self, new: NewApp, now: i64) -> Result<App> {
         self.write(move |c| {
-            c.execute(
+            c.run(
                 "INSERT INTO apps (name, key_hash, token_length, sandbox, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![new.name, new.key_hash.as_slice(), new.token_length, new.sandbox, now],
             )
@@ -363,7 +384,7 @@ impl Store for Sqlite {
             let id = c.last_insert_rowid();
             if new.sandbox {
                 let (user, cc, phone) = SANDBOX_USER;
-                c.execute(
+                c.run(
                     "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
                      VALUES (?1, ?2, ?3, ?4, 'sandbox@example.com', ?5) ON CONFLICT DO NOTHING",
                     params![user, id, cc, phone, now],
@@ -378,7 +399,7 @@ impl Store for Sqlite {
     async fn app_by_key_hash(&self, key_hash: &[u8; 32]) -> Result<Option<App>> {
         let hash = key_hash.to_vec();
         self.read(move |c| {
-            c.query_row(
+            c.row(
                 &format!("SELECT {APP_COLUMNS} FROM apps WHERE key_hash = ?1"),
                 [hash],
                 app_row,
@@ -396,7 +417,7 @@ impl Store for Sqlite {
     async fn apps(&self) -> Result<Vec<App>> {
         self.read(|c| {
             let mut stmt = c
-                .prepare(&format!("SELECT {APP_COLUMNS} FROM apps ORDER BY id"))
+                .prepare_cached(&format!("SELECT {APP_COLUMNS} FROM apps ORDER BY id"))
                 .map_err(classify)?;
             let rows = stmt.query_map([], app_row).map_err(classify)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
@@ -406,7 +427,7 @@ impl Store for Sqlite {
 
     async fn update_app(&self, id: i64, patch: AppPatch) -> Result<Option<App>> {
         self.write(move |c| {
-            c.execute(
+            c.run(
                 "UPDATE apps SET name = COALESCE(?2, name), token_length = COALESCE(?3, token_length), \
                  sms_enabled = COALESCE(?4, sms_enabled), calls_enabled = COALESCE(?5, calls_enabled), \
                  phone_export_enabled = COALESCE(?6, phone_export_enabled), \
@@ -434,7 +455,7 @@ impl Store for Sqlite {
     async fn set_app_key(&self, id: i64, key_hash: &[u8; 32]) -> Result<bool> {
         let hash = key_hash.to_vec();
         self.write(move |c| {
-            c.execute(
+            c.run(
                 "UPDATE apps SET key_hash = ?2 WHERE id = ?1",
                 params![id, hash],
             )
@@ -448,24 +469,24 @@ impl Store for Sqlite {
         self.write(move |c| {
             let users: Vec<i64> = {
                 let mut stmt = c
-                    .prepare("SELECT id FROM users WHERE app_id = ?1")
+                    .prepare_cached("SELECT id FROM users WHERE app_id = ?1")
                     .map_err(classify)?;
                 let rows = stmt.query_map([id], |r| r.get(0)).map_err(classify)?;
                 rows.collect::<rusqlite::Result<_>>().map_err(classify)?
             };
             for user in users {
-                c.execute(
+                c.run(
                     "DELETE FROM states WHERE key >= ?1 AND key < ?2",
                     user_range(user),
                 )
                 .map_err(classify)?;
             }
-            c.execute(
+            c.run(
                 "DELETE FROM states WHERE key >= ?1 AND key < ?2",
                 app_range(id),
             )
             .map_err(classify)?;
-            c.execute("DELETE FROM apps WHERE id = ?1", [id])
+            c.run("DELETE FROM apps WHERE id = ?1", [id])
                 .map(|n| n == 1)
                 .map_err(classify)
         })
@@ -506,7 +527,7 @@ impl Store for Sqlite {
 
     async fn user(&self, app_id: i64, id: i64) -> Result<Option<User>> {
         self.read(move |c| {
-            c.query_row(
+            c.row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND app_id = ?2"),
                 [id, app_id],
                 user_row,
@@ -519,7 +540,7 @@ impl Store for Sqlite {
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         self.read(move |c| {
-            c.query_row(
+            c.row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
                 [id],
                 user_row,
@@ -532,7 +553,7 @@ impl Store for Sqlite {
 
     async fn set_registered(&self, id: i64) -> Result<()> {
         self.write(move |c| {
-            c.execute(
+            c.run(
                 "UPDATE users SET registered = 1 WHERE id = ?1 AND registered = 0",
                 [id],
             )
@@ -552,7 +573,7 @@ impl Store for Sqlite {
                 .map_err(classify)?
                 == 1;
             if deleted {
-                c.execute(
+                c.run(
                     "DELETE FROM states WHERE key >= ?1 AND key < ?2",
                     user_range(id),
                 )
@@ -565,7 +586,7 @@ impl Store for Sqlite {
 
     async fn add_device(&self, device: Device) -> Result<Device> {
         self.write(move |c| {
-            c.execute(
+            c.run(
                 "INSERT INTO devices (user_id, uid, sealed_seed, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![device.user_id, device.uid.as_slice(), device.sealed_seed, device.created_at],
             )
@@ -581,7 +602,7 @@ impl Store for Sqlite {
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
         self.read(move |c| {
             let mut stmt = c
-                .prepare("SELECT id, user_id, uid, sealed_seed, created_at FROM devices WHERE user_id = ?1 ORDER BY id")
+                .prepare_cached("SELECT id, user_id, uid, sealed_seed, created_at FROM devices WHERE user_id = ?1 ORDER BY id")
                 .map_err(classify)?;
             let rows = stmt
                 .query_map([user_id], |r| {
@@ -603,7 +624,7 @@ impl Store for Sqlite {
     async fn load(&self, key: &str) -> Result<Option<Versioned>> {
         let key = key.to_owned();
         self.read(move |c| {
-            c.query_row(
+            c.row(
                 "SELECT value, version FROM states WHERE key = ?1",
                 [key],
                 |r| {
@@ -623,11 +644,11 @@ impl Store for Sqlite {
         let (key, value) = (key.to_owned(), value.to_vec());
         self.write(move |c| {
             let changed = match expected {
-                None => c.execute(
+                None => c.run(
                     "INSERT INTO states (key, value, version) VALUES (?1, ?2, 1) ON CONFLICT (key) DO NOTHING",
                     params![key, value],
                 ),
-                Some(version) => c.execute(
+                Some(version) => c.run(
                     "UPDATE states SET value = ?2, version = version + 1 WHERE key = ?1 AND version = ?3",
                     params![key, value, version],
                 ),
@@ -640,14 +661,21 @@ impl Store for Sqlite {
     async fn remove(&self, key: &str) -> Result<()> {
         let key = key.to_owned();
         self.write(move |c| {
-            c.execute("DELETE FROM states WHERE key = ?1", [key])
+            c.run("DELETE FROM states WHERE key = ?1", [key])
                 .map(drop)
                 .map_err(classify)
         })
         .await
     }
 
-    async fn count(&self, app_id: i64, year: i32, month: u8, counter: Counter) -> Result<()> {
+    async fn count(
+        &self,
+        app_id: i64,
+        year: i32,
+        month: u8,
+        counter: Counter,
+        n: i64,
+    ) -> Result<()> {
         let column = match counter {
             Counter::ApiCall => "api_calls",
             Counter::Auth => "auths",
@@ -656,12 +684,12 @@ impl Store for Sqlite {
             Counter::User => "users",
         };
         self.write(move |c| {
-            c.execute(
+            c.run(
                 &format!(
-                    "INSERT INTO stats (app_id, year, month, {column}) VALUES (?1, ?2, ?3, 1) \
-                     ON CONFLICT (app_id, year, month) DO UPDATE SET {column} = {column} + 1"
+                    "INSERT INTO stats (app_id, year, month, {column}) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (app_id, year, month) DO UPDATE SET {column} = {column} + ?4"
                 ),
-                params![app_id, year, month],
+                params![app_id, year, month, n],
             )
             .map(drop)
             .map_err(classify)
@@ -672,7 +700,7 @@ impl Store for Sqlite {
     async fn stats(&self, app_id: i64) -> Result<Vec<MonthStats>> {
         self.read(move |c| {
             let mut stmt = c
-                .prepare(
+                .prepare_cached(
                     "SELECT year, month, api_calls, auths, calls, sms, users FROM stats \
                      WHERE app_id = ?1 ORDER BY year, month",
                 )
@@ -697,7 +725,7 @@ impl Store for Sqlite {
 
     async fn user_count(&self, app_id: i64) -> Result<i64> {
         self.read(move |c| {
-            c.query_row(
+            c.row(
                 "SELECT COUNT(*) FROM users WHERE app_id = ?1",
                 [app_id],
                 |r| r.get(0),
