@@ -199,8 +199,6 @@ impl core::error::Error for CodeError {}
 pub enum StepError {
     /// The time is before the configured T0.
     BeforeT0,
-    /// The window reaches below time step (or counter) 0.
-    BelowZero,
     /// The window, or the counter to store next, reaches past `u64::MAX`.
     Overflow,
     /// The system clock reads a time before 1970-01-01T00:00:00Z.
@@ -211,7 +209,6 @@ impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::BeforeT0 => "time is before T0",
-            Self::BelowZero => "window reaches below time step or counter 0",
             Self::Overflow => "window or next counter reaches past the largest 64-bit counter",
             Self::ClockBeforeUnixEpoch => "system clock is set before the Unix epoch",
         })

@@ -346,8 +346,9 @@ impl Totp {
     /// # Errors
     /// [`VerifyError::Malformed`] before any secret work when `code` is not
     /// a well-formed code; [`VerifyError::OutOfRange`] when `time` is before
-    /// T0 or the window reaches below step 0 or past `u64::MAX`;
-    /// [`VerifyError::Invalid`] when no step matches.
+    /// T0 (no step exists at all) or the window reaches past `u64::MAX`;
+    /// [`VerifyError::Invalid`] when no step matches. A window that reaches
+    /// below step 0 checks the steps that exist: steps below 0 do not.
     pub fn verify(&self, code: &str, time: u64, window: Window) -> Result<TotpMatch, VerifyError> {
         self.verify_inner(code, time, 0, window, None)
     }
@@ -397,23 +398,13 @@ impl Totp {
     ) -> Result<TotpMatch, VerifyError> {
         let input = Code::parse(code, self.config.digits)?;
         let now = self.config.step(time)?;
-        let center = now
-            .checked_add_signed(i64::from(shift))
-            .ok_or(if shift < 0 {
-                StepError::BelowZero
-            } else {
-                StepError::Overflow
-            })?;
-        let first = center
-            .checked_sub(u64::from(window.behind()))
-            .ok_or(StepError::BelowZero)?;
-        let last = center
-            .checked_add(u64::from(window.ahead()))
-            .ok_or(StepError::Overflow)?;
+        let Some(steps) = window.steps(now, shift)? else {
+            return Err(VerifyError::Invalid);
+        };
         let scan = scan(
             self.hotp.mac(),
             self.config.digits,
-            first..=last,
+            steps,
             &input,
             last_step,
         );

@@ -4,7 +4,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::code::{Code, Digits};
 use crate::hmac::Mac;
-use crate::{ParamError, VerifyError, declassify};
+use crate::{ParamError, StepError, VerifyError, declassify};
 
 /// Which TOTP time steps a code may come from: `behind` steps before the
 /// current one, the current one, and `ahead` steps after it (RFC 6238 §5.2).
@@ -69,6 +69,28 @@ impl Window {
     #[must_use]
     pub const fn ahead(self) -> u8 {
         self.ahead
+    }
+
+    /// The steps of this window placed around the step `shift` steps from
+    /// `now`: those that exist. Steps below 0 do not, so a window reaching
+    /// past step 0 holds fewer steps, and none when it lies wholly below
+    /// (`None`). Which steps depends only on public numbers.
+    ///
+    /// # Errors
+    /// [`StepError::Overflow`] when the window reaches past `u64::MAX`.
+    pub(crate) fn steps(
+        self,
+        now: u64,
+        shift: i8,
+    ) -> Result<Option<RangeInclusive<u64>>, StepError> {
+        let shift = i16::from(shift);
+        let low = shift.saturating_sub(i16::from(self.behind));
+        let high = shift.saturating_add(i16::from(self.ahead));
+        match now.checked_add_signed(i64::from(high)) {
+            Some(last) => Ok(Some(now.saturating_add_signed(i64::from(low))..=last)),
+            None if high < 0 => Ok(None),
+            None => Err(StepError::Overflow),
+        }
     }
 }
 

@@ -91,11 +91,11 @@ impl Credential {
         code(self.algorithm, &self.key, counter, self.digits)
     }
 
-    /// TOTP verification around `center` (RFC 6238 §5.2): every step from
-    /// `center - behind` to `center + ahead` must exist in `u64`; of the
-    /// steps after `last` whose code is `typed`, the newest wins, with its
-    /// drift from `clock`; a code matching only steps at or before `last` is
-    /// a replay.
+    /// TOTP verification around `center` (RFC 6238 §5.2): the steps from
+    /// `center - behind` to `center + ahead` that exist (none below 0; the
+    /// window must not reach past `u64::MAX`); of the steps after `last`
+    /// whose code is `typed`, the newest wins, with its drift from `clock`;
+    /// a code matching only steps at or before `last` is a replay.
     pub fn verify_around(
         &self,
         typed: &str,
@@ -105,13 +105,13 @@ impl Credential {
         ahead: u8,
         last: Option<u64>,
     ) -> Result<(u64, i64), VerifyError> {
-        let first = center - i128::from(behind);
+        let first = (center - i128::from(behind)).max(0);
         let end = center + i128::from(ahead);
-        if first < 0 {
-            return Err(VerifyError::OutOfRange(StepError::BelowZero));
-        }
         if end > i128::from(u64::MAX) {
             return Err(VerifyError::OutOfRange(StepError::Overflow));
+        }
+        if end < 0 {
+            return Err(VerifyError::Invalid);
         }
         let (first, end) = (first as u64, end as u64);
         let matches: Vec<u64> = (first..=end).filter(|&s| self.code(s) == typed).collect();
@@ -339,10 +339,12 @@ mod tests {
             totp.verify("287082", 89, 1, 0, Some(1)),
             Err(VerifyError::Replayed)
         );
+        // Step -1 does not exist; step 0 is checked.
         assert_eq!(
             totp.verify("287082", 29, 1, 0, None),
-            Err(VerifyError::OutOfRange(StepError::BelowZero))
+            Err(VerifyError::Invalid)
         );
+        assert_eq!(totp.verify("755224", 29, 3, 0, None), Ok((0, 0)));
         let late = Totp { t0: 100, ..totp };
         assert_eq!(
             late.verify("287082", 99, 0, 0, None),
