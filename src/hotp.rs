@@ -211,7 +211,13 @@ impl Hotp {
     ) -> Result<HotpMatch, VerifyError> {
         let input = Code::parse(code, self.config.digits)?;
         let last = last_counter(counter, look_ahead.get())?;
-        let scan = scan(&self.mac, self.config.digits, counter..=last, &input, None);
+        let scan = scan(
+            &self.mac,
+            self.config.digits,
+            [counter..=last],
+            &input,
+            None,
+        );
         HotpMatch::at(scan.outcome()?)
     }
 

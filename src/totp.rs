@@ -2,7 +2,7 @@ use core::fmt;
 use core::num::NonZeroU64;
 
 use crate::code::{Code, Digits};
-use crate::window::{Window, scan};
+use crate::window::{Window, scan, union};
 use crate::{Algorithm, Hotp, HotpConfig, ParamError, Secret, SecretError, StepError, VerifyError};
 
 /// The TOTP time step `X` in seconds (RFC 6238 §4.1): never zero.
@@ -382,9 +382,9 @@ impl Totp {
     }
 
     /// The verification behind [`verify`](Self::verify), with the window
-    /// placed around the step `shift` steps from the clock's (a remembered
-    /// drift, for [`check`](Self::check)); the drift reported stays relative
-    /// to the clock.
+    /// placed both around the clock's step and around the step `shift`
+    /// steps from it (a remembered drift, for [`check`](Self::check)); the
+    /// drift reported stays relative to the clock.
     // Inlined so that in `verify`, where `shift` is 0, placing the window
     // costs what it did before `check` shared this path.
     #[inline]
@@ -398,13 +398,20 @@ impl Totp {
     ) -> Result<TotpMatch, VerifyError> {
         let input = Code::parse(code, self.config.digits)?;
         let now = self.config.step(time)?;
-        let Some(steps) = window.steps(now, shift)? else {
-            return Err(VerifyError::Invalid);
+        // The window around the clock's own step is always checked. A
+        // remembered drift goes stale when the device's clock is corrected;
+        // a window placed only around it would then refuse every right code,
+        // and no success could ever teach the drift back.
+        let clock = window.steps(now, 0)?;
+        let predicted = if shift == 0 {
+            None
+        } else {
+            window.steps(now, shift)?
         };
         let scan = scan(
             self.hotp.mac(),
             self.config.digits,
-            steps,
+            union(clock, predicted).into_iter().flatten(),
             &input,
             last_step,
         );

@@ -490,3 +490,42 @@ proptest! {
         }
     }
 }
+
+/// Regression: a device that ran 1, then 2, then 3 steps fast (three logins
+/// each) taught a drift of 3; once its clock was corrected, every right code
+/// was refused, because the window was placed only around the remembered
+/// drift, and no success could teach the drift back. The window around the
+/// clock's own step is always checked too, and two successes there bring
+/// the remembered drift back to 0. The same for a slow clock.
+#[test]
+fn corrected_clock_after_learned_drift_is_accepted() {
+    let totp = totp();
+    let policy = TotpPolicy::new();
+    for sign in [1i64, -1] {
+        let mut state = TotpState::new();
+        let mut now = T;
+        for skew in 1..=3 {
+            for _ in 0..3 {
+                now += 300;
+                let device = now.checked_add_signed(sign * skew * 30).unwrap();
+                let matched = totp
+                    .check(&policy, &mut state, &code_at(&totp, device), now)
+                    .unwrap();
+                assert_eq!(matched.drift, sign * skew);
+            }
+        }
+        assert_eq!(i64::from(state.drift()), 3 * sign);
+        // The device's clock is corrected: 100 logins, each accepted.
+        for login in 0..100 {
+            now += 300;
+            let matched = totp
+                .check(&policy, &mut state, &code_at(&totp, now), now)
+                .unwrap_or_else(|e| panic!("login {login} after the correction: {e}"));
+            assert_eq!(matched.drift, 0);
+            if login >= 1 {
+                assert_eq!(state.drift(), 0, "login {login}");
+            }
+        }
+        assert_eq!(state.failures(), 0);
+    }
+}
