@@ -46,7 +46,9 @@ pub enum UriError {
     /// An issuer given for writing is empty.
     EmptyIssuer,
     /// An account name with a `:` but no issuer: a reader would take the
-    /// part before the colon for the issuer.
+    /// part before the colon for the issuer. Refused when writing, and when
+    /// reading (a label such as `:a%3Ab`), so that whatever is read can be
+    /// written back.
     AmbiguousAccount,
     /// A TOTP configuration with a T0 other than 0, which the format cannot
     /// carry: an app would generate codes for the wrong time steps.
@@ -515,6 +517,8 @@ impl<'a> ParsedKeyUri<'a> {
     /// parameters, which are ignored unread; a `#fragment`, ignored as
     /// RFC 3986 §3.5 says. An empty issuer, in the label or the parameter,
     /// counts as none. Spaces around the account name are kept as they are.
+    /// An account name with a `:` is refused when there is no issuer (as in
+    /// `:a%3Ab`), as [`KeyUri::new`] refuses to write it.
     ///
     /// `period` in a `hotp` URI is checked and ignored, as apps ignore it;
     /// `counter` in a `totp` URI is refused.
@@ -586,6 +590,12 @@ impl<'a> ParsedKeyUri<'a> {
             }
             (label, parameter) => parameter.or(label),
         };
+        // `KeyUri` cannot write such an account without an issuer (a reader
+        // would split it at the colon), so it is not read either: what is
+        // read can always be written back.
+        if issuer.is_none() && account.bytes().any(|byte| byte == Some(b':')) {
+            return Err(UriError::AmbiguousAccount);
+        }
         let algorithm = match algorithm {
             None => Algorithm::Sha1,
             Some(value) => [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]
