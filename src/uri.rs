@@ -80,6 +80,12 @@ pub enum UriError {
     UnexpectedCounter,
     /// A buffer given to [`Decoded::decode_into`] is shorter than the text.
     BufferTooSmall,
+    /// An `encoder` parameter, with any value. It changes what the code is
+    /// (`encoder=steam` makes pyotp and Steam's app show five-character
+    /// Steam Guard codes instead of RFC 6238 digits), and this crate
+    /// generates RFC codes only: reading past it would provision codes the
+    /// app never shows.
+    UnsupportedEncoder,
 }
 
 impl fmt::Display for UriError {
@@ -124,6 +130,9 @@ impl fmt::Display for UriError {
             Self::MissingCounter => f.write_str("hotp key URI has no counter parameter"),
             Self::UnexpectedCounter => f.write_str("totp key URI has a counter parameter"),
             Self::BufferTooSmall => f.write_str("buffer is too small for the decoded text"),
+            Self::UnsupportedEncoder => f.write_str(
+                "key URI has an encoder parameter: only RFC 4226/6238 codes are supported",
+            ),
         }
     }
 }
@@ -492,13 +501,14 @@ pub struct ParsedKeyUri<'a> {
 }
 
 /// The parameters [`ParsedKeyUri`] reads; any other is ignored.
-const PARAMETERS: [&str; 6] = [
+const PARAMETERS: [&str; 7] = [
     "secret",
     "issuer",
     "algorithm",
     "digits",
     "period",
     "counter",
+    "encoder",
 ];
 
 impl<'a> ParsedKeyUri<'a> {
@@ -521,7 +531,10 @@ impl<'a> ParsedKeyUri<'a> {
     /// `:a%3Ab`), as [`KeyUri::new`] refuses to write it.
     ///
     /// `period` in a `hotp` URI is checked and ignored, as apps ignore it;
-    /// `counter` in a `totp` URI is refused.
+    /// `counter` in a `totp` URI is refused. So is an `encoder` parameter
+    /// with any value (`encoder=steam` asks for Steam Guard codes, which this
+    /// crate does not generate): unknown parameters are ignored only because
+    /// none of them changes the code.
     ///
     /// ```
     /// use passcode::{Algorithm, OtpKind, ParsedKeyUri, TotpConfig};
@@ -577,7 +590,10 @@ impl<'a> ParsedKeyUri<'a> {
             .transpose()?
             .ok_or(UriError::EmptyAccount)?;
 
-        let [secret, issuer, algorithm, digits, period, counter] = parameters(query)?;
+        let [secret, issuer, algorithm, digits, period, counter, encoder] = parameters(query)?;
+        if encoder.is_some() {
+            return Err(UriError::UnsupportedEncoder);
+        }
         let secret = secret.ok_or(UriError::MissingSecret)?;
         let issuer = match (
             prefix,
@@ -718,8 +734,8 @@ fn split_label(label: &str) -> (&str, &str) {
 
 /// The values of the parameters in [`PARAMETERS`], each with its escapes
 /// checked and seen at most once.
-fn parameters(query: &str) -> Result<[Option<&str>; 6], UriError> {
-    let mut values = [None; 6];
+fn parameters(query: &str) -> Result<[Option<&str>; 7], UriError> {
+    let mut values = [None; 7];
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let known = PARAMETERS

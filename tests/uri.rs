@@ -1004,3 +1004,31 @@ fn colon_in_account_without_issuer_is_refused_when_read() {
     assert_eq!(parsed.issuer().unwrap(), ":a");
     assert_eq!(parsed.account(), "b");
 }
+
+/// Regression: `encoder=steam` was ignored, so passcode provisioned six-digit
+/// RFC codes where pyotp provisions five-character Steam Guard codes. An
+/// `encoder` changes what the code is, and none is supported: any value is
+/// refused.
+#[test]
+fn encoder_parameter_is_refused() {
+    for query in [
+        "encoder=steam",
+        "encoder=",
+        "encoder",
+        "encoder=rfc",
+        "encoder=%73team",
+    ] {
+        let text = format!("otpauth://totp/Steam:alice?secret={SECRET}&{query}");
+        assert_eq!(
+            ParsedKeyUri::parse(&text).err(),
+            Some(UriError::UnsupportedEncoder),
+            "{text}"
+        );
+    }
+    let hotp = format!("otpauth://hotp/alice?encoder=steam&secret={SECRET}&counter=0");
+    assert_eq!(
+        ParsedKeyUri::parse(&hotp).err(),
+        Some(UriError::UnsupportedEncoder)
+    );
+    assert!(!UriError::UnsupportedEncoder.to_string().contains("steam"));
+}
