@@ -80,6 +80,13 @@ pub enum UriError {
     UnexpectedCounter,
     /// A buffer given to [`Decoded::decode_into`] is shorter than the text.
     BufferTooSmall,
+    /// An issuer or account name holds a control character (C0, DEL or
+    /// C1: NUL, LF, ESC, ...), a Unicode line or paragraph separator, or a
+    /// bidirectional formatting character (U+061C, U+200E, U+200F,
+    /// U+202A to U+202E, U+2066 to U+2069). Shown by an app or written to a
+    /// log, these reorder or break the text: `U+202E` makes one issuer look
+    /// like another, and a line feed forges a log line.
+    UnsafeCharacter,
     /// An `encoder` parameter, with any value. It changes what the code is
     /// (`encoder=steam` makes pyotp and Steam's app show five-character
     /// Steam Guard codes instead of RFC 6238 digits), and this crate
@@ -130,6 +137,9 @@ impl fmt::Display for UriError {
             Self::MissingCounter => f.write_str("hotp key URI has no counter parameter"),
             Self::UnexpectedCounter => f.write_str("totp key URI has a counter parameter"),
             Self::BufferTooSmall => f.write_str("buffer is too small for the decoded text"),
+            Self::UnsafeCharacter => f.write_str(
+                "key URI issuer or account holds a control, line-separator or bidirectional formatting character",
+            ),
             Self::UnsupportedEncoder => f.write_str(
                 "key URI has an encoder parameter: only RFC 4226/6238 codes are supported",
             ),
@@ -294,6 +304,14 @@ impl<'a> KeyUri<'a> {
         if self.issuer.is_none() && self.account.contains(':') {
             return Err(UriError::AmbiguousAccount);
         }
+        if self
+            .account
+            .chars()
+            .chain(self.issuer.unwrap_or_default().chars())
+            .any(is_unsafe)
+        {
+            return Err(UriError::UnsafeCharacter);
+        }
         // Measured by writing it, so the bound is exactly what `parse` reads.
         let mut length = Length(0);
         write!(length, "{self}").map_err(|_| UriError::TooLong)?;
@@ -377,6 +395,26 @@ impl fmt::Display for Encoded<'_> {
 /// and space, which readers disagree on as `+`.
 fn is_unescaped(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '@')
+}
+
+/// Characters refused in an issuer or account, read or written
+/// ([`UriError::UnsafeCharacter`]): controls (C0, DEL, C1), which end lines
+/// and drive terminals; the line and paragraph separators; and the
+/// bidirectional formatting characters of Unicode's UAX #9 (ALM, LRM, RLM,
+/// LRE to RLO, LRI to PDI), which reorder how the text around them is shown
+/// (CVE-2021-42574).
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// Options for reading key URIs.
@@ -903,8 +941,20 @@ pub struct Decoded<'a> {
 }
 
 impl<'a> Decoded<'a> {
+    /// Checks the escapes and the UTF-8, and refuses the characters that
+    /// [`is_unsafe`] names: every issuer and account read passes here.
     fn new(encoded: &'a str) -> Result<Self, UriError> {
-        decode_chars(encoded, |_| Ok(()), |e| e)?;
+        decode_chars(
+            encoded,
+            |char| {
+                if char.chars().any(is_unsafe) {
+                    Err(UriError::UnsafeCharacter)
+                } else {
+                    Ok(())
+                }
+            },
+            |e| e,
+        )?;
         Ok(Self { encoded })
     }
 
