@@ -389,6 +389,17 @@ impl fmt::Display for Encoded<'_> {
     }
 }
 
+/// The length of `name` as [`Encoded`] writes it: every byte of a
+/// character outside [`is_unescaped`] (all of them ASCII) as `%XX`.
+fn escaped_len(name: Decoded<'_>) -> usize {
+    name.bytes()
+        .map(|byte| match byte {
+            Some(byte) if is_unescaped(char::from(byte)) => 1,
+            _ => 3,
+        })
+        .fold(0, usize::saturating_add)
+}
+
 /// RFC 3986 unreserved characters, and `@`, which account names are full
 /// of and which means nothing special after the authority. Everything else
 /// is escaped: `:` and `/` in the label, `&`, `=`, `+` and `#` in a value,
@@ -550,9 +561,11 @@ const PARAMETERS: [&str; 7] = [
 ];
 
 impl<'a> ParsedKeyUri<'a> {
-    /// The longest URI read, in bytes. A 128-byte secret, a 1,000-character
-    /// issuer and account (ASCII, unescaped) and every parameter fit; the
-    /// bound keeps the work per URI small on a device.
+    /// The longest URI read or written, in bytes. A 128-byte secret, a
+    /// 1,000-character issuer and account (ASCII, unescaped) and every
+    /// parameter fit; the bound keeps the work per URI small on a device.
+    /// It applies to the text read and to the URI [`KeyUri`] would write
+    /// back from it, so that whatever is read can be written.
     pub const MAX_LEN: usize = 4096;
 
     /// Reads a key URI with the default [`UriOptions`].
@@ -691,6 +704,25 @@ impl<'a> ParsedKeyUri<'a> {
         // decoded. `parameters` has checked the escapes.
         let secret_bytes = PercentBytes::new(secret).map_while(Result::ok);
         let secret = Secret::from_base32_bytes(secret_bytes, options.min_length)?;
+        // What is read must be writable, and writing escapes characters the
+        // text may have left plain (`]` becomes `%5D`): the limit applies to
+        // the URI as `KeyUri` would write it. Its frame (everything but the
+        // names) is measured by writing it; the names add their escaped
+        // length, the issuer twice.
+        let frame = KeyUri {
+            secret: &secret,
+            kind,
+            issuer: issuer.map(|_| ""),
+            account: "",
+        };
+        let mut length = Length(0);
+        write!(length, "{frame}").map_err(|_| UriError::TooLong)?;
+        let names = issuer
+            .map_or(0, |issuer| escaped_len(issuer).saturating_mul(2))
+            .saturating_add(escaped_len(account));
+        if length.0.saturating_add(names) > Self::MAX_LEN {
+            return Err(UriError::TooLong);
+        }
         Ok(Self {
             secret,
             kind,

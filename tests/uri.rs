@@ -1110,3 +1110,41 @@ fn control_and_bidi_characters_are_refused_in_names() {
         assert_eq!(ParsedKeyUri::parse(&text).unwrap().account(), name.as_str());
     }
 }
+
+/// Regression (found by the uri_roundtrip fuzz target with its dictionary):
+/// a URI within `MAX_LEN` whose names hold characters that writing escapes
+/// (`]` becomes `%5D`) was read, and then could not be written back
+/// (`TooLong`). The limit now applies to the URI as it would be written.
+#[test]
+fn uri_too_long_to_write_back_is_refused_when_read() {
+    let brackets = "]".repeat(1_500);
+    let text = format!("otpauth://totp/a{brackets}?secret={SECRET}");
+    assert!(text.len() <= ParsedKeyUri::MAX_LEN);
+    assert_eq!(ParsedKeyUri::parse(&text).err(), Some(UriError::TooLong));
+    // The issuer is written twice, in the label and the parameter.
+    let issuer = "i".repeat(2_050);
+    let text = format!("otpauth://totp/{issuer}:a?secret={SECRET}");
+    assert!(text.len() <= ParsedKeyUri::MAX_LEN);
+    assert_eq!(ParsedKeyUri::parse(&text).err(), Some(UriError::TooLong));
+    // At the limit exactly, what is read is written back and read again.
+    let written_len = |account_len: usize| {
+        KeyUri::new(&secret(), totp(), &"a".repeat(account_len)).map(|uri| uri.to_string().len())
+    };
+    let longest = (1..ParsedKeyUri::MAX_LEN)
+        .take_while(|&n| written_len(n).is_ok())
+        .last()
+        .unwrap();
+    assert_eq!(written_len(longest), Ok(ParsedKeyUri::MAX_LEN));
+    let text = format!("otpauth://totp/{}?secret={SECRET}", "a".repeat(longest));
+    let parsed = ParsedKeyUri::parse(&text).unwrap();
+    let again = passcode::OwnedKeyUri::from(parsed)
+        .to_uri()
+        .unwrap()
+        .to_string();
+    assert_eq!(again, text);
+    let text = format!(
+        "otpauth://totp/{}]?secret={SECRET}",
+        "a".repeat(longest - 2)
+    );
+    assert_eq!(ParsedKeyUri::parse(&text).err(), Some(UriError::TooLong));
+}
