@@ -28,8 +28,16 @@ pub enum SecretError {
     /// The key is longer than [`Secret::MAX_LEN`](crate::Secret::MAX_LEN) bytes.
     TooLong,
     /// The text is not base32: a character outside `A-Z`, `2-7` (in either
-    /// case), data after `=` padding, or a length no byte string encodes to.
+    /// case), or data after `=` padding.
     InvalidBase32,
+    /// Base32 letters, but as many as no byte string encodes to (8n + 1, 3
+    /// or 6): a character is missing or extra, often from copying. The
+    /// count, spaces and padding aside, is not secret (a secret's length is
+    /// treated as public).
+    Base32Length {
+        /// The number of base32 characters.
+        chars: u16,
+    },
     /// This build of `passcode` leaves the algorithm out (see the `sha1`,
     /// `sha256` and `sha512` cargo features).
     AlgorithmDisabled(Algorithm),
@@ -46,6 +54,11 @@ impl fmt::Display for SecretError {
                 f,
                 "secret is longer than {} bytes",
                 crate::Secret::MAX_LEN
+            ),
+            Self::Base32Length { chars } => write!(
+                f,
+                "secret has {chars} base32 characters, a length no key encodes to: \
+                 a character is missing or extra"
             ),
             Self::InvalidBase32 => f.write_str(
                 "secret is not base32 (letters A-Z and digits 2-7, spaces and trailing '=' ignored)",

@@ -136,8 +136,9 @@ impl Secret {
     /// ```
     ///
     /// # Errors
-    /// [`SecretError::InvalidBase32`] for text that is not base32, and the
-    /// length errors of [`from_bytes`](Self::from_bytes).
+    /// [`SecretError::InvalidBase32`] for text that is not base32,
+    /// [`SecretError::Base32Length`] for base32 of a length no key encodes
+    /// to, and the length errors of [`from_bytes`](Self::from_bytes).
     pub fn from_base32(text: &str) -> Result<Self, SecretError> {
         Self::from_base32_with_min(text, MinLength::Bits128)
     }
@@ -169,6 +170,9 @@ impl Secret {
         let mut normalized = Zeroizing::new([0u8; MAX_BASE32_LEN]);
         let mut len = 0usize;
         let mut padding = false;
+        // Whether some character is outside the alphabet, gathered without
+        // a branch on any one of them.
+        let mut foreign = 0u8;
         for c in text {
             match c {
                 b' ' => continue,
@@ -179,10 +183,26 @@ impl Secret {
                     // Upper-case without a branch on the (secret) character:
                     // the comparison compiles to a flag, not a jump.
                     let is_lower = u8::from(c.wrapping_sub(b'a') < 26);
-                    *slot = c ^ (is_lower << 5);
+                    let upper = c ^ (is_lower << 5);
+                    let letter = u8::from(upper.wrapping_sub(b'A') < 26);
+                    let digit = u8::from(upper.wrapping_sub(b'2') < 6);
+                    foreign |= 1 ^ (letter | digit);
+                    *slot = upper;
                     len = len.saturating_add(1);
                 }
             }
+        }
+        // The characters first, then the count: a wrong letter is the more
+        // useful report when both are wrong. Only the final bit is released.
+        if foreign != 0 {
+            return Err(SecretError::InvalidBase32);
+        }
+        // 8 characters encode 5 bytes; a tail of 1, 3 or 6 encodes no whole
+        // byte (RFC 4648 §6). The count is public.
+        if matches!(len & 7, 1 | 3 | 6) {
+            return Err(SecretError::Base32Length {
+                chars: u16::try_from(len).unwrap_or(u16::MAX),
+            });
         }
         let text = normalized.get(..len).unwrap_or_default();
         let mut secret = Self {

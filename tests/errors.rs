@@ -126,9 +126,7 @@ fn text_that_is_not_base32() {
         "GEZDGNBVGY3TQOJQ-GEZDGNBVGY3TQOJQ", // hyphens are not ignored
         "GEZDGNBVGY3TQOJQ\tGEZDGNBVGY3TQOJQ", // nor tabs
         "GEZDGNBVGY3TQOJQ=GEZDGNBVGY3TQOJQ", // data after padding
-        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQA", // 33 characters: a 1-character tail
-        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQAAA", // 3-character tail
-        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQAAAAAA", // 6-character tail
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJ1A", // a bad letter and a bad length
     ];
     for text in cases {
         assert_eq!(
@@ -136,6 +134,33 @@ fn text_that_is_not_base32() {
             Some(SecretError::InvalidBase32),
             "{text:?}"
         );
+    }
+}
+
+/// Regression: base32 letters only, but of a length no byte string encodes
+/// to (8n + 1, 3 or 6 characters), were reported as "not base32", which
+/// sends the user looking for a wrong letter. The error names the length.
+#[test]
+fn base32_of_an_impossible_length_names_the_length() {
+    let cases = [
+        ("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQA", 33), // a 1-character tail
+        ("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQAAA", 35), // 3-character tail
+        ("gezdgnbvgy3tqojqgezdgnbvgy3tqojqaaaaaa", 38), // 6-character tail
+        ("GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ A===", 33), // spaces, padding
+    ];
+    for (text, chars) in cases {
+        let error = Secret::from_base32(text).unwrap_err();
+        assert_eq!(error, SecretError::Base32Length { chars }, "{text:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("{chars} base32 characters")),
+            "{message}"
+        );
+        assert!(!message.contains("not base32"), "{message}");
+    }
+    // Lengths that encode bytes are fine.
+    for len in [32, 34, 36, 37, 39, 40] {
+        assert!(Secret::from_base32(&"A".repeat(len)).is_ok(), "{len}");
     }
 }
 
@@ -395,6 +420,7 @@ fn errors_are_copy_display_and_error() {
         check(VerifyError::Replayed),
         check(VerifyError::Malformed(CodeError::TooLong)),
         check(VerifyError::OutOfRange(StepError::Overflow)),
+        check(SecretError::Base32Length { chars: 33 }),
     ];
     assert_eq!(
         messages[1],

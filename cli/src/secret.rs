@@ -92,6 +92,26 @@ pub(crate) fn decode(
     // which refuses it.
     let compact: Zeroizing<String> =
         Zeroizing::new(text.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    // A whole key URI where a secret belongs is a common slip (it is what
+    // `passcode new` prints); say so rather than "not base32".
+    if compact
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("otpauth:"))
+    {
+        let how = match source {
+            Source::File(path) => format!(
+                "`passcode uri code - < '{0}'` prints its code, `passcode uri show - < '{0}'` \
+                 its fields",
+                path.display()
+            ),
+            _ => "give it to `passcode uri code -` (its code) or `passcode uri show -` (its \
+                  fields) on standard input"
+                .to_owned(),
+        };
+        return Err(CliError::new(format!(
+            "{source} holds a key URI (otpauth://...), not a secret: {how}"
+        )));
+    }
     let secret = if hex {
         let bytes = decode_hex(&compact).ok_or_else(|| {
             CliError::new(format!(

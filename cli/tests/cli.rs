@@ -721,6 +721,44 @@ fn the_secret_comes_from_argument_file_environment_or_stdin() {
     }
 }
 
+/// Regression: a 33-letter secret was reported as "not base32", and a
+/// secret file holding a whole key URI too. The first names the length; the
+/// second says it is a key URI and how to read one. Neither echoes the text.
+#[test]
+fn secret_errors_name_a_bad_length_and_a_key_uri() {
+    let long = format!("{RFC_BASE32}A");
+    let out = passcode(["totp", "--time", "59", &long]).run();
+    let line = out.usage_error();
+    assert!(line.contains("33 base32 characters"), "{line}");
+    assert!(
+        !line.contains("not base32") && !line.contains(&long),
+        "{line}"
+    );
+
+    let dir = scratch_dir("secret-file-uri");
+    let file = dir.join("alice.uri");
+    let uri = format!("otpauth://totp/ACME:alice?secret={RFC_BASE32}&issuer=ACME\n");
+    std::fs::write(&file, &uri).unwrap();
+    let file = file.to_str().unwrap();
+    let out = passcode(["totp", "--time", "59", "--secret-file", file]).run();
+    let line = out.usage_error();
+    assert!(line.contains("holds a key URI"), "{line}");
+    assert!(line.contains("passcode uri code -"), "{line}");
+    assert!(line.contains(file), "{line}");
+    assert!(
+        !line.contains(RFC_BASE32) && !line.contains("not base32"),
+        "{line}"
+    );
+    // The command it suggests works.
+    let out = passcode(["uri", "code", "-", "--time", "59"])
+        .stdin(uri.clone())
+        .run();
+    assert_eq!(out.ok(), "287082\n");
+    // From other sources the message says the same, without a path.
+    let out = passcode(["totp", "--time", "59", "-"]).stdin(uri).run();
+    assert!(out.usage_error().contains("holds a key URI"), "{out:?}");
+}
+
 #[test]
 fn base32_secrets_are_read_leniently() {
     for secret in [

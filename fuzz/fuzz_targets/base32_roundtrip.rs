@@ -81,9 +81,18 @@ fn reference(text: &str, legacy: bool) -> Result<Vec<u8>, SecretError> {
     if body.contains('=') {
         return Err(SecretError::InvalidBase32);
     }
-    let bytes = LENIENT
-        .decode(body.to_ascii_uppercase().as_bytes())
-        .map_err(|_| SecretError::InvalidBase32)?;
+    // A foreign character is reported before a length no byte string
+    // encodes to; the latter names the count.
+    let upper = body.to_ascii_uppercase();
+    if !upper.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)) {
+        return Err(SecretError::InvalidBase32);
+    }
+    let bytes = LENIENT.decode(upper.as_bytes()).map_err(|e| match e.kind {
+        data_encoding::DecodeKind::Length => SecretError::Base32Length {
+            chars: u16::try_from(upper.len()).unwrap_or(u16::MAX),
+        },
+        _ => SecretError::InvalidBase32,
+    })?;
     length_rules(bytes, legacy)
 }
 
@@ -129,8 +138,10 @@ fn decode(text: &str, legacy: bool) {
                 "{canonical:?} does not decode back"
             );
         }
-        (Err(SecretError::TooLong), Err(SecretError::InvalidBase32))
-            if text.bytes().filter(|&b| b != b' ' && b != b'=').count() > LONGEST =>
+        (
+            Err(SecretError::TooLong),
+            Err(SecretError::InvalidBase32 | SecretError::Base32Length { .. }),
+        ) if text.bytes().filter(|&b| b != b' ' && b != b'=').count() > LONGEST =>
         {
             // Text too long to hold a secret may be refused for its length
             // before its characters are looked at.
