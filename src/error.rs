@@ -25,8 +25,15 @@ pub enum SecretError {
         /// The minimum that was in force, in bits.
         min_bits: u16,
     },
-    /// The key is longer than [`Secret::MAX_LEN`](crate::Secret::MAX_LEN) bytes.
+    /// A random key longer than [`Secret::MAX_LEN`](crate::Secret::MAX_LEN)
+    /// bytes was asked of [`Secret::generate_len`](crate::Secret::generate_len).
+    /// (A longer key given by the caller is accepted, and kept hashed.)
     TooLong,
+    /// The secret was built from a key longer than
+    /// [`Secret::MAX_LEN`](crate::Secret::MAX_LEN) bytes and keeps only the
+    /// key's digests ([`Secret::is_hashed`](crate::Secret::is_hashed)): it
+    /// generates and verifies codes, but cannot give the key back.
+    KeyNotKept,
     /// The text is not base32: a character outside `A-Z`, `2-7` (in either
     /// case), or data after `=` padding.
     InvalidBase32,
@@ -52,7 +59,12 @@ impl fmt::Display for SecretError {
             }
             Self::TooLong => write!(
                 f,
-                "secret is longer than {} bytes",
+                "a random secret can be at most {} bytes",
+                crate::Secret::MAX_LEN
+            ),
+            Self::KeyNotKept => write!(
+                f,
+                "secret was longer than {} bytes and is kept only as its hashes: it cannot be written out",
                 crate::Secret::MAX_LEN
             ),
             Self::Base32Length { chars } => write!(

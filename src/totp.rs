@@ -247,7 +247,7 @@ impl Totp {
     /// [`SecretError::AlgorithmDisabled`] when this build leaves the
     /// configured algorithm out.
     pub fn new(secret: &Secret, config: TotpConfig) -> Result<Self, SecretError> {
-        Self::from_key(secret.as_bytes(), config)
+        Self::from_key(secret.hmac_key(config.algorithm)?, config)
     }
 
     /// Keys TOTP with raw key bytes of any non-zero length, as HMAC accepts.

@@ -241,8 +241,10 @@ impl<'a> KeyUri<'a> {
     /// ```
     ///
     /// # Errors
+    /// [`UriError::Secret`] with [`SecretError::KeyNotKept`] for a
+    /// [hashed](Secret::is_hashed) secret, whose key is gone;
     /// [`UriError::EmptyAccount`], [`UriError::AmbiguousAccount`] for an
-    /// account with a `:`, [`UriError::NonZeroT0`], and
+    /// account with a `:`, [`UriError::NonZeroT0`], [`UriError::UnsafeCharacter`], and
     /// [`UriError::TooLong`] when the URI would be longer than
     /// [`ParsedKeyUri::MAX_LEN`].
     pub fn new(secret: &'a Secret, kind: OtpKind, account: &'a str) -> Result<Self, UriError> {
@@ -292,6 +294,8 @@ impl<'a> KeyUri<'a> {
     }
 
     fn checked(self) -> Result<Self, UriError> {
+        // A key too long to keep has no base32 to write (`Secret::is_hashed`).
+        self.secret.try_as_bytes()?;
         if matches!(self.kind, OtpKind::Totp(config) if config.t0() != 0) {
             return Err(UriError::NonZeroT0);
         }

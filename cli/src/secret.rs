@@ -130,7 +130,7 @@ pub(crate) fn decode(
 /// A warning on stderr for a secret below 128 bits, which only
 /// `--allow-short-secret` lets through.
 pub(crate) fn warn_if_short(secret: &Secret, source: &Source) {
-    let bits = secret.as_bytes().len().saturating_mul(8);
+    let bits = secret.key_len().saturating_mul(8);
     if bits < 128 {
         crate::error::eprint_line(&format!(
             "warning: the secret in {source} has only {bits} bits, fewer than the 128 RFC 4226 \

@@ -854,8 +854,8 @@ fn secret_errors_name_their_source() {
             "standard input holds more than 4096 bytes",
         ),
         (
-            passcode(["totp", &"A".repeat(400)]).run(),
-            "secret is longer than 128 bytes",
+            passcode(["totp", &"A".repeat(401)]).run(),
+            "401 base32 characters",
         ),
     ];
     for (out, expected) in cases {
@@ -1537,4 +1537,78 @@ fn output_to_a_pipe_has_no_control_codes() {
             );
         }
     }
+}
+
+/// HOTP of `counter` by Python's standard `hmac` module (an implementation
+/// independent of this workspace), or `None` without `python3`.
+fn python_hotp(algorithm: &str, key_hex: &str, counter: u64, digits: u32) -> Option<String> {
+    let script = "import hmac, hashlib, struct, sys
+alg, key, counter, digits = sys.argv[1], bytes.fromhex(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+mac = hmac.new(key, struct.pack('>Q', counter), getattr(hashlib, alg)).digest()
+offset = mac[-1] & 15
+word = struct.unpack('>I', mac[offset:offset + 4])[0] & 0x7fffffff
+print(str(word % 10 ** digits).zfill(digits))";
+    let output = std::process::Command::new("python3")
+        .args(["-c", script, algorithm, key_hex])
+        .args([counter.to_string(), digits.to_string()])
+        .output()
+        .ok()?;
+    assert!(output.status.success(), "{output:?}");
+    Some(String::from_utf8(output.stdout).unwrap())
+}
+
+/// Regression: keys longer than 128 bytes were refused ("secret is longer
+/// than 128 bytes"), where oathtool and pyotp compute the code. A 129-byte
+/// and a 300-byte key, in hex and base32, give Python's HMAC codes (or,
+/// without Python, those of the library keyed with the raw bytes).
+#[test]
+fn keys_longer_than_128_bytes_give_their_codes() {
+    for len in [129usize, 300] {
+        let key: Vec<u8> = (0..len).map(|i| (i * 37 + 11).to_le_bytes()[0]).collect();
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        for (algorithm, python, lib) in [
+            ("sha1", "sha1", passcode::Algorithm::Sha1),
+            ("sha256", "sha256", passcode::Algorithm::Sha256),
+            ("sha512", "sha512", passcode::Algorithm::Sha512),
+        ] {
+            let expected = python_hotp(python, &hex, 1, 8).unwrap_or_else(|| {
+                let config = passcode::TotpConfig::new()
+                    .with_algorithm(lib)
+                    .with_digits(passcode::Digits::EIGHT);
+                let totp = passcode::Totp::from_key(&key, config).unwrap();
+                format!("{}\n", totp.generate(59).unwrap())
+            });
+            let args = [
+                "totp",
+                "--time",
+                "59",
+                "--digits",
+                "8",
+                "--algorithm",
+                algorithm,
+            ];
+            let out = passcode(args.iter().chain(&["--hex", &hex])).run();
+            assert_eq!(out.ok(), expected, "{algorithm}, {len} bytes, hex");
+            let out = passcode(args.iter().chain(&["-"]))
+                .stdin(base32_of(&key))
+                .run();
+            assert_eq!(out.ok(), expected, "{algorithm}, {len} bytes, base32");
+        }
+    }
+}
+
+/// RFC 4648 base32 without padding.
+fn base32_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    for chunk in bytes.chunks(5) {
+        let mut block = [0u8; 5];
+        block[..chunk.len()].copy_from_slice(chunk);
+        let bits = block.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+        let chars = (chunk.len() * 8).div_ceil(5);
+        for i in 0..chars {
+            out.push(char::from(ALPHABET[(bits >> (35 - 5 * i) & 31) as usize]));
+        }
+    }
+    out
 }

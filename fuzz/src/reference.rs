@@ -117,7 +117,10 @@ impl Credential {
                 steps.extend(first as u64..=end as u64);
             }
         }
-        let matches: Vec<u64> = steps.into_iter().filter(|&s| self.code(s) == typed).collect();
+        let matches: Vec<u64> = steps
+            .into_iter()
+            .filter(|&s| self.code(s) == typed)
+            .collect();
         let fresh = matches
             .iter()
             .copied()
