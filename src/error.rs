@@ -42,8 +42,8 @@ pub enum SecretError {
     /// count, spaces and padding aside, is not secret (a secret's length is
     /// treated as public).
     Base32Length {
-        /// The number of base32 characters.
-        chars: u16,
+        /// The number of base32 characters (at most `u32::MAX`).
+        chars: u32,
     },
     /// This build of `passcode` leaves the algorithm out (see the `sha1`,
     /// `sha256` and `sha512` cargo features).

@@ -227,7 +227,7 @@ impl Secret {
         // byte (RFC 4648 §6). The count is public.
         if matches!(filled, 1 | 3 | 6) {
             return Err(SecretError::Base32Length {
-                chars: u16::try_from(chars).unwrap_or(u16::MAX),
+                chars: u32::try_from(chars).unwrap_or(u32::MAX),
             });
         }
         if decode(group.get(..filled).unwrap_or_default(), &mut key) != 0 {

@@ -90,7 +90,7 @@ fn reference(text: &str, legacy: bool) -> Result<Vec<u8>, SecretError> {
     }
     let bytes = LENIENT.decode(upper.as_bytes()).map_err(|e| match e.kind {
         data_encoding::DecodeKind::Length => SecretError::Base32Length {
-            chars: u16::try_from(upper.len()).unwrap_or(u16::MAX),
+            chars: u32::try_from(upper.len()).unwrap_or(u32::MAX),
         },
         _ => SecretError::InvalidBase32,
     })?;
