@@ -335,8 +335,9 @@ impl BackupVerifier {
     /// [`SecretError::TooLong`] if the HMAC implementation refuses the key;
     /// HMAC takes keys of any length, so it does not.
     pub fn new(key: &Secret) -> Result<Self, SecretError> {
-        let key = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
-            .map_err(|_| SecretError::TooLong)?;
+        let key =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(key.hmac_key(crate::Algorithm::Sha256)?)
+                .map_err(|_| SecretError::TooLong)?;
         Ok(Self { key })
     }
 

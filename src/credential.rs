@@ -78,8 +78,9 @@ impl TotpPolicy {
         }
     }
 
-    /// The same policy with another window, placed around the step the
-    /// remembered drift predicts.
+    /// The same policy with another window, placed around the clock's own
+    /// step and, when a drift is remembered, around the step it predicts
+    /// too.
     #[must_use]
     pub const fn with_window(self, window: Window) -> Self {
         Self { window, ..self }
@@ -289,10 +290,13 @@ impl Totp {
     /// In order: while a throttle delay runs, the check is refused with no
     /// secret work. A malformed code, or a time the window cannot be placed
     /// at, returns its error and leaves the state as it was. Otherwise the
-    /// window is placed around the step the remembered drift predicts, only
+    /// window is placed around the clock's own step and around the step the
+    /// remembered drift predicts (every step of both is computed), only
     /// steps after the last accepted one are eligible, and the newest match
     /// wins. A success records its step, clears the failures and learns the
-    /// drift; an invalid or replayed code counts a failure.
+    /// drift; an invalid or replayed code counts a failure. Because the
+    /// clock's own window is always checked, a device whose clock was
+    /// corrected is still accepted, and teaches the drift back.
     ///
     /// ```
     /// use passcode::{Digits, Totp, TotpConfig, TotpPolicy, TotpState, VerifyError};

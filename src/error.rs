@@ -25,11 +25,26 @@ pub enum SecretError {
         /// The minimum that was in force, in bits.
         min_bits: u16,
     },
-    /// The key is longer than [`Secret::MAX_LEN`](crate::Secret::MAX_LEN) bytes.
+    /// A random key longer than [`Secret::MAX_LEN`](crate::Secret::MAX_LEN)
+    /// bytes was asked of [`Secret::generate_len`](crate::Secret::generate_len).
+    /// (A longer key given by the caller is accepted, and kept hashed.)
     TooLong,
+    /// The secret was built from a key longer than
+    /// [`Secret::MAX_LEN`](crate::Secret::MAX_LEN) bytes and keeps only the
+    /// key's digests ([`Secret::is_hashed`](crate::Secret::is_hashed)): it
+    /// generates and verifies codes, but cannot give the key back.
+    KeyNotKept,
     /// The text is not base32: a character outside `A-Z`, `2-7` (in either
-    /// case), data after `=` padding, or a length no byte string encodes to.
+    /// case), or data after `=` padding.
     InvalidBase32,
+    /// Base32 letters, but as many as no byte string encodes to (8n + 1, 3
+    /// or 6): a character is missing or extra, often from copying. The
+    /// count, spaces and padding aside, is not secret (a secret's length is
+    /// treated as public).
+    Base32Length {
+        /// The number of base32 characters (at most `u32::MAX`).
+        chars: u32,
+    },
     /// This build of `passcode` leaves the algorithm out (see the `sha1`,
     /// `sha256` and `sha512` cargo features).
     AlgorithmDisabled(Algorithm),
@@ -44,8 +59,18 @@ impl fmt::Display for SecretError {
             }
             Self::TooLong => write!(
                 f,
-                "secret is longer than {} bytes",
+                "a random secret can be at most {} bytes",
                 crate::Secret::MAX_LEN
+            ),
+            Self::KeyNotKept => write!(
+                f,
+                "secret was longer than {} bytes and is kept only as its hashes: it cannot be written out",
+                crate::Secret::MAX_LEN
+            ),
+            Self::Base32Length { chars } => write!(
+                f,
+                "secret has {chars} base32 characters, a length no key encodes to: \
+                 a character is missing or extra"
             ),
             Self::InvalidBase32 => f.write_str(
                 "secret is not base32 (letters A-Z and digits 2-7, spaces and trailing '=' ignored)",
@@ -199,8 +224,6 @@ impl core::error::Error for CodeError {}
 pub enum StepError {
     /// The time is before the configured T0.
     BeforeT0,
-    /// The window reaches below time step (or counter) 0.
-    BelowZero,
     /// The window, or the counter to store next, reaches past `u64::MAX`.
     Overflow,
     /// The system clock reads a time before 1970-01-01T00:00:00Z.
@@ -211,7 +234,6 @@ impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::BeforeT0 => "time is before T0",
-            Self::BelowZero => "window reaches below time step or counter 0",
             Self::Overflow => "window or next counter reaches past the largest 64-bit counter",
             Self::ClockBeforeUnixEpoch => "system clock is set before the Unix epoch",
         })

@@ -339,6 +339,88 @@ fn truncate(words: [u32; 5], last: u8) -> u32 {
     w0 & 0x7fff_ffff
 }
 
+/// Where a [`Secret`](crate::Secret) built from a key longer than its
+/// buffer keeps each algorithm's digest of that key: SHA-1's 20 bytes, then
+/// SHA-256's 32, then SHA-512's 64, 116 bytes in all.
+pub(crate) const fn digest_range(algorithm: Algorithm) -> core::ops::Range<usize> {
+    match algorithm {
+        Algorithm::Sha1 => 0..20,
+        Algorithm::Sha256 => 20..52,
+        Algorithm::Sha512 => 52..116,
+    }
+}
+
+/// The digests of a key too long to keep, under every algorithm this build
+/// has, fed in pieces (a base32 key is decoded a few bytes at a time).
+///
+/// RFC 2104 §2: a key longer than the hash's block is replaced by its
+/// digest, and every key longer than 128 bytes is longer than the block of
+/// SHA-1, SHA-256 and SHA-512 alike. So HMAC keyed with a digest kept here
+/// is HMAC keyed with the whole key, and the key itself need not be kept.
+/// Only the enabled algorithms are hashed: a SHA-1-only build links no
+/// SHA-2 code for this.
+pub(crate) struct KeyDigests {
+    #[cfg(feature = "sha1")]
+    sha1: sha1::Sha1,
+    #[cfg(feature = "sha256")]
+    sha256: sha2::Sha256,
+    #[cfg(feature = "sha512")]
+    sha512: sha2::Sha512,
+}
+
+impl KeyDigests {
+    pub(crate) fn new() -> Self {
+        Self {
+            #[cfg(feature = "sha1")]
+            sha1: sha1::Digest::new(),
+            #[cfg(feature = "sha256")]
+            sha256: sha2::Digest::new(),
+            #[cfg(feature = "sha512")]
+            sha512: sha2::Digest::new(),
+        }
+    }
+
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        #[cfg(feature = "sha1")]
+        sha1::Digest::update(&mut self.sha1, bytes);
+        #[cfg(feature = "sha256")]
+        sha2::Digest::update(&mut self.sha256, bytes);
+        #[cfg(feature = "sha512")]
+        sha2::Digest::update(&mut self.sha512, bytes);
+    }
+
+    /// Writes each enabled algorithm's digest at its [`digest_range`] in
+    /// `out`; the rest of `out` is left as it is.
+    pub(crate) fn finish(self, out: &mut [u8]) {
+        fn put(out: &mut [u8], algorithm: Algorithm, digest: &mut [u8]) {
+            if let Some(slot) = out.get_mut(digest_range(algorithm)) {
+                copy_into(slot, digest);
+            }
+            digest.zeroize();
+        }
+        #[cfg(feature = "sha1")]
+        put(
+            out,
+            Algorithm::Sha1,
+            sha1::Digest::finalize(self.sha1).as_mut_slice(),
+        );
+        #[cfg(feature = "sha256")]
+        put(
+            out,
+            Algorithm::Sha256,
+            sha2::Digest::finalize(self.sha256).as_mut_slice(),
+        );
+        #[cfg(feature = "sha512")]
+        put(
+            out,
+            Algorithm::Sha512,
+            sha2::Digest::finalize(self.sha512).as_mut_slice(),
+        );
+        #[cfg(not(any(feature = "sha1", feature = "sha256", feature = "sha512")))]
+        let _ = out;
+    }
+}
+
 /// A key prepared for one algorithm.
 #[derive(Clone)]
 pub(crate) enum Mac {

@@ -126,7 +126,7 @@ impl Hotp {
     /// [`SecretError::AlgorithmDisabled`] when this build leaves the
     /// configured algorithm out.
     pub fn new(secret: &Secret, config: HotpConfig) -> Result<Self, SecretError> {
-        Self::from_key(secret.as_bytes(), config)
+        Self::from_key(secret.hmac_key(config.algorithm)?, config)
     }
 
     /// Keys HOTP with raw key bytes of any non-zero length, as HMAC accepts
@@ -211,7 +211,13 @@ impl Hotp {
     ) -> Result<HotpMatch, VerifyError> {
         let input = Code::parse(code, self.config.digits)?;
         let last = last_counter(counter, look_ahead.get())?;
-        let scan = scan(&self.mac, self.config.digits, counter..=last, &input, None);
+        let scan = scan(
+            &self.mac,
+            self.config.digits,
+            [counter..=last],
+            &input,
+            None,
+        );
         HotpMatch::at(scan.outcome()?)
     }
 

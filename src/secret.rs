@@ -5,6 +5,7 @@ use rand_core::CryptoRng;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::hmac::{KeyDigests, digest_range};
 use crate::{Algorithm, SecretError};
 
 /// The shortest secret accepted.
@@ -47,9 +48,10 @@ impl MinLength {
     }
 }
 
-/// Longest base32 text [`Secret::from_base32`] decodes, spaces and padding
-/// aside: 128 bytes take 205 characters; 208 is the next multiple of 8, and
-/// its two extra bytes make an overlong secret fail as `TooLong`.
+/// Longest base32 text of a key that fits [`Secret::MAX_LEN`]: 128 bytes
+/// take 205 characters; 208 is the next multiple of 8. The serializer
+/// writes into a buffer of this size.
+#[cfg(feature = "serde")]
 const MAX_BASE32_LEN: usize = 208;
 
 /// A shared secret key, held without a heap and wiped on drop.
@@ -68,30 +70,43 @@ const MAX_BASE32_LEN: usize = 208;
 /// assert_eq!(format!("{secret:?}"), "Secret { .. }");
 /// # Ok::<(), passcode::SecretError>(())
 /// ```
-// Invariant: 10 <= len <= MAX_LEN, and bytes[len..] are zero.
+///
+/// A key longer than [`MAX_LEN`](Self::MAX_LEN) bytes is accepted too, as
+/// HMAC accepts it, without a heap: RFC 2104 §2 replaces such a key by its
+/// hash, so the secret keeps the key's SHA-1, SHA-256 and SHA-512 digests
+/// (those this build has) instead of the key. Its codes are exactly those of
+/// the whole key, but the key itself is gone: see
+/// [`is_hashed`](Self::is_hashed).
+// Invariant: 10 <= len. When len <= MAX_LEN, bytes[..len] is the key and
+// bytes[len..] is zero; when len > MAX_LEN (hashed), bytes holds the key's
+// digests at hmac::digest_range of each enabled algorithm and zero
+// elsewhere.
 #[derive(Clone)]
 pub struct Secret {
     bytes: [u8; Secret::MAX_LEN],
-    len: u8,
+    len: usize,
 }
 
 impl Secret {
-    /// The longest secret held: 128 bytes, one SHA-512 block. HMAC hashes
-    /// longer keys down to the digest length anyway.
+    /// The longest key held as it is: 128 bytes, one SHA-512 block. A longer
+    /// key is held as its digests (see [`is_hashed`](Self::is_hashed)).
     pub const MAX_LEN: usize = 128;
 
-    /// A secret of the given bytes, at least 128 bits long.
+    /// A secret of the given bytes, at least 128 bits long, of any length
+    /// above that (longer than [`MAX_LEN`](Self::MAX_LEN), it is kept
+    /// hashed: see [`is_hashed`](Self::is_hashed)).
     ///
     /// ```
     /// use passcode::{Secret, SecretError};
     ///
     /// assert!(Secret::from_bytes(&[7; 20]).is_ok());
     /// assert_eq!(Secret::from_bytes(&[7; 10]).err(), Some(SecretError::TooShort { min_bits: 128 }));
+    /// assert!(Secret::from_bytes(&[7; 129])?.is_hashed());
+    /// # Ok::<(), SecretError>(())
     /// ```
     ///
     /// # Errors
-    /// [`SecretError::Empty`], [`SecretError::TooShort`] below 16 bytes,
-    /// [`SecretError::TooLong`] above [`MAX_LEN`](Self::MAX_LEN).
+    /// [`SecretError::Empty`], and [`SecretError::TooShort`] below 16 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SecretError> {
         Self::from_bytes_with_min(bytes, MinLength::Bits128)
     }
@@ -108,18 +123,9 @@ impl Secret {
     /// # Errors
     /// As [`from_bytes`](Self::from_bytes), against `min`.
     pub fn from_bytes_with_min(bytes: &[u8], min: MinLength) -> Result<Self, SecretError> {
-        let mut secret = Self {
-            bytes: [0; Self::MAX_LEN],
-            len: 0,
-        };
-        let slot = secret
-            .bytes
-            .get_mut(..bytes.len())
-            .ok_or(SecretError::TooLong)?;
-        slot.copy_from_slice(bytes);
-        secret.len = u8::try_from(bytes.len()).map_err(|_| SecretError::TooLong)?;
-        secret.check_min(min)?;
-        Ok(secret)
+        let mut key = KeyBuilder::new();
+        key.push(bytes);
+        key.finish(min)
     }
 
     /// Decodes base32 (RFC 4648): case-insensitive, with spaces anywhere and
@@ -136,8 +142,9 @@ impl Secret {
     /// ```
     ///
     /// # Errors
-    /// [`SecretError::InvalidBase32`] for text that is not base32, and the
-    /// length errors of [`from_bytes`](Self::from_bytes).
+    /// [`SecretError::InvalidBase32`] for text that is not base32,
+    /// [`SecretError::Base32Length`] for base32 of a length no key encodes
+    /// to, and the length errors of [`from_bytes`](Self::from_bytes).
     pub fn from_base32(text: &str) -> Result<Self, SecretError> {
         Self::from_base32_with_min(text, MinLength::Bits128)
     }
@@ -166,37 +173,67 @@ impl Secret {
         text: impl IntoIterator<Item = u8>,
         min: MinLength,
     ) -> Result<Self, SecretError> {
-        let mut normalized = Zeroizing::new([0u8; MAX_BASE32_LEN]);
-        let mut len = 0usize;
+        // Decoded eight characters (five bytes) at a time, so that a key of
+        // any length passes through a small wiped buffer.
+        let mut group = Zeroizing::new([0u8; 8]);
+        let mut decoded = Zeroizing::new([0u8; 5]);
+        let mut filled = 0usize;
+        let mut chars = 0usize;
         let mut padding = false;
+        // Whether some character is outside the alphabet, gathered without
+        // a branch on any one of them.
+        let mut foreign = 0u8;
+        let mut key = KeyBuilder::new();
+        let mut decode = |group: &[u8], key: &mut KeyBuilder| -> u8 {
+            match Base32UpperUnpadded::decode(group, decoded.as_mut_slice()) {
+                Ok(bytes) => {
+                    key.push(bytes);
+                    0
+                }
+                Err(_) => 1,
+            }
+        };
         for c in text {
             match c {
                 b' ' => continue,
                 b'=' => padding = true,
                 _ if padding => return Err(SecretError::InvalidBase32),
                 _ => {
-                    let slot = normalized.get_mut(len).ok_or(SecretError::TooLong)?;
                     // Upper-case without a branch on the (secret) character:
                     // the comparison compiles to a flag, not a jump.
                     let is_lower = u8::from(c.wrapping_sub(b'a') < 26);
-                    *slot = c ^ (is_lower << 5);
-                    len = len.saturating_add(1);
+                    let upper = c ^ (is_lower << 5);
+                    let letter = u8::from(upper.wrapping_sub(b'A') < 26);
+                    let digit = u8::from(upper.wrapping_sub(b'2') < 6);
+                    foreign |= 1 ^ (letter | digit);
+                    if let Some(slot) = group.get_mut(filled) {
+                        *slot = upper;
+                    }
+                    filled = filled.saturating_add(1);
+                    chars = chars.saturating_add(1);
+                    if filled == group.len() {
+                        foreign |= decode(group.as_slice(), &mut key);
+                        filled = 0;
+                    }
                 }
             }
         }
-        let text = normalized.get(..len).unwrap_or_default();
-        let mut secret = Self {
-            bytes: [0; Self::MAX_LEN],
-            len: 0,
-        };
-        let decoded =
-            Base32UpperUnpadded::decode(text, &mut secret.bytes).map_err(|e| match e {
-                base32ct::Error::InvalidLength => SecretError::TooLong,
-                base32ct::Error::InvalidEncoding => SecretError::InvalidBase32,
-            })?;
-        secret.len = u8::try_from(decoded.len()).map_err(|_| SecretError::TooLong)?;
-        secret.check_min(min)?;
-        Ok(secret)
+        // The characters first, then the count: a wrong letter is the more
+        // useful report when both are wrong. Only the final bit is released.
+        if foreign != 0 {
+            return Err(SecretError::InvalidBase32);
+        }
+        // 8 characters encode 5 bytes; a tail of 1, 3 or 6 encodes no whole
+        // byte (RFC 4648 §6). The count is public.
+        if matches!(filled, 1 | 3 | 6) {
+            return Err(SecretError::Base32Length {
+                chars: u32::try_from(chars).unwrap_or(u32::MAX),
+            });
+        }
+        if decode(group.get(..filled).unwrap_or_default(), &mut key) != 0 {
+            return Err(SecretError::InvalidBase32);
+        }
+        key.finish(min)
     }
 
     /// A new random secret of [`Algorithm::secret_len`] bytes: 20 for SHA-1,
@@ -217,7 +254,7 @@ impl Secret {
         let len = algorithm.secret_len();
         if let Some(slot) = secret.bytes.get_mut(..len) {
             rng.fill_bytes(slot);
-            secret.len = u8::try_from(len).unwrap_or(0);
+            secret.len = len;
         }
         secret
     }
@@ -246,12 +283,17 @@ impl Secret {
         };
         let slot = secret.bytes.get_mut(..len).ok_or(SecretError::TooLong)?;
         rng.fill_bytes(slot);
-        secret.len = u8::try_from(len).map_err(|_| SecretError::TooLong)?;
+        secret.len = len;
         secret.check_min(MinLength::Bits128)?;
         Ok(secret)
     }
 
     /// The key bytes, for storage under the caller's own protection.
+    ///
+    /// Empty for a [hashed](Self::is_hashed) secret, which no longer holds
+    /// its key: every way back to a secret (`from_bytes`, `Totp::from_key`)
+    /// refuses an empty key, so it cannot pass for another key unnoticed.
+    /// [`try_as_bytes`](Self::try_as_bytes) says so with an error instead.
     ///
     /// ```
     /// let secret = passcode::Secret::from_bytes(&[9; 16])?;
@@ -260,11 +302,96 @@ impl Secret {
     /// ```
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    /// The key bytes, or [`SecretError::KeyNotKept`] for a
+    /// [hashed](Self::is_hashed) secret.
+    ///
+    /// ```
+    /// use passcode::{Secret, SecretError};
+    ///
+    /// assert_eq!(Secret::from_bytes(&[9; 16])?.try_as_bytes()?, &[9; 16]);
+    /// let long = Secret::from_bytes(&[9; 200])?;
+    /// assert_eq!(long.try_as_bytes(), Err(SecretError::KeyNotKept));
+    /// # Ok::<(), SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SecretError::KeyNotKept`] when the secret is hashed.
+    pub fn try_as_bytes(&self) -> Result<&[u8], SecretError> {
+        if self.is_hashed() {
+            Err(SecretError::KeyNotKept)
+        } else {
+            Ok(self.as_bytes())
+        }
+    }
+
+    /// Whether the secret was built from a key longer than
+    /// [`MAX_LEN`](Self::MAX_LEN) bytes and holds only that key's digests.
+    ///
+    /// Such a secret generates and verifies exactly as the whole key would
+    /// (HMAC hashes a key longer than its block, RFC 2104 §2), and compares
+    /// equal to a secret built from the same key. It cannot give the key
+    /// back: [`as_bytes`](Self::as_bytes) and
+    /// [`to_base32`](Self::to_base32) write nothing,
+    /// [`try_as_bytes`](Self::try_as_bytes) and
+    /// [`try_to_base32`](Self::try_to_base32) return
+    /// [`SecretError::KeyNotKept`], a [`KeyUri`](crate::KeyUri) refuses it,
+    /// and serializing it fails. Keep the key where it came from.
+    ///
+    /// ```
+    /// use passcode::{Algorithm, Secret, Totp, TotpConfig};
+    ///
+    /// let key = [0x5a; 200];
+    /// let secret = Secret::from_bytes(&key)?;
+    /// assert!(secret.is_hashed());
+    /// assert_eq!(secret.key_len(), 200);
+    /// for algorithm in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
+    ///     let config = TotpConfig::new().with_algorithm(algorithm);
+    ///     assert_eq!(
+    ///         Totp::new(&secret, config)?.generate(59)?,
+    ///         Totp::from_key(&key, config)?.generate(59)?,
+    ///     );
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn is_hashed(&self) -> bool {
+        self.len > Self::MAX_LEN
+    }
+
+    /// The length of the key in bytes, also for a
+    /// [hashed](Self::is_hashed) secret. Not treated as secret.
+    ///
+    /// ```
+    /// assert_eq!(passcode::Secret::from_bytes(&[1; 20])?.key_len(), 20);
+    /// # Ok::<(), passcode::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn key_len(&self) -> usize {
+        self.len
+    }
+
+    /// The HMAC key for `algorithm`: the key itself, or for a hashed secret
+    /// the key's digest under `algorithm`, which keys HMAC the same way
+    /// (RFC 2104 §2).
+    pub(crate) fn hmac_key(&self, algorithm: Algorithm) -> Result<&[u8], SecretError> {
+        if !self.is_hashed() {
+            return Ok(self.as_bytes());
+        }
+        if !algorithm.is_enabled() {
+            return Err(SecretError::AlgorithmDisabled(algorithm));
+        }
+        self.bytes
+            .get(digest_range(algorithm))
+            .ok_or(SecretError::AlgorithmDisabled(algorithm))
     }
 
     /// The key as upper-case unpadded base32, written through
-    /// [`fmt::Display`] without allocating.
+    /// [`fmt::Display`] without allocating. Nothing for a
+    /// [hashed](Self::is_hashed) secret; see
+    /// [`try_to_base32`](Self::try_to_base32).
     ///
     /// ```
     /// let secret = passcode::Secret::from_bytes(b"Hello!\xde\xad\xbe\xef\x00\x01\x02\x03\x04\x05")?;
@@ -276,8 +403,27 @@ impl Secret {
         Base32(self)
     }
 
+    /// [`to_base32`](Self::to_base32), or [`SecretError::KeyNotKept`] for a
+    /// [hashed](Self::is_hashed) secret.
+    ///
+    /// ```
+    /// use passcode::{Secret, SecretError};
+    ///
+    /// let secret = Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")?;
+    /// assert_eq!(secret.try_to_base32()?.to_string(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    /// let long = Secret::from_bytes(&[1; 129])?;
+    /// assert_eq!(long.try_to_base32().err(), Some(SecretError::KeyNotKept));
+    /// # Ok::<(), SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SecretError::KeyNotKept`] when the secret is hashed.
+    pub fn try_to_base32(&self) -> Result<Base32<'_>, SecretError> {
+        self.try_as_bytes().map(|_| Base32(self))
+    }
+
     fn check_min(&self, min: MinLength) -> Result<(), SecretError> {
-        match usize::from(self.len) {
+        match self.len {
             0 => Err(SecretError::Empty),
             len if len < min.bytes() => Err(SecretError::TooShort {
                 min_bits: min.bits(),
@@ -287,14 +433,63 @@ impl Secret {
     }
 }
 
+/// A [`Secret`] being built from key bytes that arrive in pieces: kept as
+/// they are up to [`Secret::MAX_LEN`], hashed (every piece, the first ones
+/// included) from the first byte past it.
+struct KeyBuilder {
+    secret: Secret,
+    digests: Option<KeyDigests>,
+}
+
+impl KeyBuilder {
+    fn new() -> Self {
+        Self {
+            secret: Secret {
+                bytes: [0; Secret::MAX_LEN],
+                len: 0,
+            },
+            digests: None,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let start = self.secret.len;
+        let end = start.saturating_add(bytes.len());
+        if self.digests.is_none() {
+            if let Some(slot) = self.secret.bytes.get_mut(start..end) {
+                slot.copy_from_slice(bytes);
+                self.secret.len = end;
+                return;
+            }
+            let mut digests = KeyDigests::new();
+            digests.update(self.secret.as_bytes());
+            self.secret.bytes.zeroize();
+            self.digests = Some(digests);
+        }
+        if let Some(digests) = self.digests.as_mut() {
+            digests.update(bytes);
+        }
+        self.secret.len = end;
+    }
+
+    fn finish(mut self, min: MinLength) -> Result<Secret, SecretError> {
+        if let Some(digests) = self.digests.take() {
+            digests.finish(&mut self.secret.bytes);
+        }
+        self.secret.check_min(min)?;
+        Ok(self.secret)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Secret").finish_non_exhaustive()
     }
 }
 
-/// Constant-time in the key bytes; the lengths are compared first, and a
-/// secret's length is not treated as secret.
+/// Constant-time in the key bytes; a secret's length is not treated as
+/// secret. A hashed secret equals one built from the same key (the same
+/// length and digests), and never one built from a short key.
 impl ConstantTimeEq for Secret {
     fn ct_eq(&self, other: &Self) -> Choice {
         self.len.ct_eq(&other.len) & self.bytes.ct_eq(&other.bytes)
@@ -357,12 +552,15 @@ impl fmt::Debug for Base32<'_> {
 }
 
 /// Serializes as upper-case unpadded base32. This writes the key itself:
-/// keep the output where the key may be kept.
+/// keep the output where the key may be kept. A
+/// [hashed](Secret::is_hashed) secret has no key to write, and fails to
+/// serialize.
 #[cfg(feature = "serde")]
 impl serde::Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let key = self.try_as_bytes().map_err(serde::ser::Error::custom)?;
         let mut text = Zeroizing::new([0u8; MAX_BASE32_LEN]);
-        let encoded = Base32UpperUnpadded::encode(self.as_bytes(), text.as_mut_slice())
+        let encoded = Base32UpperUnpadded::encode(key, text.as_mut_slice())
             .map_err(|_| serde::ser::Error::custom("secret does not fit its base32 buffer"))?;
         serializer.serialize_str(encoded)
     }

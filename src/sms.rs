@@ -1,7 +1,9 @@
 //! SMS and voice verification codes: the phone-verification flow of the
 //! Authy API. Start a verification for a subject (a phone number, say) and
 //! send the code; send the same code again while it is valid; check what the
-//! user types, with expiry and an attempt limit.
+//! user types, with expiry and an attempt limit. A code is valid from its
+//! creation (`created_at`) until its expiry: a check or resend at an earlier
+//! time (a server clock that stepped back) is refused.
 //!
 //! The code is derived, not stored: HMAC-SHA-256 under an application key,
 //! over the subject and a random nonce. The state a caller stores holds the
@@ -212,7 +214,8 @@ impl SmsVerification {
     /// The length of [`to_bytes`](Self::to_bytes).
     pub const ENCODED_LEN: usize = encoded_len(35);
 
-    /// When the verification started.
+    /// When the verification started: checks and resends before it are
+    /// refused.
     #[must_use]
     pub const fn created_at(&self) -> u64 {
         self.created_at
@@ -322,6 +325,9 @@ pub enum SmsError {
     TooManySends,
     /// The checks are used up; start a new verification.
     TooManyAttempts,
+    /// The time is before the verification's `created_at`: the clock
+    /// stepped back, and sending then would stretch the code's validity.
+    BeforeCreation,
 }
 
 impl fmt::Display for SmsError {
@@ -331,6 +337,7 @@ impl fmt::Display for SmsError {
             Self::Expired => "verification code has expired",
             Self::TooManySends => "verification code was sent too many times",
             Self::TooManyAttempts => "verification has no checks left",
+            Self::BeforeCreation => "time is before the verification was created",
         })
     }
 }
@@ -356,6 +363,11 @@ pub enum SmsCheck {
     Expired,
     /// The verification was already approved or canceled.
     NotPending,
+    /// The time is before the verification's `created_at`: the clock
+    /// stepped back. No comparison was made and nothing was counted; a
+    /// code is valid only from its creation to its expiry, so a clock set
+    /// back cannot stretch its validity.
+    BeforeCreation,
 }
 
 /// Starts, re-sends and checks verification codes under one application key.
@@ -393,8 +405,9 @@ impl SmsVerifier {
     /// [`SecretError::TooLong`] if the HMAC implementation refuses the key;
     /// HMAC takes keys of any length, so it does not.
     pub fn new(key: &Secret, policy: SmsPolicy) -> Result<Self, SecretError> {
-        let key = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
-            .map_err(|_| SecretError::TooLong)?;
+        let key =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(key.hmac_key(crate::Algorithm::Sha256)?)
+                .map_err(|_| SecretError::TooLong)?;
         Ok(Self { key, policy })
     }
 
@@ -430,8 +443,9 @@ impl SmsVerifier {
     /// Authy API sends the same value until it is used or expires.
     ///
     /// # Errors
-    /// [`SmsError`] when the verification is not pending, has expired, has
-    /// no checks left, or was sent as often as the policy allows.
+    /// [`SmsError`] when the verification is not pending, `now` is before
+    /// its `created_at`, it has expired, has no checks left, or was sent as
+    /// often as the policy allows.
     pub fn resend(
         &self,
         state: &mut SmsVerification,
@@ -440,6 +454,9 @@ impl SmsVerifier {
     ) -> Result<Code, SmsError> {
         if state.status != SmsStatus::Pending {
             return Err(SmsError::NotPending);
+        }
+        if now < state.created_at {
+            return Err(SmsError::BeforeCreation);
         }
         if now >= state.expires_at {
             return Err(SmsError::Expired);
@@ -456,7 +473,8 @@ impl SmsVerifier {
 
     /// Checks `code` for `subject` at `now` and updates `state`.
     ///
-    /// A verification that is not pending, has expired (at `expires_at`
+    /// A verification that is not pending, is checked before its
+    /// `created_at` (a clock that stepped back), has expired (at `expires_at`
     /// exactly and after), or has no checks left is refused without a
     /// comparison. Otherwise the check is counted and the code compared in
     /// constant time: a match approves the verification and uses it up.
@@ -473,6 +491,11 @@ impl SmsVerifier {
     ) -> Result<SmsCheck, CodeError> {
         if state.status != SmsStatus::Pending {
             return Ok(SmsCheck::NotPending);
+        }
+        // The code is valid from `created_at` to `expires_at` only: a server
+        // clock that steps back must not stretch that span.
+        if now < state.created_at {
+            return Ok(SmsCheck::BeforeCreation);
         }
         if now >= state.expires_at {
             return Ok(SmsCheck::Expired);

@@ -2,7 +2,7 @@ use core::fmt;
 use core::num::NonZeroU64;
 
 use crate::code::{Code, Digits};
-use crate::window::{Window, scan};
+use crate::window::{Window, scan, union};
 use crate::{Algorithm, Hotp, HotpConfig, ParamError, Secret, SecretError, StepError, VerifyError};
 
 /// The TOTP time step `X` in seconds (RFC 6238 §4.1): never zero.
@@ -247,7 +247,7 @@ impl Totp {
     /// [`SecretError::AlgorithmDisabled`] when this build leaves the
     /// configured algorithm out.
     pub fn new(secret: &Secret, config: TotpConfig) -> Result<Self, SecretError> {
-        Self::from_key(secret.as_bytes(), config)
+        Self::from_key(secret.hmac_key(config.algorithm)?, config)
     }
 
     /// Keys TOTP with raw key bytes of any non-zero length, as HMAC accepts.
@@ -346,8 +346,9 @@ impl Totp {
     /// # Errors
     /// [`VerifyError::Malformed`] before any secret work when `code` is not
     /// a well-formed code; [`VerifyError::OutOfRange`] when `time` is before
-    /// T0 or the window reaches below step 0 or past `u64::MAX`;
-    /// [`VerifyError::Invalid`] when no step matches.
+    /// T0 (no step exists at all) or the window reaches past `u64::MAX`;
+    /// [`VerifyError::Invalid`] when no step matches. A window that reaches
+    /// below step 0 checks the steps that exist: steps below 0 do not.
     pub fn verify(&self, code: &str, time: u64, window: Window) -> Result<TotpMatch, VerifyError> {
         self.verify_inner(code, time, 0, window, None)
     }
@@ -381,9 +382,9 @@ impl Totp {
     }
 
     /// The verification behind [`verify`](Self::verify), with the window
-    /// placed around the step `shift` steps from the clock's (a remembered
-    /// drift, for [`check`](Self::check)); the drift reported stays relative
-    /// to the clock.
+    /// placed both around the clock's step and around the step `shift`
+    /// steps from it (a remembered drift, for [`check`](Self::check)); the
+    /// drift reported stays relative to the clock.
     // Inlined so that in `verify`, where `shift` is 0, placing the window
     // costs what it did before `check` shared this path.
     #[inline]
@@ -397,23 +398,20 @@ impl Totp {
     ) -> Result<TotpMatch, VerifyError> {
         let input = Code::parse(code, self.config.digits)?;
         let now = self.config.step(time)?;
-        let center = now
-            .checked_add_signed(i64::from(shift))
-            .ok_or(if shift < 0 {
-                StepError::BelowZero
-            } else {
-                StepError::Overflow
-            })?;
-        let first = center
-            .checked_sub(u64::from(window.behind()))
-            .ok_or(StepError::BelowZero)?;
-        let last = center
-            .checked_add(u64::from(window.ahead()))
-            .ok_or(StepError::Overflow)?;
+        // The window around the clock's own step is always checked. A
+        // remembered drift goes stale when the device's clock is corrected;
+        // a window placed only around it would then refuse every right code,
+        // and no success could ever teach the drift back.
+        let clock = window.steps(now, 0)?;
+        let predicted = if shift == 0 {
+            None
+        } else {
+            window.steps(now, shift)?
+        };
         let scan = scan(
             self.hotp.mac(),
             self.config.digits,
-            first..=last,
+            union(clock, predicted).into_iter().flatten(),
             &input,
             last_step,
         );

@@ -46,7 +46,9 @@ pub enum UriError {
     /// An issuer given for writing is empty.
     EmptyIssuer,
     /// An account name with a `:` but no issuer: a reader would take the
-    /// part before the colon for the issuer.
+    /// part before the colon for the issuer. Refused when writing, and when
+    /// reading (a label such as `:a%3Ab`), so that whatever is read can be
+    /// written back.
     AmbiguousAccount,
     /// A TOTP configuration with a T0 other than 0, which the format cannot
     /// carry: an app would generate codes for the wrong time steps.
@@ -78,6 +80,19 @@ pub enum UriError {
     UnexpectedCounter,
     /// A buffer given to [`Decoded::decode_into`] is shorter than the text.
     BufferTooSmall,
+    /// An issuer or account name holds a control character (C0, DEL or
+    /// C1: NUL, LF, ESC, ...), a Unicode line or paragraph separator, or a
+    /// bidirectional formatting character (U+061C, U+200E, U+200F,
+    /// U+202A to U+202E, U+2066 to U+2069). Shown by an app or written to a
+    /// log, these reorder or break the text: `U+202E` makes one issuer look
+    /// like another, and a line feed forges a log line.
+    UnsafeCharacter,
+    /// An `encoder` parameter, with any value. It changes what the code is
+    /// (`encoder=steam` makes pyotp and Steam's app show five-character
+    /// Steam Guard codes instead of RFC 6238 digits), and this crate
+    /// generates RFC codes only: reading past it would provision codes the
+    /// app never shows.
+    UnsupportedEncoder,
 }
 
 impl fmt::Display for UriError {
@@ -122,6 +137,12 @@ impl fmt::Display for UriError {
             Self::MissingCounter => f.write_str("hotp key URI has no counter parameter"),
             Self::UnexpectedCounter => f.write_str("totp key URI has a counter parameter"),
             Self::BufferTooSmall => f.write_str("buffer is too small for the decoded text"),
+            Self::UnsafeCharacter => f.write_str(
+                "key URI issuer or account holds a control, line-separator or bidirectional formatting character",
+            ),
+            Self::UnsupportedEncoder => f.write_str(
+                "key URI has an encoder parameter: only RFC 4226/6238 codes are supported",
+            ),
         }
     }
 }
@@ -220,8 +241,10 @@ impl<'a> KeyUri<'a> {
     /// ```
     ///
     /// # Errors
+    /// [`UriError::Secret`] with [`SecretError::KeyNotKept`] for a
+    /// [hashed](Secret::is_hashed) secret, whose key is gone;
     /// [`UriError::EmptyAccount`], [`UriError::AmbiguousAccount`] for an
-    /// account with a `:`, [`UriError::NonZeroT0`], and
+    /// account with a `:`, [`UriError::NonZeroT0`], [`UriError::UnsafeCharacter`], and
     /// [`UriError::TooLong`] when the URI would be longer than
     /// [`ParsedKeyUri::MAX_LEN`].
     pub fn new(secret: &'a Secret, kind: OtpKind, account: &'a str) -> Result<Self, UriError> {
@@ -271,6 +294,8 @@ impl<'a> KeyUri<'a> {
     }
 
     fn checked(self) -> Result<Self, UriError> {
+        // A key too long to keep has no base32 to write (`Secret::is_hashed`).
+        self.secret.try_as_bytes()?;
         if matches!(self.kind, OtpKind::Totp(config) if config.t0() != 0) {
             return Err(UriError::NonZeroT0);
         }
@@ -282,6 +307,14 @@ impl<'a> KeyUri<'a> {
         }
         if self.issuer.is_none() && self.account.contains(':') {
             return Err(UriError::AmbiguousAccount);
+        }
+        if self
+            .account
+            .chars()
+            .chain(self.issuer.unwrap_or_default().chars())
+            .any(is_unsafe)
+        {
+            return Err(UriError::UnsafeCharacter);
         }
         // Measured by writing it, so the bound is exactly what `parse` reads.
         let mut length = Length(0);
@@ -360,12 +393,43 @@ impl fmt::Display for Encoded<'_> {
     }
 }
 
+/// The length of `name` as [`Encoded`] writes it: every byte of a
+/// character outside [`is_unescaped`] (all of them ASCII) as `%XX`.
+fn escaped_len(name: Decoded<'_>) -> usize {
+    name.bytes()
+        .map(|byte| match byte {
+            Some(byte) if is_unescaped(char::from(byte)) => 1,
+            _ => 3,
+        })
+        .fold(0, usize::saturating_add)
+}
+
 /// RFC 3986 unreserved characters, and `@`, which account names are full
 /// of and which means nothing special after the authority. Everything else
 /// is escaped: `:` and `/` in the label, `&`, `=`, `+` and `#` in a value,
 /// and space, which readers disagree on as `+`.
 fn is_unescaped(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '@')
+}
+
+/// Characters refused in an issuer or account, read or written
+/// ([`UriError::UnsafeCharacter`]): controls (C0, DEL, C1), which end lines
+/// and drive terminals; the line and paragraph separators; and the
+/// bidirectional formatting characters of Unicode's UAX #9 (ALM, LRM, RLM,
+/// LRE to RLO, LRI to PDI), which reorder how the text around them is shown
+/// (CVE-2021-42574).
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// Options for reading key URIs.
@@ -490,19 +554,22 @@ pub struct ParsedKeyUri<'a> {
 }
 
 /// The parameters [`ParsedKeyUri`] reads; any other is ignored.
-const PARAMETERS: [&str; 6] = [
+const PARAMETERS: [&str; 7] = [
     "secret",
     "issuer",
     "algorithm",
     "digits",
     "period",
     "counter",
+    "encoder",
 ];
 
 impl<'a> ParsedKeyUri<'a> {
-    /// The longest URI read, in bytes. A 128-byte secret, a 1,000-character
-    /// issuer and account (ASCII, unescaped) and every parameter fit; the
-    /// bound keeps the work per URI small on a device.
+    /// The longest URI read or written, in bytes. A 128-byte secret, a
+    /// 1,000-character issuer and account (ASCII, unescaped) and every
+    /// parameter fit; the bound keeps the work per URI small on a device.
+    /// It applies to the text read and to the URI [`KeyUri`] would write
+    /// back from it, so that whatever is read can be written.
     pub const MAX_LEN: usize = 4096;
 
     /// Reads a key URI with the default [`UriOptions`].
@@ -515,9 +582,14 @@ impl<'a> ParsedKeyUri<'a> {
     /// parameters, which are ignored unread; a `#fragment`, ignored as
     /// RFC 3986 §3.5 says. An empty issuer, in the label or the parameter,
     /// counts as none. Spaces around the account name are kept as they are.
+    /// An account name with a `:` is refused when there is no issuer (as in
+    /// `:a%3Ab`), as [`KeyUri::new`] refuses to write it.
     ///
     /// `period` in a `hotp` URI is checked and ignored, as apps ignore it;
-    /// `counter` in a `totp` URI is refused.
+    /// `counter` in a `totp` URI is refused. So is an `encoder` parameter
+    /// with any value (`encoder=steam` asks for Steam Guard codes, which this
+    /// crate does not generate): unknown parameters are ignored only because
+    /// none of them changes the code.
     ///
     /// ```
     /// use passcode::{Algorithm, OtpKind, ParsedKeyUri, TotpConfig};
@@ -573,7 +645,10 @@ impl<'a> ParsedKeyUri<'a> {
             .transpose()?
             .ok_or(UriError::EmptyAccount)?;
 
-        let [secret, issuer, algorithm, digits, period, counter] = parameters(query)?;
+        let [secret, issuer, algorithm, digits, period, counter, encoder] = parameters(query)?;
+        if encoder.is_some() {
+            return Err(UriError::UnsupportedEncoder);
+        }
         let secret = secret.ok_or(UriError::MissingSecret)?;
         let issuer = match (
             prefix,
@@ -586,6 +661,12 @@ impl<'a> ParsedKeyUri<'a> {
             }
             (label, parameter) => parameter.or(label),
         };
+        // `KeyUri` cannot write such an account without an issuer (a reader
+        // would split it at the colon), so it is not read either: what is
+        // read can always be written back.
+        if issuer.is_none() && account.bytes().any(|byte| byte == Some(b':')) {
+            return Err(UriError::AmbiguousAccount);
+        }
         let algorithm = match algorithm {
             None => Algorithm::Sha1,
             Some(value) => [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]
@@ -627,6 +708,25 @@ impl<'a> ParsedKeyUri<'a> {
         // decoded. `parameters` has checked the escapes.
         let secret_bytes = PercentBytes::new(secret).map_while(Result::ok);
         let secret = Secret::from_base32_bytes(secret_bytes, options.min_length)?;
+        // What is read must be writable, and writing escapes characters the
+        // text may have left plain (`]` becomes `%5D`): the limit applies to
+        // the URI as `KeyUri` would write it. Its frame (everything but the
+        // names) is measured by writing it; the names add their escaped
+        // length, the issuer twice.
+        let frame = KeyUri {
+            secret: &secret,
+            kind,
+            issuer: issuer.map(|_| ""),
+            account: "",
+        };
+        let mut length = Length(0);
+        write!(length, "{frame}").map_err(|_| UriError::TooLong)?;
+        let names = issuer
+            .map_or(0, |issuer| escaped_len(issuer).saturating_mul(2))
+            .saturating_add(escaped_len(account));
+        if length.0.saturating_add(names) > Self::MAX_LEN {
+            return Err(UriError::TooLong);
+        }
         Ok(Self {
             secret,
             kind,
@@ -708,8 +808,8 @@ fn split_label(label: &str) -> (&str, &str) {
 
 /// The values of the parameters in [`PARAMETERS`], each with its escapes
 /// checked and seen at most once.
-fn parameters(query: &str) -> Result<[Option<&str>; 6], UriError> {
-    let mut values = [None; 6];
+fn parameters(query: &str) -> Result<[Option<&str>; 7], UriError> {
+    let mut values = [None; 7];
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let known = PARAMETERS
@@ -877,8 +977,20 @@ pub struct Decoded<'a> {
 }
 
 impl<'a> Decoded<'a> {
+    /// Checks the escapes and the UTF-8, and refuses the characters that
+    /// [`is_unsafe`] names: every issuer and account read passes here.
     fn new(encoded: &'a str) -> Result<Self, UriError> {
-        decode_chars(encoded, |_| Ok(()), |e| e)?;
+        decode_chars(
+            encoded,
+            |char| {
+                if char.chars().any(is_unsafe) {
+                    Err(UriError::UnsafeCharacter)
+                } else {
+                    Ok(())
+                }
+            },
+            |e| e,
+        )?;
         Ok(Self { encoded })
     }
 

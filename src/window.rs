@@ -4,7 +4,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::code::{Code, Digits};
 use crate::hmac::Mac;
-use crate::{ParamError, VerifyError, declassify};
+use crate::{ParamError, StepError, VerifyError, declassify};
 
 /// Which TOTP time steps a code may come from: `behind` steps before the
 /// current one, the current one, and `ahead` steps after it (RFC 6238 §5.2).
@@ -69,6 +69,28 @@ impl Window {
     #[must_use]
     pub const fn ahead(self) -> u8 {
         self.ahead
+    }
+
+    /// The steps of this window placed around the step `shift` steps from
+    /// `now`: those that exist. Steps below 0 do not, so a window reaching
+    /// past step 0 holds fewer steps, and none when it lies wholly below
+    /// (`None`). Which steps depends only on public numbers.
+    ///
+    /// # Errors
+    /// [`StepError::Overflow`] when the window reaches past `u64::MAX`.
+    pub(crate) fn steps(
+        self,
+        now: u64,
+        shift: i8,
+    ) -> Result<Option<RangeInclusive<u64>>, StepError> {
+        let shift = i16::from(shift);
+        let low = shift.saturating_sub(i16::from(self.behind));
+        let high = shift.saturating_add(i16::from(self.ahead));
+        match now.checked_add_signed(i64::from(high)) {
+            Some(last) => Ok(Some(now.saturating_add_signed(i64::from(low))..=last)),
+            None if high < 0 => Ok(None),
+            None => Err(StepError::Overflow),
+        }
     }
 }
 
@@ -228,33 +250,62 @@ impl Scan {
     }
 }
 
-/// Compares `input` with the code of every counter in `counters`: all of
+/// The union of two ranges of steps, as at most two disjoint ranges in
+/// ascending order: one when they overlap or touch, so that no step is
+/// computed twice and none between them is added.
+pub(crate) fn union(
+    a: Option<RangeInclusive<u64>>,
+    b: Option<RangeInclusive<u64>>,
+) -> [Option<RangeInclusive<u64>>; 2] {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let (low, high) = if a.start() <= b.start() {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            if high.start().saturating_sub(1) <= *low.end() {
+                let end = (*low.end()).max(*high.end());
+                [Some(*low.start()..=end), None]
+            } else {
+                [Some(low), Some(high)]
+            }
+        }
+        (a, b) => [a.or(b), None],
+    }
+}
+
+/// Compares `input` with the code of every counter in `ranges`: all of
 /// them, with no early exit, in constant time. A match at a counter at or
 /// before `last_used` counts as a replay, not a match; of the other matches
-/// the newest wins, so that storing it retires every older counter.
+/// the newest wins, so that storing it retires every older counter. The
+/// ranges must be disjoint and in ascending order: a later match replaces
+/// an earlier one.
 ///
 /// The counters and `last_used` are public; which counter matched is not, and
 /// stays in `Choice` and `conditional_assign` until the caller's final branch.
 pub(crate) fn scan(
     mac: &Mac,
     digits: Digits,
-    counters: RangeInclusive<u64>,
+    ranges: impl IntoIterator<Item = RangeInclusive<u64>>,
     input: &Code,
     last_used: Option<u64>,
 ) -> Scan {
     let input = input.value();
     let mut scan = Scan::new();
-    mac.for_each(counters, |counter, truncated| {
-        let hit = u64::from(digits.reduce(truncated)).ct_eq(&input);
-        // Whether a counter is fresh depends only on public numbers, so it
-        // may steer a branch; `hit` stays a `Choice` either way.
-        if last_used.is_none_or(|last| counter > last) {
-            scan.counter.conditional_assign(&counter, hit);
-            scan.matched |= hit;
-        } else {
-            scan.replayed |= hit;
-        }
-    });
+    for counters in ranges {
+        mac.for_each(counters, |counter, truncated| {
+            let hit = u64::from(digits.reduce(truncated)).ct_eq(&input);
+            // Whether a counter is fresh depends only on public numbers, so
+            // it may steer a branch; `hit` stays a `Choice` either way.
+            if last_used.is_none_or(|last| counter > last) {
+                scan.counter.conditional_assign(&counter, hit);
+                scan.matched |= hit;
+            } else {
+                scan.replayed |= hit;
+            }
+        });
+    }
     scan
 }
 

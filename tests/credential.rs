@@ -156,10 +156,13 @@ fn malformed_and_out_of_range_change_nothing() {
         totp.check(&policy, &mut state, "123456", T - 1),
         Err(VerifyError::OutOfRange(StepError::BeforeT0))
     );
-    // Step 0 with one step behind reaches below zero.
+    assert_eq!(state, TotpState::new());
+    // A window past the last step.
+    let one_second = TotpConfig::new().with_period(passcode::Period::new(1).unwrap());
+    let totp = Totp::from_key(KEY, one_second).unwrap();
     assert_eq!(
-        totp.check(&policy, &mut state, "123456", T),
-        Err(VerifyError::OutOfRange(StepError::BelowZero))
+        totp.check(&policy, &mut state, "123456", u64::MAX),
+        Err(VerifyError::OutOfRange(StepError::Overflow))
     );
     assert_eq!(state, TotpState::new());
 }
@@ -345,15 +348,16 @@ fn times_at_the_top_of_the_range() {
 }
 
 /// Regression (found by the credential_state_machine fuzz target): a
-/// remembered drift that moves the window below step 0 is `BelowZero`, not
-/// `Overflow`.
+/// remembered drift that moves the window below step 0 once returned
+/// `Overflow`. Steps below 0 do not exist, so the window holds the steps
+/// that do and the check is made.
 #[test]
-fn negative_drift_near_step_zero_is_below_zero() {
+fn negative_drift_near_step_zero_checks_the_steps_that_exist() {
     let totp = totp();
     let policy = TotpPolicy::new().with_window(Window::new(0, 1).unwrap());
     let mut state = TotpState::new();
-    // Teach the state a drift of -1: the device twice one step behind.
-    for now in [T, T + 300] {
+    // Teach the state a drift of -1 early on: the device twice one step behind.
+    for now in [150, 300] {
         totp.check(
             &policy.with_window(Window::new(1, 1).unwrap()),
             &mut state,
@@ -363,10 +367,11 @@ fn negative_drift_near_step_zero_is_below_zero() {
         .unwrap();
     }
     assert_eq!(state.drift(), -1);
-    // At step 0 the predicted step would be -1.
+    // At step 0 the predicted step would be -1: step 0 is checked, and its
+    // code is older than the last accepted one.
     assert_eq!(
-        totp.check(&policy, &mut state, "123456", 10),
-        Err(VerifyError::OutOfRange(StepError::BelowZero))
+        totp.check(&policy, &mut state, &code_at(&totp, 0), 10),
+        Err(VerifyError::Replayed)
     );
 }
 
@@ -483,5 +488,44 @@ proptest! {
             }
             state = TotpState::from_bytes(&state.to_bytes()).unwrap();
         }
+    }
+}
+
+/// Regression: a device that ran 1, then 2, then 3 steps fast (three logins
+/// each) taught a drift of 3; once its clock was corrected, every right code
+/// was refused, because the window was placed only around the remembered
+/// drift, and no success could teach the drift back. The window around the
+/// clock's own step is always checked too, and two successes there bring
+/// the remembered drift back to 0. The same for a slow clock.
+#[test]
+fn corrected_clock_after_learned_drift_is_accepted() {
+    let totp = totp();
+    let policy = TotpPolicy::new();
+    for sign in [1i64, -1] {
+        let mut state = TotpState::new();
+        let mut now = T;
+        for skew in 1..=3 {
+            for _ in 0..3 {
+                now += 300;
+                let device = now.checked_add_signed(sign * skew * 30).unwrap();
+                let matched = totp
+                    .check(&policy, &mut state, &code_at(&totp, device), now)
+                    .unwrap();
+                assert_eq!(matched.drift, sign * skew);
+            }
+        }
+        assert_eq!(i64::from(state.drift()), 3 * sign);
+        // The device's clock is corrected: 100 logins, each accepted.
+        for login in 0..100 {
+            now += 300;
+            let matched = totp
+                .check(&policy, &mut state, &code_at(&totp, now), now)
+                .unwrap_or_else(|e| panic!("login {login} after the correction: {e}"));
+            assert_eq!(matched.drift, 0);
+            if login >= 1 {
+                assert_eq!(state.drift(), 0, "login {login}");
+            }
+        }
+        assert_eq!(state.failures(), 0);
     }
 }

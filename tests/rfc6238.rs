@@ -181,3 +181,56 @@ fn t0_shifts_the_steps() {
     let totp = Totp::from_key(SEED_SHA1, config).unwrap();
     assert_eq!(totp.generate(89).unwrap().as_str(), "94287082");
 }
+
+/// Steps below 0 do not exist, so a window that reaches below step 0 checks
+/// the steps that do, as `oathtool` does: the SHA-1 code of time 59 (step 1)
+/// verifies with two steps behind, the code of step 0 verifies at time 10
+/// with one step behind, and a late T0 changes nothing.
+#[test]
+fn window_reaching_below_step_zero_checks_the_steps_that_exist() {
+    let totp = totp(Algorithm::Sha1);
+    for window in [Window::new(1, 1).unwrap(), Window::new(2, 1).unwrap()] {
+        let matched = totp.verify("94287082", 59, window).unwrap();
+        assert_eq!((matched.step, matched.drift), (1, 0), "{window:?}");
+        let matched = totp.verify_after("94287082", 59, window, 0).unwrap();
+        assert_eq!((matched.step, matched.drift), (1, 0), "{window:?}");
+    }
+    // HOTP(0) of the Appendix A seed, 8 digits: step 0, at times 0 to 29.
+    let step_zero = totp.generate_step(0);
+    for time in [0, 10, 29] {
+        let matched = totp
+            .verify(step_zero.as_str(), time, Window::new(20, 0).unwrap())
+            .unwrap();
+        assert_eq!((matched.step, matched.drift), (0, 0));
+    }
+    // From step 1, step 0 is one behind; the window's step -1 is not checked.
+    let matched = totp
+        .verify(step_zero.as_str(), 30, Window::new(2, 0).unwrap())
+        .unwrap();
+    assert_eq!((matched.step, matched.drift), (0, -1));
+    assert_eq!(
+        totp.verify_after(step_zero.as_str(), 30, Window::new(2, 0).unwrap(), 0),
+        Err(passcode::VerifyError::Replayed)
+    );
+    // The same with a non-zero T0: its first step is step 0.
+    let late = Totp::from_key(
+        SEED_SHA1,
+        TotpConfig::new().with_digits(Digits::EIGHT).with_t0(1_000),
+    )
+    .unwrap();
+    let matched = late
+        .verify("94287082", 1_030, Window::new(3, 3).unwrap())
+        .unwrap();
+    assert_eq!((matched.step, matched.drift), (1, 0));
+    let matched = late
+        .verify(step_zero.as_str(), 1_000, Window::default())
+        .unwrap();
+    assert_eq!((matched.step, matched.drift), (0, 0));
+    // No step exists before T0 at all: still an error.
+    assert_eq!(
+        late.verify("94287082", 999, Window::default()),
+        Err(passcode::VerifyError::OutOfRange(
+            passcode::StepError::BeforeT0
+        ))
+    );
+}

@@ -40,6 +40,9 @@ fn secrets_as_base32() {
     let text = serde_json::to_string(&secret).unwrap();
     assert_eq!(text, "\"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\"");
     assert_eq!(from_str::<Secret>(&text).unwrap(), secret);
+    // A key longer than `Secret::MAX_LEN` is kept hashed, with no base32 to
+    // write: serializing it fails rather than write something else.
+    assert!(serde_json::to_string(&Secret::from_bytes(&[1; 200]).unwrap()).is_err());
     assert_eq!(
         from_str::<Secret>("\"gezd gnbv gy3t qojq gezd gnbv gy3t qojq\"").unwrap(),
         secret

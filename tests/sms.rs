@@ -227,11 +227,6 @@ fn cancel_stops_a_verification() {
 fn clock_going_backwards_does_not_expire_or_revive() {
     let verifier = verifier(SmsPolicy::new());
     let (state, code) = verifier.start(&mut rng(), PHONE, T);
-    let mut earlier = state;
-    assert_eq!(
-        verifier.check(&mut earlier, PHONE, code.as_str(), T - 3600),
-        Ok(SmsCheck::Approved)
-    );
     // An expired verification stays expired whatever the clock later says...
     let mut expired = state;
     assert_eq!(
@@ -291,4 +286,38 @@ fn digits_are_uniform() {
     uniform::assert_uniform_digits(
         (0..20_000).map(|_| verifier.start(&mut rng, PHONE, T).1.as_str().to_owned()),
     );
+}
+
+/// Regression: a check (or a resend) at a time before `created_at` was
+/// judged only against `expires_at`, so a server clock that stepped back
+/// extended the code's validity by as much. Such a call is refused without
+/// a comparison and counts nothing; at the creation time itself, and later,
+/// the verification works as before.
+#[test]
+fn check_before_created_at_is_refused() {
+    let verifier = verifier(SmsPolicy::new());
+    let (state, code) = verifier.start(&mut rng(), PHONE, T);
+    let mut earlier = state;
+    for now in [0, T - 3600, T - 1] {
+        assert_eq!(
+            verifier.check(&mut earlier, PHONE, code.as_str(), now),
+            Ok(SmsCheck::BeforeCreation)
+        );
+        assert_eq!(
+            verifier.resend(&mut earlier, PHONE, now),
+            Err(SmsError::BeforeCreation)
+        );
+    }
+    assert_eq!(earlier, state, "nothing was counted");
+    assert_eq!(verifier.resend(&mut earlier, PHONE, T).as_ref(), Ok(&code));
+    assert_eq!(
+        verifier.check(&mut earlier, PHONE, code.as_str(), T),
+        Ok(SmsCheck::Approved)
+    );
+    // Not pending wins over the time, as it does over expiry.
+    assert_eq!(
+        verifier.check(&mut earlier, PHONE, code.as_str(), T - 1),
+        Ok(SmsCheck::NotPending)
+    );
+    assert!(!SmsError::BeforeCreation.to_string().is_empty());
 }

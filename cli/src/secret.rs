@@ -92,6 +92,26 @@ pub(crate) fn decode(
     // which refuses it.
     let compact: Zeroizing<String> =
         Zeroizing::new(text.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    // A whole key URI where a secret belongs is a common slip (it is what
+    // `passcode new` prints); say so rather than "not base32".
+    if compact
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("otpauth:"))
+    {
+        let how = match source {
+            Source::File(path) => format!(
+                "`passcode uri code - < '{0}'` prints its code, `passcode uri show - < '{0}'` \
+                 its fields",
+                path.display()
+            ),
+            _ => "give it to `passcode uri code -` (its code) or `passcode uri show -` (its \
+                  fields) on standard input"
+                .to_owned(),
+        };
+        return Err(CliError::new(format!(
+            "{source} holds a key URI (otpauth://...), not a secret: {how}"
+        )));
+    }
     let secret = if hex {
         let bytes = decode_hex(&compact).ok_or_else(|| {
             CliError::new(format!(
@@ -110,7 +130,7 @@ pub(crate) fn decode(
 /// A warning on stderr for a secret below 128 bits, which only
 /// `--allow-short-secret` lets through.
 pub(crate) fn warn_if_short(secret: &Secret, source: &Source) {
-    let bits = secret.as_bytes().len().saturating_mul(8);
+    let bits = secret.key_len().saturating_mul(8);
     if bits < 128 {
         crate::error::eprint_line(&format!(
             "warning: the secret in {source} has only {bits} bits, fewer than the 128 RFC 4226 \

@@ -25,14 +25,21 @@ struct UriOutput<'a> {
 pub(crate) fn show(args: UriShowArgs, json: bool) -> Result<(), CliError> {
     let (text, source) = read(&args.uri)?;
     let uri = parse(&text, &args.uri, &source)?;
-    let revealed = args
-        .reveal
-        .then(|| Zeroizing::new(uri.secret().to_base32().to_string()));
+    // A key longer than 128 bytes is kept only as its hashes: nothing to show.
+    let revealed = match args.reveal {
+        true => Some(Zeroizing::new(
+            uri.secret()
+                .try_to_base32()
+                .map_err(|e| CliError::new(format!("--reveal: {e}")))?
+                .to_string(),
+        )),
+        false => None,
+    };
     let fields = UriOutput {
         kind: uri.kind().into(),
         issuer: uri.issuer().map(|issuer| issuer.to_string()),
         account: uri.account().to_string(),
-        secret_bits: uri.secret().as_bytes().len().saturating_mul(8),
+        secret_bits: uri.secret().key_len().saturating_mul(8),
         secret: revealed.as_ref().map(|secret| secret.as_str()),
     };
     if json {

@@ -5,8 +5,9 @@
 //! bytes.
 //!
 //! Each outcome must be the reference verdict for the state as it stands
-//! (the window around the step the remembered drift predicts, only steps
-//! after the last accepted one), and on top of that:
+//! (the window around the clock's step and around the step the remembered
+//! drift predicts, only steps after the last accepted one), and on top of
+//! that:
 //!
 //! - no TOTP step is accepted twice, and accepted steps strictly increase;
 //! - a check before `retry_at` is always `Throttled` and changes nothing;
@@ -224,11 +225,11 @@ fuzz_target!(|input: Input| {
                         .map_err(VerifyError::Malformed)
                         .and_then(|plain| Ok((plain, clock?)))
                         .and_then(|(plain, clock)| {
-                            let center = i128::from(clock) + i128::from(before.drift());
+                            let predicted = i128::from(clock) + i128::from(before.drift());
                             credential.verify_around(
                                 &plain,
                                 clock,
-                                center,
+                                &[i128::from(clock), predicted],
                                 window.behind(),
                                 window.ahead(),
                                 before.last_step(),

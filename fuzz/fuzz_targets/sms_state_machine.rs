@@ -122,6 +122,8 @@ fuzz_target!(|input: Input| {
             Op::Resend => {
                 let expected = if model.status != SmsStatus::Pending {
                     Err(SmsError::NotPending)
+                } else if now < model.created {
+                    Err(SmsError::BeforeCreation)
                 } else if now >= model.expires {
                     Err(SmsError::Expired)
                 } else if model.checks >= max_checks {
@@ -155,7 +157,7 @@ fuzz_target!(|input: Input| {
                     assert_eq!(model.approvals, 1, "approved twice");
                     assert_eq!(before.0, SmsStatus::Pending, "approved when not pending");
                     assert!(
-                        now < model.expires,
+                        model.created <= now && now < model.expires,
                         "approved at {now}, expired at {}",
                         model.expires
                     );
@@ -197,6 +199,9 @@ fn expect_check(
 ) -> Result<SmsCheck, CodeError> {
     if model.status != SmsStatus::Pending {
         return Ok(SmsCheck::NotPending);
+    }
+    if now < model.created {
+        return Ok(SmsCheck::BeforeCreation);
     }
     if now >= model.expires {
         return Ok(SmsCheck::Expired);

@@ -2,11 +2,15 @@
 //! back by `KeyUri` to a URI that parses to the same values; building a
 //! `KeyUri` from arbitrary names and parameters either round-trips exactly
 //! (`parse(format(x)) == x`) or fails for a reason its input shows.
+//! Whatever parses holds no control, line-separator or bidirectional
+//! formatting character in its issuer or account.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use passcode::{Digits, HotpConfig, KeyUri, OtpKind, OwnedKeyUri, ParsedKeyUri, Secret, UriError};
+use passcode::{
+    Digits, HotpConfig, KeyUri, OtpKind, OwnedKeyUri, ParsedKeyUri, Secret, SecretError, UriError,
+};
 use passcode_fuzz::input::{AnyAlgorithm, TotpParams};
 
 #[derive(Arbitrary, Debug)]
@@ -23,6 +27,15 @@ enum Input {
         hotp: Option<(AnyAlgorithm, u8, u64)>,
         totp: TotpParams,
     },
+}
+
+/// Controls, line and paragraph separators, and bidirectional formatting
+/// characters: what `UriError::UnsafeCharacter` documents.
+fn is_unsafe(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0..=0x1f | 0x7f..=0x9f | 0x61c | 0x200e | 0x200f | 0x2028..=0x202e | 0x2066..=0x2069
+    )
 }
 
 fn same(
@@ -53,6 +66,23 @@ fuzz_target!(|input: Input| match input {
         };
         // Whatever was read can be written, and reads back the same.
         let owned = OwnedKeyUri::from(parsed.clone());
+        assert!(
+            !owned
+                .account
+                .chars()
+                .chain(owned.issuer.iter().flat_map(|i| i.chars()))
+                .any(is_unsafe),
+            "{text:?} read an unsafe character"
+        );
+        // The one documented exception: a key longer than `Secret::MAX_LEN`
+        // is kept only as its digests, and has no base32 to write.
+        if owned.secret.is_hashed() {
+            assert_eq!(
+                owned.to_uri().err(),
+                Some(UriError::Secret(SecretError::KeyNotKept))
+            );
+            return;
+        }
         let uri = owned
             .to_uri()
             .unwrap_or_else(|e| panic!("{text:?} parsed but cannot be written: {e}"))
@@ -107,6 +137,10 @@ fuzz_target!(|input: Input| match input {
                     UriError::EmptyIssuer => issuer.as_deref() == Some(""),
                     UriError::AmbiguousAccount => issuer.is_none() && account.contains(':'),
                     UriError::NonZeroT0 => t0,
+                    UriError::UnsafeCharacter => account
+                        .chars()
+                        .chain(issuer.iter().flat_map(|i| i.chars()))
+                        .any(is_unsafe),
                     // Percent-encoding at most triples a name, which appears
                     // twice with an issuer: only long names can overflow.
                     UriError::TooLong => {

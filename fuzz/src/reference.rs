@@ -91,30 +91,36 @@ impl Credential {
         code(self.algorithm, &self.key, counter, self.digits)
     }
 
-    /// TOTP verification around `center` (RFC 6238 §5.2): every step from
-    /// `center - behind` to `center + ahead` must exist in `u64`; of the
-    /// steps after `last` whose code is `typed`, the newest wins, with its
-    /// drift from `clock`; a code matching only steps at or before `last` is
-    /// a replay.
+    /// TOTP verification around each of `centers` (RFC 6238 §5.2): the
+    /// steps from `center - behind` to `center + ahead` that exist (none
+    /// below 0; no window may reach past `u64::MAX`), all windows together;
+    /// of the steps after `last` whose code is `typed`, the newest wins,
+    /// with its drift from `clock`; a code matching only steps at or before
+    /// `last` is a replay.
     pub fn verify_around(
         &self,
         typed: &str,
         clock: u64,
-        center: i128,
+        centers: &[i128],
         behind: u8,
         ahead: u8,
         last: Option<u64>,
     ) -> Result<(u64, i64), VerifyError> {
-        let first = center - i128::from(behind);
-        let end = center + i128::from(ahead);
-        if first < 0 {
-            return Err(VerifyError::OutOfRange(StepError::BelowZero));
+        let mut steps = std::collections::BTreeSet::new();
+        for &center in centers {
+            let first = (center - i128::from(behind)).max(0);
+            let end = center + i128::from(ahead);
+            if end > i128::from(u64::MAX) {
+                return Err(VerifyError::OutOfRange(StepError::Overflow));
+            }
+            if end >= 0 {
+                steps.extend(first as u64..=end as u64);
+            }
         }
-        if end > i128::from(u64::MAX) {
-            return Err(VerifyError::OutOfRange(StepError::Overflow));
-        }
-        let (first, end) = (first as u64, end as u64);
-        let matches: Vec<u64> = (first..=end).filter(|&s| self.code(s) == typed).collect();
+        let matches: Vec<u64> = steps
+            .into_iter()
+            .filter(|&s| self.code(s) == typed)
+            .collect();
         let fresh = matches
             .iter()
             .copied()
@@ -203,7 +209,7 @@ impl Totp {
         let typed = parse_code(input, self.credential.digits)?;
         let now = self.step(time)?;
         self.credential
-            .verify_around(&typed, now, i128::from(now), behind, ahead, last)
+            .verify_around(&typed, now, &[i128::from(now)], behind, ahead, last)
     }
 }
 
@@ -339,10 +345,12 @@ mod tests {
             totp.verify("287082", 89, 1, 0, Some(1)),
             Err(VerifyError::Replayed)
         );
+        // Step -1 does not exist; step 0 is checked.
         assert_eq!(
             totp.verify("287082", 29, 1, 0, None),
-            Err(VerifyError::OutOfRange(StepError::BelowZero))
+            Err(VerifyError::Invalid)
         );
+        assert_eq!(totp.verify("755224", 29, 3, 0, None), Ok((0, 0)));
         let late = Totp { t0: 100, ..totp };
         assert_eq!(
             late.verify("287082", 99, 0, 0, None),
