@@ -391,6 +391,10 @@ async fn main() {
         std::process::exit(1);
     }
     let o = options();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .init();
     println!(
         "{} s a run, {} connections, {} users a pool; machine: {} cores",
         o.seconds,
