@@ -59,7 +59,8 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "PASSCODE_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// `sqlite:PATH` (or a bare path) [default: sqlite:passcode-data/passcode.db].
+    /// `sqlite:PATH` (or a bare path), or `postgres://USER@HOST:PORT/DB`
+    /// [default: sqlite:passcode-data/passcode.db].
     #[arg(long, env = "PASSCODE_DATABASE_URL")]
     pub database: Option<String>,
     /// File holding the 32-byte master key as 64 hex characters; created
@@ -83,6 +84,9 @@ pub struct ServeArgs {
     /// Base URL written into QR code links [default: from the request's Host].
     #[arg(long, env = "PASSCODE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// PostgreSQL connections in this node's pool [default: 16].
+    #[arg(long, env = "PASSCODE_POOL_SIZE")]
+    pub pool_size: Option<usize>,
     /// Seconds a stop waits for requests in flight and queued deliveries
     /// [default: 10].
     #[arg(long, env = "PASSCODE_SHUTDOWN_TIMEOUT")]
@@ -101,6 +105,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     public_url: Option<String>,
     shutdown_timeout: Option<u64>,
+    pool_size: Option<usize>,
     webhook_secret: Option<Redacted>,
     twilio_account_sid: Option<String>,
     twilio_auth_token: Option<Redacted>,
@@ -159,6 +164,8 @@ pub struct Settings {
     pub shutdown_timeout: std::time::Duration,
     /// The network senders' secrets.
     pub secrets: SenderSecrets,
+    /// PostgreSQL pool size.
+    pub pool_size: usize,
 }
 
 impl ServeArgs {
@@ -200,6 +207,7 @@ impl ServeArgs {
                     .or(file.shutdown_timeout)
                     .unwrap_or(10),
             ),
+            pool_size: self.pool_size.or(file.pool_size).unwrap_or(16),
             // Secrets come from the environment over the file, never flags.
             secrets: SenderSecrets {
                 webhook_secret: env("PASSCODE_WEBHOOK_SECRET")

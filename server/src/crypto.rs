@@ -94,17 +94,30 @@ impl MasterKey {
                 let mut text = Zeroizing::new(hex::encode(bytes.as_ref()));
                 text.push('\n');
                 create_private_dir(path).map_err(|e| KeyError::Io(e.to_string()))?;
+                // Written whole to a private temporary file, then linked
+                // into place: the link fails if another process got there
+                // first, and then its key is the one read; nobody ever reads
+                // half a key.
+                let temporary = path.with_extension(format!("tmp-{}", hex::encode(&bytes[..4])));
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options
-                    .open(path)
-                    .map_err(|e| KeyError::Io(e.to_string()))?;
-                file.write_all(text.as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| KeyError::Io(e.to_string()))?;
-                Ok((Self::from_bytes(&bytes), true))
+                let written = options.open(&temporary).and_then(|mut file| {
+                    file.write_all(text.as_bytes())?;
+                    file.sync_all()
+                });
+                let linked = written.and_then(|()| std::fs::hard_link(&temporary, path));
+                let _ = std::fs::remove_file(&temporary);
+                match linked {
+                    Ok(()) => Ok((Self::from_bytes(&bytes), true)),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| KeyError::Io(e.to_string()))?;
+                        Ok((Self::parse(&text)?, false))
+                    }
+                    Err(e) => Err(KeyError::Io(e.to_string())),
+                }
             }
             Err(e) => Err(KeyError::Io(e.to_string())),
         }
@@ -302,8 +315,27 @@ mod tests {
             assert_eq!(dir.permissions().mode() & 0o777, 0o700);
         }
         let (again, created) = MasterKey::load_or_create(&path).unwrap();
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         assert!(!created);
         assert!(again.verify_check(&key.key_check()).is_ok());
+    }
+
+    #[test]
+    fn processes_creating_the_key_at_once_agree_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let keys: Vec<MasterKey> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| MasterKey::load_or_create(&path).unwrap().0))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let check = keys[0].key_check();
+        assert!(keys.iter().all(|k| k.verify_check(&check).is_ok()));
     }
 
     #[test]

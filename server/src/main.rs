@@ -161,7 +161,7 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             .as_deref()
             .unwrap_or(passcode_server::config::DEFAULT_DATABASE),
     )?;
-    let store = server::open_store(&database, Durability::Full)?;
+    let store = server::open_store(&database, Durability::Full, 2).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));

@@ -10,21 +10,28 @@ use crate::crypto::{self, KEY_CHECK, MasterKey};
 use crate::sender::Sender;
 use crate::sender::outbox::Retry;
 use crate::service::{Limits, Service};
+use crate::store::postgres::Postgres;
 use crate::store::sqlite::{Durability, Sqlite};
 use crate::store::{NewApp, Store};
 
-/// Opens the database a setting names.
+/// Opens the database a setting names; `pool_size` connections for
+/// PostgreSQL.
 ///
 /// # Errors
 /// A message saying why it cannot be opened.
-pub fn open_store(database: &Database, durability: Durability) -> Result<Arc<dyn Store>, String> {
+pub async fn open_store(
+    database: &Database,
+    durability: Durability,
+    pool_size: usize,
+) -> Result<Arc<dyn Store>, String> {
     match database {
         Database::Sqlite(path) => Sqlite::open(path, durability)
             .map(|s| Arc::new(s) as Arc<dyn Store>)
             .map_err(|e| format!("{}: {e}", path.display())),
-        Database::Postgres(_) => {
-            Err("PostgreSQL is not supported by this build yet; use sqlite:PATH".into())
-        }
+        Database::Postgres(url) => Postgres::connect(url, pool_size)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| format!("PostgreSQL: {e}")),
     }
 }
 
@@ -59,6 +66,16 @@ pub async fn ensure_default_app(
     now: i64,
 ) -> Result<(), String> {
     if !store.apps().await.map_err(|e| e.to_string())?.is_empty() {
+        return Ok(());
+    }
+    // Nodes starting together on one database: the one whose claim is
+    // stored creates the application, the others leave it alone.
+    let claim = crypto::new_api_key();
+    let stored = store
+        .init_meta("default_app_claim", claim.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    if stored != claim.as_bytes() {
         return Ok(());
     }
     let key = crypto::new_api_key();
@@ -100,7 +117,7 @@ pub fn init_logging(format: LogFormat) {
 /// # Errors
 /// A message when it cannot start.
 pub async fn serve(settings: Settings) -> Result<(), String> {
-    let store = open_store(&settings.database, settings.durability)?;
+    let store = open_store(&settings.database, settings.durability, settings.pool_size).await?;
     let key = master_key(store.as_ref(), &settings).await?;
     let now = i64::try_from((api::system_clock())()).unwrap_or(0);
     ensure_default_app(store.as_ref(), &settings, now).await?;

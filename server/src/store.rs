@@ -11,6 +11,7 @@
 
 use async_trait::async_trait;
 
+pub mod postgres;
 pub mod sqlite;
 
 /// An application (a tenant), as the API sees it.
@@ -255,4 +256,15 @@ pub trait Store: Send + Sync + 'static {
     async fn stats(&self, app_id: i64) -> Result<Vec<MonthStats>>;
     /// Users of the application.
     async fn user_count(&self, app_id: i64) -> Result<i64>;
+}
+
+/// The key range of one user's states (`user:{id}:` up to `user:{id};`),
+/// removed with the user.
+pub(crate) fn user_range(id: i64) -> [String; 2] {
+    [format!("user:{id}:"), format!("user:{id};")]
+}
+
+/// The key range of one application's own states.
+pub(crate) fn app_range(id: i64) -> [String; 2] {
+    [format!("app:{id}:"), format!("app:{id};")]
 }

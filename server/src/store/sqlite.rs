@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 
 use super::{
     App, AppPatch, Counter, Device, MonthStats, NewApp, Result, Store, StoreError, User, Versioned,
+    app_range, user_range,
 };
 
 /// The schema, one file a version, applied in order.
@@ -732,14 +733,4 @@ impl Store for Sqlite {
         })
         .await
     }
-}
-
-/// The key range of one user's states (`user:{id}:` ... `user:{id};`).
-fn user_range(id: i64) -> [String; 2] {
-    [format!("user:{id}:"), format!("user:{id};")]
-}
-
-/// The key range of one application's own states.
-fn app_range(id: i64) -> [String; 2] {
-    [format!("app:{id}:"), format!("app:{id};")]
 }

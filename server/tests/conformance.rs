@@ -1,0 +1,318 @@
+//! One storage conformance suite, run against SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+#[path = "support/stores.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use passcode_server::store::{AppPatch, Counter, Device, NewApp};
+
+fn new_app(name: &str, key: u8, sandbox: bool) -> NewApp {
+    NewApp {
+        name: name.into(),
+        key_hash: [key; 32],
+        token_length: 7,
+        sandbox,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compare_and_set_has_one_winner() {
+    for (kind, store, _dir) in support::stores().await {
+        assert!(store.load("k").await.unwrap().is_none(), "{kind}");
+        assert!(
+            store.cas("k", None, b"a").await.unwrap(),
+            "{kind}: insert when absent"
+        );
+        assert!(
+            !store.cas("k", None, b"b").await.unwrap(),
+            "{kind}: a second insert loses"
+        );
+        let v = store.load("k").await.unwrap().unwrap();
+        assert_eq!(v.value, b"a");
+        assert!(
+            store.cas("k", Some(v.version), b"c").await.unwrap(),
+            "{kind}"
+        );
+        assert!(
+            !store.cas("k", Some(v.version), b"d").await.unwrap(),
+            "{kind}: a stale version loses"
+        );
+        assert_eq!(store.load("k").await.unwrap().unwrap().value, b"c");
+        // Many claims on one version, at once: exactly one wins, each round.
+        for round in 0..5 {
+            let current = store.load("k").await.unwrap().unwrap();
+            let claims = (0..100).map(|i| {
+                let store = Arc::clone(&store);
+                let value = format!("{round}-{i}");
+                tokio::spawn(async move {
+                    store
+                        .cas("k", Some(current.version), value.as_bytes())
+                        .await
+                        .unwrap()
+                })
+            });
+            let wins = futures::future::join_all(claims)
+                .await
+                .into_iter()
+                .filter(|r| *r.as_ref().unwrap())
+                .count();
+            assert_eq!(wins, 1, "{kind}, round {round}");
+        }
+        store.remove("k").await.unwrap();
+        assert!(store.load("k").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn applications_are_created_found_changed_and_deleted() {
+    for (kind, store, _dir) in support::stores().await {
+        let a = store.create_app(new_app("A", 1, false), 10).await.unwrap();
+        assert_eq!(
+            (
+                a.name.as_str(),
+                a.token_length,
+                a.sms_enabled,
+                a.phone_export_enabled
+            ),
+            ("A", 7, true, false),
+            "{kind}"
+        );
+        assert!(
+            a.calls_enabled && a.generic_tokens_enabled && !a.custom_messages_enabled && !a.sandbox
+        );
+        assert_eq!(
+            store.app_by_key_hash(&[1; 32]).await.unwrap(),
+            Some(a.clone()),
+            "{kind}"
+        );
+        assert_eq!(store.app_by_key_hash(&[2; 32]).await.unwrap(), None);
+        let patched = store
+            .update_app(
+                a.id,
+                AppPatch {
+                    phone_export_enabled: Some(true),
+                    token_length: Some(8),
+                    ..AppPatch::default()
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                patched.phone_export_enabled,
+                patched.token_length,
+                patched.sms_enabled
+            ),
+            (true, 8, true),
+            "{kind}"
+        );
+        assert_eq!(
+            store.update_app(999, AppPatch::default()).await.unwrap(),
+            None
+        );
+        assert!(store.set_app_key(a.id, &[3; 32]).await.unwrap());
+        assert_eq!(
+            store.app_by_key_hash(&[1; 32]).await.unwrap(),
+            None,
+            "{kind}: the old key stops working"
+        );
+        assert_eq!(
+            store.app_by_key_hash(&[3; 32]).await.unwrap().map(|x| x.id),
+            Some(a.id)
+        );
+        assert!(!store.set_app_key(999, &[4; 32]).await.unwrap());
+        assert_eq!(store.apps().await.unwrap().len(), 1);
+        assert_eq!(store.app(a.id).await.unwrap().map(|x| x.id), Some(a.id));
+        assert!(store.delete_app(a.id).await.unwrap());
+        assert!(!store.delete_app(a.id).await.unwrap());
+        assert!(store.apps().await.unwrap().is_empty(), "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn the_first_sandbox_application_owns_user_51() {
+    for (kind, store, _dir) in support::stores().await {
+        let plain = store.create_app(new_app("P", 1, false), 10).await.unwrap();
+        let first = store.create_app(new_app("S1", 2, true), 10).await.unwrap();
+        let second = store.create_app(new_app("S2", 3, true), 10).await.unwrap();
+        let user = store.user(first.id, 51).await.unwrap().unwrap();
+        assert_eq!(
+            (user.country_code, user.phone.as_str()),
+            (1, "3054562345"),
+            "{kind}"
+        );
+        assert_eq!(store.user(second.id, 51).await.unwrap(), None, "{kind}");
+        assert_eq!(store.user(plain.id, 51).await.unwrap(), None, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn users_are_one_per_phone_per_application_with_global_ids() {
+    for (kind, store, _dir) in support::stores().await {
+        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+        let b = store.create_app(new_app("B", 2, false), 0).await.unwrap();
+        let (u, created) = store
+            .upsert_user(a.id, 1, "7754615609", "x@y.com", 5)
+            .await
+            .unwrap();
+        assert!(created && u.id >= 1000, "{kind}: {u:?}");
+        let (again, created) = store
+            .upsert_user(a.id, 1, "7754615609", "other@y.com", 6)
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.id, created, again.email.as_str()),
+            (u.id, false, "x@y.com"),
+            "{kind}"
+        );
+        let (other, created) = store
+            .upsert_user(b.id, 1, "7754615609", "x@y.com", 5)
+            .await
+            .unwrap();
+        assert!(created && other.id != u.id, "{kind}: ids are global");
+        assert_eq!(
+            store.user(b.id, u.id).await.unwrap(),
+            None,
+            "{kind}: isolation"
+        );
+        assert_eq!(
+            store.user_by_id(u.id).await.unwrap().map(|x| x.app_id),
+            Some(a.id)
+        );
+        assert!(!u.registered);
+        store.set_registered(u.id).await.unwrap();
+        assert!(
+            store.user(a.id, u.id).await.unwrap().unwrap().registered,
+            "{kind}"
+        );
+        assert_eq!(store.user_count(a.id).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_user_takes_its_devices_and_states_and_nothing_else() {
+    for (kind, store, _dir) in support::stores().await {
+        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+        let (u, _) = store
+            .upsert_user(a.id, 1, "7754615609", "x@y.com", 0)
+            .await
+            .unwrap();
+        let (v, _) = store
+            .upsert_user(a.id, 1, "7754615610", "x@y.com", 0)
+            .await
+            .unwrap();
+        let device = |user_id, uid| Device {
+            id: 0,
+            user_id,
+            uid: [uid; 16],
+            sealed_seed: vec![uid; 40],
+            created_at: 7,
+        };
+        let d1 = store.add_device(device(u.id, 1)).await.unwrap();
+        let d2 = store.add_device(device(u.id, 2)).await.unwrap();
+        store.add_device(device(v.id, 3)).await.unwrap();
+        let listed = store.devices(u.id).await.unwrap();
+        assert_eq!(
+            listed.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![d1.id, d2.id],
+            "{kind}"
+        );
+        assert_eq!(listed[1].sealed_seed, vec![2; 40]);
+        assert_eq!(listed[1].uid, [2; 16]);
+        for key in [
+            format!("user:{}:token", u.id),
+            format!("user:{}:token", v.id),
+            format!("app:{}:x", a.id),
+        ] {
+            assert!(store.cas(&key, None, b"s").await.unwrap());
+        }
+        assert!(
+            !store.delete_user(999, u.id).await.unwrap(),
+            "{kind}: another app's key deletes nothing"
+        );
+        assert!(store.delete_user(a.id, u.id).await.unwrap());
+        assert!(store.devices(u.id).await.unwrap().is_empty(), "{kind}");
+        assert!(
+            store
+                .load(&format!("user:{}:token", u.id))
+                .await
+                .unwrap()
+                .is_none(),
+            "{kind}"
+        );
+        assert!(
+            store
+                .load(&format!("user:{}:token", v.id))
+                .await
+                .unwrap()
+                .is_some(),
+            "{kind}"
+        );
+        assert_eq!(store.devices(v.id).await.unwrap().len(), 1);
+        assert!(store.delete_app(a.id).await.unwrap());
+        assert!(
+            store
+                .load(&format!("app:{}:x", a.id))
+                .await
+                .unwrap()
+                .is_none(),
+            "{kind}"
+        );
+        assert!(
+            store
+                .load(&format!("user:{}:token", v.id))
+                .await
+                .unwrap()
+                .is_none(),
+            "{kind}"
+        );
+        assert_eq!(store.user_by_id(v.id).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn meta_is_set_once_and_counters_add_up() {
+    for (kind, store, _dir) in support::stores().await {
+        assert_eq!(store.meta("m").await.unwrap(), None);
+        assert_eq!(store.init_meta("m", b"first").await.unwrap(), b"first");
+        assert_eq!(
+            store.init_meta("m", b"second").await.unwrap(),
+            b"first",
+            "{kind}"
+        );
+        assert_eq!(
+            store.meta("m").await.unwrap().as_deref(),
+            Some(&b"first"[..])
+        );
+        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+        store.count(a.id, 2024, 12, Counter::Sms, 2).await.unwrap();
+        store.count(a.id, 2024, 12, Counter::Sms, 3).await.unwrap();
+        store
+            .count(a.id, 2025, 1, Counter::ApiCall, 1)
+            .await
+            .unwrap();
+        store.count(a.id, 2024, 12, Counter::Auth, 1).await.unwrap();
+        let months = store.stats(a.id).await.unwrap();
+        assert_eq!(months.len(), 2, "{kind}");
+        assert_eq!(
+            (
+                months[0].year,
+                months[0].month,
+                months[0].sms,
+                months[0].auths
+            ),
+            (2024, 12, 5, 1),
+            "{kind}"
+        );
+        assert_eq!(
+            (months[1].year, months[1].month, months[1].api_calls),
+            (2025, 1, 1),
+            "{kind}"
+        );
+        store.ping().await.unwrap();
+    }
+}

@@ -1,0 +1,347 @@
+//! Three server processes on loopback ports sharing one PostgreSQL: a
+//! code is accepted once, attempt limits and quotas hold across nodes, and
+//! a node killed with SIGKILL loses no acceptance. Runs when
+//! `PASSCODE_TEST_POSTGRES_URL` names a cluster (CI starts one).
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+#[path = "support/stores.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use passcode::{ParsedKeyUri, Totp, TotpConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
+
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn kill9(&mut self) {
+        Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Fleet {
+    nodes: Vec<Node>,
+    key: String,
+    dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+async fn fleet() -> Option<Fleet> {
+    let base = support::postgres_url()?;
+    let url = support::fresh_postgres(&base).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "app",
+            "create",
+            "--database",
+            &url,
+            "--name",
+            "Fleet",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    let id = created["app_id"].to_string();
+    let set = Command::new(BIN)
+        .args([
+            "app",
+            "set",
+            &id,
+            "--database",
+            &url,
+            "--phone-export",
+            "on",
+        ])
+        .output()
+        .unwrap();
+    assert!(set.status.success());
+    let nodes = (0..3).map(|i| start(&url, dir.path(), i)).collect();
+    Some(Fleet {
+        nodes,
+        key,
+        dir,
+        http: reqwest::Client::new(),
+    })
+}
+
+fn start(url: &str, dir: &Path, index: usize) -> Node {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &listen,
+            "--database",
+            url,
+            "--pool-size",
+            "8",
+        ])
+        .arg("--master-key-file")
+        .arg(dir.join("master.key"))
+        .arg("--sender")
+        .arg(format!("file:{}", dir.join("messages.jsonl").display()))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("node{index}.log"))).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !Command::new(BIN)
+        .args(["healthcheck", "--listen", &listen])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(Instant::now() < deadline, "node {index} did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Node {
+        child,
+        base: format!("http://{listen}/protected/json"),
+    }
+}
+
+impl Fleet {
+    /// GET on node `i`; `None` when the node does not answer.
+    async fn get(&self, i: usize, path: &str) -> Option<(u16, String)> {
+        let url = format!("{}/{path}", self.nodes[i % self.nodes.len()].base);
+        let response = self
+            .http
+            .get(url)
+            .header("X-Authy-API-Key", &self.key)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .ok()?;
+        Some((response.status().as_u16(), response.text().await.ok()?))
+    }
+
+    async fn post(&self, i: usize, path: &str, body: &str) -> (u16, String) {
+        let response = self
+            .http
+            .post(format!("{}/{path}", self.nodes[i % self.nodes.len()].base))
+            .header("X-Authy-API-Key", &self.key)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// A user with a generic authenticator; its id and TOTP.
+    async fn enrolled_user(&self, phone: &str) -> (i64, Totp) {
+        let body = format!(
+            r#"{{"user":{{"email":"f@example.com","cellphone":"{phone}","country_code":1}}}}"#
+        );
+        let (status, text) = self.post(0, "users/new", &body).await;
+        assert_eq!(status, 200, "{text}");
+        let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["user"]["id"]
+            .as_i64()
+            .unwrap();
+        let (status, text) = self.post(1, &format!("users/{id}/secret"), "{}").await;
+        assert_eq!(status, 200, "{text}");
+        let uri = serde_json::from_str::<serde_json::Value>(&text).unwrap()["uri"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (
+            id,
+            Totp::new(
+                ParsedKeyUri::parse(&uri).unwrap().secret(),
+                TotpConfig::new(),
+            )
+            .unwrap(),
+        )
+    }
+
+    fn last_code(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("messages.jsonl")).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        line["code"].as_str().unwrap().to_owned()
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn statuses(answers: &[Option<(u16, String)>], status: u16) -> usize {
+    answers
+        .iter()
+        .filter(|a| a.as_ref().is_some_and(|(s, _)| *s == status))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_hundred_verifications_of_one_code_on_three_nodes_give_one_200() {
+    let Some(fleet) = fleet().await else { return };
+    let (user, totp) = fleet.enrolled_user("775-461-5609").await;
+    let code = totp.generate(now()).unwrap().to_string();
+    let path = format!("verify/{code}/{user}");
+    let answers = futures::future::join_all((0..300).map(|i| fleet.get(i, &path))).await;
+    assert_eq!(
+        statuses(&answers, 200),
+        1,
+        "{:?}",
+        answers
+            .iter()
+            .map(|a| a.as_ref().map(|x| x.0))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(statuses(&answers, 401) + statuses(&answers, 429), 299);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_attempt_limit_of_a_verification_holds_across_nodes() {
+    let Some(fleet) = fleet().await else { return };
+    let start = r#"{"via":"sms","country_code":1,"phone_number":"775-461-5609","code_length":6}"#;
+    assert_eq!(
+        fleet.post(0, "phones/verification/start", start).await.0,
+        200
+    );
+    let code = fleet.last_code();
+    assert_eq!(
+        fleet.post(1, "phones/verification/start", start).await.0,
+        200
+    );
+    assert_eq!(fleet.last_code(), code, "node 2 re-sends node 1's code");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let path = format!(
+        "phones/verification/check?country_code=1&phone_number=775-461-5609&verification_code={wrong}"
+    );
+    let answers = futures::future::join_all((0..30).map(|i| fleet.get(i, &path))).await;
+    assert_eq!(
+        (statuses(&answers, 401), statuses(&answers, 429)),
+        (5, 25),
+        "exactly five checks counted, on whichever nodes"
+    );
+    let right = format!(
+        "phones/verification/check?country_code=1&phone_number=775-461-5609&verification_code={code}"
+    );
+    assert_eq!(
+        fleet.get(2, &right).await.unwrap().0,
+        429,
+        "the right code after the limit is refused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_export_quota_holds_across_nodes() {
+    let Some(fleet) = fleet().await else { return };
+    let (user, _) = fleet.enrolled_user("775-461-5609").await;
+    let path = format!("users/{user}/phone_number");
+    let answers = futures::future::join_all((0..60).map(|i| fleet.get(i, &path))).await;
+    assert_eq!(
+        (statuses(&answers, 200), statuses(&answers, 429)),
+        (3, 57),
+        "3 a month per user, whichever node"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_mid_load_loses_no_acceptance() {
+    let Some(mut fleet) = fleet().await else {
+        return;
+    };
+    let mut users = Vec::new();
+    for i in 0..40 {
+        users.push(
+            fleet
+                .enrolled_user(&format!("775-461-{:04}", 5600 + i))
+                .await,
+        );
+    }
+    let step = now() / 30;
+    let paths: Vec<String> = users
+        .iter()
+        .map(|(id, totp)| format!("verify/{}/{id}", totp.generate_step(step)))
+        .collect();
+    // Each code is sent to all three nodes while node 1 is killed.
+    let load = futures::future::join_all(paths.iter().enumerate().flat_map(|(i, p)| {
+        let fleet = &fleet;
+        (0..3).map(move |n| async move {
+            tokio::time::sleep(Duration::from_millis(u64::try_from(i).unwrap() * 3)).await;
+            (p.clone(), fleet.get(n, p).await)
+        })
+    }));
+    let pid = fleet.nodes[1].child.id().to_string();
+    let kill = async move {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    };
+    let (answers, ()) = tokio::join!(load, kill);
+    fleet.nodes[1].kill9();
+    assert!(
+        answers.iter().any(|(_, a)| a.is_none()),
+        "the kill landed mid-load: some requests to node 1 got no answer"
+    );
+    let mut accepted = std::collections::HashMap::<String, usize>::new();
+    for (path, answer) in &answers {
+        if answer.as_ref().is_some_and(|(s, _)| *s == 200) {
+            *accepted.entry(path.clone()).or_default() += 1;
+        }
+    }
+    assert!(
+        accepted.values().all(|n| *n == 1),
+        "no code accepted twice: {accepted:?}"
+    );
+    // Every acceptance is durable: the code is now a replay on the nodes
+    // left; and those nodes keep serving.
+    let survivors = [0usize, 2];
+    for path in accepted.keys() {
+        let (status, body) = fleet.get(survivors[path.len() % 2], path).await.unwrap();
+        assert_eq!(status, 401, "{body}");
+        assert!(body.contains("60019"), "{body}");
+    }
+    let missed = paths.iter().filter(|p| !accepted.contains_key(*p)).count();
+    assert_eq!(accepted.len() + missed, 40);
+    assert!(!accepted.is_empty());
+    let _ = fleet.nodes.remove(1);
+    let (fresh, totp) = fleet.enrolled_user("775-461-5700").await;
+    let code = totp.generate(now()).unwrap();
+    assert_eq!(
+        fleet
+            .get(1, &format!("verify/{code}/{fresh}"))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+}

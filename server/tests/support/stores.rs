@@ -1,0 +1,68 @@
+//! What the store and fleet tests share: fresh databases of each kind.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use passcode_server::store::Store;
+use passcode_server::store::postgres::Postgres;
+use passcode_server::store::sqlite::{Durability, Sqlite};
+
+/// The cluster the PostgreSQL half runs against, from
+/// `PASSCODE_TEST_POSTGRES_URL` (a database the tests may create others
+/// next to). With `PASSCODE_REQUIRE_POSTGRES=1` (CI) its absence fails the
+/// tests instead of skipping that half.
+pub(crate) fn postgres_url() -> Option<String> {
+    let url = std::env::var("PASSCODE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("PASSCODE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("PASSCODE_REQUIRE_POSTGRES=1 but PASSCODE_TEST_POSTGRES_URL is not set");
+    }
+    if url.is_none() {
+        eprintln!("SKIPPED the PostgreSQL half: PASSCODE_TEST_POSTGRES_URL is not set");
+    }
+    url
+}
+
+/// A new, empty database on the test cluster; its URL.
+pub(crate) async fn fresh_postgres(base: &str) -> String {
+    let name = format!("passcode_test_{}", hex::encode(rand_bytes()));
+    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let cut = base.rfind('/').unwrap();
+    let (head, tail) = base.split_at(cut);
+    let query = tail.find('?').map_or("", |q| &tail[q..]);
+    format!("{head}/{name}{query}")
+}
+
+fn rand_bytes() -> [u8; 8] {
+    let mut bytes = [0u8; 8];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
+    bytes
+}
+
+/// Each kind of store the suite runs against: SQLite always, PostgreSQL
+/// when a cluster is given. The temporary directory lives as long as the
+/// store.
+pub(crate) async fn stores() -> Vec<(&'static str, Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Sqlite::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
+    let mut out: Vec<(&'static str, Arc<dyn Store>, Option<tempfile::TempDir>)> =
+        vec![("sqlite", Arc::new(sqlite), Some(dir))];
+    if let Some(base) = postgres_url() {
+        let url = fresh_postgres(&base).await;
+        out.push((
+            "postgres",
+            Arc::new(Postgres::connect(&url, 8).await.unwrap()),
+            None,
+        ));
+    }
+    out
+}
