@@ -15,6 +15,7 @@ use crate::crypto::key_hash;
 use crate::error::{ApiError, JSON};
 use crate::service::Service;
 use crate::store::App;
+use crate::telemetry;
 
 pub mod app;
 pub mod params;
@@ -61,6 +62,7 @@ pub type AppState = Arc<Shared>;
 
 /// The router of the whole API.
 pub fn router(state: AppState) -> Router {
+    telemetry::recorder();
     let p = "/protected/json";
     Router::new()
         .route(&format!("{p}/users/new"), post(users::create))
@@ -104,13 +106,27 @@ pub fn router(state: AppState) -> Router {
         .route("/qr/{file}", get(tokens::qr))
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn(telemetry::measure))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(axum::middleware::from_fn(telemetry::identify))
         .with_state(state)
 }
 
 async fn not_found() -> ApiError {
+    telemetry::count_request("unmatched".into(), ApiError::NotFound.status().as_u16());
     ApiError::NotFound
+}
+
+/// `GET /metrics`: Prometheus' text format.
+async fn metrics() -> Response {
+    let mut response = (StatusCode::OK, telemetry::render()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 async fn health() -> Response {

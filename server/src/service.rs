@@ -406,7 +406,10 @@ impl Service {
                 let mut state = state.unwrap_or_default();
                 match limit.check(&mut state, now) {
                     Ok(()) => Ok((Some(state), Step::Write(()))),
-                    Err(_) => Err(ApiError::TooManyRequests(why)),
+                    Err(_) => {
+                        crate::telemetry::rate_limited(why);
+                        Err(ApiError::TooManyRequests(why))
+                    }
                 }
             },
         )
@@ -655,7 +658,13 @@ impl Service {
             body,
             code: code.as_str().to_owned(),
         };
-        self.sender.send(&message).await.map_err(|e| {
+        let label = match channel {
+            Channel::Sms => "sms",
+            Channel::Call => "call",
+        };
+        let sent = self.sender.send(&message).await;
+        crate::telemetry::message(label, if sent.is_ok() { "sent" } else { "failed" });
+        sent.map_err(|e| {
             tracing::warn!(error = %e, app_id = app.id, "delivery failed");
             match channel {
                 Channel::Sms => ApiError::SmsNotSent,
@@ -723,14 +732,17 @@ impl Service {
         outcome = outcome.combine(sms.map(|()| Matched::Sms {
             registered_at: user.created_at,
         }));
-        match outcome {
-            Outcome::Accepted(matched) => self.accepted(app, &user, matched, now).await,
-            Outcome::Throttled => Err(ApiError::TooManyRequests(
-                "Too many failed attempts: try again later",
-            )),
-            Outcome::Replayed => Err(ApiError::ReusedToken),
-            Outcome::Invalid => Err(ApiError::TokenInvalid),
-        }
+        let (label, result) = match outcome {
+            Outcome::Accepted(matched) => return self.accepted(app, &user, matched, now).await,
+            Outcome::Throttled => (
+                "throttled",
+                ApiError::TooManyRequests("Too many failed attempts: try again later"),
+            ),
+            Outcome::Replayed => ("replayed", ApiError::ReusedToken),
+            Outcome::Invalid => ("invalid", ApiError::TokenInvalid),
+        };
+        crate::telemetry::verification(label);
+        Err(result)
     }
 
     async fn accepted(
@@ -740,6 +752,7 @@ impl Service {
         matched: Matched,
         now: u64,
     ) -> Result<Matched, ApiError> {
+        crate::telemetry::verification("accepted");
         if !user.registered {
             self.store.set_registered(user.id).await?;
         }

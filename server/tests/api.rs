@@ -844,3 +844,78 @@ async fn phone_info_is_answered_from_metadata() {
         r#"{"message":"Phone number information as of 2023-11-14 22:13:20 UTC","type":"cellphone","provider":"unknown","ported":false,"success":true}"#,
     );
 }
+
+#[tokio::test]
+async fn requests_carry_an_id_and_are_counted_in_metrics() {
+    let s = start(false).await;
+    let answer = s
+        .http
+        .get(format!("{}/protected/json/app/details", s.base))
+        .header("X-Authy-API-Key", KEY_A)
+        .header("X-Request-Id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], "abc-123");
+    let fresh = s
+        .http
+        .get(format!("{}/nothing", s.base))
+        .send()
+        .await
+        .unwrap();
+    let id = fresh.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(
+        id.len(),
+        24,
+        "a new id for a request without one, also on a 404"
+    );
+    let unsafe_id = s
+        .http
+        .get(format!("{}/health", s.base))
+        .header("X-Request-Id", "a\tb")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(unsafe_id.headers()["x-request-id"], "a\tb");
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    s.get(KEY_A, &format!("verify/1234567/{user}")).await;
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    for needle in [
+        r#"passcode_http_requests_total{route="/protected/json/app/details",status="200"}"#,
+        r#"passcode_http_requests_total{route="unmatched",status="404"}"#,
+        r#"passcode_verifications_total{outcome="invalid"}"#,
+        "passcode_database_seconds",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn health_and_ready_answer_while_the_database_does() {
+    let s = start(false).await;
+    assert_eq!(
+        s.http
+            .get(format!("{}/health", s.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        s.http
+            .get(format!("{}/ready", s.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

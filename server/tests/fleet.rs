@@ -345,3 +345,155 @@ async fn a_node_killed_mid_load_loses_no_acceptance() {
         200
     );
 }
+
+/// A loopback TCP proxy in front of PostgreSQL that the test can cut, as a
+/// database restart or a network fault would: every connection is dropped
+/// and new ones are refused until it is restored.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (flag, list) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let target = target.clone();
+                list.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Self { addr, up, links }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_outage_is_503_within_two_seconds_and_service_returns_by_itself() {
+    let Some(base) = support::postgres_url() else {
+        return;
+    };
+    let url = support::fresh_postgres(&base).await;
+    // postgres://user@HOST:PORT/db -> the same through the proxy.
+    let (head, rest) = url.split_once('@').unwrap();
+    let (target, tail) = rest.split_once('/').unwrap();
+    let proxy = Proxy::start(target.to_owned()).await;
+    let proxied = format!("{head}@{}/{tail}", proxy.addr);
+    let out = Command::new(BIN)
+        .args([
+            "app",
+            "create",
+            "--database",
+            &proxied,
+            "--name",
+            "Outage",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = Fleet {
+        nodes: vec![start(&proxied, dir.path(), 0)],
+        key: created["api_key"].as_str().unwrap().to_owned(),
+        dir,
+        http: reqwest::Client::new(),
+    };
+    let mut users = Vec::new();
+    for i in 0..12 {
+        users.push(
+            fleet
+                .enrolled_user(&format!("775-461-{:04}", 5600 + i))
+                .await,
+        );
+    }
+    let step = now() / 30;
+    let path = |(id, totp): &(i64, Totp)| format!("verify/{}/{id}", totp.generate_step(step));
+    for user in &users[..6] {
+        assert_eq!(fleet.get(0, &path(user)).await.unwrap().0, 200);
+    }
+    let root = fleet.nodes[0]
+        .base
+        .trim_end_matches("/protected/json")
+        .to_owned();
+    proxy.cut();
+    let started = Instant::now();
+    let (status, body) = fleet.get(0, &path(&users[6])).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        waited < Duration::from_millis(2500),
+        "answered after {waited:?}"
+    );
+    assert!(
+        body.contains(r#""success":false"#) && body.contains(r#""error_code":"60000""#),
+        "{body}"
+    );
+    assert_eq!(
+        fleet
+            .http
+            .get(format!("{root}/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        fleet
+            .http
+            .get(format!("{root}/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while fleet
+        .http
+        .get(format!("{root}/ready"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(Instant::now() < deadline, "no recovery");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The code refused with 503 was not half-spent: it is accepted now,
+    // once; those accepted before the outage stay used.
+    for user in &users[6..] {
+        let (status, body) = fleet.get(0, &path(user)).await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    for user in &users {
+        let (status, body) = fleet.get(0, &path(user)).await.unwrap();
+        assert!(status == 401 && body.contains("60019"), "{status} {body}");
+    }
+}

@@ -231,6 +231,7 @@ impl Sqlite {
         &self,
         f: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
     ) -> Result<R> {
+        let started = std::time::Instant::now();
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn: &Connection| {
             let result = in_savepoint(conn, f);
@@ -251,8 +252,11 @@ impl Sqlite {
         sender
             .send(job)
             .map_err(|_| StoreError::Unavailable("the writer stopped".into()))?;
-        rx.await
-            .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer dropped the job".into())))
+        let result = rx
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer dropped the job".into())));
+        crate::telemetry::database("write", started);
+        result
     }
 
     /// Runs `f` on a reader connection, on the calling thread.
@@ -263,6 +267,7 @@ impl Sqlite {
     /// less than handing each to a blocking thread and back, which measured
     /// as most of a request's CPU time here.
     async fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let started = std::time::Instant::now();
         let taken = self
             .readers
             .lock()
@@ -278,6 +283,7 @@ impl Sqlite {
         {
             pool.push(conn);
         }
+        crate::telemetry::database("read", started);
         result
     }
 
