@@ -21,6 +21,7 @@ use passcode::{ParsedKeyUri, Totp, TotpConfig};
 use passcode_server::crypto::{MasterKey, key_hash};
 use passcode_server::sender::{Channel, Message, SendError, Sender};
 use passcode_server::service::{Limits, Service, StartRequest};
+use passcode_server::store::postgres::Postgres;
 use passcode_server::store::sqlite::{Durability, Sqlite};
 use passcode_server::store::{App, NewApp, Store};
 
@@ -32,6 +33,9 @@ struct Options {
     seconds: u64,
     users: usize,
     connections: usize,
+    /// A PostgreSQL cluster to compare with (`--postgres URL` or
+    /// `PASSCODE_BENCH_POSTGRES_URL`): one node and three nodes.
+    postgres: Option<String>,
 }
 
 fn options() -> Options {
@@ -39,6 +43,7 @@ fn options() -> Options {
         seconds: 5,
         users: 30_000,
         connections: 32,
+        postgres: std::env::var("PASSCODE_BENCH_POSTGRES_URL").ok(),
     };
     let args: Vec<String> = std::env::args().collect();
     for pair in args.windows(2) {
@@ -46,6 +51,7 @@ fn options() -> Options {
             "--seconds" => o.seconds = pair[1].parse().expect("--seconds N"),
             "--users" => o.users = pair[1].parse().expect("--users N"),
             "--connections" => o.connections = pair[1].parse().expect("--connections N"),
+            "--postgres" => o.postgres = Some(pair[1].clone()),
             _ => {}
         }
     }
@@ -67,12 +73,14 @@ impl Sender for Keep {
 struct Seeded {
     dir: tempfile::TempDir,
     key_file: PathBuf,
+    /// What the server is given as `--database`.
+    database: String,
 }
 
 /// A database with one application and, per user, a generic authenticator;
 /// returns the TOTPs.
-async fn seed_users(users: usize) -> (Seeded, Vec<(i64, Totp)>) {
-    let (seeded, service, app) = open_seeded().await;
+async fn seed_users(users: usize, postgres: Option<&str>) -> (Seeded, Vec<(i64, Totp)>) {
+    let (seeded, service, app) = open_seeded(postgres).await;
     let mut out = Vec::with_capacity(users);
     for chunk in (0..users).collect::<Vec<_>>().chunks(500) {
         let made = futures::future::join_all(chunk.iter().map(|i| {
@@ -96,10 +104,11 @@ async fn seed_users(users: usize) -> (Seeded, Vec<(i64, Totp)>) {
 
 /// Started phone verifications and their codes, as `(number, code)`.
 async fn seed_verifications(count: usize, now: u64) -> (Seeded, Vec<(String, String)>) {
-    let (seeded, _, app) = open_seeded().await;
+    let (seeded, seeding, app) = open_seeded(None).await;
     let keep = Arc::new(Keep::default());
-    let store: Arc<dyn Store> =
-        Arc::new(Sqlite::open(&seeded.dir.path().join("passcode.db"), Durability::Normal).unwrap());
+    // One store (one writer) for the file.
+    let store = Arc::clone(seeding.store());
+    drop(seeding);
     let limits = Limits {
         app_sends: passcode::RateLimit::new(u32::MAX, 1, u32::MAX).unwrap(),
         ..Limits::default()
@@ -150,13 +159,38 @@ async fn seed_verifications(count: usize, now: u64) -> (Seeded, Vec<(String, Str
     (seeded, pairs)
 }
 
-async fn open_seeded() -> (Seeded, Service, App) {
+/// A fresh database on the cluster at `base`; its URL.
+async fn fresh_postgres(base: &str) -> String {
+    let mut bytes = [0u8; 6];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
+    let name = format!("passcode_bench_{}", hex::encode(bytes));
+    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    format!("{}/{name}", &base[..base.rfind('/').unwrap()])
+}
+
+async fn open_seeded(postgres: Option<&str>) -> (Seeded, Service, App) {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("master.key");
     std::fs::write(&key_file, format!("{}\n", hex::encode(MASTER))).unwrap();
     let key = MasterKey::from_bytes(&MASTER);
-    let store: Arc<dyn Store> =
-        Arc::new(Sqlite::open(&dir.path().join("passcode.db"), Durability::Normal).unwrap());
+    let (store, database): (Arc<dyn Store>, String) = match postgres {
+        None => {
+            let path = dir.path().join("passcode.db");
+            let store = Arc::new(Sqlite::open(&path, Durability::Normal).unwrap());
+            (store, format!("sqlite:{}", path.display()))
+        }
+        Some(base) => {
+            let url = fresh_postgres(base).await;
+            (Arc::new(Postgres::connect(&url, 16).await.unwrap()), url)
+        }
+    };
     store
         .init_meta(passcode_server::crypto::KEY_CHECK, &key.key_check())
         .await
@@ -179,7 +213,15 @@ async fn open_seeded() -> (Seeded, Service, App) {
         Arc::new(Keep::default()),
         Limits::default(),
     );
-    (Seeded { dir, key_file }, service, app)
+    (
+        Seeded {
+            dir,
+            key_file,
+            database,
+        },
+        service,
+        app,
+    )
 }
 
 struct Server {
@@ -206,10 +248,7 @@ impl Server {
                 "log",
             ])
             .arg("--database")
-            .arg(format!(
-                "sqlite:{}",
-                seeded.dir.path().join("passcode.db").display()
-            ))
+            .arg(&seeded.database)
             .arg("--master-key-file")
             .arg(&seeded.key_file)
             .env("RUST_LOG", "error")
@@ -410,7 +449,7 @@ async fn main() {
     );
     for durability in ["full", "normal"] {
         // Verify: fresh users for each run, codes of this step and the next.
-        let (seeded, users) = seed_users(o.users).await;
+        let (seeded, users) = seed_users(o.users, None).await;
         let server = Server::start(&seeded, durability);
         let (half_users, full_users) = users.split_at(users.len() / 2);
         let full = wrk(
@@ -460,5 +499,93 @@ async fn main() {
             delay,
         );
         report("verification/check", durability, "half", &half);
+    }
+    if let Some(base) = &o.postgres {
+        for nodes in [1usize, 3] {
+            let (seeded, users) = seed_users(o.users, Some(base)).await;
+            let servers: Vec<Server> = (0..nodes).map(|_| Server::start(&seeded, "full")).collect();
+            let paths = verify_paths(&users);
+            let database_before = postgres_cpu();
+            let run = wrk_many(
+                &servers,
+                &paths,
+                seeded.dir.path(),
+                o.connections,
+                o.seconds,
+            );
+            let database_us = (postgres_cpu() - database_before) / run.requests.max(1.0) * 1e6;
+            report(&format!("verify pg {nodes} node"), "on", "full", &run);
+            println!("|   PostgreSQL's own CPU: {database_us:.1} µs a request |");
+        }
+    }
+}
+
+/// User plus system CPU seconds of every PostgreSQL process.
+fn postgres_cpu() -> f64 {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if &stat[open + 1..close] != "postgres" {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        total +=
+            fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+    }
+    total / clock_ticks()
+}
+
+/// One wrk per node at once, each with its share of the paths and the
+/// connections; the nodes' CPU summed.
+fn wrk_many(
+    servers: &[Server],
+    paths: &[String],
+    dir: &Path,
+    connections: usize,
+    seconds: u64,
+) -> Run {
+    if servers.len() == 1 {
+        return wrk(&servers[0], paths, dir, connections, seconds, 0.0);
+    }
+    let share = paths.len() / servers.len();
+    let before: f64 = servers.iter().map(Server::cpu).sum();
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, server)| {
+                let part = &paths[i * share..(i + 1) * share];
+                let sub = dir.join(format!("node{i}"));
+                std::fs::create_dir_all(&sub).unwrap();
+                scope.spawn(move || {
+                    wrk(
+                        server,
+                        part,
+                        &sub,
+                        connections / servers.len(),
+                        seconds,
+                        0.0,
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let cpu: f64 = servers.iter().map(Server::cpu).sum::<f64>() - before;
+    let requests: f64 = runs.iter().map(|r| r.requests).sum();
+    let mut p50: Vec<f64> = runs.iter().map(|r| r.p50_ms).collect();
+    p50.sort_by(f64::total_cmp);
+    Run {
+        rps: runs.iter().map(|r| r.rps).sum(),
+        p50_ms: p50[p50.len() / 2],
+        p99_ms: runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max),
+        cpu_us: cpu / requests.max(1.0) * 1e6,
+        requests,
+        not_ok: runs.iter().map(|r| r.not_ok).sum(),
     }
 }
