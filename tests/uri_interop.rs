@@ -294,6 +294,12 @@ fn passcode_reads_what_pyotp_writes() {
                     assert_eq!(parsed.err(), Some(UriError::EmptyAccount), "{context}");
                     continue;
                 }
+                // An empty prefix leaves no issuer, and an issuer-less
+                // account with a colon is refused, as it is when written.
+                if prefix.is_empty() && rest.contains(':') {
+                    assert_eq!(parsed.err(), Some(UriError::AmbiguousAccount), "{context}");
+                    continue;
+                }
                 ((!prefix.is_empty()).then(|| prefix.to_owned()), rest)
             }
             (issuer, _) => (issuer.clone(), case.account.as_str()),
