@@ -559,7 +559,7 @@ impl Service {
             self.take_send_limits(app, &e164, now).await?;
         }
         let digits = app.token_length;
-        let verifier = self.verifier(digits)?;
+        let verifier = self.verifier(digits, TOKEN_VALIDITY)?;
         let subject = token_key(user.id);
         let code = self
             .update(
@@ -673,11 +673,14 @@ impl Service {
         })
     }
 
-    fn verifier(&self, digits: u8) -> Result<SmsVerifier, ApiError> {
+    /// The verifier of codes of `digits` digits valid for `validity`
+    /// seconds. Both come from validated input or from stored state, so a
+    /// refusal here is a fault, not a bad request.
+    fn verifier(&self, digits: u8, validity: u64) -> Result<SmsVerifier, ApiError> {
         let key = Secret::from_bytes(self.key.sms_key()).map_err(|_| ApiError::Internal)?;
         let policy = SmsPolicy::new()
             .with_digits(digits)
-            .and_then(|p| p.with_validity(TOKEN_VALIDITY))
+            .and_then(|p| p.with_validity(validity))
             .map_err(|_| ApiError::Internal)?;
         SmsVerifier::new(&key, policy).map_err(|_| ApiError::Internal)
     }
@@ -815,7 +818,7 @@ impl Service {
                 if token.len() != usize::from(pending.digits) {
                     return Ok((None, Step::Keep(Err(Refusal::Invalid))));
                 }
-                let verifier = self.verifier(pending.digits)?;
+                let verifier = self.verifier(pending.digits, TOKEN_VALIDITY)?;
                 let result = match verifier.check(&mut pending.state, &subject, token, now) {
                     Ok(SmsCheck::Approved) => {
                         pending.used = Some(tag);
@@ -1034,7 +1037,7 @@ impl Service {
             self.take_send_limits(app, &phone.e164, now).await?;
         }
         let digits = request.code_length;
-        let verifier = self.verification_verifier(digits)?;
+        let verifier = self.verifier(digits, VERIFICATION_VALIDITY)?;
         let key = verification_key(app.id, &phone.e164);
         let (code, expires_at) = self
             .update(
@@ -1114,18 +1117,6 @@ impl Service {
         })
     }
 
-    fn verification_verifier(&self, digits: u8) -> Result<SmsVerifier, ApiError> {
-        let key = Secret::from_bytes(self.key.sms_key()).map_err(|_| ApiError::Internal)?;
-        let policy = SmsPolicy::new()
-            .with_digits(digits)
-            .and_then(|p| p.with_validity(VERIFICATION_VALIDITY))
-            .map_err(|_| ApiError::InvalidParameter {
-                name: "code_length",
-                reason: "must be between 4 and 10".into(),
-            })?;
-        SmsVerifier::new(&key, policy).map_err(|_| ApiError::Internal)
-    }
-
     /// `phones/verification/check`.
     ///
     /// # Errors
@@ -1151,7 +1142,7 @@ impl Service {
                 let Some(mut pending) = pending else {
                     return Err(none());
                 };
-                let verifier = self.verification_verifier(pending.digits)?;
+                let verifier = self.verifier(pending.digits, VERIFICATION_VALIDITY)?;
                 if sandbox_code {
                     if pending.state.status() != passcode::SmsStatus::Pending
                         || now >= pending.state.expires_at()

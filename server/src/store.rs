@@ -158,6 +158,21 @@ pub enum Counter {
     User,
 }
 
+impl Counter {
+    /// The column of the `stats` table it adds to (a fixed name, never
+    /// input, so it may be written into the statement).
+    #[must_use]
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::ApiCall => "api_calls",
+            Self::Auth => "auths",
+            Self::Call => "calls",
+            Self::Sms => "sms",
+            Self::User => "users",
+        }
+    }
+}
+
 /// Why the store failed.
 #[derive(Debug)]
 pub enum StoreError {

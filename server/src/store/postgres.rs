@@ -542,13 +542,7 @@ impl Store for Postgres {
         counter: Counter,
         n: i64,
     ) -> Result<()> {
-        let column = match counter {
-            Counter::ApiCall => "api_calls",
-            Counter::Auth => "auths",
-            Counter::Call => "calls",
-            Counter::Sms => "sms",
-            Counter::User => "users",
-        };
+        let column = counter.column();
         self.exec(
             &format!(
                 "INSERT INTO stats (app_id, year, month, {column}) VALUES ($1, $2, $3, $4) \

@@ -681,13 +681,7 @@ impl Store for Sqlite {
         counter: Counter,
         n: i64,
     ) -> Result<()> {
-        let column = match counter {
-            Counter::ApiCall => "api_calls",
-            Counter::Auth => "auths",
-            Counter::Call => "calls",
-            Counter::Sms => "sms",
-            Counter::User => "users",
-        };
+        let column = counter.column();
         self.write(move |c| {
             c.run(
                 &format!(
