@@ -497,3 +497,116 @@ async fn a_database_outage_is_503_within_two_seconds_and_service_returns_by_itse
         assert!(status == 401 && body.contains("60019"), "{status} {body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_cut_mid_load_neither_loses_nor_doubles_an_acceptance() {
+    let Some(base) = support::postgres_url() else {
+        return;
+    };
+    let url = support::fresh_postgres(&base).await;
+    let (head, rest) = url.split_once('@').unwrap();
+    let (target, tail) = rest.split_once('/').unwrap();
+    let proxy = Proxy::start(target.to_owned()).await;
+    let proxied = format!("{head}@{}/{tail}", proxy.addr);
+    let out = Command::new(BIN)
+        .args([
+            "app",
+            "create",
+            "--database",
+            &proxied,
+            "--name",
+            "Cut",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = Fleet {
+        nodes: (0..3).map(|i| start(&proxied, dir.path(), i)).collect(),
+        key: created["api_key"].as_str().unwrap().to_owned(),
+        dir,
+        http: reqwest::Client::new(),
+    };
+    let mut users = Vec::new();
+    for i in 0..30 {
+        users.push(
+            fleet
+                .enrolled_user(&format!("775-461-{:04}", 5600 + i))
+                .await,
+        );
+    }
+    let step = now() / 30;
+    let paths: Vec<String> = users
+        .iter()
+        .map(|(id, totp)| format!("verify/{}/{id}", totp.generate_step(step)))
+        .collect();
+    // Every code offered four times over about two seconds, on all nodes,
+    // while the database goes away for a second in the middle.
+    let load = futures::future::join_all(paths.iter().enumerate().flat_map(|(i, p)| {
+        let fleet = &fleet;
+        (0..4usize).map(move |round| async move {
+            let wait = u64::try_from(i * 15 + round * 500).unwrap();
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            (p.clone(), fleet.get(i + round, p).await)
+        })
+    }));
+    let cut = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        proxy.cut();
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        proxy.restore();
+    };
+    let (answers, ()) = tokio::join!(load, cut);
+    assert!(
+        answers
+            .iter()
+            .any(|(_, a)| a.as_ref().is_some_and(|(s, _)| *s == 503)),
+        "the cut was felt"
+    );
+    let mut accepted = std::collections::HashMap::<&str, usize>::new();
+    for (path, answer) in &answers {
+        if answer.as_ref().is_some_and(|(s, _)| *s == 200) {
+            *accepted.entry(path.as_str()).or_default() += 1;
+        }
+    }
+    assert!(
+        accepted.values().all(|n| *n == 1),
+        "no code accepted twice: {accepted:?}"
+    );
+    let root = fleet.nodes[0]
+        .base
+        .trim_end_matches("/protected/json")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while fleet
+        .http
+        .get(format!("{root}/ready"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(Instant::now() < deadline, "no recovery");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // After: each accepted code is a replay (nothing lost). A code never
+    // answered 200 is accepted now, once; unless one of its answers was a
+    // 503 or none at all, whose commit may have landed while its answer was
+    // lost with the connection: then it may already be used, never twice.
+    for (i, path) in paths.iter().enumerate() {
+        let (status, body) = fleet.get(i, path).await.unwrap();
+        let replay = status == 401 && body.contains("60019");
+        let ambiguous = answers
+            .iter()
+            .any(|(p, a)| p == path && a.as_ref().is_none_or(|(s, _)| *s == 503));
+        if accepted.contains_key(path.as_str()) {
+            assert!(replay, "{path}: {status} {body}");
+        } else if ambiguous {
+            assert!(status == 200 || replay, "{path}: {status} {body}");
+        } else {
+            assert_eq!(status, 200, "{path}: {body}");
+        }
+    }
+}
