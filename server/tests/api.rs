@@ -919,3 +919,64 @@ async fn health_and_ready_answer_while_the_database_does() {
         200
     );
 }
+
+#[tokio::test]
+async fn activity_and_the_secret_export_answer_as_documented() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let activity = s
+        .post_json(
+            KEY_A,
+            &format!("users/{user}/register_activity"),
+            r#"{"type":"cookie_login","user_ip":"127.0.0.1","data":{"a":"b"}}"#,
+        )
+        .await;
+    assert_answer(
+        &activity,
+        200,
+        r#"{"message":"Activity was created.","success":true}"#,
+    );
+    let bad = s
+        .post_json(
+            KEY_A,
+            &format!("users/{user}/register_activity"),
+            r#"{"type":"party"}"#,
+        )
+        .await;
+    assert!(
+        bad.status == 400 && bad.body.contains(r#""error_code":"60004""#),
+        "{}",
+        bad.body
+    );
+    let disabled = s.get(KEY_A, &format!("users/{user}/secret/export")).await;
+    assert_answer(
+        &disabled,
+        403,
+        r#"{"message":"Migration tools disabled","success":false,"errors":{"message":"Migration tools disabled"},"error_code":"60154"}"#,
+    );
+    s.store
+        .update_app(
+            1,
+            AppPatch {
+                phone_export_enabled: Some(true),
+                ..AppPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let totp = enrol(&s, KEY_A, user).await;
+    let export = s.get(KEY_A, &format!("users/{user}/secret/export")).await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    let value: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+    assert_eq!(value.as_object().unwrap().len(), 2, "{}", export.body);
+    let secret = passcode::Secret::from_base32(value["secret"].as_str().unwrap()).unwrap();
+    let exported = Totp::new(&secret, TotpConfig::new()).unwrap();
+    assert_eq!(
+        exported.generate(s.now()).unwrap(),
+        totp.generate(s.now()).unwrap()
+    );
+    assert_eq!(
+        value["otp"].as_str().unwrap(),
+        totp.generate(s.now()).unwrap().as_str()
+    );
+}
