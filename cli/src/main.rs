@@ -107,13 +107,14 @@ fn names_an_option(e: &clap::Error) -> bool {
 }
 
 /// Clap's usage error on one line: its message and tips, without the usage
-/// summary that follows, and a pointer to the help.
+/// summary that follows or clap's own pointer to the help (which value
+/// errors carry without a usage summary), and one pointer to the help.
 fn one_line(rendered: &str) -> String {
     let message: Vec<&str> = rendered
         .lines()
         .take_while(|line| !line.starts_with("Usage:"))
         .map(str::trim)
-        .filter(|line| !line.is_empty())
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
         .collect();
     let mut line = String::new();
     for part in message {
@@ -148,6 +149,13 @@ mod tests {
         assert_eq!(
             one_line(rendered),
             "error: the following required arguments were not provided: --code <CODE> (see --help)"
+        );
+        let rendered = "error: invalid value 'six' for '--digits <N>': invalid digit found in \
+                        string\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line(rendered),
+            "error: invalid value 'six' for '--digits <N>': invalid digit found in string (see \
+             --help)"
         );
     }
 

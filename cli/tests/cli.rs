@@ -201,6 +201,22 @@ fn usage_errors_exit_2_with_one_line() {
 }
 
 #[test]
+fn value_errors_point_to_the_help_once() {
+    for args in [
+        &["totp", "--digits", "six"][..],
+        &["totp", "--digits"],
+        &["totp", "--algorithm", "md5"],
+        &["hotp", "--counter", "-1x"],
+        &["totp", "--bogus"],
+    ] {
+        let out = passcode(args).run();
+        let line = out.usage_error();
+        assert_eq!(line.matches("--help").count(), 1, "{args:?}: {line}");
+        assert!(line.ends_with("(see --help)"), "{args:?}: {line}");
+    }
+}
+
+#[test]
 fn out_of_range_parameters_are_named_with_the_library_rule() {
     const S: &str = RFC_BASE32;
     let cases: &[(&[&str], &str)] = &[
