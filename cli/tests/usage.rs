@@ -253,6 +253,7 @@ fn random_command_lines_never_repeat_a_secret() {
         "--qr-invert",
         "--reveal",
         "--allow-issuer-mismatch",
+        "--force",
         "--",
         "-",
     ];
