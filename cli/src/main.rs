@@ -15,6 +15,7 @@ mod new;
 mod output;
 mod qr;
 mod secret;
+mod signals;
 mod sms;
 mod uri;
 mod usage;

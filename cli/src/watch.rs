@@ -2,14 +2,14 @@
 //! place on one terminal line until Ctrl-C.
 
 use std::io::{self, IsTerminal as _, Write as _};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use passcode::Totp;
 
 use crate::codes;
 use crate::error::CliError;
+use crate::signals;
 
 /// Cells in the countdown bar.
 const BAR_WIDTH: u64 = 30;
@@ -84,10 +84,7 @@ impl Drop for Restore {
 /// Redraws until Ctrl-C (or SIGTERM), then restores the terminal; exit 0.
 /// The caller has checked [`require_terminal`] before reading the secret.
 pub(crate) fn run(totp: &Totp) -> Result<(), CliError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .map_err(|e| CliError::new(format!("cannot catch Ctrl-C: {e}")))?;
+    let stop = signals::stop_flag()?;
     let config = totp.config();
     let period = config.period().seconds();
     let draw = |text: &str| -> Result<(), CliError> {
