@@ -1563,6 +1563,23 @@ fn qr_file_dash_is_standard_output() {
     assert!(line.contains("--json"), "{line}");
 }
 
+#[test]
+fn the_readme_installs_with_the_lock_file_and_names_the_toolchain() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let installs: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.contains("cargo install"))
+        .collect();
+    assert!(!installs.is_empty());
+    for line in installs {
+        assert!(line.contains("--locked"), "{line}");
+    }
+    let top: String = readme.lines().take(12).collect();
+    let rust = format!("Rust {}", env!("CARGO_PKG_RUST_VERSION"));
+    assert!(top.contains(&rust), "{rust} near the top of the README");
+}
+
 // ---------------------------------------------------------------- output
 
 #[test]
