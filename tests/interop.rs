@@ -4,9 +4,8 @@
 //! every code must agree three ways, and `passcode` must verify the others'
 //! codes.
 //!
-//! Without the tools these tests print how to install them and pass, unless
-//! `PASSCODE_INTEROP=require` (set by `.ci/run`), which makes a missing tool a
-//! failure.
+//! Without the tools these tests fail, saying how to install them;
+//! `PASSCODE_INTEROP=skip` skips them instead (`tests/support/tools.rs`).
 // Helpers unwrap too: in a test, a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 

@@ -3,9 +3,8 @@
 //! writes read in `passcode` to the same values, and URIs `passcode` writes
 //! read in pyotp to the same values and the same codes.
 //!
-//! Without python3 and pyotp these tests print how to install them and pass,
-//! unless `PASSCODE_INTEROP=require` (set by `.ci/run`), which makes a
-//! missing tool a failure.
+//! Without the tools these tests fail, saying how to install them;
+//! `PASSCODE_INTEROP=skip` skips them instead (`tests/support/tools.rs`).
 // Helpers unwrap too: in a test, a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 

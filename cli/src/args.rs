@@ -33,7 +33,8 @@ Examples:
 The QR code is drawn with Unicode half blocks; with colors on a terminal (unless
 NO_COLOR is set), otherwise light modules are drawn for a dark background
 (--qr-invert for a light one). Files written with --qr-png or --qr-svg hold the
-secret: they are created readable by their owner only.
+secret: they are created new, readable by their owner only; an existing file is
+replaced only with --force, and a symbolic link or special file never is.
 
 JSON: {\"secret\", \"uri\", \"type\": \"totp\"|\"hotp\", \"issuer\": string|null, \"account\",
 \"algorithm\", \"digits\", \"period\" (totp) or \"counter\" (hotp), \"qr_png\" and \"qr_svg\"
@@ -243,13 +244,19 @@ pub(crate) struct NewArgs {
     #[arg(long, value_name = "C", default_value_t = 0, requires = "hotp")]
     pub(crate) counter: u64,
 
-    /// Also write the QR code to this PNG file.
+    /// Also write the QR code to this new PNG file ('-': to standard output, instead of the
+    /// text).
     #[arg(long, value_name = "FILE")]
     pub(crate) qr_png: Option<PathBuf>,
 
-    /// Also write the QR code to this SVG file.
+    /// Also write the QR code to this new SVG file ('-': to standard output, instead of the
+    /// text).
     #[arg(long, value_name = "FILE")]
     pub(crate) qr_svg: Option<PathBuf>,
+
+    /// Replace an existing --qr-png or --qr-svg file (a regular file; never a symbolic link).
+    #[arg(long)]
+    pub(crate) force: bool,
 
     /// Do not draw the QR code on standard output.
     #[arg(long)]

@@ -15,15 +15,16 @@ mod new;
 mod output;
 mod qr;
 mod secret;
+mod signals;
 mod sms;
 mod uri;
+mod usage;
 mod verify;
 mod watch;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::args::{Cli, Command, UriCommand};
 use crate::error::{CliError, eprint_line};
@@ -70,86 +71,26 @@ fn run(cli: Cli) -> Result<Verdict, CliError> {
 
 /// Help and version go where clap prints them (help asked for, and the
 /// version, to standard output with status 0; help for a bare `passcode` to
-/// standard error with status 2); a usage error becomes one line on
-/// standard error with status 2.
+/// standard error with status 2); a usage error becomes one line of our own
+/// on standard error with status 2, quoting nothing the user typed.
 fn clap_exit(e: &clap::Error) -> ExitCode {
-    match e.kind() {
-        // Clap repeats a stray word as it was typed, and a stray word is
-        // often a secret given twice or in the wrong place.
-        ErrorKind::UnknownArgument if !names_an_option(e) => {
-            eprint_line(
-                "error: unexpected extra argument (not repeated here: it may be a secret) \
-                 (see --help)",
-            );
-            ExitCode::from(USAGE)
-        }
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+    use clap::CommandFactory as _;
+    match usage::report(e, &usage::Vocabulary::of(&Cli::command())) {
+        usage::Report::Clap => {
             // Nothing more can be done if the output is gone.
             let _ = e.print();
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE))
         }
-        _ => {
-            eprint_line(&one_line(&e.render().to_string()));
+        usage::Report::Line(line) => {
+            eprint_line(&line);
             ExitCode::from(USAGE)
         }
     }
-}
-
-/// Whether the argument clap refused looks like an option (`--frobnicate`),
-/// which is safe to repeat.
-fn names_an_option(e: &clap::Error) -> bool {
-    matches!(
-        e.get(ContextKind::InvalidArg),
-        Some(ContextValue::String(arg)) if arg.starts_with('-')
-    )
-}
-
-/// Clap's usage error on one line: its message and tips, without the usage
-/// summary that follows, and a pointer to the help.
-fn one_line(rendered: &str) -> String {
-    let message: Vec<&str> = rendered
-        .lines()
-        .take_while(|line| !line.starts_with("Usage:"))
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect();
-    let mut line = String::new();
-    for part in message {
-        if !line.is_empty() {
-            line.push_str(if part.starts_with("tip:") { "; " } else { " " });
-        }
-        line.push_str(part);
-    }
-    if !line.starts_with("error:") {
-        line.insert_str(0, "error: ");
-    }
-    line.push_str(" (see --help)");
-    line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clap_errors_become_one_line() {
-        let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as \
-                        a value, use '-- --bogus'\n\nUsage: passcode totp [OPTIONS] [SECRET]\n";
-        assert_eq!(
-            one_line(rendered),
-            "error: unexpected argument '--bogus' found; tip: to pass '--bogus' as a value, use \
-             '-- --bogus' (see --help)"
-        );
-        let rendered = "error: the following required arguments were not provided:\n  \
-                        --code <CODE>\n\nUsage: passcode verify --code <CODE> [SECRET]\n\n\
-                        For more information, try '--help'.\n";
-        assert_eq!(
-            one_line(rendered),
-            "error: the following required arguments were not provided: --code <CODE> (see --help)"
-        );
-    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {

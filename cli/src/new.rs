@@ -2,6 +2,7 @@
 //! QR code for an authenticator app to scan.
 
 use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
 
 use passcode::{Algorithm, HotpConfig, KeyUri, OtpKind, Period, Secret, TotpConfig, UriError};
 use serde::Serialize;
@@ -29,6 +30,7 @@ struct NewOutput<'a> {
 
 /// `passcode new`.
 pub(crate) fn new(args: NewArgs, json: bool) -> Result<(), CliError> {
+    check_qr_files(&args, json)?;
     let algorithm = Algorithm::from(args.code.algorithm);
     let digits = digits(args.code.digits)?;
     let kind = if args.hotp {
@@ -58,11 +60,26 @@ pub(crate) fn new(args: NewArgs, json: bool) -> Result<(), CliError> {
     let uri = Zeroizing::new(uri.to_string());
     let base32 = Zeroizing::new(secret.to_base32().to_string());
 
+    // An image for standard output is its only output.
+    let mut to_stdout = None;
     if let Some(path) = &args.qr_png {
-        qr::png(&uri, path)?;
+        let image = qr::png(&uri)?;
+        if is_stdout(path) {
+            to_stdout = Some(image);
+        } else {
+            qr::write_private(path, &image, args.force)?;
+        }
     }
     if let Some(path) = &args.qr_svg {
-        qr::svg(&uri, path)?;
+        let image = qr::svg(&uri)?;
+        if is_stdout(path) {
+            to_stdout = Some(Zeroizing::new(image.as_bytes().to_vec()));
+        } else {
+            qr::write_private(path, image.as_bytes(), args.force)?;
+        }
+    }
+    if let Some(image) = to_stdout {
+        return output::bytes(&image);
     }
     let qr_png = args.qr_png.as_ref().map(|path| path.display().to_string());
     let qr_svg = args.qr_svg.as_ref().map(|path| path.display().to_string());
@@ -96,6 +113,59 @@ pub(crate) fn new(args: NewArgs, json: bool) -> Result<(), CliError> {
         text.push_str(&qr::terminal(&uri, style)?);
     }
     output::text(&text)
+}
+
+/// `-` as a file name: standard output.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Refuses, before anything is written, QR files that cannot all be
+/// written: one path for both, an image and other output both on standard
+/// output, a PNG on a terminal, or a file that must not be replaced.
+fn check_qr_files(args: &NewArgs, json: bool) -> Result<(), CliError> {
+    let files = [("--qr-png", &args.qr_png), ("--qr-svg", &args.qr_svg)];
+    let files = files
+        .into_iter()
+        .filter_map(|(option, path)| Some((option, path.as_deref()?)));
+    if let (Some(png), Some(svg)) = (&args.qr_png, &args.qr_svg) {
+        if same_file(png, svg) {
+            return Err(CliError::new(
+                "--qr-png and --qr-svg name the same file: give each its own",
+            ));
+        }
+    }
+    for (option, path) in files {
+        if !is_stdout(path) {
+            qr::check_writable(path, args.force)?;
+        } else if json {
+            return Err(CliError::new(format!(
+                "--json and {option} - both write to standard output: give {option} a file name"
+            )));
+        } else if option == "--qr-png" && std::io::stdout().is_terminal() {
+            return Err(CliError::new(
+                "--qr-png -: standard output is a terminal; redirect it to a file",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two file names name the same file: the same text, or the same
+/// name in the same directory once the directory is resolved (`qr` and
+/// `./qr`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolved = |path: &Path| -> Option<PathBuf> {
+        if is_stdout(path) {
+            return None;
+        }
+        let parent = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        Some(parent.canonicalize().ok()?.join(path.file_name()?))
+    };
+    a == b || resolved(a).is_some_and(|a| Some(a) == resolved(b))
 }
 
 /// The login name, as `google-authenticator` labels its secrets.

@@ -12,10 +12,13 @@ use crate::error::CliError;
 
 /// Writes `text` to standard output as it is.
 pub(crate) fn text(text: &str) -> Result<(), CliError> {
+    bytes(text.as_bytes())
+}
+
+/// Writes `bytes` (an image, say) to standard output as they are.
+pub(crate) fn bytes(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = io::stdout().lock();
-    let written = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
+    let written = stdout.write_all(bytes).and_then(|()| stdout.flush());
     match written {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(CliError::new(format!(
             "cannot write to standard output: {e}"

@@ -1,12 +1,13 @@
 //! QR codes of a key URI: Unicode half blocks for the terminal, PNG and SVG
-//! files for everything else.
+//! images for everything else, and the files they are written to.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write as _};
+use std::fs::OpenOptions;
+use std::io::{self, Write as _};
 use std::path::Path;
 
 use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
+use zeroize::Zeroizing;
 
 use crate::error::CliError;
 
@@ -87,65 +88,53 @@ pub(crate) fn terminal(text: &str, style: Style) -> Result<String, CliError> {
     Ok(out)
 }
 
-/// Writes the QR code of `text` to a PNG file: black on white, 8 pixels a
+/// The QR code of `text` as a PNG image: black on white, 8 pixels a
 /// module, a four-module quiet zone.
-pub(crate) fn png(text: &str, path: &Path) -> Result<(), CliError> {
+pub(crate) fn png(text: &str) -> Result<Zeroizing<Vec<u8>>, CliError> {
     let code = encode(text, EcLevel::M)?;
     let width = u32::try_from(code.width()).map_err(|_| too_long())?;
     let dark = code.to_colors();
     let size = (width + 2 * FILE_QUIET_ZONE) * PNG_SCALE;
-    let pixels: Vec<u8> = (0..size)
-        .flat_map(|y| (0..size).map(move |x| (x, y)))
-        .map(|(x, y)| {
-            let module = |v: u32| {
-                (v / PNG_SCALE)
-                    .checked_sub(FILE_QUIET_ZONE)
-                    .filter(|v| *v < width)
-            };
-            let is_dark = match (module(x), module(y)) {
-                (Some(x), Some(y)) => {
-                    dark.get(usize::try_from(y * width + x).unwrap_or(usize::MAX))
-                        == Some(&Color::Dark)
-                }
-                _ => false,
-            };
-            if is_dark { 0 } else { 255 }
-        })
-        .collect();
-    let write_error = |e: &dyn std::fmt::Display| {
-        CliError::new(format!(
-            "cannot write the PNG file '{}': {e}",
-            path.display()
-        ))
-    };
-    let file = create_private(path)?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), size, size);
+    let pixels: Zeroizing<Vec<u8>> = Zeroizing::new(
+        (0..size)
+            .flat_map(|y| (0..size).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                let module = |v: u32| {
+                    (v / PNG_SCALE)
+                        .checked_sub(FILE_QUIET_ZONE)
+                        .filter(|v| *v < width)
+                };
+                let is_dark = match (module(x), module(y)) {
+                    (Some(x), Some(y)) => {
+                        dark.get(usize::try_from(y * width + x).unwrap_or(usize::MAX))
+                            == Some(&Color::Dark)
+                    }
+                    _ => false,
+                };
+                if is_dark { 0 } else { 255 }
+            })
+            .collect(),
+    );
+    let error = |e: png::EncodingError| CliError::new(format!("cannot encode the PNG image: {e}"));
+    let mut image = Zeroizing::new(Vec::new());
+    let mut encoder = png::Encoder::new(&mut *image, size, size);
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| write_error(&e))?;
-    writer
-        .write_image_data(&pixels)
-        .map_err(|e| write_error(&e))?;
-    writer.finish().map_err(|e| write_error(&e))
+    let mut writer = encoder.write_header().map_err(error)?;
+    writer.write_image_data(&pixels).map_err(error)?;
+    writer.finish().map_err(error)?;
+    Ok(image)
 }
 
-/// Writes the QR code of `text` to an SVG file.
-pub(crate) fn svg(text: &str, path: &Path) -> Result<(), CliError> {
+/// The QR code of `text` as an SVG image.
+pub(crate) fn svg(text: &str) -> Result<Zeroizing<String>, CliError> {
     let code = encode(text, EcLevel::M)?;
-    let image = code
-        .render::<svg::Color<'_>>()
-        .quiet_zone(true)
-        .min_dimensions(256, 256)
-        .build();
-    let mut file = create_private(path)?;
-    file.write_all(image.as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|e| {
-            CliError::new(format!(
-                "cannot write the SVG file '{}': {e}",
-                path.display()
-            ))
-        })
+    Ok(Zeroizing::new(
+        code.render::<svg::Color<'_>>()
+            .quiet_zone(true)
+            .min_dimensions(256, 256)
+            .build(),
+    ))
 }
 
 fn encode(text: &str, level: EcLevel) -> Result<QrCode, CliError> {
@@ -156,24 +145,59 @@ fn too_long() -> CliError {
     CliError::new("the key URI is too long for a QR code: use a shorter issuer or account")
 }
 
-/// Creates (or truncates) a file only its owner can read: it holds the
-/// secret.
-fn create_private(path: &Path) -> Result<File, CliError> {
+/// Whether `path` may be written by [`write_private`], checked before
+/// anything is written so that a refusal leaves no file behind: it must
+/// not exist, or with `force` be a regular file. A symbolic link is never
+/// replaced (nor followed), and a device or other special file is never
+/// touched.
+pub(crate) fn check_writable(path: &Path, force: bool) -> Result<(), CliError> {
+    let name = path.display();
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(CliError::new(format!("cannot create '{name}': {e}"))),
+        Ok(_) if !force => Err(CliError::new(format!(
+            "'{name}' already exists: give --force to replace it"
+        ))),
+        Ok(meta) if meta.file_type().is_symlink() => Err(CliError::new(format!(
+            "'{name}' is a symbolic link: it is neither followed nor replaced, even with --force"
+        ))),
+        Ok(meta) if !meta.is_file() => Err(CliError::new(format!(
+            "'{name}' is not a regular file: it is not replaced, even with --force"
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Writes `bytes` to a new file only its owner can read: it holds the
+/// secret. With `force`, a regular file there is removed first (its other
+/// hard links keep their contents). The file is created exclusively
+/// (`O_CREAT | O_EXCL`), which never follows a symbolic link, so a link or
+/// file that appears after [`check_writable`] makes this fail instead of
+/// writing through it.
+pub(crate) fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<(), CliError> {
+    check_writable(path, force)?;
+    let name = path.display();
+    let error = |e: io::Error| CliError::new(format!("cannot write '{name}': {e}"));
+    if force {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(error(e)),
+            _ => {}
+        }
+    }
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
+    // Created with the mode, never widened first and narrowed after.
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let error =
-        |e: std::io::Error| CliError::new(format!("cannot create '{}': {e}", path.display()));
-    let file = options.open(path).map_err(error)?;
-    // An existing file keeps its mode through `open`; narrow it too.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(error)?;
-    }
-    Ok(file)
+    let mut file = options.open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => CliError::new(format!(
+            "'{name}' appeared while it was being created: not replaced"
+        )),
+        _ => CliError::new(format!("cannot create '{name}': {e}")),
+    })?;
+    file.write_all(bytes)
+        .and_then(|()| file.flush())
+        .map_err(error)
 }
 
 #[cfg(test)]

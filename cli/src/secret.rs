@@ -171,7 +171,7 @@ fn decode_hex(text: &str) -> Option<Zeroizing<Vec<u8>>> {
 pub(crate) fn read_stdin(prompt: &str) -> Result<Zeroizing<String>, CliError> {
     let stdin = io::stdin();
     if stdin.is_terminal() {
-        return rpassword::prompt_password(prompt)
+        return crate::signals::prompt_hidden(prompt)
             .map(Zeroizing::new)
             .map_err(|e| CliError::new(format!("cannot read {}: {e}", Source::Stdin)));
     }

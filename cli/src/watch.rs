@@ -2,14 +2,14 @@
 //! place on one terminal line until Ctrl-C.
 
 use std::io::{self, IsTerminal as _, Write as _};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use passcode::Totp;
 
 use crate::codes;
 use crate::error::CliError;
+use crate::signals;
 
 /// Cells in the countdown bar.
 const BAR_WIDTH: u64 = 30;
@@ -47,6 +47,28 @@ pub(crate) fn frame(code: &str, seconds_left: u64, period: u64, width: u64) -> S
     format!("{code}  {bar} {seconds_left:>3}s")
 }
 
+/// The frame for a terminal `columns` wide: the bar narrows to fit, and
+/// what still does not fit is cut off. The line stays short of the last
+/// column: a line that reaches it wraps on some terminals, and `\r` then
+/// redraws only the last row, so each tick would leave a stale copy above.
+pub(crate) fn fitted_frame(code: &str, seconds_left: u64, period: u64, columns: u16) -> String {
+    let room = usize::from(columns).saturating_sub(1);
+    let without_bar = frame(code, seconds_left, period, 0).chars().count();
+    let bar = room.saturating_sub(without_bar);
+    let bar = u64::try_from(bar).map_or(BAR_WIDTH, |bar| bar.min(BAR_WIDTH));
+    let line: String = frame(code, seconds_left, period, bar)
+        .chars()
+        .take(room)
+        .collect();
+    line.trim_end().to_owned()
+}
+
+/// The terminal's width in columns, read at every tick so that a resized
+/// window is followed; 80 when it cannot be read.
+fn columns() -> u16 {
+    terminal_size::terminal_size().map_or(80, |(terminal_size::Width(width), _)| width)
+}
+
 /// Restores the cursor and ends the line however the loop ends.
 struct Restore;
 
@@ -62,10 +84,7 @@ impl Drop for Restore {
 /// Redraws until Ctrl-C (or SIGTERM), then restores the terminal; exit 0.
 /// The caller has checked [`require_terminal`] before reading the secret.
 pub(crate) fn run(totp: &Totp) -> Result<(), CliError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .map_err(|e| CliError::new(format!("cannot catch Ctrl-C: {e}")))?;
+    let stop = signals::stop_flag()?;
     let config = totp.config();
     let period = config.period().seconds();
     let draw = |text: &str| -> Result<(), CliError> {
@@ -83,7 +102,7 @@ pub(crate) fn run(totp: &Totp) -> Result<(), CliError> {
         let code = totp.generate_step(step);
         draw(&format!(
             "{REDRAW}{}",
-            frame(code.as_str(), seconds_left, period, BAR_WIDTH)
+            fitted_frame(code.as_str(), seconds_left, period, columns())
         ))?;
         std::thread::sleep(TICK);
     }
@@ -92,7 +111,38 @@ pub(crate) fn run(totp: &Totp) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
-    use super::frame;
+    use super::{BAR_WIDTH, fitted_frame, frame};
+
+    /// A line as wide as the terminal or wider wraps, and `\r` then redraws
+    /// only its last row: every tick would leave a stale copy above.
+    #[test]
+    fn a_narrow_terminal_gets_a_line_that_does_not_wrap() {
+        for columns in 0..=120_u16 {
+            for (code, left, period) in [
+                ("287082", 12, 30),
+                ("0123456789", 59, 60),
+                ("123456", 30, 30),
+            ] {
+                let line = fitted_frame(code, left, period, columns);
+                let width = line.chars().count();
+                assert!(width < usize::from(columns).max(1), "{columns}: {line:?}");
+                assert!(line.chars().all(|c| !c.is_control()), "{line:?}");
+                // The code is cut last: it stays whole while it fits.
+                if usize::from(columns) > code.len() {
+                    assert!(line.starts_with(code), "{columns}: {line:?}");
+                }
+            }
+        }
+        // Wide terminals get the whole frame; the bar shrinks first.
+        assert_eq!(
+            fitted_frame("287082", 15, 30, 80),
+            frame("287082", 15, 30, BAR_WIDTH)
+        );
+        assert_eq!(fitted_frame("287082", 15, 30, 20), "287082  ███░░░  15s");
+        assert_eq!(fitted_frame("287082", 15, 30, 14), "287082    15s");
+        assert_eq!(fitted_frame("287082", 15, 30, 8), "287082");
+        assert_eq!(fitted_frame("287082", 15, 30, 4), "287");
+    }
 
     #[test]
     fn a_full_step_fills_the_bar() {

@@ -121,14 +121,20 @@ fn no_command_prints_the_help_and_exits_2() {
 #[test]
 fn usage_errors_exit_2_with_one_line() {
     let cases: &[(&[&str], &str)] = &[
-        (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
-        (&["totp", "--bogus"], "unexpected argument '--bogus'"),
+        (&["frobnicate"], "unrecognized command"),
+        (&["totp", "--bogus"], "unknown option"),
         (
             &["totp", "--digits", "six"],
-            "invalid value 'six' for '--digits <N>'",
+            "invalid value for '--digits <N>'",
         ),
-        (&["totp", "--time", "-5"], "unexpected argument '-5'"),
-        (&["totp", "--algorithm", "md5"], "invalid value 'md5'"),
+        (
+            &["totp", "--time", "-5"],
+            "unexpected argument that starts with '-'",
+        ),
+        (
+            &["totp", "--algorithm", "md5"],
+            "invalid value for '--algorithm <ALGORITHM>'",
+        ),
         (&["hotp", RFC_BASE32], "--counter <C>"),
         (&["verify", RFC_BASE32], "--code <CODE>"),
         (
@@ -196,6 +202,22 @@ fn usage_errors_exit_2_with_one_line() {
         let out = passcode(*args).run();
         let line = out.usage_error();
         assert!(line.contains(expected), "{args:?}: {line}");
+        assert!(line.ends_with("(see --help)"), "{args:?}: {line}");
+    }
+}
+
+#[test]
+fn value_errors_point_to_the_help_once() {
+    for args in [
+        &["totp", "--digits", "six"][..],
+        &["totp", "--digits"],
+        &["totp", "--algorithm", "md5"],
+        &["hotp", "--counter", "-1x"],
+        &["totp", "--bogus"],
+    ] {
+        let out = passcode(args).run();
+        let line = out.usage_error();
+        assert_eq!(line.matches("--help").count(), 1, "{args:?}: {line}");
         assert!(line.ends_with("(see --help)"), "{args:?}: {line}");
     }
 }
@@ -1428,7 +1450,8 @@ fn qr_files_decode_to_the_uri_and_only_their_owner_reads_them() {
         assert_eq!(mode & 0o777, 0o600, "{}", file.display());
     }
 
-    // Text output names the files; an existing file is replaced and narrowed.
+    // Text output names the files; with --force an existing file is replaced
+    // and narrowed.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -1439,6 +1462,7 @@ fn qr_files_decode_to_the_uri_and_only_their_owner_reads_them() {
         "--no-qr",
         "--account",
         "bob",
+        "--force",
         "--qr-png",
         png.to_str().unwrap(),
     ])
@@ -1462,6 +1486,160 @@ fn qr_files_decode_to_the_uri_and_only_their_owner_reads_them() {
     ])
     .run();
     assert!(out.usage_error().contains("cannot create"));
+}
+
+/// `passcode new` with these QR file options, in `dir`.
+fn new_with_files(dir: &std::path::Path, options: &[&str]) -> Output {
+    let args = ["new", "--no-qr", "--account", "alice"];
+    passcode(args.iter().chain(options)).current_dir(dir).run()
+}
+
+#[test]
+fn qr_files_never_replace_an_existing_file_without_force() {
+    let dir = scratch_dir("qr-existing");
+    for option in ["--qr-png", "--qr-svg"] {
+        let file = dir.join("existing");
+        std::fs::write(&file, "keep").unwrap();
+        let out = new_with_files(&dir, &[option, "existing"]);
+        let line = out.usage_error();
+        assert!(line.contains("'existing' already exists"), "{line}");
+        assert!(line.contains("--force"), "{line}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+        new_with_files(&dir, &["--force", option, "existing"]).ok();
+        assert_ne!(std::fs::read(&file).unwrap(), b"keep");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn qr_files_never_follow_a_symlink() {
+    let dir = scratch_dir("qr-symlink");
+    let target = dir.join("target.txt");
+    std::fs::write(&target, "keep").unwrap();
+    std::os::unix::fs::symlink("target.txt", dir.join("link.png")).unwrap();
+    std::os::unix::fs::symlink("missing.txt", dir.join("dangling.svg")).unwrap();
+    for options in [
+        &["--qr-png", "link.png"][..],
+        &["--force", "--qr-png", "link.png"],
+        &["--qr-svg", "dangling.svg"],
+        &["--force", "--qr-svg", "dangling.svg"],
+    ] {
+        let out = new_with_files(&dir, options);
+        let line = out.usage_error();
+        assert!(!line.contains("internal"), "{line}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        assert!(!dir.join("missing.txt").exists(), "{options:?}");
+        for link in ["link.png", "dangling.svg"] {
+            let meta = std::fs::symlink_metadata(dir.join(link)).unwrap();
+            assert!(meta.file_type().is_symlink(), "{options:?}: {link}");
+        }
+    }
+    let line = new_with_files(&dir, &["--force", "--qr-png", "link.png"])
+        .usage_error()
+        .to_owned();
+    assert!(line.contains("symbolic link"), "{line}");
+}
+
+#[cfg(unix)]
+#[test]
+fn qr_files_never_write_or_chmod_a_device() {
+    use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
+    let dir = scratch_dir("qr-device");
+    // A copy of /dev/null where root may make one; otherwise /dev/null,
+    // whose mode only root could change.
+    let copy = dir.join("null");
+    let made = std::process::Command::new("mknod")
+        .args([copy.to_str().unwrap(), "c", "1", "3"])
+        .status()
+        .is_ok_and(|status| status.success());
+    let device = if made {
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o666)).unwrap();
+        copy
+    } else {
+        std::path::PathBuf::from("/dev/null")
+    };
+    let mode = || std::fs::metadata(&device).unwrap().permissions().mode();
+    let before = mode();
+    for force in [false, true] {
+        let mut options = vec!["--qr-png", device.to_str().unwrap()];
+        if force {
+            options.insert(0, "--force");
+        }
+        let line = new_with_files(&dir, &options).usage_error().to_owned();
+        let expected = if force {
+            "not a regular file"
+        } else {
+            "already exists"
+        };
+        assert!(line.contains(expected), "{line}");
+        assert_eq!(mode(), before, "{}", device.display());
+        assert!(
+            std::fs::metadata(&device)
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+    }
+}
+
+#[test]
+fn qr_png_and_svg_to_the_same_path_are_refused() {
+    let dir = scratch_dir("qr-same");
+    for (png, svg) in [("qr", "qr"), ("qr", "./qr"), ("-", "-")] {
+        let out = new_with_files(&dir, &["--qr-png", png, "--qr-svg", svg]);
+        let line = out.usage_error();
+        assert!(line.contains("the same file"), "{line}");
+        assert!(!dir.join("qr").exists());
+    }
+}
+
+#[test]
+fn qr_file_dash_is_standard_output() {
+    let dir = scratch_dir("qr-stdout");
+    // SVG: the file alone on standard output, no text around it.
+    let out = new_with_files(&dir, &["--qr-svg", "-"]);
+    let svg = out.ok();
+    assert!(svg.starts_with("<?xml"), "{svg}");
+    assert!(!svg.contains("secret  "), "{svg}");
+    let file = dir.join("from-stdout.svg");
+    std::fs::write(&file, svg).unwrap();
+    let uri = qr_read::decode(&read_svg(&file));
+    assert!(uri.starts_with("otpauth://totp/alice?secret="), "{uri}");
+    assert!(!dir.join("-").exists());
+    // PNG: binary on standard output.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_passcode"))
+        .args(["new", "--account", "alice", "--qr-png", "-"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let file = dir.join("from-stdout.png");
+    std::fs::write(&file, &output.stdout).unwrap();
+    let uri = qr_read::decode(&read_png(&file));
+    assert!(uri.starts_with("otpauth://totp/alice?secret="), "{uri}");
+    assert!(!dir.join("-").exists());
+    // JSON and an image cannot share standard output.
+    let line = new_with_files(&dir, &["--json", "--qr-svg", "-"])
+        .usage_error()
+        .to_owned();
+    assert!(line.contains("--json"), "{line}");
+}
+
+#[test]
+fn the_readme_installs_with_the_lock_file_and_names_the_toolchain() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let installs: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.contains("cargo install"))
+        .collect();
+    assert!(!installs.is_empty());
+    for line in installs {
+        assert!(line.contains("--locked"), "{line}");
+    }
+    let top: String = readme.lines().take(12).collect();
+    let rust = format!("Rust {}", env!("CARGO_PKG_RUST_VERSION"));
+    assert!(top.contains(&rust), "{rust} near the top of the README");
 }
 
 // ---------------------------------------------------------------- output

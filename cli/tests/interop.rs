@@ -4,9 +4,8 @@
 //! URI from `passcode new`, read by `pyotp.parse_uri` (Python), gives the
 //! same codes as `passcode totp --time` and `passcode hotp`.
 //!
-//! Without the tools these tests print how to install them and pass, unless
-//! `PASSCODE_INTEROP=require` (set by `.ci/run`), which makes a missing tool a
-//! failure.
+//! Without the tools these tests fail, saying how to install them;
+//! `PASSCODE_INTEROP=skip` skips them instead (`tests/support/tools.rs`).
 // In a test, a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

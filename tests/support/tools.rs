@@ -1,31 +1,53 @@
 //! Running the independent implementations the interop tests compare with.
 //!
-//! A missing tool makes a test print how to install it and pass, unless
-//! `PASSCODE_INTEROP=require` (set by `.ci/run`), which makes it a failure.
+//! A missing tool fails its tests, with how to install it, so that a skip
+//! never hides in a passing summary; `PASSCODE_INTEROP=skip` turns that
+//! failure into a skip (a `SKIPPED:` line on stderr, shown with
+//! `--nocapture`) for a machine that cannot have the tool.
+//! `PASSCODE_INTEROP=require` (set by `.ci/run`) is the default, spelled out.
 // A test helper: a panic here is the failure report. Each test binary that
 // includes it uses only some of it.
-#![allow(clippy::expect_used, dead_code)]
+#![allow(clippy::expect_used, clippy::panic, dead_code)]
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// Whether `command` runs successfully; if not, skips or fails as above,
-/// naming `install`.
+/// What `PASSCODE_INTEROP` says to do about a missing tool.
+pub(crate) const SETTING: &str = "PASSCODE_INTEROP";
+
+/// Whether the tests that need a tool run (`Ok(true)`), are skipped
+/// (`Ok(false)`), or fail with the message in `Err`; `found` says whether
+/// the tool ran, `setting` is the value of [`SETTING`], `install` how to
+/// get the tool.
+pub(crate) fn decide(found: bool, setting: Option<&str>, install: &str) -> Result<bool, String> {
+    match (setting, found) {
+        (None | Some("require"), true) | (Some("skip"), true) => Ok(true),
+        (None | Some("require"), false) => Err(format!(
+            "interop tests need {install}: install it, or set {SETTING}=skip to skip them"
+        )),
+        (Some("skip"), false) => {
+            eprintln!("SKIPPED: {install} not found ({SETTING}=skip)");
+            Ok(false)
+        }
+        (Some(other), _) => Err(format!(
+            "{SETTING} is 'require' (the default) or 'skip', not '{other}'"
+        )),
+    }
+}
+
+/// Whether `command` runs successfully; if not, skips or fails as
+/// [`decide`] says, naming `install`.
 pub(crate) fn available(command: &[&str], install: &str) -> bool {
     let (program, args) = command.split_first().expect("a command");
-    let ok = Command::new(program)
+    let found = Command::new(program)
         .args(args)
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        let message = format!("interop tests need {install}");
-        assert!(
-            std::env::var("PASSCODE_INTEROP").as_deref() != Ok("require"),
-            "{message}"
-        );
-        eprintln!("skipped: {message}");
+    let setting = std::env::var(SETTING).ok();
+    match decide(found, setting.as_deref(), install) {
+        Ok(run) => run,
+        Err(message) => panic!("{message}"),
     }
-    ok
 }
 
 /// Whether `pyotp` can be imported, as [`available`] decides.
@@ -81,4 +103,29 @@ pub(crate) fn python(script: &str, input: &str) -> String {
         .expect("the writer thread")
         .expect("input written");
     String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+#[cfg(test)]
+mod decide_tests {
+    use super::decide;
+
+    #[test]
+    fn a_missing_interop_tool_fails_unless_skip_is_set() {
+        let install = "oathtool (apt-get install oathtool)";
+        for setting in [None, Some("require"), Some("skip")] {
+            assert_eq!(decide(true, setting, install), Ok(true), "{setting:?}");
+        }
+        for setting in [None, Some("require")] {
+            let message = decide(false, setting, install).unwrap_err();
+            assert!(message.contains(install), "{message}");
+            assert!(message.contains("PASSCODE_INTEROP=skip"), "{message}");
+        }
+        assert_eq!(decide(false, Some("skip"), install), Ok(false));
+        for setting in ["", "1", "yes", "Skip", "optional"] {
+            for found in [true, false] {
+                let message = decide(found, Some(setting), install).unwrap_err();
+                assert!(message.contains("PASSCODE_INTEROP"), "{message}");
+            }
+        }
+    }
 }

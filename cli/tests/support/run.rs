@@ -81,6 +81,12 @@ impl Run {
     }
 
     #[allow(dead_code)]
+    pub(crate) fn current_dir(mut self, dir: &Path) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    #[allow(dead_code)]
     pub(crate) fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(input.into());
         self
