@@ -21,8 +21,9 @@
 //!
 //! Policy groups: `sms_check` (a wrong code against a fresh copy of a
 //! pending verification; floor: the one HMAC-SHA-256 the check computes),
-//! `totp_check` (`Totp::check` with stored state; floor: the bare
-//! `verify_after` it wraps), `base32_decode` (`Secret::from_base32` of
+//! `totp_check` (`Totp::check` with stored state, and `passcode_bytes`:
+//! the same with the state read from and written back to its bytes, as a
+//! server does; floor: the bare `verify_after` it wraps), `base32_decode` (`Secret::from_base32` of
 //! lower-case spaced text; `base32ct` on the canonical text, which passcode
 //! builds on; `data-encoding` as a peer), `uri_parse` (Google's Key URI
 //! example; `totp-rs` `from_url_unchecked` as a peer).
@@ -439,6 +440,7 @@ pub(crate) fn policy_groups() -> Vec<Group> {
         .unwrap();
     let wrong = wrong_code(&totp);
     let (wrong2, last, totp2) = (wrong.clone(), stored.last_step().unwrap(), totp.clone());
+    let (wrong3, totp3, stored_bytes) = (wrong.clone(), totp.clone(), stored.to_bytes());
 
     let canonical = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     let typed = "gezd gnbv gy3t qojq gezd gnbv gy3t qojq";
@@ -470,6 +472,15 @@ pub(crate) fn policy_groups() -> Vec<Group> {
                     totp.check(&policy, &mut fresh, black_box(&wrong), black_box(TIME))
                         .ok(),
                 );
+            })
+            .id("passcode_bytes", move || {
+                let mut fresh = TotpState::from_bytes(black_box(&stored_bytes)).unwrap();
+                black_box(
+                    totp3
+                        .check(&policy, &mut fresh, black_box(&wrong3), black_box(TIME))
+                        .ok(),
+                );
+                black_box(fresh.to_bytes());
             })
             .id("floor_verify_after", move || {
                 black_box(
