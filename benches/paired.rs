@@ -126,8 +126,9 @@ fn main() {
         })
         .unwrap_or_else(|| "an unknown CPU".to_owned());
     println!(
-        "Medians of {ROUNDS} interleaved rounds (`cargo bench --bench paired`) on {cpu}, {} cores.",
-        std::thread::available_parallelism().map_or(0, usize::from)
+        "Medians of {ROUNDS} interleaved rounds (`cargo bench --bench paired`) on {cpu}, {} cores, SHA-1 and SHA-256 in {}.",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        groups::sha_path()
     );
     println!();
     println!(

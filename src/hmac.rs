@@ -37,6 +37,10 @@ pub(crate) trait BlockHash {
     const IV: Self::State;
     const ZERO_BLOCK: Self::Block;
     const OUTPUT_LEN: usize;
+    /// Whether a window is computed in batches ([`Keyed::for_each_batched`])
+    /// where batching can pay ([`OUT_OF_ORDER`]): set where it measured
+    /// faster than one candidate at a time.
+    const BATCHED: bool;
     fn compress(state: &mut Self::State, block: &Self::Block);
     /// Writes the state as big-endian words: the digest, once finalized.
     fn write_digest(state: &Self::State, out: &mut [u8]);
@@ -70,6 +74,9 @@ impl BlockHash for Sha1 {
     ];
     const ZERO_BLOCK: Self::Block = [0; 64];
     const OUTPUT_LEN: usize = 20;
+    // A +-1 window: 1.31x to 1.22x of two sequential compressions per
+    // candidate with SHA-NI (README, Speed).
+    const BATCHED: bool = true;
 
     fn compress(state: &mut Self::State, block: &Self::Block) {
         sha1::block_api::compress(state, core::slice::from_ref(block));
@@ -113,6 +120,8 @@ impl BlockHash for Sha256 {
     ];
     const ZERO_BLOCK: Self::Block = [0; 64];
     const OUTPUT_LEN: usize = 32;
+    // A +-1 window: 1.33x to 1.06x of the sequential floor with SHA-NI.
+    const BATCHED: bool = true;
 
     fn compress(state: &mut Self::State, block: &Self::Block) {
         sha2::block_api::compress256(state, core::slice::from_ref(block));
@@ -157,6 +166,10 @@ impl BlockHash for Sha512 {
     ];
     const ZERO_BLOCK: Self::Block = [0; 128];
     const OUTPUT_LEN: usize = 64;
+    // Measured slightly slower batched (1.41 against 1.39 µs for a +-1
+    // window): SHA-512 has no hardware path here, and its software rounds
+    // already keep the core busy.
+    const BATCHED: bool = false;
 
     fn compress(state: &mut Self::State, block: &Self::Block) {
         sha2::block_api::compress512(state, core::slice::from_ref(block));
@@ -302,6 +315,77 @@ impl<H: BlockHash> Keyed<H> {
             f(counter, truncate(words, last));
         }
     }
+
+    /// [`for_each`](Self::for_each) in the order that measured fastest for
+    /// this hash on this target. Both branches compute the same values; which
+    /// one runs is fixed at compile time.
+    fn for_each_best(&self, counters: RangeInclusive<u64>, f: impl FnMut(u64, u32)) {
+        if OUT_OF_ORDER && H::BATCHED {
+            self.for_each_batched::<BATCH>(counters, f);
+        } else {
+            self.for_each(counters, f);
+        }
+    }
+
+    /// [`for_each`](Self::for_each), `N` counters at a time: every inner
+    /// compression of a batch, then every outer one, then the truncations.
+    ///
+    /// The same compressions, in another order. Each candidate's inner and
+    /// outer compressions depend on each other, but those of different
+    /// candidates do not; issued back to back, an out-of-order core runs
+    /// one candidate's compression while the previous one's is still in
+    /// flight, where the one-candidate-at-a-time order leaves it waiting on
+    /// the chain. Every counter is still computed and handed to `f` in
+    /// order, whatever the key or the codes: batching changes only which
+    /// public counter's work comes first.
+    fn for_each_batched<const N: usize>(
+        &self,
+        counters: RangeInclusive<u64>,
+        mut f: impl FnMut(u64, u32),
+    ) {
+        // One inner and one outer block serve the whole batch, as in
+        // `for_each`: each compression reads its block before the next
+        // candidate's bytes overwrite it, so sharing them adds no wait and
+        // keeps the per-call setup and wiping what it was.
+        let mut scratch = Scratch::<H>::new();
+        let mut states = Wiped([H::IV; N]);
+        let mut counters = counters;
+        let mut taken = [0u64; N];
+        loop {
+            // `zip` asks `taken` first, so no counter is drawn past N.
+            let len = taken
+                .iter_mut()
+                .zip(counters.by_ref())
+                .map(|(slot, counter)| *slot = counter)
+                .count();
+            let Some(taken) = taken.get(..len).filter(|taken| !taken.is_empty()) else {
+                break;
+            };
+            for (counter, state) in taken.iter().zip(&mut states.0) {
+                copy_into(scratch.inner.as_mut(), &counter.to_be_bytes());
+                *state = self.inner;
+                H::compress(state, &scratch.inner);
+            }
+            for state in states.0.iter_mut().take(len) {
+                H::write_digest(state, scratch.outer.as_mut());
+                *state = self.outer;
+                H::compress(state, &scratch.outer);
+            }
+            for (counter, state) in taken.iter().zip(&states.0) {
+                let (words, last) = H::truncation_input(state);
+                f(*counter, truncate(words, last));
+            }
+        }
+    }
+}
+
+/// Chaining states of a batch, wiped when the call ends.
+struct Wiped<S: Zeroize>(S);
+
+impl<S: Zeroize> Drop for Wiped<S> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
 }
 
 /// RFC 4226 §5.3 dynamic truncation: the 31-bit big-endian word at the byte
@@ -421,6 +505,16 @@ impl KeyDigests {
     }
 }
 
+/// Where batching can pay: a core that runs independent compressions side by
+/// side, out of order. Measured on x86-64 only; an in-order core such as a
+/// Cortex-M gains nothing from it, and the firmware's `.text` would grow by
+/// about 360 bytes, so other targets compute one candidate at a time.
+const OUT_OF_ORDER: bool = cfg!(target_arch = "x86_64");
+
+/// Candidates per batch: a +-1 window (three) fits one batch, and a wider
+/// one gains little more, since a core overlaps only a few compressions.
+const BATCH: usize = 4;
+
 /// A key prepared for one algorithm.
 #[derive(Clone)]
 pub(crate) enum Mac {
@@ -455,11 +549,11 @@ impl Mac {
     pub(crate) fn for_each(&self, counters: RangeInclusive<u64>, f: impl FnMut(u64, u32)) {
         match *self {
             #[cfg(feature = "sha1")]
-            Self::Sha1(ref keyed) => keyed.for_each(counters, f),
+            Self::Sha1(ref keyed) => keyed.for_each_best(counters, f),
             #[cfg(feature = "sha256")]
-            Self::Sha256(ref keyed) => keyed.for_each(counters, f),
+            Self::Sha256(ref keyed) => keyed.for_each_best(counters, f),
             #[cfg(feature = "sha512")]
-            Self::Sha512(ref keyed) => keyed.for_each(counters, f),
+            Self::Sha512(ref keyed) => keyed.for_each_best(counters, f),
         }
     }
 
@@ -611,6 +705,59 @@ mod tests {
                 "offset {offset}"
             );
         }
+    }
+
+    fn visits<H: BlockHash>(
+        keyed: &Keyed<H>,
+        counters: RangeInclusive<u64>,
+        batched: bool,
+    ) -> Vec<(u64, u32)> {
+        let mut seen = Vec::new();
+        let f = |counter, truncated| seen.push((counter, truncated));
+        if batched {
+            keyed.for_each_batched::<BATCH>(counters, f);
+        } else {
+            keyed.for_each(counters, f);
+        }
+        seen
+    }
+
+    /// Batches hand over every counter once, in order, with the values one
+    /// candidate at a time gives: ranges shorter than, equal to and across
+    /// several batches, empty, and ending at `u64::MAX` (where a range
+    /// iterator must stop without wrapping).
+    fn batched_matches_sequential<H: BlockHash>(key: &[u8]) {
+        let keyed = Keyed::<H>::new(key);
+        let starts = [0, 1_000, u64::MAX - 9];
+        for start in starts {
+            for len in 0..=3 * BATCH as u64 + 1 {
+                let counters = start..=start.saturating_add(len).saturating_sub(1);
+                let counters = if len == 0 {
+                    RangeInclusive::new(1, 0)
+                } else {
+                    counters
+                };
+                let expected = visits(&keyed, counters.clone(), false);
+                assert_eq!(expected.len(), counters.clone().count());
+                assert_eq!(
+                    visits(&keyed, counters.clone(), true),
+                    expected,
+                    "{counters:?}"
+                );
+            }
+        }
+        let all = u64::MAX - 5..=u64::MAX;
+        assert_eq!(
+            visits(&keyed, all.clone(), true),
+            visits(&keyed, all, false)
+        );
+    }
+
+    #[test]
+    fn batches_match_one_candidate_at_a_time() {
+        batched_matches_sequential::<Sha1>(b"12345678901234567890");
+        batched_matches_sequential::<Sha256>(b"12345678901234567890123456789012");
+        batched_matches_sequential::<Sha512>(&[0x5a; 200]);
     }
 
     #[test]

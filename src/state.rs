@@ -35,23 +35,51 @@ pub(crate) const fn encoded_len(payload: usize) -> usize {
     HEADER.saturating_add(payload).saturating_add(TRAILER)
 }
 
-/// CRC-32 (IEEE 802.3, the one in zip and PNG), bit by bit.
+/// CRC-32 (IEEE 802.3, the one in zip and PNG), a byte at a time from a
+/// table.
 ///
 /// Written here because the `no_std` core takes no dependency beyond the
-/// hash, `subtle`, `zeroize` and `rand_core` crates, and this one loop over a
-/// few dozen bytes is all the encoding needs; the test pins it to the
-/// standard check value.
+/// hash, `subtle`, `zeroize` and `rand_core` crates; the tests pin it to the
+/// standard check value and to the bitwise definition. A table lookup per
+/// byte instead of eight shift-and-mask steps makes a state's round trip
+/// cost a fraction of the verification it accompanies. Indexing a table by
+/// the data is fine here: state is not secret (it is stored in the clear).
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            let mask = 0u32.wrapping_sub(crc & 1);
-            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
-        }
+        let index = usize::from(crc.to_le_bytes()[0] ^ byte);
+        // Never 0: a u8 index is always inside the 256 entries.
+        let entry = CRC32_TABLE.get(index).copied().unwrap_or(0);
+        crc = (crc >> 8) ^ entry;
     }
     !crc
 }
+
+/// The reflected polynomial 0x04C11DB7.
+const CRC32_POLYNOMIAL: u32 = 0xedb8_8320;
+
+/// `CRC32_TABLE[b]`: the CRC register after shifting the byte `b` through
+/// eight bitwise steps, computed at compile time (1 KiB of constants).
+// An index out of range here would fail the build, not panic at run time.
+#[allow(clippy::indexing_slicing)]
+const CRC32_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    // The index and its value side by side: no cast between them.
+    let (mut index, mut byte) = (0usize, 0u32);
+    while index < table.len() {
+        let mut crc = byte;
+        let mut bit = 0;
+        while bit < 8 {
+            let mask = 0u32.wrapping_sub(crc & 1);
+            crc = (crc >> 1) ^ (CRC32_POLYNOMIAL & mask);
+            bit += 1;
+        }
+        table[index] = crc;
+        index += 1;
+        byte += 1;
+    }
+    table
+};
 
 /// Writes a state's bytes: header, fields, checksum.
 pub(crate) struct Writer<const N: usize> {
@@ -255,6 +283,37 @@ mod tests {
     fn crc32_check_value() {
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
         assert_eq!(crc32(b""), 0);
+    }
+
+    /// The definition, one bit at a time, that the table shortcuts.
+    fn crc32_bitwise(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                let mask = 0u32.wrapping_sub(crc & 1);
+                crc = (crc >> 1) ^ (CRC32_POLYNOMIAL & mask);
+            }
+        }
+        !crc
+    }
+
+    /// Every single byte value (so every table entry) and every length up to
+    /// the longest state, against the bitwise definition.
+    #[test]
+    #[allow(clippy::cast_possible_truncation)]
+    fn crc32_table_matches_bitwise() {
+        for byte in 0..=255u8 {
+            assert_eq!(crc32(&[byte]), crc32_bitwise(&[byte]), "byte {byte:#04x}");
+        }
+        let bytes: [u8; 300] = core::array::from_fn(|i| (i % 256) as u8 ^ 0x5a);
+        for len in 0..=bytes.len() {
+            assert_eq!(
+                crc32(&bytes[..len]),
+                crc32_bitwise(&bytes[..len]),
+                "length {len}"
+            );
+        }
     }
 
     #[test]
