@@ -234,6 +234,16 @@ fn main() {
         0.65,
         true,
     );
+    check(
+        "totp_check passcode_bytes / floor_verify_after",
+        ratio(
+            &all,
+            ("totp_check", "passcode_bytes"),
+            ("totp_check", "floor_verify_after"),
+        ),
+        1.15,
+        true,
+    );
     for algorithm in ["sha1", "sha256", "sha512"] {
         let valid = format!("{algorithm}_verify_valid");
         let wrong = format!("{algorithm}_verify_wrong");
