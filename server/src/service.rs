@@ -26,6 +26,19 @@ use crate::store::{App, Counter, Device, MonthStats, Store, StoreError, User};
 /// can meet, not correctness.
 const CAS_ROUNDS: usize = 200;
 
+/// Waits a random time before a compare-and-set is tried again: up to
+/// 1 ms after the first lost round, doubling to at most 32 ms. Contenders
+/// that lost together would otherwise load the same version again, and
+/// again only one would win each round; spread out, each commit finds
+/// some of them with a fresh read, so a burst on one key (an
+/// application's send limit) drains instead of giving up with 503.
+async fn backoff(round: usize) {
+    use rand::RngExt;
+    let cap = 1_000u64 << round.min(6).saturating_sub(1);
+    let wait = rand::rng().random_range(0..=cap);
+    tokio::time::sleep(std::time::Duration::from_micros(wait)).await;
+}
+
 /// Seconds an SMS or voice token stays valid.
 const TOKEN_VALIDITY: u64 = 600;
 /// Seconds a phone verification stays valid (Authy: about 600).
@@ -362,7 +375,10 @@ impl Service {
         init: impl Fn() -> Option<S>,
         mut step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), ApiError>,
     ) -> Result<T, ApiError> {
-        for _ in 0..CAS_ROUNDS {
+        for round in 0..CAS_ROUNDS {
+            if round > 0 {
+                backoff(round).await;
+            }
             let loaded = self.store.load(key).await?;
             let (current, version) = match &loaded {
                 Some(v) => match S::decode(&v.value) {

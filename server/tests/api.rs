@@ -11,11 +11,13 @@ use async_trait::async_trait;
 use passcode::{ParsedKeyUri, Totp, TotpConfig};
 use passcode_server::api::Clock;
 use passcode_server::crypto::{MasterKey, key_hash};
-use passcode_server::sender::{Message, SendError, Sender};
+use passcode_server::sender::{Channel, Message, SendError, Sender};
 use passcode_server::server;
-use passcode_server::service::{Limits, Service};
+use passcode_server::service::{Limits, Service, StartRequest};
 use passcode_server::store::sqlite::{Durability, Sqlite};
-use passcode_server::store::{AppPatch, NewApp, Store};
+use passcode_server::store::{
+    self, App, AppPatch, Counter, Device, MonthStats, NewApp, Store, User, Versioned,
+};
 
 /// 2023-11-14 22:13:20 UTC.
 const T0: u64 = 1_700_000_000;
@@ -46,6 +48,11 @@ struct Server {
 /// A server with application 1 (key A, named "Test") and application 2
 /// (key B, named "Other"); `sandbox` makes application 1 a sandbox.
 async fn start(sandbox: bool) -> Server {
+    start_with(sandbox, Limits::default()).await
+}
+
+/// [`start`] with other rate limits.
+async fn start_with(sandbox: bool, limits: Limits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Sqlite::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
     let store: Arc<dyn Store> = Arc::new(sqlite);
@@ -71,7 +78,7 @@ async fn start(sandbox: bool) -> Server {
         Arc::clone(&store),
         Arc::new(MasterKey::from_bytes(&[5; 32])),
         sent.clone(),
-        Limits::default(),
+        limits,
     );
     let app = server::app(service, clock_fn, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -495,6 +502,137 @@ async fn the_last_unit_of_a_quota_goes_to_exactly_one_request() {
         "{}",
         refused.body
     );
+}
+
+/// A store whose compare-and-set takes 3 ms more, as across a network:
+/// contenders that load together meet again at the next round.
+struct SlowCommits(Arc<dyn Store>);
+
+#[async_trait]
+impl Store for SlowCommits {
+    async fn ping(&self) -> store::Result<()> {
+        self.0.ping().await
+    }
+    async fn meta(&self, key: &str) -> store::Result<Option<Vec<u8>>> {
+        self.0.meta(key).await
+    }
+    async fn init_meta(&self, key: &str, value: &[u8]) -> store::Result<Vec<u8>> {
+        self.0.init_meta(key, value).await
+    }
+    async fn create_app(&self, new: NewApp, now: i64) -> store::Result<App> {
+        self.0.create_app(new, now).await
+    }
+    async fn app_by_key_hash(&self, key_hash: &[u8; 32]) -> store::Result<Option<App>> {
+        self.0.app_by_key_hash(key_hash).await
+    }
+    async fn app(&self, id: i64) -> store::Result<Option<App>> {
+        self.0.app(id).await
+    }
+    async fn apps(&self) -> store::Result<Vec<App>> {
+        self.0.apps().await
+    }
+    async fn update_app(&self, id: i64, patch: AppPatch) -> store::Result<Option<App>> {
+        self.0.update_app(id, patch).await
+    }
+    async fn set_app_key(&self, id: i64, key_hash: &[u8; 32]) -> store::Result<bool> {
+        self.0.set_app_key(id, key_hash).await
+    }
+    async fn delete_app(&self, id: i64) -> store::Result<bool> {
+        self.0.delete_app(id).await
+    }
+    async fn upsert_user(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> store::Result<(User, bool)> {
+        self.0
+            .upsert_user(app_id, country_code, phone, email, now)
+            .await
+    }
+    async fn user(&self, app_id: i64, id: i64) -> store::Result<Option<User>> {
+        self.0.user(app_id, id).await
+    }
+    async fn user_by_id(&self, id: i64) -> store::Result<Option<User>> {
+        self.0.user_by_id(id).await
+    }
+    async fn set_registered(&self, id: i64) -> store::Result<()> {
+        self.0.set_registered(id).await
+    }
+    async fn delete_user(&self, app_id: i64, id: i64) -> store::Result<bool> {
+        self.0.delete_user(app_id, id).await
+    }
+    async fn add_device(&self, device: Device) -> store::Result<Device> {
+        self.0.add_device(device).await
+    }
+    async fn devices(&self, user_id: i64) -> store::Result<Vec<Device>> {
+        self.0.devices(user_id).await
+    }
+    async fn load(&self, key: &str) -> store::Result<Option<Versioned>> {
+        self.0.load(key).await
+    }
+    async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> store::Result<bool> {
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        self.0.cas(key, expected, value).await
+    }
+    async fn remove(&self, key: &str) -> store::Result<()> {
+        self.0.remove(key).await
+    }
+    async fn count(
+        &self,
+        app_id: i64,
+        year: i32,
+        month: u8,
+        counter: Counter,
+        n: i64,
+    ) -> store::Result<()> {
+        self.0.count(app_id, year, month, counter, n).await
+    }
+    async fn stats(&self, app_id: i64) -> store::Result<Vec<MonthStats>> {
+        self.0.stats(app_id).await
+    }
+    async fn user_count(&self, app_id: i64) -> store::Result<i64> {
+        self.0.user_count(app_id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sends_on_one_application_all_go_out() {
+    // 400 sends at once share one application-wide limit (a state updated
+    // by compare-and-set), and all are within it: every one is sent, though
+    // each commit lets one of those that loaded together win, and a request
+    // tries 200 rounds.
+    let s = start(false).await;
+    let app = s.store.app(1).await.unwrap().unwrap();
+    let sent = Arc::new(Recorder::default());
+    let limits = Limits {
+        app_sends: passcode::RateLimit::new(1_000, 60, 400).unwrap(),
+        ..Limits::default()
+    };
+    let service = Service::new(
+        Arc::new(SlowCommits(Arc::clone(&s.store))),
+        Arc::new(MasterKey::from_bytes(&[5; 32])),
+        sent.clone(),
+        limits,
+    );
+    let started = futures::future::join_all((0..400).map(|i| {
+        let request = StartRequest {
+            via: Channel::Sms,
+            country_code: 1,
+            phone_number: format!("775-46{:05}", 10_000 + i),
+            locale: None,
+            code_length: 6,
+            custom_message: None,
+            custom_code: false,
+        };
+        service.start_verification(&app, request, T0)
+    }))
+    .await;
+    let refused = started.iter().filter(|r| r.is_err()).count();
+    assert_eq!(refused, 0, "{:?}", started.iter().find(|r| r.is_err()));
+    assert_eq!(sent.0.lock().unwrap().len(), 400);
 }
 
 #[tokio::test]
