@@ -120,7 +120,10 @@ async fn seed_verifications(count: usize, now: u64) -> (Seeded, Vec<(String, Str
         limits,
     );
     let mut numbers = Vec::with_capacity(count);
-    for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
+    // Every start takes a unit of the application's send limit, one state
+    // updated by compare-and-set: a few at a time, not a burst of hundreds
+    // that would mostly wait out lost rounds.
+    for chunk in (0..count).collect::<Vec<_>>().chunks(32) {
         let started = futures::future::join_all(chunk.iter().map(|i| {
             let (service, app) = (&service, &app);
             async move {
