@@ -146,16 +146,17 @@ async fn seed_verifications(count: usize, now: u64) -> (Seeded, Vec<(String, Str
         .await;
         numbers.extend(started.into_iter().map(Result::unwrap));
     }
-    let sent = keep.0.lock().unwrap();
+    let sent: std::collections::HashMap<String, String> = keep
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| (m.to.clone(), m.code.clone()))
+        .collect();
     let pairs = numbers
         .into_iter()
         .map(|n| {
-            let code = sent
-                .iter()
-                .find(|m| m.to == format!("+1{n}"))
-                .unwrap()
-                .code
-                .clone();
+            let code = sent[&format!("+1{n}")].clone();
             (n, code)
         })
         .collect();
