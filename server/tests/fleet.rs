@@ -540,29 +540,10 @@ async fn a_database_cut_mid_load_neither_loses_nor_doubles_an_acceptance() {
         dir,
         http: reqwest::Client::new(),
     };
-    let mut users = Vec::new();
-    for i in 0..30 {
-        users.push(
-            fleet
-                .enrolled_user(&format!("775-461-{:04}", 5600 + i))
-                .await,
-        );
-    }
-    let step = now() / 30;
-    let paths: Vec<String> = users
-        .iter()
-        .map(|(id, totp)| format!("verify/{}/{id}", totp.generate_step(step)))
-        .collect();
+    let paths = fleet.codes_of_new_users(30).await;
     // Every code offered four times over about two seconds, on all nodes,
     // while the database goes away for a second in the middle.
-    let load = futures::future::join_all(paths.iter().enumerate().flat_map(|(i, p)| {
-        let fleet = &fleet;
-        (0..4usize).map(move |round| async move {
-            let wait = u64::try_from(i * 15 + round * 500).unwrap();
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            (p.clone(), fleet.get(i + round, p).await)
-        })
-    }));
+    let load = fleet.offer_four_times(&paths, 15, 500);
     let cut = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         proxy.cut();
@@ -581,6 +562,39 @@ async fn a_database_cut_mid_load_neither_loses_nor_doubles_an_acceptance() {
 }
 
 impl Fleet {
+    /// `n` new users with a generic authenticator each; the verify path of
+    /// each one's code for this step.
+    async fn codes_of_new_users(&self, n: usize) -> Vec<String> {
+        let step = now() / 30;
+        let mut paths = Vec::with_capacity(n);
+        for i in 0..n {
+            let (id, totp) = self
+                .enrolled_user(&format!("775-461-{:04}", 5600 + i))
+                .await;
+            paths.push(format!("verify/{}/{id}", totp.generate_step(step)));
+        }
+        paths
+    }
+
+    /// Each path sent four times, round after round on the next node: the
+    /// `i`th path's round `r` after `i * spacing + r * round` ms. Each
+    /// answer with its path (`None`: no answer).
+    async fn offer_four_times(
+        &self,
+        paths: &[String],
+        spacing: u64,
+        round: u64,
+    ) -> Vec<(String, Option<(u16, String)>)> {
+        let offers = paths.iter().zip(0u64..).flat_map(|(p, i)| {
+            (0..4u64).map(move |r| async move {
+                tokio::time::sleep(Duration::from_millis(i * spacing + r * round)).await;
+                let node = usize::try_from(i + r).unwrap();
+                (p.clone(), self.get(node, p).await)
+            })
+        });
+        futures::future::join_all(offers).await
+    }
+
     /// Waits until every node answers `/ready` with 200 again (at most 15 s).
     async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -671,30 +685,11 @@ async fn postgres_restarted_mid_load_neither_loses_nor_doubles_an_acceptance() {
         return;
     };
     let Some(fleet) = fleet().await else { return };
-    let mut users = Vec::new();
-    for i in 0..30 {
-        users.push(
-            fleet
-                .enrolled_user(&format!("775-461-{:04}", 5600 + i))
-                .await,
-        );
-    }
-    let step = now() / 30;
-    let paths: Vec<String> = users
-        .iter()
-        .map(|(id, totp)| format!("verify/{}/{id}", totp.generate_step(step)))
-        .collect();
+    let paths = fleet.codes_of_new_users(30).await;
     // Every code offered four times over about three seconds, on all
     // nodes, while the cluster shuts down (fast: open sessions are ended)
     // and starts again.
-    let load = futures::future::join_all(paths.iter().enumerate().flat_map(|(i, p)| {
-        let fleet = &fleet;
-        (0..4usize).map(move |round| async move {
-            let wait = u64::try_from(i * 20 + round * 700).unwrap();
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            (p.clone(), fleet.get(i + round, p).await)
-        })
-    }));
+    let load = fleet.offer_four_times(&paths, 20, 700);
     let restarted = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         tokio::task::spawn_blocking(move || {
