@@ -142,6 +142,15 @@ impl Server {
         value["user"]["id"].as_i64().unwrap()
     }
 
+    /// Turns phone number export on for application `app`.
+    async fn enable_export(&self, app: i64) {
+        let patch = AppPatch {
+            phone_export_enabled: Some(true),
+            ..AppPatch::default()
+        };
+        self.store.update_app(app, patch).await.unwrap();
+    }
+
     fn last_code(&self) -> String {
         self.sent.0.lock().unwrap().last().unwrap().code.clone()
     }
@@ -475,16 +484,7 @@ async fn a_hundred_concurrent_checks_of_one_verification_code_give_one_200() {
 #[tokio::test]
 async fn the_last_unit_of_a_quota_goes_to_exactly_one_request() {
     let s = start(false).await;
-    s.store
-        .update_app(
-            1,
-            AppPatch {
-                phone_export_enabled: Some(true),
-                ..AppPatch::default()
-            },
-        )
-        .await
-        .unwrap();
+    s.enable_export(1).await;
     let user = s.create_user(KEY_A, "775-461-5609").await;
     let path = format!("users/{user}/phone_number");
     let answers = futures::future::join_all((0..100).map(|_| s.get(KEY_A, &path))).await;
@@ -792,16 +792,7 @@ async fn channels_switched_off_answer_their_codes() {
 #[tokio::test]
 async fn an_application_never_reaches_another_applications_users() {
     let s = start(false).await;
-    s.store
-        .update_app(
-            2,
-            AppPatch {
-                phone_export_enabled: Some(true),
-                ..AppPatch::default()
-            },
-        )
-        .await
-        .unwrap();
+    s.enable_export(2).await;
     let user = s.create_user(KEY_A, "775-461-5609").await;
     let totp = enrol(&s, KEY_A, user).await;
     let code = totp.generate(s.now()).unwrap().to_string();
@@ -1092,16 +1083,7 @@ async fn activity_and_the_secret_export_answer_as_documented() {
         403,
         r#"{"message":"Migration tools disabled","success":false,"errors":{"message":"Migration tools disabled"},"error_code":"60154"}"#,
     );
-    s.store
-        .update_app(
-            1,
-            AppPatch {
-                phone_export_enabled: Some(true),
-                ..AppPatch::default()
-            },
-        )
-        .await
-        .unwrap();
+    s.enable_export(1).await;
     let totp = enrol(&s, KEY_A, user).await;
     let export = s.get(KEY_A, &format!("users/{user}/secret/export")).await;
     assert_eq!(export.status, 200, "{}", export.body);

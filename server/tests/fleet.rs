@@ -401,13 +401,10 @@ impl Proxy {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_database_outage_is_503_within_two_seconds_and_service_returns_by_itself() {
-    let _shared = CLUSTER.read().await;
-    let Some(base) = support::postgres_url() else {
-        return;
-    };
-    let url = support::fresh_postgres(&base).await;
+/// `nodes` nodes reaching a fresh database through a [`Proxy`], with one
+/// application named `name`; `None` without a cluster.
+async fn proxied_fleet(name: &str, nodes: usize) -> Option<(Fleet, Proxy)> {
+    let url = support::fresh_postgres(&support::postgres_url()?).await;
     // postgres://user@HOST:PORT/db -> the same through the proxy.
     let (head, rest) = url.split_once('@').unwrap();
     let (target, tail) = rest.split_once('/').unwrap();
@@ -420,7 +417,7 @@ async fn a_database_outage_is_503_within_two_seconds_and_service_returns_by_itse
             "--database",
             &proxied,
             "--name",
-            "Outage",
+            name,
             "--json",
         ])
         .output()
@@ -428,10 +425,19 @@ async fn a_database_outage_is_503_within_two_seconds_and_service_returns_by_itse
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fleet = Fleet {
-        nodes: vec![start(&proxied, dir.path(), 0)],
+        nodes: (0..nodes).map(|i| start(&proxied, dir.path(), i)).collect(),
         key: created["api_key"].as_str().unwrap().to_owned(),
         dir,
         http: reqwest::Client::new(),
+    };
+    Some((fleet, proxy))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_outage_is_503_within_two_seconds_and_service_returns_by_itself() {
+    let _shared = CLUSTER.read().await;
+    let Some((fleet, proxy)) = proxied_fleet("Outage", 1).await else {
+        return;
     };
     let mut users = Vec::new();
     for i in 0..12 {
@@ -484,19 +490,7 @@ async fn a_database_outage_is_503_within_two_seconds_and_service_returns_by_itse
         503
     );
     proxy.restore();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while fleet
-        .http
-        .get(format!("{root}/ready"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        != 200
-    {
-        assert!(Instant::now() < deadline, "no recovery");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    fleet.wait_ready().await;
     // The code refused with 503 was not half-spent: it is accepted now,
     // once; those accepted before the outage stay used.
     for user in &users[6..] {
@@ -512,33 +506,8 @@ async fn a_database_outage_is_503_within_two_seconds_and_service_returns_by_itse
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_cut_mid_load_neither_loses_nor_doubles_an_acceptance() {
     let _shared = CLUSTER.read().await;
-    let Some(base) = support::postgres_url() else {
+    let Some((fleet, proxy)) = proxied_fleet("Cut", 3).await else {
         return;
-    };
-    let url = support::fresh_postgres(&base).await;
-    let (head, rest) = url.split_once('@').unwrap();
-    let (target, tail) = rest.split_once('/').unwrap();
-    let proxy = Proxy::start(target.to_owned()).await;
-    let proxied = format!("{head}@{}/{tail}", proxy.addr);
-    let out = Command::new(BIN)
-        .args([
-            "app",
-            "create",
-            "--database",
-            &proxied,
-            "--name",
-            "Cut",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let fleet = Fleet {
-        nodes: (0..3).map(|i| start(&proxied, dir.path(), i)).collect(),
-        key: created["api_key"].as_str().unwrap().to_owned(),
-        dir,
-        http: reqwest::Client::new(),
     };
     let paths = fleet.codes_of_new_users(30).await;
     // Every code offered four times over about two seconds, on all nodes,
