@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::messages::{self, Lang};
 use crate::phone::{LineType, Phone};
 use crate::sender::{Channel, Message, Sender};
-use crate::store::{App, Counter, Device, MonthStats, Store, StoreError, User};
+use crate::store::{App, Counter, Device, MonthStats, Store, StoreError, User, Versioned};
 
 /// How often a compare-and-set is retried before the request gives up with
 /// 503; each round has a winner, so this bounds the contention one request
@@ -373,13 +373,31 @@ impl Service {
         &self,
         key: &str,
         init: impl Fn() -> Option<S>,
+        step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), ApiError>,
+    ) -> Result<T, ApiError> {
+        self.update_from(key, None, init, step).await
+    }
+
+    /// [`update`](Self::update), whose first round decides on `read` (the
+    /// state as read together with others, `Some(None)` where there was
+    /// none) instead of loading it. The version read with it still decides:
+    /// if the state changed since, the compare-and-set loses and the next
+    /// round loads it afresh.
+    async fn update_from<S: Stored, T>(
+        &self,
+        key: &str,
+        mut read: Option<Option<Versioned>>,
+        init: impl Fn() -> Option<S>,
         mut step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), ApiError>,
     ) -> Result<T, ApiError> {
         for round in 0..CAS_ROUNDS {
             if round > 0 {
                 backoff(round).await;
             }
-            let loaded = self.store.load(key).await?;
+            let loaded = match read.take() {
+                Some(read) => read,
+                None => self.store.load(key).await?,
+            };
             let (current, version) = match &loaded {
                 Some(v) => match S::decode(&v.value) {
                     Some(state) => (Some(state), Some(v.version)),
@@ -714,11 +732,14 @@ impl Service {
         token: &str,
         now: u64,
     ) -> Result<Matched, ApiError> {
-        let user = self
+        // The user, its devices and its states in one read: on PostgreSQL
+        // one round trip instead of three.
+        let found = self
             .store
-            .user(app.id, id)
+            .user_with_states(app.id, id)
             .await?
             .ok_or(ApiError::UserDoesNotExist)?;
+        let user = &found.user;
         let well_formed =
             (6..=12).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_digit());
         if !well_formed {
@@ -728,7 +749,7 @@ impl Service {
             return self
                 .accepted(
                     app,
-                    &user,
+                    user,
                     Matched::Sms {
                         registered_at: user.created_at,
                     },
@@ -737,22 +758,24 @@ impl Service {
                 .await;
         }
         let mut outcome = Outcome::Invalid;
-        for device in self.store.devices(user.id).await? {
-            let result = self.check_device(&device, token, now).await?;
+        for device in &found.devices {
+            let read = found.state(&device_key(device.user_id, device.id));
+            let result = self.check_device(device, token, now, read).await?;
             outcome = outcome.combine(result.map(|()| Matched::Device {
                 id: device.id,
                 registered_at: device.created_at,
             }));
             if let Outcome::Accepted(matched) = outcome {
-                return self.accepted(app, &user, matched, now).await;
+                return self.accepted(app, user, matched, now).await;
             }
         }
-        let sms = self.check_token(&user, token, now).await?;
+        let read = found.state(&token_key(user.id));
+        let sms = self.check_token(user, token, now, read).await?;
         outcome = outcome.combine(sms.map(|()| Matched::Sms {
             registered_at: user.created_at,
         }));
         let (label, result) = match outcome {
-            Outcome::Accepted(matched) => return self.accepted(app, &user, matched, now).await,
+            Outcome::Accepted(matched) => return self.accepted(app, user, matched, now).await,
             Outcome::Throttled => (
                 "throttled",
                 ApiError::TooManyRequests("Too many failed attempts: try again later"),
@@ -784,6 +807,7 @@ impl Service {
         device: &Device,
         token: &str,
         now: u64,
+        read: Option<Versioned>,
     ) -> Result<Result<(), Refusal>, ApiError> {
         let Some(seed) = self.key.open(&device.sealed_seed, &seed_context(device)) else {
             tracing::error!(
@@ -797,8 +821,9 @@ impl Service {
             return Ok(Err(Refusal::Invalid));
         }
         let policy = TotpPolicy::new();
-        self.update(
+        self.update_from(
             &device_key(device.user_id, device.id),
+            Some(read),
             || Some(TotpState::new()),
             |state| {
                 let mut state = state.unwrap_or_default();
@@ -821,11 +846,13 @@ impl Service {
         user: &User,
         token: &str,
         now: u64,
+        read: Option<Versioned>,
     ) -> Result<Result<(), Refusal>, ApiError> {
         let subject = token_key(user.id);
         let tag = self.used_tag(&subject, token);
-        self.update(
+        self.update_from(
             &subject,
+            Some(read),
             || None,
             |pending: Option<Pending>| {
                 let Some(mut pending) = pending else {

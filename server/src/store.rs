@@ -124,6 +124,29 @@ pub struct Versioned {
     pub version: i64,
 }
 
+/// A user with everything a verification reads: its devices and the
+/// states of its key range, read together (one statement on PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserStates {
+    /// The user.
+    pub user: User,
+    /// Its devices, oldest first.
+    pub devices: Vec<Device>,
+    /// Every state whose key is in the user's range, by key.
+    pub states: Vec<(String, Versioned)>,
+}
+
+impl UserStates {
+    /// The state under `key` as it was read, if there was one.
+    #[must_use]
+    pub fn state(&self, key: &str) -> Option<Versioned> {
+        self.states
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+}
+
 /// One month of an application's counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MonthStats {
@@ -237,6 +260,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(User, bool)>;
     /// The user `id` if it belongs to `app_id`.
     async fn user(&self, app_id: i64, id: i64) -> Result<Option<User>>;
+    /// The user `id` if it belongs to `app_id`, with its devices and every
+    /// state of its key range ([`user_range`]), read at once: what a
+    /// verification needs before its compare-and-set. A state read here is
+    /// only a first guess; its version decides, as after [`Store::load`].
+    async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>>;
     /// The user `id`, whichever application it belongs to (for links that
     /// carry no API key, such as a QR code's).
     async fn user_by_id(&self, id: i64) -> Result<Option<User>>;

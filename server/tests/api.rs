@@ -555,6 +555,13 @@ impl Store for SlowCommits {
     async fn user(&self, app_id: i64, id: i64) -> store::Result<Option<User>> {
         self.0.user(app_id, id).await
     }
+    async fn user_with_states(
+        &self,
+        app_id: i64,
+        id: i64,
+    ) -> store::Result<Option<store::UserStates>> {
+        self.0.user_with_states(app_id, id).await
+    }
     async fn user_by_id(&self, id: i64) -> store::Result<Option<User>> {
         self.0.user_by_id(id).await
     }

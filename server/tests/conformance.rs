@@ -7,7 +7,8 @@ mod support;
 
 use std::sync::Arc;
 
-use passcode_server::store::{AppPatch, Counter, Device, NewApp};
+use passcode_server::store::postgres::Postgres;
+use passcode_server::store::{AppPatch, Counter, Device, NewApp, Store, Versioned};
 
 fn new_app(name: &str, key: u8, sandbox: bool) -> NewApp {
     NewApp {
@@ -315,4 +316,117 @@ async fn meta_is_set_once_and_counters_add_up() {
         );
         store.ping().await.unwrap();
     }
+}
+
+/// Reads a user with its devices and states, and deletes it: only the
+/// states of its own key range (`user:{id}:`) are read and removed, never a
+/// neighbour's (`user:{id}0:`, `user:{id};`) nor the application's.
+async fn user_ranges_are_exact(kind: &str, store: &Arc<dyn Store>) {
+    let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+    let (u, _) = store
+        .upsert_user(a.id, 1, "7754615609", "x@y.com", 0)
+        .await
+        .unwrap();
+    let (v, _) = store
+        .upsert_user(a.id, 1, "7754615610", "x@y.com", 0)
+        .await
+        .unwrap();
+    let device = |user_id, uid| Device {
+        id: 0,
+        user_id,
+        uid: [uid; 16],
+        sealed_seed: vec![uid; 40],
+        created_at: 7,
+    };
+    let d1 = store.add_device(device(u.id, 1)).await.unwrap();
+    let d2 = store.add_device(device(u.id, 2)).await.unwrap();
+    store.add_device(device(v.id, 3)).await.unwrap();
+    let mine = [
+        format!("user:{}:device:{}", u.id, d1.id),
+        format!("user:{}:token", u.id),
+        format!("user:{}:", u.id),
+    ];
+    let others = [
+        format!("user:{}0:token", u.id),
+        format!("user:{}1:device:{}", u.id, d1.id),
+        format!("user:{};", u.id),
+        format!("user:{}", u.id),
+        format!("user:{}:token", v.id),
+        format!("app:{}:sends", a.id),
+    ];
+    for key in mine.iter().chain(&others) {
+        assert!(store.cas(key, None, key.as_bytes()).await.unwrap());
+    }
+    let first = store.load(&mine[0]).await.unwrap().unwrap();
+    assert!(
+        store
+            .cas(&mine[0], Some(first.version), b"again")
+            .await
+            .unwrap()
+    );
+
+    let found = store.user_with_states(a.id, u.id).await.unwrap().unwrap();
+    assert_eq!(found.user, u, "{kind}");
+    assert_eq!(
+        found.devices.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![d1.id, d2.id],
+        "{kind}"
+    );
+    assert_eq!(found.devices, store.devices(u.id).await.unwrap(), "{kind}");
+    let mut expected: Vec<(String, Versioned)> = Vec::new();
+    for key in &mine {
+        expected.push((key.clone(), store.load(key).await.unwrap().unwrap()));
+    }
+    expected.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(found.states, expected, "{kind}: the user's states, by key");
+    assert_eq!(found.state(&mine[0]).unwrap().value, b"again", "{kind}");
+    assert_eq!(found.state(&others[0]), None, "{kind}");
+
+    let theirs = store.user_with_states(a.id, v.id).await.unwrap().unwrap();
+    assert_eq!(theirs.devices.len(), 1, "{kind}");
+    assert_eq!(
+        theirs
+            .states
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>(),
+        vec![others[4].as_str()],
+        "{kind}"
+    );
+    assert_eq!(store.user_with_states(a.id + 1, u.id).await.unwrap(), None);
+    assert_eq!(
+        store.user_with_states(a.id, v.id + 100).await.unwrap(),
+        None
+    );
+
+    assert!(store.delete_user(a.id, u.id).await.unwrap());
+    for key in &mine {
+        assert!(store.load(key).await.unwrap().is_none(), "{kind}: {key}");
+    }
+    for key in &others {
+        assert!(store.load(key).await.unwrap().is_some(), "{kind}: {key}");
+    }
+}
+
+#[tokio::test]
+async fn a_user_is_read_and_deleted_with_its_own_states_only() {
+    for (kind, store, _dir) in support::stores().await {
+        user_ranges_are_exact(kind, &store).await;
+    }
+}
+
+#[tokio::test]
+async fn user_ranges_hold_under_a_linguistic_collation() {
+    // A database created with a linguistic collation orders ':' and ';'
+    // by other rules than their bytes; the ranges must not depend on it.
+    let Some(base) = support::postgres_url() else {
+        return;
+    };
+    let url = support::fresh_postgres_with(
+        &base,
+        "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'",
+    )
+    .await;
+    let store: Arc<dyn Store> = Arc::new(Postgres::connect(&url, 2).await.unwrap());
+    user_ranges_are_exact("postgres, ICU en-US", &store).await;
 }

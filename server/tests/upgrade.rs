@@ -8,14 +8,18 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+#[path = "support/stores.rs"]
+mod support;
+
 use std::sync::Arc;
 
 use passcode::{Secret, Totp, TotpConfig};
 use passcode_server::crypto::{KEY_CHECK, MasterKey, key_hash};
 use passcode_server::sender::LogSender;
 use passcode_server::service::{Limits, Matched, Service};
-use passcode_server::store::Store;
+use passcode_server::store::postgres::{MIGRATIONS, Postgres};
 use passcode_server::store::sqlite::{Durability, Sqlite};
+use passcode_server::store::{Store, Versioned};
 
 const KEY: &str = "UpgradeKeyUpgradeKey0123456789ab";
 const SEED: &str = "VZMRVJ435BFVHDNGCVPZ44XTWW3OB4GF";
@@ -83,4 +87,67 @@ async fn a_release_0_1_0_database_is_migrated_and_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(user.id, 1001);
+}
+
+#[tokio::test]
+async fn a_postgres_database_at_schema_1_is_migrated_and_keeps_its_states() {
+    // Schema 1 as release 0.1.0 applied it, on a database with a
+    // linguistic collation, where its key ranges missed the user's states.
+    let Some(base) = support::postgres_url() else {
+        return;
+    };
+    let url = support::fresh_postgres_with(
+        &base,
+        "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'",
+    )
+    .await;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        .await
+        .unwrap();
+    client.batch_execute(MIGRATIONS[0]).await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO schema_version (version) VALUES (1);
+             INSERT INTO apps (id, name, key_hash, token_length, created_at)
+                 VALUES (1, 'Old', '\\x01', 7, 0);
+             INSERT INTO users (id, app_id, country_code, phone, email, created_at)
+                 VALUES (1000, 1, 1, '7754615609', 'x@y.com', 0),
+                        (10000, 1, 1, '7754615610', 'x@y.com', 0);
+             INSERT INTO states (key, value, version) VALUES
+                 ('user:1000:token', '\\x0102', 4),
+                 ('user:10000:token', '\\x03', 1);",
+        )
+        .await
+        .unwrap();
+
+    let store = Postgres::connect(&url, 2).await.unwrap();
+    let found = store.user_with_states(1, 1000).await.unwrap().unwrap();
+    assert_eq!(
+        found.states,
+        vec![(
+            "user:1000:token".to_owned(),
+            Versioned {
+                value: vec![1, 2],
+                version: 4
+            }
+        )]
+    );
+    assert!(store.cas("user:1000:token", Some(4), &[5]).await.unwrap());
+    assert!(store.delete_user(1, 1000).await.unwrap());
+    assert_eq!(store.load("user:1000:token").await.unwrap(), None);
+    assert_eq!(
+        store.load("user:10000:token").await.unwrap().unwrap().value,
+        vec![3]
+    );
+    let version: i32 = client
+        .query_one("SELECT MAX(version) FROM schema_version", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
 }

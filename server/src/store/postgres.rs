@@ -19,12 +19,15 @@ use tokio_postgres::types::ToSql;
 
 use super::sqlite::SANDBOX_USER;
 use super::{
-    App, AppPatch, Counter, Device, MonthStats, NewApp, Result, Store, StoreError, User, Versioned,
-    app_range, user_range,
+    App, AppPatch, Counter, Device, MonthStats, NewApp, Result, Store, StoreError, User,
+    UserStates, Versioned, app_range, user_range,
 };
 
 /// The schema, one file a version, applied in order.
-pub const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_state_keys_collate_c.sql"),
+];
 
 /// The bound on each wait: for a connection, to connect, for a statement.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -424,6 +427,60 @@ impl Store for Postgres {
             )
             .await?
             .map(|r| user_row(&r)))
+    }
+
+    async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>> {
+        // One statement, so one round trip: the user, its devices as
+        // arrays, and the states of its key range as arrays (NULL where
+        // there are none).
+        let [low, high] = user_range(id);
+        let Some(r) = self
+            .row(
+                "SELECT u.id, u.app_id, u.country_code, u.phone, u.email, u.created_at, u.registered, \
+                 d.ids, d.uids, d.seeds, d.created, s.keys, s.vals, s.versions \
+                 FROM users u \
+                 CROSS JOIN LATERAL (SELECT array_agg(id ORDER BY id), array_agg(uid ORDER BY id), \
+                   array_agg(sealed_seed ORDER BY id), array_agg(created_at ORDER BY id) \
+                   FROM devices WHERE user_id = u.id) d(ids, uids, seeds, created) \
+                 CROSS JOIN LATERAL (SELECT array_agg(key ORDER BY key), array_agg(value ORDER BY key), \
+                   array_agg(version ORDER BY key) \
+                   FROM states WHERE key >= $3 AND key < $4) s(keys, vals, versions) \
+                 WHERE u.id = $1 AND u.app_id = $2",
+                &[&id, &app_id, &low, &high],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let user = user_row(&r);
+        let list = |i: usize| -> Vec<i64> { r.get::<_, Option<Vec<i64>>>(i).unwrap_or_default() };
+        let bytes =
+            |i: usize| -> Vec<Vec<u8>> { r.get::<_, Option<Vec<Vec<u8>>>>(i).unwrap_or_default() };
+        let devices = list(7)
+            .into_iter()
+            .zip(bytes(8))
+            .zip(bytes(9))
+            .zip(list(10))
+            .map(|(((device, uid), sealed_seed), created_at)| Device {
+                id: device,
+                user_id: user.id,
+                uid: uid.try_into().unwrap_or([0; 16]),
+                sealed_seed,
+                created_at,
+            })
+            .collect();
+        let keys: Vec<String> = r.get::<_, Option<Vec<String>>>(11).unwrap_or_default();
+        let states = keys
+            .into_iter()
+            .zip(bytes(12))
+            .zip(list(13))
+            .map(|((key, value), version)| (key, Versioned { value, version }))
+            .collect();
+        Ok(Some(UserStates {
+            user,
+            devices,
+            states,
+        }))
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {

@@ -18,8 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    App, AppPatch, Counter, Device, MonthStats, NewApp, Result, Store, StoreError, User, Versioned,
-    app_range, user_range,
+    App, AppPatch, Counter, Device, MonthStats, NewApp, Result, Store, StoreError, User,
+    UserStates, Versioned, app_range, user_range,
 };
 
 /// The schema, one file a version, applied in order.
@@ -171,6 +171,28 @@ impl Cached for Connection {
     ) -> rusqlite::Result<T> {
         self.prepare_cached(sql)?.query_row(params, f)
     }
+}
+
+/// The user's devices, oldest first.
+fn devices_of(c: &Connection, user_id: i64) -> Result<Vec<Device>> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT id, user_id, uid, sealed_seed, created_at FROM devices WHERE user_id = ?1 ORDER BY id",
+        )
+        .map_err(classify)?;
+    let rows = stmt
+        .query_map([user_id], |r| {
+            let uid: Vec<u8> = r.get(2)?;
+            Ok(Device {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                uid: uid.try_into().unwrap_or([0; 16]),
+                sealed_seed: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })
+        .map_err(classify)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
 }
 
 /// Runs `job` inside a savepoint: its writes stay only if it succeeds.
@@ -630,26 +652,50 @@ impl Store for Sqlite {
         .await
     }
 
-    async fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
+    async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>> {
         self.read(move |c| {
+            let Some(user) = c
+                .row(
+                    &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND app_id = ?2"),
+                    [id, app_id],
+                    user_row,
+                )
+                .optional()
+                .map_err(classify)?
+            else {
+                return Ok(None);
+            };
+            let devices = devices_of(c, id)?;
+            let [low, high] = user_range(id);
             let mut stmt = c
-                .prepare_cached("SELECT id, user_id, uid, sealed_seed, created_at FROM devices WHERE user_id = ?1 ORDER BY id")
+                .prepare_cached(
+                    "SELECT key, value, version FROM states WHERE key >= ?1 AND key < ?2 ORDER BY key",
+                )
                 .map_err(classify)?;
-            let rows = stmt
-                .query_map([user_id], |r| {
-                    let uid: Vec<u8> = r.get(2)?;
-                    Ok(Device {
-                        id: r.get(0)?,
-                        user_id: r.get(1)?,
-                        uid: uid.try_into().unwrap_or([0; 16]),
-                        sealed_seed: r.get(3)?,
-                        created_at: r.get(4)?,
-                    })
+            let states = stmt
+                .query_map([low, high], |r| {
+                    Ok((
+                        r.get(0)?,
+                        Versioned {
+                            value: r.get(1)?,
+                            version: r.get(2)?,
+                        },
+                    ))
                 })
+                .map_err(classify)?
+                .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(classify)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+            Ok(Some(UserStates {
+                user,
+                devices,
+                states,
+            }))
         })
         .await
+    }
+
+    async fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
+        self.read(move |c| devices_of(c, user_id)).await
     }
 
     async fn load(&self, key: &str) -> Result<Option<Versioned>> {

@@ -27,13 +27,19 @@ pub(crate) fn postgres_url() -> Option<String> {
 
 /// A new, empty database on the test cluster; its URL.
 pub(crate) async fn fresh_postgres(base: &str) -> String {
+    fresh_postgres_with(base, "").await
+}
+
+/// [`fresh_postgres`], created with `options` (`CREATE DATABASE name
+/// options`).
+pub(crate) async fn fresh_postgres_with(base: &str, options: &str) -> String {
     let name = format!("passcode_test_{}", hex::encode(rand_bytes()));
     let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(connection);
     client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .batch_execute(&format!("CREATE DATABASE {name} {options}"))
         .await
         .unwrap();
     let cut = base.rfind('/').unwrap();
