@@ -261,9 +261,10 @@ pub trait Store: Send + Sync + 'static {
     /// The user `id` if it belongs to `app_id`.
     async fn user(&self, app_id: i64, id: i64) -> Result<Option<User>>;
     /// The user `id` if it belongs to `app_id`, with its devices and every
-    /// state of its key range ([`user_range`]), read at once: what a
-    /// verification needs before its compare-and-set. A state read here is
-    /// only a first guess; its version decides, as after [`Store::load`].
+    /// state of its key range (`user:{id}:` up to `user:{id};`), read at
+    /// once: what a verification needs before its compare-and-set. A state
+    /// read here is only a first guess; its version decides, as after
+    /// [`Store::load`].
     async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>>;
     /// The user `id`, whichever application it belongs to (for links that
     /// carry no API key, such as a QR code's).
