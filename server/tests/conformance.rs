@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use passcode_server::store::postgres::Postgres;
-use passcode_server::store::{AppPatch, Counter, Device, NewApp, Store, Versioned};
+use passcode_server::store::{App, AppPatch, Counter, Device, NewApp, Store, User, Versioned};
 
 fn new_app(name: &str, key: u8, sandbox: bool) -> NewApp {
     NewApp {
@@ -194,28 +194,34 @@ async fn users_are_one_per_phone_per_application_with_global_ids() {
     }
 }
 
+/// An application with two users: `u` with two devices, `v` with one.
+async fn two_users_with_devices(store: &Arc<dyn Store>) -> (App, User, User, [Device; 2]) {
+    let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+    let (u, _) = store
+        .upsert_user(a.id, 1, "7754615609", "x@y.com", 0)
+        .await
+        .unwrap();
+    let (v, _) = store
+        .upsert_user(a.id, 1, "7754615610", "x@y.com", 0)
+        .await
+        .unwrap();
+    let device = |user_id, uid| Device {
+        id: 0,
+        user_id,
+        uid: [uid; 16],
+        sealed_seed: vec![uid; 40],
+        created_at: 7,
+    };
+    let d1 = store.add_device(device(u.id, 1)).await.unwrap();
+    let d2 = store.add_device(device(u.id, 2)).await.unwrap();
+    store.add_device(device(v.id, 3)).await.unwrap();
+    (a, u, v, [d1, d2])
+}
+
 #[tokio::test]
 async fn deleting_a_user_takes_its_devices_and_states_and_nothing_else() {
     for (kind, store, _dir) in support::stores().await {
-        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
-        let (u, _) = store
-            .upsert_user(a.id, 1, "7754615609", "x@y.com", 0)
-            .await
-            .unwrap();
-        let (v, _) = store
-            .upsert_user(a.id, 1, "7754615610", "x@y.com", 0)
-            .await
-            .unwrap();
-        let device = |user_id, uid| Device {
-            id: 0,
-            user_id,
-            uid: [uid; 16],
-            sealed_seed: vec![uid; 40],
-            created_at: 7,
-        };
-        let d1 = store.add_device(device(u.id, 1)).await.unwrap();
-        let d2 = store.add_device(device(u.id, 2)).await.unwrap();
-        store.add_device(device(v.id, 3)).await.unwrap();
+        let (a, u, v, [d1, d2]) = two_users_with_devices(&store).await;
         let listed = store.devices(u.id).await.unwrap();
         assert_eq!(
             listed.iter().map(|d| d.id).collect::<Vec<_>>(),
@@ -322,25 +328,7 @@ async fn meta_is_set_once_and_counters_add_up() {
 /// states of its own key range (`user:{id}:`) are read and removed, never a
 /// neighbour's (`user:{id}0:`, `user:{id};`) nor the application's.
 async fn user_ranges_are_exact(kind: &str, store: &Arc<dyn Store>) {
-    let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
-    let (u, _) = store
-        .upsert_user(a.id, 1, "7754615609", "x@y.com", 0)
-        .await
-        .unwrap();
-    let (v, _) = store
-        .upsert_user(a.id, 1, "7754615610", "x@y.com", 0)
-        .await
-        .unwrap();
-    let device = |user_id, uid| Device {
-        id: 0,
-        user_id,
-        uid: [uid; 16],
-        sealed_seed: vec![uid; 40],
-        created_at: 7,
-    };
-    let d1 = store.add_device(device(u.id, 1)).await.unwrap();
-    let d2 = store.add_device(device(u.id, 2)).await.unwrap();
-    store.add_device(device(v.id, 3)).await.unwrap();
+    let (a, u, v, [d1, d2]) = two_users_with_devices(store).await;
     let mine = [
         format!("user:{}:device:{}", u.id, d1.id),
         format!("user:{}:token", u.id),
@@ -422,11 +410,7 @@ async fn user_ranges_hold_under_a_linguistic_collation() {
     let Some(base) = support::postgres_url() else {
         return;
     };
-    let url = support::fresh_postgres_with(
-        &base,
-        "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'",
-    )
-    .await;
+    let url = support::fresh_postgres_linguistic(&base).await;
     let store: Arc<dyn Store> = Arc::new(Postgres::connect(&url, 2).await.unwrap());
     user_ranges_are_exact("postgres, ICU en-US", &store).await;
 }

@@ -96,11 +96,7 @@ async fn a_postgres_database_at_schema_1_is_migrated_and_keeps_its_states() {
     let Some(base) = support::postgres_url() else {
         return;
     };
-    let url = support::fresh_postgres_with(
-        &base,
-        "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'",
-    )
-    .await;
+    let url = support::fresh_postgres_linguistic(&base).await;
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap();

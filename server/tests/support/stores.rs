@@ -30,9 +30,19 @@ pub(crate) async fn fresh_postgres(base: &str) -> String {
     fresh_postgres_with(base, "").await
 }
 
+/// [`fresh_postgres`] with a linguistic collation (ICU en-US), which orders
+/// ':' and ';' by other rules than their bytes.
+pub(crate) async fn fresh_postgres_linguistic(base: &str) -> String {
+    fresh_postgres_with(
+        base,
+        "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'",
+    )
+    .await
+}
+
 /// [`fresh_postgres`], created with `options` (`CREATE DATABASE name
 /// options`).
-pub(crate) async fn fresh_postgres_with(base: &str, options: &str) -> String {
+async fn fresh_postgres_with(base: &str, options: &str) -> String {
     let name = format!("passcode_test_{}", hex::encode(rand_bytes()));
     let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
         .await
