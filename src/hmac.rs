@@ -42,6 +42,18 @@ pub(crate) trait BlockHash {
     /// faster than one candidate at a time.
     const BATCHED: bool;
     fn compress(state: &mut Self::State, block: &Self::Block);
+    /// Whether [`compress_each`](Self::compress_each) keeps several
+    /// compressions in flight at once on this CPU (the `streams` feature,
+    /// SHA-1 on x86-64 with the SHA extensions).
+    fn streams() -> bool {
+        false
+    }
+    /// Compresses `blocks[i]` into `states[i]` for every `i`.
+    fn compress_each(states: &mut [Self::State], blocks: &[Self::Block]) {
+        for (state, block) in states.iter_mut().zip(blocks) {
+            Self::compress(state, block);
+        }
+    }
     /// Writes the state as big-endian words: the digest, once finalized.
     fn write_digest(state: &Self::State, out: &mut [u8]);
     /// The digest's first five big-endian 32-bit words and its last byte:
@@ -80,6 +92,20 @@ impl BlockHash for Sha1 {
 
     fn compress(state: &mut Self::State, block: &Self::Block) {
         sha1::block_api::compress(state, core::slice::from_ref(block));
+    }
+
+    #[cfg(feature = "streams")]
+    fn streams() -> bool {
+        passcode_streams::sha1_available()
+    }
+
+    #[cfg(feature = "streams")]
+    fn compress_each(states: &mut [Self::State], blocks: &[Self::Block]) {
+        if !passcode_streams::sha1_each(states, blocks) {
+            for (state, block) in states.iter_mut().zip(blocks) {
+                Self::compress(state, block);
+            }
+        }
     }
 
     fn write_digest(state: &Self::State, out: &mut [u8]) {
@@ -256,12 +282,19 @@ struct Scratch<H: BlockHash> {
     state: H::State,
 }
 
+/// An inner block padded for the 8-byte counter, and an outer block padded
+/// for the inner digest.
+fn padded_blocks<H: BlockHash>() -> (H::Block, H::Block) {
+    let mut inner = H::ZERO_BLOCK;
+    pad(inner.as_mut(), 8);
+    let mut outer = H::ZERO_BLOCK;
+    pad(outer.as_mut(), H::OUTPUT_LEN);
+    (inner, outer)
+}
+
 impl<H: BlockHash> Scratch<H> {
     fn new() -> Self {
-        let mut inner = H::ZERO_BLOCK;
-        pad(inner.as_mut(), 8);
-        let mut outer = H::ZERO_BLOCK;
-        pad(outer.as_mut(), H::OUTPUT_LEN);
+        let (inner, outer) = padded_blocks::<H>();
         Self {
             inner,
             outer,
@@ -320,10 +353,61 @@ impl<H: BlockHash> Keyed<H> {
     /// this hash on this target. Both branches compute the same values; which
     /// one runs is fixed at compile time.
     fn for_each_best(&self, counters: RangeInclusive<u64>, f: impl FnMut(u64, u32)) {
-        if OUT_OF_ORDER && H::BATCHED {
+        if H::streams() {
+            self.for_each_streamed::<STREAMED_BATCH>(counters, f);
+        } else if OUT_OF_ORDER && H::BATCHED {
             self.for_each_batched::<BATCH>(counters, f);
         } else {
             self.for_each(counters, f);
+        }
+    }
+
+    /// [`for_each_batched`](Self::for_each_batched) for a hash whose
+    /// [`compress_each`](BlockHash::compress_each) keeps several
+    /// compressions in flight: each candidate has its own blocks, and every
+    /// inner compression of a batch is handed over in one call, then every
+    /// outer one. The same compressions and the same order of counters;
+    /// which path runs depends only on the CPU.
+    fn for_each_streamed<const N: usize>(
+        &self,
+        counters: RangeInclusive<u64>,
+        mut f: impl FnMut(u64, u32),
+    ) {
+        let mut blocks = Blocks::<H, N>::new();
+        let mut states = Wiped([H::IV; N]);
+        let mut counters = counters;
+        let mut taken = [0u64; N];
+        loop {
+            // `zip` asks `taken` first, so no counter is drawn past N.
+            let len = taken
+                .iter_mut()
+                .zip(counters.by_ref())
+                .map(|(slot, counter)| *slot = counter)
+                .count();
+            let (Some(taken), Some(states), Some(inner), Some(outer)) = (
+                taken.get(..len).filter(|taken| !taken.is_empty()),
+                states.0.get_mut(..len),
+                blocks.inner.get_mut(..len),
+                blocks.outer.get_mut(..len),
+            ) else {
+                break;
+            };
+            for ((counter, state), block) in
+                taken.iter().zip(states.iter_mut()).zip(inner.iter_mut())
+            {
+                copy_into(block.as_mut(), &counter.to_be_bytes());
+                *state = self.inner;
+            }
+            H::compress_each(states, inner);
+            for (state, block) in states.iter_mut().zip(outer.iter_mut()) {
+                H::write_digest(state, block.as_mut());
+                *state = self.outer;
+            }
+            H::compress_each(states, outer);
+            for (counter, state) in taken.iter().zip(states.iter()) {
+                let (words, last) = H::truncation_input(state);
+                f(*counter, truncate(words, last));
+            }
         }
     }
 
@@ -374,6 +458,35 @@ impl<H: BlockHash> Keyed<H> {
             for (counter, state) in taken.iter().zip(&states.0) {
                 let (words, last) = H::truncation_input(state);
                 f(*counter, truncate(words, last));
+            }
+        }
+    }
+}
+
+/// A streamed batch's blocks, padded once: one inner and one outer block per
+/// candidate. The inner blocks hold only public counters and padding; the
+/// outer blocks' first `OUTPUT_LEN` bytes are secret-derived and are wiped
+/// when the call ends.
+struct Blocks<H: BlockHash, const N: usize> {
+    inner: [H::Block; N],
+    outer: [H::Block; N],
+}
+
+impl<H: BlockHash, const N: usize> Blocks<H, N> {
+    fn new() -> Self {
+        let (inner, outer) = padded_blocks::<H>();
+        Self {
+            inner: [inner; N],
+            outer: [outer; N],
+        }
+    }
+}
+
+impl<H: BlockHash, const N: usize> Drop for Blocks<H, N> {
+    fn drop(&mut self) {
+        for block in &mut self.outer {
+            if let Some(digest) = block.as_mut().get_mut(..H::OUTPUT_LEN) {
+                digest.zeroize();
             }
         }
     }
@@ -514,6 +627,14 @@ const OUT_OF_ORDER: bool = cfg!(target_arch = "x86_64");
 /// Candidates per batch: a +-1 window (three) fits one batch, and a wider
 /// one gains little more, since a core overlaps only a few compressions.
 const BATCH: usize = 4;
+
+/// Candidates per streamed batch: the kernel's streams, which a +-1 window
+/// fills exactly. A larger batch gains nothing measurable on a wide window
+/// and pads and wipes blocks that a +-1 window leaves unused.
+#[cfg(feature = "streams")]
+const STREAMED_BATCH: usize = passcode_streams::STREAMS;
+#[cfg(not(feature = "streams"))]
+const STREAMED_BATCH: usize = 1;
 
 /// A key prepared for one algorithm.
 #[derive(Clone)]
@@ -707,17 +828,24 @@ mod tests {
         }
     }
 
+    #[derive(Clone, Copy, Debug)]
+    enum Order {
+        OneByOne,
+        Batched,
+        Streamed,
+    }
+
     fn visits<H: BlockHash>(
         keyed: &Keyed<H>,
         counters: RangeInclusive<u64>,
-        batched: bool,
+        order: Order,
     ) -> Vec<(u64, u32)> {
         let mut seen = Vec::new();
         let f = |counter, truncated| seen.push((counter, truncated));
-        if batched {
-            keyed.for_each_batched::<BATCH>(counters, f);
-        } else {
-            keyed.for_each(counters, f);
+        match order {
+            Order::OneByOne => keyed.for_each(counters, f),
+            Order::Batched => keyed.for_each_batched::<BATCH>(counters, f),
+            Order::Streamed => keyed.for_each_streamed::<STREAMED_BATCH>(counters, f),
         }
         seen
     }
@@ -730,27 +858,31 @@ mod tests {
         let keyed = Keyed::<H>::new(key);
         let starts = [0, 1_000, u64::MAX - 9];
         for start in starts {
-            for len in 0..=3 * BATCH as u64 + 1 {
+            for len in 0..=3 * BATCH.max(STREAMED_BATCH) as u64 + 1 {
                 let counters = start..=start.saturating_add(len).saturating_sub(1);
                 let counters = if len == 0 {
                     RangeInclusive::new(1, 0)
                 } else {
                     counters
                 };
-                let expected = visits(&keyed, counters.clone(), false);
+                let expected = visits(&keyed, counters.clone(), Order::OneByOne);
                 assert_eq!(expected.len(), counters.clone().count());
-                assert_eq!(
-                    visits(&keyed, counters.clone(), true),
-                    expected,
-                    "{counters:?}"
-                );
+                for order in [Order::Batched, Order::Streamed] {
+                    assert_eq!(
+                        visits(&keyed, counters.clone(), order),
+                        expected,
+                        "{order:?} {counters:?}"
+                    );
+                }
             }
         }
         let all = u64::MAX - 5..=u64::MAX;
-        assert_eq!(
-            visits(&keyed, all.clone(), true),
-            visits(&keyed, all, false)
-        );
+        for order in [Order::Batched, Order::Streamed] {
+            assert_eq!(
+                visits(&keyed, all.clone(), order),
+                visits(&keyed, all.clone(), Order::OneByOne)
+            );
+        }
     }
 
     #[test]
