@@ -36,6 +36,7 @@ fn main() {
     };
     let n: u32 = n.parse().unwrap();
     let mut groups = groups::verify_groups();
+    groups.extend(groups::wide_groups());
     groups.extend(groups::policy_groups());
     let Some(f) = groups
         .iter_mut()

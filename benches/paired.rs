@@ -11,7 +11,9 @@
 //! (`support/groups.rs`).
 //!
 //! `cargo bench --bench paired` prints the table the README quotes and checks
-//! the speed targets; it exits 1 if one is missed.
+//! the speed targets of the SHA path it measured; it exits 1 if one is
+//! missed. `--features streams` measures SHA-1 windows as the server runs
+//! them (several compressions in flight where the CPU has SHA extensions).
 
 // Setup code unwraps, as tests do; the output is meant for a terminal.
 #![allow(missing_docs, clippy::unwrap_used, clippy::cast_precision_loss)]
@@ -100,6 +102,19 @@ fn time(nanos: f64) -> String {
     }
 }
 
+/// Whether this CPU has AVX2 (where SIMD lanes could compute many
+/// candidates at once without SHA extensions).
+fn avx2() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        false
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument picks families.
     let filter: Vec<String> = std::env::args()
@@ -113,6 +128,7 @@ fn main() {
         let name = family[0].name.split('_').next().unwrap().to_owned();
         families.push((name, family));
     }
+    families.push(("wide".to_owned(), groups::wide_groups()));
     families.push(("policies".to_owned(), groups::policy_groups()));
     families
         .retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
@@ -126,9 +142,14 @@ fn main() {
         })
         .unwrap_or_else(|| "an unknown CPU".to_owned());
     println!(
-        "Medians of {ROUNDS} interleaved rounds (`cargo bench --bench paired`) on {cpu}, {} cores, SHA-1 and SHA-256 in {}.",
+        "Medians of {ROUNDS} interleaved rounds (`cargo bench --bench paired`) on {cpu}, {} cores, SHA-1 and SHA-256 in {}, SHA-1 windows {}.",
         std::thread::available_parallelism().map_or(0, usize::from),
-        groups::sha_path()
+        groups::sha_path(),
+        if cfg!(feature = "streams") && groups::sha_path() == "SHA-NI" {
+            "streamed (several compressions in flight, `--features streams`)"
+        } else {
+            "batched"
+        }
     );
     println!();
     println!(
@@ -214,14 +235,53 @@ fn main() {
         }
         None => println!("- not measured: {label}"),
     };
+    // Issue 9's targets, by the SHA path measured: with SHA extensions the
+    // streamed kernel (`--features streams`) is held to 0.85 of the
+    // sequential floor for +-1 and 0.50 for +-10, batching alone to 1.00;
+    // in software +-1 is held to 1.04, and +-10 to 0.30 where AVX2 could
+    // run SIMD lanes (not built yet).
+    let sha_extensions = groups::sha_path() != "software";
+    let streams = cfg!(feature = "streams");
+    let (narrow, wide) = match (sha_extensions, streams) {
+        (true, true) => (0.85, Some(0.50)),
+        (true, false) => (1.00, None),
+        (false, _) => (1.04, avx2().then_some(0.30)),
+    };
     check(
-        "sha1_verify_wrong passcode / floor_compress",
+        "sha1_verify_wrong passcode / floor_compress (+-1)",
         ratio(
             &all,
             ("sha1_verify_wrong", "passcode"),
             ("sha1_verify_wrong", "floor_compress"),
         ),
-        1.10,
+        narrow,
+        true,
+    );
+    let wide_ratio = ratio(
+        &all,
+        ("sha1_verify_wide", "passcode"),
+        ("sha1_verify_wide", "floor_compress"),
+    );
+    match wide {
+        Some(limit) => check(
+            "sha1_verify_wide passcode / floor_compress (+-10)",
+            wide_ratio,
+            limit,
+            true,
+        ),
+        None => println!(
+            "- no target here: sha1_verify_wide passcode / floor_compress (+-10): {}",
+            wide_ratio.map_or("-".to_owned(), |r| format!("{r:.3}"))
+        ),
+    }
+    check(
+        "sha1_verify_wrong passcode / totp-rs",
+        ratio(
+            &all,
+            ("sha1_verify_wrong", "passcode"),
+            ("sha1_verify_wrong", "totp-rs"),
+        ),
+        0.40,
         true,
     );
     check(
@@ -231,7 +291,7 @@ fn main() {
             ("sha1_verify_wrong", "passcode_cold"),
             ("sha1_verify_wrong", "totp-rs"),
         ),
-        0.65,
+        0.60,
         true,
     );
     check(

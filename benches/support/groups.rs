@@ -63,6 +63,12 @@ impl Group {
 /// The SHA implementation the `sha1`/`sha2` crates pick here, found as
 /// they find it (`cpufeatures`, at run time).
 pub(crate) fn sha_path() -> &'static str {
+    // RUSTFLAGS='--cfg sha1_backend="soft" --cfg sha2_backend="soft"' makes
+    // the hash crates take their software path whatever the CPU has: the
+    // README's software table on a machine with SHA extensions.
+    if cfg!(all(sha1_backend = "soft", sha2_backend = "soft")) {
+        return "software";
+    }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
         if std::arch::is_x86_feature_detected!("sha") {
@@ -302,6 +308,10 @@ fn totp_lite(case: &Case, time: u64) -> String {
 }
 
 fn totp_rs(case: &Case) -> totp_rs::Totp {
+    totp_rs_with_skew(case, 1)
+}
+
+fn totp_rs_with_skew(case: &Case, skew: u8) -> totp_rs::Totp {
     let algorithm = match case.algorithm {
         Algorithm::Sha1 => totp_rs::Algorithm::SHA1,
         Algorithm::Sha256 => totp_rs::Algorithm::SHA256,
@@ -310,7 +320,7 @@ fn totp_rs(case: &Case) -> totp_rs::Totp {
     totp_rs::Builder::new()
         .with_algorithm(algorithm)
         .with_digits(6)
-        .with_skew(1)
+        .with_skew(skew.into())
         .with_step_duration(PERIOD)
         .with_secret(case.seed)
         .build_noncompliant()
@@ -318,10 +328,49 @@ fn totp_rs(case: &Case) -> totp_rs::Totp {
 
 /// A code that matches no step of the window.
 fn wrong_code(totp: &Totp) -> String {
+    wrong_code_in(totp, Window::default())
+}
+
+fn wrong_code_in(totp: &Totp, window: Window) -> String {
     (0..)
         .map(|n: u32| format!("{:06}", (n * 7919) % 1_000_000))
-        .find(|code| totp.verify(code, TIME, Window::default()).is_err())
+        .find(|code| totp.verify(code, TIME, window).is_err())
         .unwrap()
+}
+
+/// The widest drift search the groups measure: ten steps each way.
+const WIDE: u8 = 10;
+
+/// `{sha1,sha256}_verify_wide`: a wrong code against a window of ten steps
+/// each way (21 candidates), the drift search a server runs when it
+/// resynchronizes a device. IDs `passcode`, `floor_compress` (two
+/// sequential compressions per candidate) and `totp-rs` (its skew set to
+/// ten).
+pub(crate) fn wide_groups() -> Vec<Group> {
+    let mut groups = Vec::new();
+    for case in CASES.into_iter().take(2) {
+        let config = TotpConfig::new().with_algorithm(case.algorithm);
+        let totp = Totp::from_key(case.seed, config).unwrap();
+        let window = Window::new(WIDE, WIDE).unwrap();
+        let wrong = wrong_code_in(&totp, window);
+        let now = TIME / PERIOD;
+        let steps = move || now - u64::from(WIDE)..=now + u64::from(WIDE);
+        let rs = totp_rs_with_skew(&case, WIDE);
+        assert!(rs.check(&wrong, TIME).is_none());
+        let mut floor = floor(&case);
+        let code = wrong.clone();
+        groups.push(
+            Group::new(format!("{}_verify_wide", case.name))
+                .id("passcode", move || {
+                    black_box(totp.verify(black_box(&code), black_box(TIME), window).ok());
+                })
+                .id("floor_compress", move || floor(black_box(steps())))
+                .id("totp-rs", move || {
+                    black_box(rs.check(black_box(&wrong), black_box(TIME)));
+                }),
+        );
+    }
+    groups
 }
 
 /// The nine verify groups, three per algorithm.
