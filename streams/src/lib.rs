@@ -9,9 +9,9 @@
 //!
 //! Written here because no maintained crate offers multi-stream SHA-1 over
 //! independent chaining states. It is the one crate of the project that uses
-//! `unsafe`, in exactly three places, each named in a `SAFETY` comment: the
-//! call into the kernel once the CPU is known to have its features, and the
-//! two 16-byte loads of a block. Everything else is safe code. The tests
+//! `unsafe`, in exactly two blocks, each with its `SAFETY` comment: the call
+//! into the kernel once the CPU is known to have its features, and the
+//! 16-byte load of a quarter of a block. Everything else is safe code. The tests
 //! compare it bit for bit with the `sha1` crate over random states and
 //! blocks for every count from 1 to 41, and a fuzz target does the same.
 //!
