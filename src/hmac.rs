@@ -50,9 +50,7 @@ pub(crate) trait BlockHash {
     }
     /// Compresses `blocks[i]` into `states[i]` for every `i`.
     fn compress_each(states: &mut [Self::State], blocks: &[Self::Block]) {
-        for (state, block) in states.iter_mut().zip(blocks) {
-            Self::compress(state, block);
-        }
+        compress_one_by_one::<Self>(states, blocks);
     }
     /// Writes the state as big-endian words: the digest, once finalized.
     fn write_digest(state: &Self::State, out: &mut [u8]);
@@ -102,9 +100,7 @@ impl BlockHash for Sha1 {
     #[cfg(feature = "streams")]
     fn compress_each(states: &mut [Self::State], blocks: &[Self::Block]) {
         if !passcode_streams::sha1_each(states, blocks) {
-            for (state, block) in states.iter_mut().zip(blocks) {
-                Self::compress(state, block);
-            }
+            compress_one_by_one::<Self>(states, blocks);
         }
     }
 
@@ -378,12 +374,7 @@ impl<H: BlockHash> Keyed<H> {
         let mut counters = counters;
         let mut taken = [0u64; N];
         loop {
-            // `zip` asks `taken` first, so no counter is drawn past N.
-            let len = taken
-                .iter_mut()
-                .zip(counters.by_ref())
-                .map(|(slot, counter)| *slot = counter)
-                .count();
+            let len = draw(&mut counters, &mut taken);
             let (Some(taken), Some(states), Some(inner), Some(outer)) = (
                 taken.get(..len).filter(|taken| !taken.is_empty()),
                 states.0.get_mut(..len),
@@ -404,10 +395,7 @@ impl<H: BlockHash> Keyed<H> {
                 *state = self.outer;
             }
             H::compress_each(states, outer);
-            for (counter, state) in taken.iter().zip(states.iter()) {
-                let (words, last) = H::truncation_input(state);
-                f(*counter, truncate(words, last));
-            }
+            hand_over::<H>(taken, states, &mut f);
         }
     }
 
@@ -436,12 +424,7 @@ impl<H: BlockHash> Keyed<H> {
         let mut counters = counters;
         let mut taken = [0u64; N];
         loop {
-            // `zip` asks `taken` first, so no counter is drawn past N.
-            let len = taken
-                .iter_mut()
-                .zip(counters.by_ref())
-                .map(|(slot, counter)| *slot = counter)
-                .count();
+            let len = draw(&mut counters, &mut taken);
             let Some(taken) = taken.get(..len).filter(|taken| !taken.is_empty()) else {
                 break;
             };
@@ -455,11 +438,34 @@ impl<H: BlockHash> Keyed<H> {
                 *state = self.outer;
                 H::compress(state, &scratch.outer);
             }
-            for (counter, state) in taken.iter().zip(&states.0) {
-                let (words, last) = H::truncation_input(state);
-                f(*counter, truncate(words, last));
-            }
+            hand_over::<H>(taken, &states.0, &mut f);
         }
+    }
+}
+
+/// Draws the next counters into `taken`, at most `N`, in order; how many.
+fn draw<const N: usize>(counters: &mut RangeInclusive<u64>, taken: &mut [u64; N]) -> usize {
+    // `zip` asks `taken` first, so no counter is drawn past N.
+    taken
+        .iter_mut()
+        .zip(counters.by_ref())
+        .map(|(slot, counter)| *slot = counter)
+        .count()
+}
+
+/// Hands each counter of a batch to `f` with the truncation of its final
+/// state, in order.
+fn hand_over<H: BlockHash>(taken: &[u64], states: &[H::State], f: &mut impl FnMut(u64, u32)) {
+    for (counter, state) in taken.iter().zip(states) {
+        let (words, last) = H::truncation_input(state);
+        f(*counter, truncate(words, last));
+    }
+}
+
+/// Compresses `blocks[i]` into `states[i]` for every `i`, one at a time.
+fn compress_one_by_one<H: BlockHash + ?Sized>(states: &mut [H::State], blocks: &[H::Block]) {
+    for (state, block) in states.iter_mut().zip(blocks) {
+        H::compress(state, block);
     }
 }
 
