@@ -4,6 +4,7 @@ use rand_core::CryptoRng;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::decimal::Modulus;
 use crate::{CodeError, ParamError, decimal, declassify};
 
 /// The number of digits in a HOTP or TOTP code: 6 to 10 (RFC 4226 §5.3).
@@ -52,17 +53,22 @@ impl Digits {
     }
 
     /// `value mod 10^digits` (RFC 4226 §5.3, step 3) for a 31-bit `value`,
-    /// in constant time (see `decimal.rs`). The digit count is public and
-    /// may pick the modulus.
+    /// in constant time (see `decimal.rs`).
     pub(crate) fn reduce(self, value: u32) -> u32 {
+        self.modulus().remainder(value)
+    }
+
+    /// The modulus `10^digits`, chosen by the public digit count: taken once
+    /// for a whole window.
+    pub(crate) const fn modulus(self) -> Modulus {
         match self.0 {
-            6 => decimal::remainder::<1_000_000>(value),
-            7 => decimal::remainder::<10_000_000>(value),
-            8 => decimal::remainder::<100_000_000>(value),
-            9 => decimal::remainder::<1_000_000_000>(value),
+            6 => const { Modulus::new(1_000_000) },
+            7 => const { Modulus::new(10_000_000) },
+            8 => const { Modulus::new(100_000_000) },
+            9 => const { Modulus::new(1_000_000_000) },
             // 10 digits: 10^10 exceeds every 31-bit value, which is therefore
             // its own remainder (and 10^10 would overflow a u32).
-            _ => value,
+            _ => Modulus::NONE,
         }
     }
 }
@@ -143,43 +149,18 @@ impl Code {
     /// [`parse`](Self::parse) for any length from 1 to 10 (SMS codes are
     /// shorter than authenticator codes).
     pub(crate) fn parse_len(input: &str, expected: u8) -> Result<Self, CodeError> {
-        let bytes = input.as_bytes();
-        if bytes.len() > Self::MAX_INPUT_LEN {
-            return Err(CodeError::TooLong);
-        }
         let mut code = Self {
             digits: [0; 10],
-            len: 0,
+            len: expected,
         };
-        let mut separator = None;
-        let mut after_digit = false;
-        for &byte in bytes {
-            match byte {
-                b'0'..=b'9' => {
-                    // Digits past the tenth are counted but not stored; the
-                    // length check below refuses them.
-                    if let Some(slot) = code.digits.get_mut(usize::from(code.len)) {
-                        *slot = byte;
-                    }
-                    code.len = code.len.saturating_add(1);
-                    after_digit = true;
-                }
-                b' ' | b'-' => {
-                    if !after_digit || separator.is_some_and(|s| s != byte) {
-                        return Err(CodeError::MisplacedSeparator);
-                    }
-                    separator = Some(byte);
-                    after_digit = false;
-                }
-                _ => return Err(CodeError::InvalidCharacter),
+        // `read` checks the count before anything is returned; digits past
+        // the tenth are counted but not stored.
+        let mut slots = code.digits.iter_mut();
+        read(input, expected, |digit| {
+            if let Some(slot) = slots.next() {
+                *slot = b'0' | digit;
             }
-        }
-        if separator.is_some() && !after_digit {
-            return Err(CodeError::MisplacedSeparator);
-        }
-        if code.len != expected || usize::from(expected) > code.digits.len() {
-            return Err(CodeError::WrongLength { expected });
-        }
+        })?;
         Ok(code)
     }
 
@@ -230,16 +211,6 @@ impl Code {
         code
     }
 
-    /// The code's decimal value; codes of the same length compare equal
-    /// exactly when their values do.
-    pub(crate) fn value(&self) -> u64 {
-        let digits = self.digits.iter().take(usize::from(self.len));
-        digits.fold(0u64, |value, digit| {
-            // At most ten digits: the value stays below 10^10 < 2^64.
-            value.wrapping_mul(10).wrapping_add(u64::from(digit & 0x0f))
-        })
-    }
-
     /// The digits, as text.
     ///
     /// ```
@@ -253,6 +224,76 @@ impl Code {
         // Whoever asks for the text shows or sends it: released here.
         declassify::release(digits);
         core::str::from_utf8(digits).unwrap_or_default()
+    }
+}
+
+/// Reads `input` by [`Code::parse`]'s rules, handing each digit's value
+/// (0 to 9) to `digit` in order, and checks that there were `expected`.
+fn read(input: &str, expected: u8, mut digit: impl FnMut(u8)) -> Result<(), CodeError> {
+    let bytes = input.as_bytes();
+    if bytes.len() > Code::MAX_INPUT_LEN {
+        return Err(CodeError::TooLong);
+    }
+    let mut count = 0u8;
+    let mut separator = None;
+    let mut after_digit = false;
+    for &byte in bytes {
+        match byte {
+            b'0'..=b'9' => {
+                digit(byte & 0x0f);
+                count = count.saturating_add(1);
+                after_digit = true;
+            }
+            b' ' | b'-' => {
+                if !after_digit || separator.is_some_and(|s| s != byte) {
+                    return Err(CodeError::MisplacedSeparator);
+                }
+                separator = Some(byte);
+                after_digit = false;
+            }
+            _ => return Err(CodeError::InvalidCharacter),
+        }
+    }
+    if separator.is_some() && !after_digit {
+        return Err(CodeError::MisplacedSeparator);
+    }
+    if count != expected || expected > Digits::MAX {
+        return Err(CodeError::WrongLength { expected });
+    }
+    Ok(())
+}
+
+/// A code typed by its user, kept only as its decimal value: all that a
+/// verification compares. Read by [`Code::parse`]'s rules; codes of the
+/// same length are equal exactly when their values are. Wiped on drop.
+pub(crate) struct Typed(u64);
+
+impl Typed {
+    /// [`Code::parse_len`] without keeping the digits.
+    pub(crate) fn parse_len(input: &str, expected: u8) -> Result<Self, CodeError> {
+        let mut value = 0u64;
+        read(input, expected, |digit| {
+            // Accepted only with at most ten digits, below 10^10 < 2^64;
+            // longer input wraps harmlessly before it is refused.
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+        })?;
+        Ok(Self(value))
+    }
+
+    /// [`Code::parse`] without keeping the digits.
+    pub(crate) fn parse(input: &str, digits: Digits) -> Result<Self, CodeError> {
+        Self::parse_len(input, digits.get())
+    }
+
+    /// The code's decimal value.
+    pub(crate) fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Drop for Typed {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 
@@ -294,6 +335,7 @@ impl ZeroizeOnDrop for Code {}
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn reduce_keeps_the_low_digits() {
@@ -316,11 +358,31 @@ mod tests {
     }
 
     #[test]
-    fn value_reads_the_digits() {
-        assert_eq!(Code::parse("0000000012", Digits(10)).unwrap().value(), 12);
+    fn typed_values() {
+        assert_eq!(Typed::parse("0000000012", Digits(10)).unwrap().value(), 12);
         assert_eq!(
-            Code::parse("9999999999", Digits(10)).unwrap().value(),
+            Typed::parse("99999-99999", Digits(10)).unwrap().value(),
             9_999_999_999
         );
+        assert_eq!(Typed::parse_len("0042", 4).unwrap().value(), 42);
+    }
+
+    proptest! {
+        /// A typed code is refused exactly when `Code` refuses the same
+        /// input, with the same error, and otherwise holds the value of
+        /// its digits as the standard library reads them.
+        #[test]
+        fn typed_reads_as_code_does(
+            input in prop_oneof!["[0-9 a-]{0,40}", "[0-9]{1,5}([ -]?[0-9]{1,5}){0,2}"],
+            expected in 1u8..=12,
+        ) {
+            let code = Code::parse_len(&input, expected);
+            let typed = Typed::parse_len(&input, expected);
+            prop_assert_eq!(code.as_ref().err(), typed.as_ref().err());
+            if let (Ok(code), Ok(typed)) = (code, typed) {
+                prop_assert_eq!(code.as_str().parse::<u64>().ok(), Some(typed.value()));
+                prop_assert_eq!(code.as_str().len(), usize::from(expected));
+            }
+        }
     }
 }

@@ -24,15 +24,6 @@ use crate::declassify;
 /// Whether this target multiplies 64-bit values in constant time.
 const CONSTANT_TIME_MULTIPLY: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
-/// `value mod D` for `value < 2^31`.
-pub(crate) fn remainder<const D: u32>(value: u32) -> u32 {
-    if CONSTANT_TIME_MULTIPLY {
-        remainder_by_inverse::<D>(value)
-    } else {
-        remainder_by_subtraction::<D>(value)
-    }
-}
-
 /// Writes `value < 10^out.len()` as `out.len()` ASCII digits (at most ten).
 pub(crate) fn write_digits(value: u32, out: &mut [u8]) {
     if CONSTANT_TIME_MULTIPLY {
@@ -49,7 +40,9 @@ pub(crate) fn write_digits(value: u32, out: &mut [u8]) {
 /// so that decision is released (see `declassify.rs`).
 pub(crate) fn digit_from_byte(byte: u8) -> Option<u8> {
     if declassify::public(byte < 250) {
-        let [.., digit] = remainder::<10>(u32::from(byte)).to_be_bytes();
+        let [.., digit] = const { Modulus::new(10) }
+            .remainder(u32::from(byte))
+            .to_be_bytes();
         Some(b'0' | digit)
     } else {
         None
@@ -108,10 +101,6 @@ fn quotient_by_inverse<const D: u32>(value: u32) -> u32 {
     u32::try_from(quotient).unwrap_or(0)
 }
 
-fn remainder_by_inverse<const D: u32>(value: u32) -> u32 {
-    value.wrapping_sub(quotient_by_inverse::<D>(value).wrapping_mul(D))
-}
-
 fn write_digits_by_inverse(value: u32, out: &mut [u8]) {
     let mut rest = value;
     for slot in out.iter_mut().rev() {
@@ -130,17 +119,74 @@ const fn top_shift(d: u32) -> u32 {
     d.leading_zeros() - 1
 }
 
-/// Subtracts `D << k` for `k = top..=0` wherever it fits. Every operand
-/// stays below 2^31, so the top bit of a difference is its borrow.
-fn remainder_by_subtraction<const D: u32>(value: u32) -> u32 {
-    let top = const { top_shift(D) };
-    let mut rest = value;
-    for shift in (0..=top).rev() {
-        let difference = rest.wrapping_sub(D.wrapping_shl(shift));
-        let [fits, ..] = (!difference >> 31).to_le_bytes();
-        rest.conditional_assign(&difference, Choice::from(fits));
+/// Reduction modulo a power of ten that the digit count picks at run time
+/// (the count is public): both strategies' constants, worked out at compile
+/// time, so that each candidate of a window pays only the arithmetic.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Modulus {
+    /// The modulus; 0 for none (ten digits: every 31-bit value is below
+    /// 10^10, so it is its own remainder).
+    divisor: u32,
+    /// `inverse(divisor)`.
+    multiplier: u64,
+    shift: u32,
+    /// The subtraction ladder's rungs: `divisor << k` for `k` below this.
+    rungs: u32,
+}
+
+impl Modulus {
+    /// No reduction.
+    pub(crate) const NONE: Self = Self {
+        divisor: 0,
+        multiplier: 0,
+        shift: 0,
+        rungs: 0,
+    };
+
+    /// Modulo `divisor`, at least 2. Only for constants: evaluated at
+    /// compile time, where an overflow is a build error.
+    #[allow(clippy::arithmetic_side_effects)]
+    pub(crate) const fn new(divisor: u32) -> Self {
+        let (multiplier, shift) = inverse(divisor);
+        Self {
+            divisor,
+            multiplier,
+            shift,
+            rungs: top_shift(divisor) + 1,
+        }
     }
-    rest
+
+    /// `value mod divisor` for `value < 2^31`.
+    pub(crate) fn remainder(self, value: u32) -> u32 {
+        if CONSTANT_TIME_MULTIPLY {
+            self.by_inverse(value)
+        } else {
+            self.by_subtraction(value)
+        }
+    }
+
+    fn by_inverse(self, value: u32) -> u32 {
+        // value < 2^31 and multiplier < 2^32: the product stays below 2^63,
+        // and the quotient, in the low half, below 2^31.
+        let quotient = u64::from(value)
+            .wrapping_mul(self.multiplier)
+            .wrapping_shr(self.shift);
+        let [q0, q1, q2, q3, ..] = quotient.to_le_bytes();
+        value.wrapping_sub(u32::from_le_bytes([q0, q1, q2, q3]).wrapping_mul(self.divisor))
+    }
+
+    /// Subtracts `divisor << k` for `k = rungs - 1` down to 0 wherever it
+    /// fits. Every operand stays below 2^31, so the top bit of a difference
+    /// is its borrow.
+    fn by_subtraction(self, value: u32) -> u32 {
+        let mut rest = value;
+        for shift in (0..self.rungs).rev() {
+            let difference = rest.wrapping_sub(self.divisor.wrapping_shl(shift));
+            let [fits, ..] = (!difference >> 31).to_le_bytes();
+            rest.conditional_assign(&difference, Choice::from(fits));
+        }
+        rest
+    }
 }
 
 const POWERS_OF_TEN: [u64; 10] = [
@@ -183,29 +229,38 @@ mod tests {
 
     const TOP: u32 = 0x7fff_ffff;
 
-    fn all_remainders(value: u32) -> [(u32, u32, u32); 4] {
-        [
-            (
-                1_000_000,
-                remainder_by_inverse::<1_000_000>(value),
-                remainder_by_subtraction::<1_000_000>(value),
-            ),
-            (
-                10_000_000,
-                remainder_by_inverse::<10_000_000>(value),
-                remainder_by_subtraction::<10_000_000>(value),
-            ),
-            (
-                100_000_000,
-                remainder_by_inverse::<100_000_000>(value),
-                remainder_by_subtraction::<100_000_000>(value),
-            ),
-            (
-                1_000_000_000,
-                remainder_by_inverse::<1_000_000_000>(value),
-                remainder_by_subtraction::<1_000_000_000>(value),
-            ),
-        ]
+    const MODULI: [(u32, Modulus); 5] = [
+        (10, Modulus::new(10)),
+        (1_000_000, Modulus::new(1_000_000)),
+        (10_000_000, Modulus::new(10_000_000)),
+        (100_000_000, Modulus::new(100_000_000)),
+        (1_000_000_000, Modulus::new(1_000_000_000)),
+    ];
+
+    /// Each modulus with the remainder of `value` by both strategies.
+    fn all_remainders(value: u32) -> [(u32, u32, u32); 5] {
+        MODULI.map(|(m, modulus)| (m, modulus.by_inverse(value), modulus.by_subtraction(value)))
+    }
+
+    /// Modulo 10 (digit draws): every value a byte gives, and the top ones.
+    #[test]
+    fn remainders_by_ten() {
+        for value in (0..=300).chain(TOP - 300..=TOP) {
+            let (_, by_inverse, by_subtraction) = all_remainders(value)[0];
+            assert_eq!(
+                (by_inverse, by_subtraction),
+                (value % 10, value % 10),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_modulus_keeps_every_value() {
+        for value in [0, 1, 999_999, 1_000_000, TOP - 1, TOP] {
+            assert_eq!(Modulus::NONE.by_inverse(value), value);
+            assert_eq!(Modulus::NONE.by_subtraction(value), value);
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ const OPAD: u8 = 0x5c;
 /// One Merkle-Damgård hash at the block level.
 pub(crate) trait BlockHash {
     /// The chaining state (FIPS 180-4 `H`).
-    type State: Copy + Zeroize;
+    type State: Copy + Default + Zeroize;
     /// One input block.
     type Block: Copy + Zeroize + AsRef<[u8]> + AsMut<[u8]>;
     /// The initial hash value (FIPS 180-4 §5.3).
@@ -267,17 +267,6 @@ fn pad(block: &mut [u8], message_len: usize) {
     }
 }
 
-/// Per-call working memory, padded once and reused for every candidate.
-///
-/// The inner block holds only the public counter and padding. The outer
-/// block's first `OUTPUT_LEN` bytes and the state are secret-derived, and
-/// are wiped when the call ends.
-struct Scratch<H: BlockHash> {
-    inner: H::Block,
-    outer: H::Block,
-    state: H::State,
-}
-
 /// An inner block padded for the 8-byte counter, and an outer block padded
 /// for the inner digest.
 fn padded_blocks<H: BlockHash>() -> (H::Block, H::Block) {
@@ -286,26 +275,6 @@ fn padded_blocks<H: BlockHash>() -> (H::Block, H::Block) {
     let mut outer = H::ZERO_BLOCK;
     pad(outer.as_mut(), H::OUTPUT_LEN);
     (inner, outer)
-}
-
-impl<H: BlockHash> Scratch<H> {
-    fn new() -> Self {
-        let (inner, outer) = padded_blocks::<H>();
-        Self {
-            inner,
-            outer,
-            state: H::IV,
-        }
-    }
-}
-
-impl<H: BlockHash> Drop for Scratch<H> {
-    fn drop(&mut self) {
-        if let Some(digest) = self.outer.as_mut().get_mut(..H::OUTPUT_LEN) {
-            digest.zeroize();
-        }
-        self.state.zeroize();
-    }
 }
 
 impl<H: BlockHash> Keyed<H> {
@@ -326,35 +295,19 @@ impl<H: BlockHash> Keyed<H> {
         Self { inner, outer }
     }
 
-    /// HMAC(key, counter as 8 big-endian bytes), left in `scratch.state`.
-    fn mac(&self, scratch: &mut Scratch<H>, counter: u64) {
-        copy_into(scratch.inner.as_mut(), &counter.to_be_bytes());
-        scratch.state = self.inner;
-        H::compress(&mut scratch.state, &scratch.inner);
-        H::write_digest(&scratch.state, scratch.outer.as_mut());
-        scratch.state = self.outer;
-        H::compress(&mut scratch.state, &scratch.outer);
-    }
-
-    fn for_each(&self, counters: RangeInclusive<u64>, mut f: impl FnMut(u64, u32)) {
-        let mut scratch = Scratch::<H>::new();
-        for counter in counters {
-            self.mac(&mut scratch, counter);
-            let (words, last) = H::truncation_input(&scratch.state);
-            f(counter, truncate(words, last));
-        }
-    }
-
-    /// [`for_each`](Self::for_each) in the order that measured fastest for
-    /// this hash on this target. Both branches compute the same values; which
-    /// one runs is fixed at compile time.
-    fn for_each_best(&self, counters: RangeInclusive<u64>, f: impl FnMut(u64, u32)) {
+    /// Calls `f(counter, truncated)` for every counter in order, in the
+    /// order of work that measured fastest for this hash on this target:
+    /// streamed where the CPU keeps several compressions in flight, batched
+    /// where an out-of-order core overlaps them, else one candidate at a
+    /// time. All compute the same values; which one runs depends only on
+    /// the build and the CPU.
+    fn for_each(&self, counters: RangeInclusive<u64>, f: impl FnMut(u64, u32)) {
         if H::streams() {
             self.for_each_streamed::<STREAMED_BATCH>(counters, f);
         } else if OUT_OF_ORDER && H::BATCHED {
             self.for_each_batched::<BATCH>(counters, f);
         } else {
-            self.for_each(counters, f);
+            self.for_each_batched::<1>(counters, f);
         }
     }
 
@@ -370,11 +323,11 @@ impl<H: BlockHash> Keyed<H> {
         mut f: impl FnMut(u64, u32),
     ) {
         let mut blocks = Blocks::<H, N>::new();
-        let mut states = Wiped([H::IV; N]);
-        let mut counters = counters;
+        let mut states = Wiped([H::State::default(); N]);
+        let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
         loop {
-            let len = draw(&mut counters, &mut taken);
+            let len = counters.draw(&mut taken);
             let (Some(taken), Some(states), Some(inner), Some(outer)) = (
                 taken.get(..len).filter(|taken| !taken.is_empty()),
                 states.0.get_mut(..len),
@@ -399,58 +352,94 @@ impl<H: BlockHash> Keyed<H> {
         }
     }
 
-    /// [`for_each`](Self::for_each), `N` counters at a time: every inner
-    /// compression of a batch, then every outer one, then the truncations.
+    /// `N` counters at a time: every inner compression of a batch, then
+    /// every outer one, then the truncations. With `N` = 1, one candidate
+    /// at a time.
     ///
-    /// The same compressions, in another order. Each candidate's inner and
-    /// outer compressions depend on each other, but those of different
-    /// candidates do not; issued back to back, an out-of-order core runs
-    /// one candidate's compression while the previous one's is still in
-    /// flight, where the one-candidate-at-a-time order leaves it waiting on
-    /// the chain. Every counter is still computed and handed to `f` in
-    /// order, whatever the key or the codes: batching changes only which
-    /// public counter's work comes first.
+    /// Each candidate's inner and outer compressions depend on each other,
+    /// but those of different candidates do not; issued back to back, an
+    /// out-of-order core runs one candidate's compression while the
+    /// previous one's is still in flight, where the one-candidate-at-a-time
+    /// order leaves it waiting on the chain. Every counter is still computed
+    /// and handed to `f` in order, whatever the key or the codes: batching
+    /// changes only which public counter's work comes first.
     fn for_each_batched<const N: usize>(
         &self,
         counters: RangeInclusive<u64>,
         mut f: impl FnMut(u64, u32),
     ) {
-        // One inner and one outer block serve the whole batch, as in
-        // `for_each`: each compression reads its block before the next
-        // candidate's bytes overwrite it, so sharing them adds no wait and
-        // keeps the per-call setup and wiping what it was.
-        let mut scratch = Scratch::<H>::new();
-        let mut states = Wiped([H::IV; N]);
-        let mut counters = counters;
+        // One inner and one outer block serve the whole batch: each
+        // compression reads its block before the next candidate's bytes
+        // overwrite it, so sharing them adds no wait and keeps the per-call
+        // setup and wiping small.
+        let mut blocks = Blocks::<H, 1>::new();
+        let ([inner], [outer]) = (&mut blocks.inner, &mut blocks.outer);
+        let mut states = Wiped([H::State::default(); N]);
+        let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
         loop {
-            let len = draw(&mut counters, &mut taken);
-            let Some(taken) = taken.get(..len).filter(|taken| !taken.is_empty()) else {
+            let len = counters.draw(&mut taken);
+            let (Some(taken), Some(states)) = (
+                taken.get(..len).filter(|taken| !taken.is_empty()),
+                states.0.get_mut(..len),
+            ) else {
                 break;
             };
-            for (counter, state) in taken.iter().zip(&mut states.0) {
-                copy_into(scratch.inner.as_mut(), &counter.to_be_bytes());
+            for (counter, state) in taken.iter().zip(states.iter_mut()) {
+                copy_into(inner.as_mut(), &counter.to_be_bytes());
                 *state = self.inner;
-                H::compress(state, &scratch.inner);
+                H::compress(state, inner);
             }
-            for state in states.0.iter_mut().take(len) {
-                H::write_digest(state, scratch.outer.as_mut());
+            for state in states.iter_mut() {
+                H::write_digest(state, outer.as_mut());
                 *state = self.outer;
-                H::compress(state, &scratch.outer);
+                H::compress(state, outer);
             }
-            hand_over::<H>(taken, &states.0, &mut f);
+            hand_over::<H>(taken, states, &mut f);
         }
     }
 }
 
-/// Draws the next counters into `taken`, at most `N`, in order; how many.
-fn draw<const N: usize>(counters: &mut RangeInclusive<u64>, taken: &mut [u64; N]) -> usize {
-    // `zip` asks `taken` first, so no counter is drawn past N.
-    taken
-        .iter_mut()
-        .zip(counters.by_ref())
-        .map(|(slot, counter)| *slot = counter)
-        .count()
+/// The counters of a range, drawn a batch at a time. Only public numbers.
+struct Counters {
+    next: u64,
+    last: u64,
+    done: bool,
+}
+
+impl Counters {
+    fn new(range: RangeInclusive<u64>) -> Self {
+        Self {
+            done: range.is_empty(),
+            next: *range.start(),
+            last: *range.end(),
+        }
+    }
+
+    /// Draws the next counters into `taken`, at most `N`, in order; how
+    /// many (none once every counter is drawn).
+    // Written out rather than drawn from the range's iterator, whose
+    // exhaustion bookkeeping cost more than the rest of a +-1 window's
+    // handling outside the hash.
+    fn draw<const N: usize>(&mut self, taken: &mut [u64; N]) -> usize {
+        if self.done {
+            return 0;
+        }
+        // `next <= last` while not done; a range wider than `usize` still
+        // fills the batch.
+        let room = usize::try_from(self.last.wrapping_sub(self.next)).unwrap_or(usize::MAX);
+        let len = room.saturating_add(1).min(N);
+        let mut counter = self.next;
+        for slot in taken.iter_mut().take(len) {
+            *slot = counter;
+            counter = counter.wrapping_add(1);
+        }
+        // `counter` is one past the batch's last counter; it wraps to 0
+        // only when that was `u64::MAX`, which is then `last`.
+        self.done = counter.wrapping_sub(1) == self.last;
+        self.next = counter;
+        len
+    }
 }
 
 /// Hands each counter of a batch to `f` with the truncation of its final
@@ -469,10 +458,9 @@ fn compress_one_by_one<H: BlockHash + ?Sized>(states: &mut [H::State], blocks: &
     }
 }
 
-/// A streamed batch's blocks, padded once: one inner and one outer block per
-/// candidate. The inner blocks hold only public counters and padding; the
-/// outer blocks' first `OUTPUT_LEN` bytes are secret-derived and are wiped
-/// when the call ends.
+/// A batch's blocks, padded once: `N` inner and `N` outer blocks. The inner
+/// blocks hold only public counters and padding; the outer blocks' first
+/// `OUTPUT_LEN` bytes are secret-derived and are wiped when the call ends.
 struct Blocks<H: BlockHash, const N: usize> {
     inner: [H::Block; N],
     outer: [H::Block; N],
@@ -514,32 +502,25 @@ impl<S: Zeroize> Drop for Wiped<S> {
 /// or a bank could reveal it). Instead the digest's first 160 bits are
 /// shifted left by `8 * offset` bits in four stages, one per bit of the
 /// offset (64, 32, 16 and 8 bits), each kept or not by a constant-time
-/// select; the wanted word then stands first.
+/// select; the wanted word then stands first. Each stage keeps only the
+/// bytes the later ones can still bring forward: 12 after the first, 8
+/// after the second.
 fn truncate(words: [u32; 5], last: u8) -> u32 {
-    let [w0, w1, w2, w3, w4] = words;
+    let [w0, w1, w2, w3, w4] = words.map(u64::from);
     let bit = |n: u8| Choice::from((last >> n) & 1);
+    // Bytes 0-7, 8-15 and 16-19 (then zeros), big-endian.
+    let (a, b, c) = (w0 << 32 | w1, w2 << 32 | w3, w4 << 32);
 
     let by_64 = bit(3);
-    let (w0, w1, w2, w3) = (
-        u32::conditional_select(&w0, &w2, by_64),
-        u32::conditional_select(&w1, &w3, by_64),
-        u32::conditional_select(&w2, &w4, by_64),
-        u32::conditional_select(&w3, &0, by_64),
+    let (a, b) = (
+        u64::conditional_select(&a, &b, by_64),
+        u64::conditional_select(&b, &c, by_64),
     );
-    let by_32 = bit(2);
-    let (w0, w1, w2) = (
-        u32::conditional_select(&w0, &w1, by_32),
-        u32::conditional_select(&w1, &w2, by_32),
-        u32::conditional_select(&w2, &w3, by_32),
-    );
-    let by_16 = bit(1);
-    let (w0, w1) = (
-        u32::conditional_select(&w0, &(w0 << 16 | w1 >> 16), by_16),
-        u32::conditional_select(&w1, &(w1 << 16 | w2 >> 16), by_16),
-    );
-    let by_8 = bit(0);
-    let w0 = u32::conditional_select(&w0, &(w0 << 8 | w1 >> 24), by_8);
-    w0 & 0x7fff_ffff
+    let a = u64::conditional_select(&a, &(a << 32 | b >> 32), bit(2));
+    let a = u64::conditional_select(&a, &(a << 16), bit(1));
+    let a = u64::conditional_select(&a, &(a << 8), bit(0));
+    let [b0, b1, b2, b3, ..] = a.to_be_bytes();
+    u32::from_be_bytes([b0, b1, b2, b3]) & 0x7fff_ffff
 }
 
 /// Where a [`Secret`](crate::Secret) built from a key longer than its
@@ -676,11 +657,11 @@ impl Mac {
     pub(crate) fn for_each(&self, counters: RangeInclusive<u64>, f: impl FnMut(u64, u32)) {
         match *self {
             #[cfg(feature = "sha1")]
-            Self::Sha1(ref keyed) => keyed.for_each_best(counters, f),
+            Self::Sha1(ref keyed) => keyed.for_each(counters, f),
             #[cfg(feature = "sha256")]
-            Self::Sha256(ref keyed) => keyed.for_each_best(counters, f),
+            Self::Sha256(ref keyed) => keyed.for_each(counters, f),
             #[cfg(feature = "sha512")]
-            Self::Sha512(ref keyed) => keyed.for_each_best(counters, f),
+            Self::Sha512(ref keyed) => keyed.for_each(counters, f),
         }
     }
 
@@ -701,17 +682,23 @@ mod tests {
     use std::{format, string::String, vec::Vec};
 
     /// The full HMAC of `counter`, from the same states the verifier uses.
+    fn keyed_hmac<H: BlockHash>(keyed: &Keyed<H>, counter: u64, out: &mut [u8; 64]) -> usize {
+        let (mut inner, mut outer) = padded_blocks::<H>();
+        copy_into(inner.as_mut(), &counter.to_be_bytes());
+        let mut state = keyed.inner;
+        H::compress(&mut state, &inner);
+        H::write_digest(&state, outer.as_mut());
+        state = keyed.outer;
+        H::compress(&mut state, &outer);
+        H::write_digest(&state, out);
+        H::OUTPUT_LEN
+    }
+
     fn full_hmac(mac: &Mac, counter: u64, out: &mut [u8; 64]) -> usize {
-        fn run<H: BlockHash>(keyed: &Keyed<H>, counter: u64, out: &mut [u8; 64]) -> usize {
-            let mut scratch = Scratch::<H>::new();
-            keyed.mac(&mut scratch, counter);
-            H::write_digest(&scratch.state, out);
-            H::OUTPUT_LEN
-        }
         match mac {
-            Mac::Sha1(keyed) => run(keyed, counter, out),
-            Mac::Sha256(keyed) => run(keyed, counter, out),
-            Mac::Sha512(keyed) => run(keyed, counter, out),
+            Mac::Sha1(keyed) => keyed_hmac(keyed, counter, out),
+            Mac::Sha256(keyed) => keyed_hmac(keyed, counter, out),
+            Mac::Sha512(keyed) => keyed_hmac(keyed, counter, out),
         }
     }
 
@@ -841,6 +828,21 @@ mod tests {
         Streamed,
     }
 
+    /// Each counter's full HMAC and the RFC's truncation, one at a time:
+    /// the reference the batched orders are held to.
+    fn one_by_one<H: BlockHash>(
+        keyed: &Keyed<H>,
+        counters: RangeInclusive<u64>,
+    ) -> Vec<(u64, u32)> {
+        counters
+            .map(|counter| {
+                let mut out = [0; 64];
+                let len = keyed_hmac(keyed, counter, &mut out);
+                (counter, naive_truncate(&out[..len]))
+            })
+            .collect()
+    }
+
     fn visits<H: BlockHash>(
         keyed: &Keyed<H>,
         counters: RangeInclusive<u64>,
@@ -849,7 +851,7 @@ mod tests {
         let mut seen = Vec::new();
         let f = |counter, truncated| seen.push((counter, truncated));
         match order {
-            Order::OneByOne => keyed.for_each(counters, f),
+            Order::OneByOne => keyed.for_each_batched::<1>(counters, f),
             Order::Batched => keyed.for_each_batched::<BATCH>(counters, f),
             Order::Streamed => keyed.for_each_streamed::<STREAMED_BATCH>(counters, f),
         }
@@ -871,9 +873,9 @@ mod tests {
                 } else {
                     counters
                 };
-                let expected = visits(&keyed, counters.clone(), Order::OneByOne);
+                let expected = one_by_one(&keyed, counters.clone());
                 assert_eq!(expected.len(), counters.clone().count());
-                for order in [Order::Batched, Order::Streamed] {
+                for order in [Order::OneByOne, Order::Batched, Order::Streamed] {
                     assert_eq!(
                         visits(&keyed, counters.clone(), order),
                         expected,
@@ -883,10 +885,10 @@ mod tests {
             }
         }
         let all = u64::MAX - 5..=u64::MAX;
-        for order in [Order::Batched, Order::Streamed] {
+        for order in [Order::OneByOne, Order::Batched, Order::Streamed] {
             assert_eq!(
                 visits(&keyed, all.clone(), order),
-                visits(&keyed, all.clone(), Order::OneByOne)
+                one_by_one(&keyed, all.clone())
             );
         }
     }

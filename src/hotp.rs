@@ -1,6 +1,6 @@
 use core::fmt;
 
-use crate::code::{Code, Digits};
+use crate::code::{Code, Digits, Typed};
 use crate::hmac::Mac;
 use crate::window::{LookAhead, ResyncWindow, scan, scan_pair};
 use crate::{Algorithm, Secret, SecretError, StepError, VerifyError};
@@ -209,7 +209,7 @@ impl Hotp {
         counter: u64,
         look_ahead: LookAhead,
     ) -> Result<HotpMatch, VerifyError> {
-        let input = Code::parse(code, self.config.digits)?;
+        let input = Typed::parse(code, self.config.digits)?;
         let last = last_counter(counter, look_ahead.get())?;
         let scan = scan(
             &self.mac,
@@ -245,8 +245,8 @@ impl Hotp {
         counter: u64,
         window: ResyncWindow,
     ) -> Result<HotpMatch, VerifyError> {
-        let first = Code::parse(first, self.config.digits)?;
-        let second = Code::parse(second, self.config.digits)?;
+        let first = Typed::parse(first, self.config.digits)?;
+        let second = Typed::parse(second, self.config.digits)?;
         let last = last_counter(counter, window.get().saturating_add(1))?;
         let scan = scan_pair(
             &self.mac,

@@ -1,7 +1,7 @@
 use core::fmt;
 use core::num::NonZeroU64;
 
-use crate::code::{Code, Digits};
+use crate::code::{Code, Digits, Typed};
 use crate::window::{Window, scan, union};
 use crate::{Algorithm, Hotp, HotpConfig, ParamError, Secret, SecretError, StepError, VerifyError};
 
@@ -396,7 +396,7 @@ impl Totp {
         window: Window,
         last_step: Option<u64>,
     ) -> Result<TotpMatch, VerifyError> {
-        let input = Code::parse(code, self.config.digits)?;
+        let input = Typed::parse(code, self.config.digits)?;
         let now = self.config.step(time)?;
         // The window around the clock's own step is always checked. A
         // remembered drift goes stale when the device's clock is corrected;

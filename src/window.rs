@@ -2,7 +2,7 @@ use core::ops::RangeInclusive;
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use crate::code::{Code, Digits};
+use crate::code::{Digits, Typed};
 use crate::hmac::Mac;
 use crate::{ParamError, StepError, VerifyError, declassify};
 
@@ -288,14 +288,15 @@ pub(crate) fn scan(
     mac: &Mac,
     digits: Digits,
     ranges: impl IntoIterator<Item = RangeInclusive<u64>>,
-    input: &Code,
+    input: &Typed,
     last_used: Option<u64>,
 ) -> Scan {
     let input = input.value();
+    let modulus = digits.modulus();
     let mut scan = Scan::new();
     for counters in ranges {
         mac.for_each(counters, |counter, truncated| {
-            let hit = u64::from(digits.reduce(truncated)).ct_eq(&input);
+            let hit = u64::from(modulus.remainder(truncated)).ct_eq(&input);
             // Whether a counter is fresh depends only on public numbers, so
             // it may steer a branch; `hit` stays a `Choice` either way.
             if last_used.is_none_or(|last| counter > last) {
@@ -315,14 +316,15 @@ pub(crate) fn scan_pair(
     mac: &Mac,
     digits: Digits,
     counters: RangeInclusive<u64>,
-    first: &Code,
-    second: &Code,
+    first: &Typed,
+    second: &Typed,
 ) -> Scan {
     let (first, second) = (first.value(), second.value());
+    let modulus = digits.modulus();
     let mut previous_was_first = Choice::from(0);
     let mut scan = Scan::new();
     mac.for_each(counters, |counter, truncated| {
-        let code = u64::from(digits.reduce(truncated));
+        let code = u64::from(modulus.remainder(truncated));
         let hit = previous_was_first & code.ct_eq(&second);
         scan.counter.conditional_assign(&counter, hit);
         scan.matched |= hit;
