@@ -219,22 +219,26 @@ bounded_count!(
 );
 
 /// The outcome of comparing one code with every counter in a range.
+///
+/// The two flags are kept as bytes, 0 or 1, and or-ed together as plain
+/// integers: a `Choice` would pass each candidate's flags through an
+/// optimization barrier, where only the final verdict needs one.
 pub(crate) struct Scan {
-    /// Some eligible counter matched.
-    pub(crate) matched: Choice,
+    /// Some eligible counter matched (1) or not (0).
+    matched: u8,
     /// The newest eligible counter that matched (meaningful when `matched`).
-    pub(crate) counter: u64,
-    /// Some counter at or before the last used one matched.
-    pub(crate) replayed: Choice,
+    counter: u64,
+    /// Some counter at or before the last used one matched (1) or not (0).
+    replayed: u8,
 }
 
 impl Scan {
     /// The verdict, released: the newest eligible match, else a replay,
     /// else invalid. The only branch on what the scan found.
     pub(crate) fn outcome(self) -> Result<u64, VerifyError> {
-        if declassify::choice(self.matched) {
+        if declassify::choice(Choice::from(self.matched)) {
             Ok(declassify::public(self.counter))
-        } else if declassify::choice(self.replayed) {
+        } else if declassify::choice(Choice::from(self.replayed)) {
             Err(VerifyError::Replayed)
         } else {
             Err(VerifyError::Invalid)
@@ -243,10 +247,16 @@ impl Scan {
 
     fn new() -> Self {
         Self {
-            matched: Choice::from(0),
+            matched: 0,
             counter: 0,
-            replayed: Choice::from(0),
+            replayed: 0,
         }
+    }
+
+    /// Records an eligible counter and whether it matched.
+    fn eligible(&mut self, counter: u64, hit: Choice) {
+        self.counter.conditional_assign(&counter, hit);
+        self.matched |= hit.unwrap_u8();
     }
 }
 
@@ -300,10 +310,9 @@ pub(crate) fn scan(
             // Whether a counter is fresh depends only on public numbers, so
             // it may steer a branch; `hit` stays a `Choice` either way.
             if last_used.is_none_or(|last| counter > last) {
-                scan.counter.conditional_assign(&counter, hit);
-                scan.matched |= hit;
+                scan.eligible(counter, hit);
             } else {
-                scan.replayed |= hit;
+                scan.replayed |= hit.unwrap_u8();
             }
         });
     }
@@ -326,8 +335,7 @@ pub(crate) fn scan_pair(
     mac.for_each(counters, |counter, truncated| {
         let code = u64::from(modulus.remainder(truncated));
         let hit = previous_was_first & code.ct_eq(&second);
-        scan.counter.conditional_assign(&counter, hit);
-        scan.matched |= hit;
+        scan.eligible(counter, hit);
         previous_was_first = code.ct_eq(&first);
     });
     scan
