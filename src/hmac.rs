@@ -42,15 +42,23 @@ pub(crate) trait BlockHash {
     /// faster than one candidate at a time.
     const BATCHED: bool;
     fn compress(state: &mut Self::State, block: &Self::Block);
-    /// Whether [`compress_each`](Self::compress_each) keeps several
-    /// compressions in flight at once on this CPU (the `streams` feature,
-    /// SHA-1 on x86-64 with the SHA extensions).
+    /// Whether [`hmac_each`](Self::hmac_each) runs on this CPU, keeping
+    /// several compressions in flight at once (the `streams` feature, SHA-1
+    /// on x86-64 with the SHA extensions).
     fn streams() -> bool {
         false
     }
-    /// Compresses `blocks[i]` into `states[i]` for every `i`.
-    fn compress_each(states: &mut [Self::State], blocks: &[Self::Block]) {
-        compress_one_by_one::<Self>(states, blocks);
+    /// Writes the final outer state of HMAC(key, `counters[i]`) into
+    /// `out[i]` for every `i`, from the key's prepared states, and returns
+    /// true; or returns false and changes nothing.
+    fn hmac_each(
+        inner: &Self::State,
+        outer: &Self::State,
+        counters: &[u64],
+        out: &mut [Self::State],
+    ) -> bool {
+        let _ = (inner, outer, counters, out);
+        false
     }
     /// Writes the state as big-endian words: the digest, once finalized.
     fn write_digest(state: &Self::State, out: &mut [u8]);
@@ -98,10 +106,13 @@ impl BlockHash for Sha1 {
     }
 
     #[cfg(feature = "streams")]
-    fn compress_each(states: &mut [Self::State], blocks: &[Self::Block]) {
-        if !passcode_streams::sha1_each(states, blocks) {
-            compress_one_by_one::<Self>(states, blocks);
-        }
+    fn hmac_each(
+        inner: &Self::State,
+        outer: &Self::State,
+        counters: &[u64],
+        out: &mut [Self::State],
+    ) -> bool {
+        passcode_streams::hmac_sha1_counters(inner, outer, counters, out)
     }
 
     fn write_digest(state: &Self::State, out: &mut [u8]) {
@@ -311,43 +322,32 @@ impl<H: BlockHash> Keyed<H> {
         }
     }
 
-    /// [`for_each_batched`](Self::for_each_batched) for a hash whose
-    /// [`compress_each`](BlockHash::compress_each) keeps several
-    /// compressions in flight: each candidate has its own blocks, and every
-    /// inner compression of a batch is handed over in one call, then every
-    /// outer one. The same compressions and the same order of counters;
-    /// which path runs depends only on the CPU.
+    /// `N` counters at a time through [`hmac_each`](BlockHash::hmac_each),
+    /// which keeps their compressions in flight together and builds their
+    /// blocks in registers. The same values and the same order of counters
+    /// as [`for_each_batched`](Self::for_each_batched); which path runs
+    /// depends only on the CPU.
     fn for_each_streamed<const N: usize>(
         &self,
         counters: RangeInclusive<u64>,
         mut f: impl FnMut(u64, u32),
     ) {
-        let mut blocks = Blocks::<H, N>::new();
         let mut states = Wiped([H::State::default(); N]);
         let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
         loop {
             let len = counters.draw(&mut taken);
-            let (Some(taken), Some(states), Some(inner), Some(outer)) = (
+            let (Some(taken), Some(states)) = (
                 taken.get(..len).filter(|taken| !taken.is_empty()),
                 states.0.get_mut(..len),
-                blocks.inner.get_mut(..len),
-                blocks.outer.get_mut(..len),
             ) else {
                 break;
             };
-            for ((counter, state), block) in
-                taken.iter().zip(states.iter_mut()).zip(inner.iter_mut())
-            {
-                copy_into(block.as_mut(), &counter.to_be_bytes());
-                *state = self.inner;
+            if !H::hmac_each(&self.inner, &self.outer, taken, states) {
+                // Not once `streams()` has said yes; the same values then
+                // come one compression at a time.
+                self.batch(&mut Padded::new(), taken, states);
             }
-            H::compress_each(states, inner);
-            for (state, block) in states.iter_mut().zip(outer.iter_mut()) {
-                H::write_digest(state, block.as_mut());
-                *state = self.outer;
-            }
-            H::compress_each(states, outer);
             hand_over::<H>(taken, states, &mut f);
         }
     }
@@ -368,12 +368,7 @@ impl<H: BlockHash> Keyed<H> {
         counters: RangeInclusive<u64>,
         mut f: impl FnMut(u64, u32),
     ) {
-        // One inner and one outer block serve the whole batch: each
-        // compression reads its block before the next candidate's bytes
-        // overwrite it, so sharing them adds no wait and keeps the per-call
-        // setup and wiping small.
-        let mut blocks = Blocks::<H, 1>::new();
-        let ([inner], [outer]) = (&mut blocks.inner, &mut blocks.outer);
+        let mut blocks = Padded::new();
         let mut states = Wiped([H::State::default(); N]);
         let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
@@ -385,17 +380,27 @@ impl<H: BlockHash> Keyed<H> {
             ) else {
                 break;
             };
-            for (counter, state) in taken.iter().zip(states.iter_mut()) {
-                copy_into(inner.as_mut(), &counter.to_be_bytes());
-                *state = self.inner;
-                H::compress(state, inner);
-            }
-            for state in states.iter_mut() {
-                H::write_digest(state, outer.as_mut());
-                *state = self.outer;
-                H::compress(state, outer);
-            }
+            self.batch(&mut blocks, taken, states);
             hand_over::<H>(taken, states, &mut f);
+        }
+    }
+
+    /// The final outer state of each counter of a batch into `states`.
+    ///
+    /// One inner and one outer block serve the whole batch: each
+    /// compression reads its block before the next candidate's bytes
+    /// overwrite it, so sharing them adds no wait and keeps the per-call
+    /// setup and wiping small.
+    fn batch(&self, blocks: &mut Padded<H>, taken: &[u64], states: &mut [H::State]) {
+        for (counter, state) in taken.iter().zip(states.iter_mut()) {
+            copy_into(blocks.inner.as_mut(), &counter.to_be_bytes());
+            *state = self.inner;
+            H::compress(state, &blocks.inner);
+        }
+        for state in states.iter_mut() {
+            H::write_digest(state, blocks.outer.as_mut());
+            *state = self.outer;
+            H::compress(state, &blocks.outer);
         }
     }
 }
@@ -451,37 +456,25 @@ fn hand_over<H: BlockHash>(taken: &[u64], states: &[H::State], f: &mut impl FnMu
     }
 }
 
-/// Compresses `blocks[i]` into `states[i]` for every `i`, one at a time.
-fn compress_one_by_one<H: BlockHash + ?Sized>(states: &mut [H::State], blocks: &[H::Block]) {
-    for (state, block) in states.iter_mut().zip(blocks) {
-        H::compress(state, block);
-    }
+/// A batch's blocks, padded once: an inner block, holding only a public
+/// counter and padding, and an outer block, whose first `OUTPUT_LEN` bytes
+/// are secret-derived and are wiped when the call ends.
+struct Padded<H: BlockHash> {
+    inner: H::Block,
+    outer: H::Block,
 }
 
-/// A batch's blocks, padded once: `N` inner and `N` outer blocks. The inner
-/// blocks hold only public counters and padding; the outer blocks' first
-/// `OUTPUT_LEN` bytes are secret-derived and are wiped when the call ends.
-struct Blocks<H: BlockHash, const N: usize> {
-    inner: [H::Block; N],
-    outer: [H::Block; N],
-}
-
-impl<H: BlockHash, const N: usize> Blocks<H, N> {
+impl<H: BlockHash> Padded<H> {
     fn new() -> Self {
         let (inner, outer) = padded_blocks::<H>();
-        Self {
-            inner: [inner; N],
-            outer: [outer; N],
-        }
+        Self { inner, outer }
     }
 }
 
-impl<H: BlockHash, const N: usize> Drop for Blocks<H, N> {
+impl<H: BlockHash> Drop for Padded<H> {
     fn drop(&mut self) {
-        for block in &mut self.outer {
-            if let Some(digest) = block.as_mut().get_mut(..H::OUTPUT_LEN) {
-                digest.zeroize();
-            }
+        if let Some(digest) = self.outer.as_mut().get_mut(..H::OUTPUT_LEN) {
+            digest.zeroize();
         }
     }
 }

@@ -59,6 +59,41 @@ pub fn sha1_each(states: &mut [[u32; 5]], blocks: &[[u8; 64]]) -> bool {
     }
 }
 
+/// HMAC-SHA-1 (RFC 2104) of each counter's eight big-endian bytes, from a
+/// key's prepared chaining states: `inner` after the block `key ^ ipad`,
+/// `outer` after `key ^ opad`. Writes the final outer state, whose words
+/// are the MAC, into `out[i]` for `counters[i]`, [`STREAMS`] counters at a
+/// time, and returns `true`.
+///
+/// Both compressions of a counter run in registers: the padded message
+/// blocks are built there, and the inner digest becomes the outer block's
+/// first five words without being stored, so no secret-derived block is
+/// left in memory to wipe.
+///
+/// Returns `false` and changes nothing where [`sha1_available`] is false or
+/// the slices differ in length.
+#[must_use]
+pub fn hmac_sha1_counters(
+    inner: &[u32; 5],
+    outer: &[u32; 5],
+    counters: &[u64],
+    out: &mut [[u32; 5]],
+) -> bool {
+    if counters.len() != out.len() || !sha1_available() {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::hmac_sha1_counters(inner, outer, counters, out);
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (inner, outer);
+        false
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod x86 {
@@ -93,6 +128,28 @@ mod x86 {
         }
     }
 
+    pub(super) fn hmac_sha1_counters(
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        counters: &[u64],
+        out: &mut [[u32; 5]],
+    ) {
+        for (counters, out) in counters.chunks(STREAMS).zip(out.chunks_mut(STREAMS)) {
+            // SAFETY: `hmac_kernel` needs the features `shani` checked, and
+            // the caller (`super::hmac_sha1_counters`) runs this only where
+            // `available()` returned true.
+            unsafe {
+                match (counters, out) {
+                    (&[x, y, z], [a, b, c]) => hmac_kernel(inner, outer, [x, y, z], [a, b, c]),
+                    (&[x, y], [a, b]) => hmac_kernel(inner, outer, [x, y], [a, b]),
+                    (&[x], [a]) => hmac_kernel(inner, outer, [x], [a]),
+                    // `chunks` of equal slices pair equal lengths, at most STREAMS.
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// The 16 bytes of `block` from `offset`, as one vector.
     fn load(block: &[u8; 64], offset: usize) -> __m128i {
         let bytes: &[u8; 16] = match block.get(offset..offset + 16) {
@@ -103,7 +160,105 @@ mod x86 {
         unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
     }
 
-    /// One SHA-1 compression per chain, the chains' rounds interleaved.
+    /// One SHA-1 compression per chain (FIPS 180-4 §6.1.2), from states and
+    /// blocks in memory.
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+    fn kernel<const N: usize>(states: [&mut [u32; 5]; N], blocks: [&[u8; 64]; N]) {
+        // Big-endian words: reverses the bytes of each 32-bit lane and the
+        // lanes, so that word 0 stands in the highest lane as `sha1rnds4`
+        // expects.
+        let order = _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0a0b_0c0d_0e0f);
+        let start = states.each_ref().map(|s| to_lanes(s));
+        let w = blocks.map(|block| {
+            let mut w = [_mm_setzero_si128(); 4];
+            for (k, w) in w.iter_mut().enumerate() {
+                *w = _mm_shuffle_epi8(load(block, 16 * k), order);
+            }
+            w
+        });
+        let end = rounds(start, w);
+        for (state, end) in states.into_iter().zip(end) {
+            *state = from_lanes(end);
+        }
+    }
+
+    /// HMAC-SHA-1 of each counter from the prepared `inner` and `outer`
+    /// states, both compressions in registers (see
+    /// [`super::hmac_sha1_counters`]).
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+    fn hmac_kernel<const N: usize>(
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        counters: [u64; N],
+        out: [&mut [u32; 5]; N],
+    ) {
+        let zero = _mm_setzero_si128();
+        // The inner block: the counter's two words, the 0x80 marker, zeros,
+        // and the message length, (64 + 8) * 8 = 576 bits, in word 15.
+        let w = counters.map(|counter| {
+            let [high, low] = [counter >> 32, counter].map(|half| {
+                let [b0, b1, b2, b3, ..] = half.to_le_bytes();
+                word(u32::from_le_bytes([b0, b1, b2, b3]))
+            });
+            [
+                _mm_set_epi32(high, low, MARKER, 0),
+                zero,
+                zero,
+                _mm_set_epi32(0, 0, 0, INNER_BITS),
+            ]
+        });
+        let digests = rounds([to_lanes(inner); N], w);
+        // The outer block: the inner digest's five words, the marker, zeros,
+        // and (64 + 20) * 8 = 672 bits. The digest's A to D lanes are words
+        // 0 to 3 as they stand; `E` leads a vector whose other lanes are
+        // zero, so the marker goes in beside it.
+        let w = digests.map(|(abcd, e)| {
+            [
+                abcd,
+                _mm_xor_si128(e, _mm_set_epi32(0, MARKER, 0, 0)),
+                zero,
+                _mm_set_epi32(0, 0, 0, OUTER_BITS),
+            ]
+        });
+        let end = rounds([to_lanes(outer); N], w);
+        for (state, end) in out.into_iter().zip(end) {
+            *state = from_lanes(end);
+        }
+    }
+
+    /// The padding marker, 0x80 followed by zero bytes, as a word.
+    const MARKER: i32 = i32::MIN;
+    /// Bits hashed by an HMAC-SHA-1 inner and outer compression.
+    const INNER_BITS: i32 = (64 + 8) * 8;
+    const OUTER_BITS: i32 = (64 + 20) * 8;
+
+    /// A state as the `sha1rnds4` operands: `A` to `D` from the highest
+    /// lane down, and `E` in the highest lane of a vector otherwise zero.
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+    fn to_lanes(s: &[u32; 5]) -> (__m128i, __m128i) {
+        (
+            _mm_set_epi32(word(s[0]), word(s[1]), word(s[2]), word(s[3])),
+            _mm_set_epi32(word(s[4]), 0, 0, 0),
+        )
+    }
+
+    /// [`to_lanes`] undone.
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+    fn from_lanes((abcd, e): (__m128i, __m128i)) -> [u32; 5] {
+        [
+            lane(_mm_extract_epi32(abcd, 3)),
+            lane(_mm_extract_epi32(abcd, 2)),
+            lane(_mm_extract_epi32(abcd, 1)),
+            lane(_mm_extract_epi32(abcd, 0)),
+            lane(_mm_extract_epi32(e, 3)),
+        ]
+    }
+
+    /// One SHA-1 compression per chain, the chains' rounds interleaved: from
+    /// each chain's state as [`to_lanes`] gives it and its block's sixteen
+    /// big-endian words, four to a vector with the first in the highest
+    /// lane, to the next state in the same form (its `E` vector's other
+    /// lanes stay zero).
     ///
     /// The same rounds as the single-chain SHA-NI code (Intel's "New
     /// Instructions Supporting the Secure Hash Algorithm"): four rounds per
@@ -111,24 +266,18 @@ mod x86 {
     /// and `sha1msg2`, the `E` value carried by `sha1nexte`. Each group of
     /// four rounds is issued for every chain before the next group.
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    fn kernel<const N: usize>(states: [&mut [u32; 5]; N], blocks: [&[u8; 64]; N]) {
-        // Big-endian words: reverses the bytes of each 32-bit lane and the
-        // lanes, so that word 0 stands in the highest lane as `sha1rnds4`
-        // expects.
-        let order = _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0a0b_0c0d_0e0f);
+    #[inline]
+    fn rounds<const N: usize>(
+        start: [(__m128i, __m128i); N],
+        block: [[__m128i; 4]; N],
+    ) -> [(__m128i, __m128i); N] {
         let zero = _mm_setzero_si128();
-        let mut abcd = [zero; N];
-        let mut e = [zero; N];
         let mut w = [[zero; 5]; N];
         let mut h = [[zero; 2]; N];
         for i in 0..N {
-            let s = &*states[i];
-            abcd[i] = _mm_set_epi32(word(s[0]), word(s[1]), word(s[2]), word(s[3]));
-            e[i] = _mm_set_epi32(word(s[4]), 0, 0, 0);
-            for (k, w) in w[i].iter_mut().take(4).enumerate() {
-                *w = _mm_shuffle_epi8(load(blocks[i], 16 * k), order);
-            }
-            h[i][0] = abcd[i];
+            let [w0, w1, w2, w3] = block[i];
+            w[i] = [w0, w1, w2, w3, zero];
+            h[i][0] = start[i].0;
         }
 
         // Group g of four rounds reads its "abcd" from h[g % 2] and writes
@@ -151,7 +300,7 @@ mod x86 {
                     }
                     let h = &mut h[i];
                     let next = if g == 0 {
-                        _mm_add_epi32(e[i], w[0])
+                        _mm_add_epi32(start[i].1, w[0])
                     } else {
                         _mm_sha1nexte_epu32(h[(g + 1) % 2], w[g % 5])
                     };
@@ -172,17 +321,14 @@ mod x86 {
             group!(g, 3);
         }
 
+        let mut end = [(zero, zero); N];
         for i in 0..N {
-            let abcd = _mm_add_epi32(abcd[i], h[i][0]);
-            let e = _mm_sha1nexte_epu32(h[i][1], e[i]);
-            *states[i] = [
-                lane(_mm_extract_epi32(abcd, 3)),
-                lane(_mm_extract_epi32(abcd, 2)),
-                lane(_mm_extract_epi32(abcd, 1)),
-                lane(_mm_extract_epi32(abcd, 0)),
-                lane(_mm_extract_epi32(e, 3)),
-            ];
+            end[i] = (
+                _mm_add_epi32(start[i].0, h[i][0]),
+                _mm_sha1nexte_epu32(h[i][1], start[i].1),
+            );
         }
+        end
     }
 
     /// A state word as the signed lane the intrinsics take.
@@ -256,6 +402,84 @@ mod tests {
         assert_eq!(states, [[1, 2, 3, 4, 5]; 3]);
     }
 
+    const SHA1_IV: [u32; 5] = [
+        0x6745_2301,
+        0xefcd_ab89,
+        0x98ba_dcfe,
+        0x1032_5476,
+        0xc3d2_e1f0,
+    ];
+
+    /// HMAC-SHA-1 of `counter` from prepared states, through the `sha1`
+    /// crate's compression and padded blocks built byte by byte.
+    fn hmac_reference(inner: &[u32; 5], outer: &[u32; 5], counter: u64) -> [u32; 5] {
+        let mut block = [0u8; 64];
+        block[..8].copy_from_slice(&counter.to_be_bytes());
+        block[8] = 0x80;
+        block[56..].copy_from_slice(&((64u64 + 8) * 8).to_be_bytes());
+        let mut state = *inner;
+        sha1::block_api::compress(&mut state, core::slice::from_ref(&block));
+        let mut block = [0u8; 64];
+        for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        block[20] = 0x80;
+        block[56..].copy_from_slice(&((64u64 + 20) * 8).to_be_bytes());
+        let mut state = *outer;
+        sha1::block_api::compress(&mut state, core::slice::from_ref(&block));
+        state
+    }
+
+    /// The states after `key ^ ipad` and `key ^ opad` (RFC 2104 §2).
+    fn keyed(key: &[u8]) -> ([u32; 5], [u32; 5]) {
+        let pad = |byte: u8| {
+            let mut block = [byte; 64];
+            for (b, k) in block.iter_mut().zip(key) {
+                *b ^= k;
+            }
+            let mut state = SHA1_IV;
+            sha1::block_api::compress(&mut state, core::slice::from_ref(&block));
+            state
+        };
+        (pad(0x36), pad(0x5c))
+    }
+
+    /// RFC 4226 Appendix D: HMAC-SHA-1("12345678901234567890", 0 to 9), in
+    /// one call (three full batches and one of one).
+    #[test]
+    fn rfc4226_appendix_d() {
+        const EXPECTED: [[u32; 5]; 10] = [
+            [0xcc93_cf18, 0x508d_9493, 0x4c64_b65d, 0x8ba7_667f, 0xb7cd_e4b0],
+            [0x75a4_8a19, 0xd4cb_e100, 0x644e_8ac1, 0x397e_ea74, 0x7a2d_33ab],
+            [0x0bac_b7fa, 0x082f_ef30, 0x7822_1193, 0x8bc1_c5e7, 0x0416_ff44],
+            [0x66c2_8227, 0xd03a_2d55, 0x2926_2ff0, 0x16a1_e6ef, 0x7655_7ece],
+            [0xa904_c900, 0xa64b_3590, 0x9874_b33e, 0x61c5_938a, 0x8e15_ed1c],
+            [0xa37e_783d, 0x7b72_33c0, 0x83d4_f629, 0x26c7_a25f, 0x238d_0316],
+            [0xbc9c_d285, 0x6104_2c83, 0xf219_324d, 0x3c60_7256, 0xc032_72ae],
+            [0xa4fb_960c, 0x0bc0_6e1e, 0xabb8_04e5, 0xb397_cdc4, 0xb455_96fa],
+            [0x1b3c_89f6, 0x5e6c_9e88, 0x3012_0528, 0x2344_3f04, 0x8b43_32db],
+            [0x1637_4098, 0x09a6_79dc, 0x6982_0731, 0x0c8c_7fc0, 0x7290_d9e5],
+        ];
+        let (inner, outer) = keyed(b"12345678901234567890");
+        let counters: Vec<u64> = (0..10).collect();
+        let mut out = [[0u32; 5]; 10];
+        let ran = hmac_sha1_counters(&inner, &outer, &counters, &mut out);
+        assert_eq!(ran, machine_has_sha());
+        if ran {
+            assert_eq!(out, EXPECTED);
+        }
+        for (counter, expected) in (0..).zip(EXPECTED) {
+            assert_eq!(hmac_reference(&inner, &outer, counter), expected);
+        }
+    }
+
+    #[test]
+    fn hmac_refuses_unequal_lengths_and_changes_nothing() {
+        let mut out = [[1, 2, 3, 4, 5]; 3];
+        assert!(!hmac_sha1_counters(&[0; 5], &[0; 5], &[7, 8], &mut out));
+        assert_eq!(out, [[1, 2, 3, 4, 5]; 3]);
+    }
+
     proptest! {
         /// Every count from 1 to 41 (a window of +-20 steps and one more),
         /// random states and blocks, against the `sha1` crate.
@@ -279,6 +503,28 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Every count from 1 to 41, random prepared states and counters
+        /// (the top and bottom words both vary), against the `sha1` crate.
+        #[test]
+        fn hmac_matches_sha1_crate(
+            count in 1usize..=41,
+            inner in any::<[u32; 5]>(),
+            outer in any::<[u32; 5]>(),
+            start in any::<u64>(),
+        ) {
+            let counters: Vec<u64> = (0..count as u64).map(|i| start.wrapping_add(i)).collect();
+            let expected: Vec<[u32; 5]> =
+                counters.iter().map(|&c| hmac_reference(&inner, &outer, c)).collect();
+            let mut out = std::vec![[0u32; 5]; count];
+            let ran = hmac_sha1_counters(&inner, &outer, &counters, &mut out);
+            prop_assert_eq!(ran, machine_has_sha());
+            if ran {
+                prop_assert_eq!(out, expected);
+            }
+        }
+    }
+
     /// Each count from 1 to 41 at least once, whatever proptest draws.
     #[test]
     fn every_count_from_1_to_41() {
@@ -293,6 +539,16 @@ mod tests {
             reference(&mut expected, &blocks);
             if sha1_each(&mut states, &blocks) {
                 assert_eq!(states, expected, "count {count}");
+            } else {
+                assert!(!machine_has_sha());
+            }
+            let (inner, outer) = (states[0], expected[0]);
+            let counters: Vec<u64> = (0..u64::from(count)).map(|i| u64::MAX - i).collect();
+            let mut out = std::vec![[0u32; 5]; counters.len()];
+            if hmac_sha1_counters(&inner, &outer, &counters, &mut out) {
+                for (c, got) in counters.iter().zip(&out) {
+                    assert_eq!(*got, hmac_reference(&inner, &outer, *c), "count {count}");
+                }
             } else {
                 assert!(!machine_has_sha());
             }
