@@ -42,11 +42,12 @@ pub(crate) trait BlockHash {
     /// faster than one candidate at a time.
     const BATCHED: bool;
     fn compress(state: &mut Self::State, block: &Self::Block);
-    /// Whether [`hmac_each`](Self::hmac_each) runs on this CPU, keeping
-    /// several compressions in flight at once (the `streams` feature, SHA-1
-    /// on x86-64 with the SHA extensions).
-    fn streams() -> bool {
-        false
+    /// How many counters [`hmac_each`](Self::hmac_each) computes together
+    /// on this CPU, at most [`STREAMED_BATCH`]; 0 where it does not run.
+    /// The `streams` feature, SHA-1 on x86-64: three compressions in flight
+    /// with the SHA extensions, or eight lanes with AVX2.
+    fn streams() -> usize {
+        0
     }
     /// Writes the final outer state of HMAC(key, `counters[i]`) into
     /// `out[i]` for every `i`, from the key's prepared states, and returns
@@ -101,8 +102,12 @@ impl BlockHash for Sha1 {
     }
 
     #[cfg(feature = "streams")]
-    fn streams() -> bool {
-        passcode_streams::sha1_available()
+    fn streams() -> usize {
+        if passcode_streams::hmac_sha1_available() {
+            passcode_streams::hmac_sha1_batch().min(STREAMED_BATCH)
+        } else {
+            0
+        }
     }
 
     #[cfg(feature = "streams")]
@@ -308,13 +313,18 @@ impl<H: BlockHash> Keyed<H> {
 
     /// Calls `f(counter, truncated)` for every counter in order, in the
     /// order of work that measured fastest for this hash on this target:
-    /// streamed where the CPU keeps several compressions in flight, batched
+    /// streamed where the CPU computes several candidates together, batched
     /// where an out-of-order core overlaps them, else one candidate at a
     /// time. All compute the same values; which one runs depends only on
     /// the build and the CPU.
     fn for_each(&self, counters: RangeInclusive<u64>, f: impl FnMut(u64, u32)) {
-        if H::streams() {
-            self.for_each_streamed::<STREAMED_BATCH>(counters, f);
+        let streams = H::streams();
+        // One counter takes the one-at-a-time path: the lanes kernel
+        // computes all eight lanes whatever the count, and a single
+        // compression chain gains nothing from streams.
+        let several = counters.start() < counters.end();
+        if streams > 0 && several {
+            self.for_each_streamed::<STREAMED_BATCH>(counters, streams, f);
         } else if OUT_OF_ORDER && H::BATCHED {
             self.for_each_batched::<BATCH>(counters, f);
         } else {
@@ -322,23 +332,25 @@ impl<H: BlockHash> Keyed<H> {
         }
     }
 
-    /// `N` counters at a time through [`hmac_each`](BlockHash::hmac_each),
-    /// which keeps their compressions in flight together and builds their
-    /// blocks in registers. The same values and the same order of counters
-    /// as [`for_each_batched`](Self::for_each_batched); which path runs
-    /// depends only on the CPU.
+    /// `batch` counters at a time (at most `N`) through
+    /// [`hmac_each`](BlockHash::hmac_each), which computes them together and
+    /// builds their blocks in registers. The same values and the same order
+    /// of counters as [`for_each_batched`](Self::for_each_batched); which
+    /// path runs depends only on the CPU.
     fn for_each_streamed<const N: usize>(
         &self,
         counters: RangeInclusive<u64>,
+        batch: usize,
         mut f: impl FnMut(u64, u32),
     ) {
         let mut states = Wiped([H::State::default(); N]);
         let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
+        let batch = taken.get_mut(..batch.clamp(1, N)).unwrap_or_default();
         loop {
-            let len = counters.draw(&mut taken);
+            let len = counters.draw(batch);
             let (Some(taken), Some(states)) = (
-                taken.get(..len).filter(|taken| !taken.is_empty()),
+                batch.get(..len).filter(|taken| !taken.is_empty()),
                 states.0.get_mut(..len),
             ) else {
                 break;
@@ -426,14 +438,14 @@ impl Counters {
     // Written out rather than drawn from the range's iterator, whose
     // exhaustion bookkeeping cost more than the rest of a +-1 window's
     // handling outside the hash.
-    fn draw<const N: usize>(&mut self, taken: &mut [u64; N]) -> usize {
+    fn draw(&mut self, taken: &mut [u64]) -> usize {
         if self.done {
             return 0;
         }
         // `next <= last` while not done; a range wider than `usize` still
         // fills the batch.
         let room = usize::try_from(self.last.wrapping_sub(self.next)).unwrap_or(usize::MAX);
-        let len = room.saturating_add(1).min(N);
+        let len = room.saturating_add(1).min(taken.len());
         let mut counter = self.next;
         for slot in taken.iter_mut().take(len) {
             *slot = counter;
@@ -608,11 +620,15 @@ const OUT_OF_ORDER: bool = cfg!(target_arch = "x86_64");
 /// one gains little more, since a core overlaps only a few compressions.
 const BATCH: usize = 4;
 
-/// Candidates per streamed batch: the kernel's streams, which a +-1 window
-/// fills exactly. A larger batch gains nothing measurable on a wide window
-/// and pads and wipes blocks that a +-1 window leaves unused.
+/// The most candidates per streamed batch: the more of the kernel's streams
+/// (three, which a +-1 window fills exactly) and its lanes (eight). Each
+/// call draws as many as the kernel this CPU runs computes together.
 #[cfg(feature = "streams")]
-const STREAMED_BATCH: usize = passcode_streams::STREAMS;
+const STREAMED_BATCH: usize = if passcode_streams::STREAMS > passcode_streams::LANES {
+    passcode_streams::STREAMS
+} else {
+    passcode_streams::LANES
+};
 #[cfg(not(feature = "streams"))]
 const STREAMED_BATCH: usize = 1;
 
@@ -818,7 +834,22 @@ mod tests {
     enum Order {
         OneByOne,
         Batched,
-        Streamed,
+        /// Streamed, this many at a time (what the CPU computes together
+        /// when it has the `streams` kernels, and other sizes).
+        Streamed(usize),
+    }
+
+    /// Every order, with streamed batches of the size this CPU picks, one,
+    /// three and eight.
+    fn orders<H: BlockHash>() -> [Order; 6] {
+        [
+            Order::OneByOne,
+            Order::Batched,
+            Order::Streamed(H::streams()),
+            Order::Streamed(1),
+            Order::Streamed(3),
+            Order::Streamed(8),
+        ]
     }
 
     /// Each counter's full HMAC and the RFC's truncation, one at a time:
@@ -846,7 +877,7 @@ mod tests {
         match order {
             Order::OneByOne => keyed.for_each_batched::<1>(counters, f),
             Order::Batched => keyed.for_each_batched::<BATCH>(counters, f),
-            Order::Streamed => keyed.for_each_streamed::<STREAMED_BATCH>(counters, f),
+            Order::Streamed(batch) => keyed.for_each_streamed::<STREAMED_BATCH>(counters, batch, f),
         }
         seen
     }
@@ -868,7 +899,7 @@ mod tests {
                 };
                 let expected = one_by_one(&keyed, counters.clone());
                 assert_eq!(expected.len(), counters.clone().count());
-                for order in [Order::OneByOne, Order::Batched, Order::Streamed] {
+                for order in orders::<H>() {
                     assert_eq!(
                         visits(&keyed, counters.clone(), order),
                         expected,
@@ -878,7 +909,7 @@ mod tests {
             }
         }
         let all = u64::MAX - 5..=u64::MAX;
-        for order in [Order::OneByOne, Order::Batched, Order::Streamed] {
+        for order in orders::<H>() {
             assert_eq!(
                 visits(&keyed, all.clone(), order),
                 one_by_one(&keyed, all.clone())

@@ -28,15 +28,53 @@ pub const STREAMS: usize = 3;
 /// (and SSSE3 and SSE4.1, which every such CPU has).
 #[must_use]
 pub fn sha1_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(sha1_backend = "soft")))]
     {
         x86::available()
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(sha1_backend = "soft"))))]
+    {
+        false
+    }
+}
+
+/// Whether [`hmac_sha1_counters`] runs here: with the SHA extensions (see
+/// [`sha1_available`]), or else with AVX2, in eight lanes.
+#[must_use]
+pub fn hmac_sha1_available() -> bool {
+    sha1_available() || lanes_available()
+}
+
+/// Whether this x86-64 CPU has AVX2.
+fn lanes_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        lanes::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
     }
 }
+
+/// How many counters [`hmac_sha1_counters`] computes together on this CPU:
+/// [`STREAMS`] with the SHA extensions, [`LANES`] with AVX2 alone, 1 where
+/// it does not run. A caller's batch of this size fills every stream or
+/// lane.
+#[must_use]
+pub fn hmac_sha1_batch() -> usize {
+    if sha1_available() {
+        STREAMS
+    } else if lanes_available() {
+        LANES
+    } else {
+        1
+    }
+}
+
+/// How many counters the AVX2 kernel computes at once: one per 32-bit lane
+/// of a 256-bit vector.
+pub const LANES: usize = 8;
 
 /// Compresses `blocks[i]` into `states[i]` for every `i` (FIPS 180-4 §6.1.2,
 /// one block per chain), [`STREAMS`] chains at a time, and returns `true`.
@@ -79,19 +117,22 @@ pub fn hmac_sha1_counters(
     counters: &[u64],
     out: &mut [[u32; 5]],
 ) -> bool {
-    if counters.len() != out.len() || !sha1_available() {
+    if counters.len() != out.len() {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
     {
-        x86::hmac_sha1_counters(inner, outer, counters, out);
-        true
+        if sha1_available() {
+            x86::hmac_sha1_counters(inner, outer, counters, out);
+            return true;
+        }
+        if lanes_available() {
+            lanes::hmac_sha1_counters(inner, outer, counters, out);
+            return true;
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (inner, outer);
-        false
-    }
+    let _ = (inner, outer);
+    false
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -342,6 +383,183 @@ mod x86 {
     }
 }
 
+/// HMAC-SHA-1 in the eight 32-bit lanes of AVX2 vectors, one counter per
+/// lane, for CPUs without the SHA extensions.
+///
+/// FIPS 180-4 §6.1.2 as written, each operation on eight words at once:
+/// the rotations are two shifts and an or, the round functions plain
+/// bitwise operations, so every lane takes the same instructions whatever
+/// its data. A lane's state words never leave their lane, and no data
+/// picks an address or a branch.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod lanes {
+    use core::arch::x86_64::{
+        __m256i, _mm256_add_epi32, _mm256_and_si256, _mm256_andnot_si256, _mm256_cvtsi256_si32,
+        _mm256_or_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_setr_epi32,
+        _mm256_setzero_si256, _mm256_slli_epi32, _mm256_srli_epi32, _mm256_xor_si256,
+    };
+
+    use super::LANES;
+
+    cpufeatures::new!(avx2, "avx2");
+
+    pub(super) fn available() -> bool {
+        avx2::get()
+    }
+
+    pub(super) fn hmac_sha1_counters(
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        counters: &[u64],
+        out: &mut [[u32; 5]],
+    ) {
+        for (counters, out) in counters.chunks(LANES).zip(out.chunks_mut(LANES)) {
+            // SAFETY: `kernel` needs AVX2, which `available()` checked: the
+            // caller (`super::hmac_sha1_counters`) runs this only where it
+            // returned true.
+            unsafe { kernel(inner, outer, counters, out) }
+        }
+    }
+
+    /// HMAC-SHA-1 of `counters[i]` into `out[i]`, up to eight at once
+    /// (lanes past the counters compute counter 0 and are not read).
+    #[target_feature(enable = "avx2")]
+    fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: &mut [[u32; 5]]) {
+        let half = |shift: u32| {
+            let word = |lane: usize| {
+                let counter = counters.get(lane).copied().unwrap_or(0);
+                let [b0, b1, b2, b3, ..] = counter.wrapping_shr(shift).to_le_bytes();
+                i32::from_le_bytes([b0, b1, b2, b3])
+            };
+            _mm256_setr_epi32(
+                word(0),
+                word(1),
+                word(2),
+                word(3),
+                word(4),
+                word(5),
+                word(6),
+                word(7),
+            )
+        };
+        let zero = _mm256_setzero_si256();
+        // The inner block: the counter's two words, the 0x80 marker, zeros,
+        // and the message length, (64 + 8) * 8 = 576 bits, in word 15.
+        let mut w = [zero; 16];
+        w[0] = half(32);
+        w[1] = half(0);
+        w[2] = _mm256_set1_epi32(i32::MIN);
+        w[15] = _mm256_set1_epi32((64 + 8) * 8);
+        let digest = compress(broadcast(inner), w);
+        // The outer block: the inner digest, the marker, zeros, and
+        // (64 + 20) * 8 = 672 bits.
+        let mut w = [zero; 16];
+        w[..5].copy_from_slice(&digest);
+        w[5] = _mm256_set1_epi32(i32::MIN);
+        w[15] = _mm256_set1_epi32((64 + 20) * 8);
+        let mac = compress(broadcast(outer), w);
+        for (lane, state) in (0i32..).zip(out.iter_mut()) {
+            // Brings the lane's word to lane 0 and reads it there.
+            let index = _mm256_set1_epi32(lane);
+            for (word, vector) in state.iter_mut().zip(mac) {
+                let value = _mm256_cvtsi256_si32(_mm256_permutevar8x32_epi32(vector, index));
+                *word = u32::from_le_bytes(value.to_le_bytes());
+            }
+        }
+    }
+
+    /// Each state word in all eight lanes.
+    #[target_feature(enable = "avx2")]
+    fn broadcast(state: &[u32; 5]) -> [__m256i; 5] {
+        state.map(|word| _mm256_set1_epi32(i32::from_le_bytes(word.to_le_bytes())))
+    }
+
+    /// A word as the signed lane the intrinsics take.
+    const fn signed(word: u32) -> i32 {
+        i32::from_ne_bytes(word.to_ne_bytes())
+    }
+
+    /// `x` rotated left by `$n` bits in every lane.
+    macro_rules! rotl {
+        ($x:expr, $n:literal) => {{
+            let x = $x;
+            _mm256_or_si256(
+                _mm256_slli_epi32::<$n>(x),
+                _mm256_srli_epi32::<{ 32 - $n }>(x),
+            )
+        }};
+    }
+
+    /// One SHA-1 compression in every lane: `state` and the block's sixteen
+    /// words `w`, each word a vector of the eight lanes' values.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn compress(state: [__m256i; 5], mut w: [__m256i; 16]) -> [__m256i; 5] {
+        let [mut a, mut b, mut c, mut d, mut e] = state;
+        // Round t's word: the block's for t < 16, then the schedule, kept
+        // in a ring of sixteen.
+        macro_rules! round {
+            ($t:expr, $f:expr, $k:expr) => {{
+                let t: usize = $t;
+                if t >= 16 {
+                    let x = _mm256_xor_si256(
+                        _mm256_xor_si256(w[(t + 13) % 16], w[(t + 8) % 16]),
+                        _mm256_xor_si256(w[(t + 2) % 16], w[t % 16]),
+                    );
+                    w[t % 16] = rotl!(x, 1);
+                }
+                let f = $f;
+                let sum = _mm256_add_epi32(
+                    _mm256_add_epi32(rotl!(a, 5), f),
+                    _mm256_add_epi32(
+                        _mm256_add_epi32(e, w[t % 16]),
+                        _mm256_set1_epi32(signed($k)),
+                    ),
+                );
+                e = d;
+                d = c;
+                c = rotl!(b, 30);
+                b = a;
+                a = sum;
+            }};
+        }
+        // Rounds written out, so that every index into the ring is a
+        // constant and no loop carries the five words from round to round.
+        macro_rules! rounds {
+            ($f:expr, $k:expr; $($t:literal)*) => {
+                $(round!($t, $f, $k);)*
+            };
+        }
+        // The round functions of FIPS 180-4 §4.1.1 and constants of §4.2.1.
+        rounds!(
+            _mm256_or_si256(_mm256_and_si256(b, c), _mm256_andnot_si256(b, d)), 0x5a82_7999;
+            0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19
+        );
+        rounds!(
+            _mm256_xor_si256(_mm256_xor_si256(b, c), d), 0x6ed9_eba1;
+            20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39
+        );
+        rounds!(
+            _mm256_or_si256(_mm256_and_si256(b, c), _mm256_and_si256(d, _mm256_or_si256(b, c))),
+            0x8f1b_bcdc;
+            40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59
+        );
+        rounds!(
+            _mm256_xor_si256(_mm256_xor_si256(b, c), d), 0xca62_c1d6;
+            60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79
+        );
+        let [a0, b0, c0, d0, e0] = state;
+        [
+            _mm256_add_epi32(a0, a),
+            _mm256_add_epi32(b0, b),
+            _mm256_add_epi32(c0, c),
+            _mm256_add_epi32(d0, d),
+            _mm256_add_epi32(e0, e),
+        ]
+    }
+}
+
 #[cfg(all(test, target_arch = "x86_64"))]
 #[allow(clippy::cast_possible_truncation)]
 mod tests {
@@ -359,7 +577,34 @@ mod tests {
     }
 
     fn machine_has_sha() -> bool {
-        std::is_x86_feature_detected!("sha") && std::is_x86_feature_detected!("sse4.1")
+        !cfg!(sha1_backend = "soft")
+            && std::is_x86_feature_detected!("sha")
+            && std::is_x86_feature_detected!("sse4.1")
+    }
+
+    fn machine_has_avx2() -> bool {
+        std::is_x86_feature_detected!("avx2")
+    }
+
+    /// Each HMAC kernel this machine can run, called directly (dispatch
+    /// picks only one): its name and its MACs of `counters`.
+    fn hmac_kernels(
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        counters: &[u64],
+    ) -> Vec<(&'static str, Vec<[u32; 5]>)> {
+        let mut runs = Vec::new();
+        if machine_has_sha() {
+            let mut out = std::vec![[0u32; 5]; counters.len()];
+            x86::hmac_sha1_counters(inner, outer, counters, &mut out);
+            runs.push(("SHA-NI", out));
+        }
+        if machine_has_avx2() {
+            let mut out = std::vec![[0u32; 5]; counters.len()];
+            lanes::hmac_sha1_counters(inner, outer, counters, &mut out);
+            runs.push(("AVX2", out));
+        }
+        runs
     }
 
     /// FIPS 180-4 / RFC 3174's "abc": one block from the initial value.
@@ -449,24 +694,87 @@ mod tests {
     #[test]
     fn rfc4226_appendix_d() {
         const EXPECTED: [[u32; 5]; 10] = [
-            [0xcc93_cf18, 0x508d_9493, 0x4c64_b65d, 0x8ba7_667f, 0xb7cd_e4b0],
-            [0x75a4_8a19, 0xd4cb_e100, 0x644e_8ac1, 0x397e_ea74, 0x7a2d_33ab],
-            [0x0bac_b7fa, 0x082f_ef30, 0x7822_1193, 0x8bc1_c5e7, 0x0416_ff44],
-            [0x66c2_8227, 0xd03a_2d55, 0x2926_2ff0, 0x16a1_e6ef, 0x7655_7ece],
-            [0xa904_c900, 0xa64b_3590, 0x9874_b33e, 0x61c5_938a, 0x8e15_ed1c],
-            [0xa37e_783d, 0x7b72_33c0, 0x83d4_f629, 0x26c7_a25f, 0x238d_0316],
-            [0xbc9c_d285, 0x6104_2c83, 0xf219_324d, 0x3c60_7256, 0xc032_72ae],
-            [0xa4fb_960c, 0x0bc0_6e1e, 0xabb8_04e5, 0xb397_cdc4, 0xb455_96fa],
-            [0x1b3c_89f6, 0x5e6c_9e88, 0x3012_0528, 0x2344_3f04, 0x8b43_32db],
-            [0x1637_4098, 0x09a6_79dc, 0x6982_0731, 0x0c8c_7fc0, 0x7290_d9e5],
+            [
+                0xcc93_cf18,
+                0x508d_9493,
+                0x4c64_b65d,
+                0x8ba7_667f,
+                0xb7cd_e4b0,
+            ],
+            [
+                0x75a4_8a19,
+                0xd4cb_e100,
+                0x644e_8ac1,
+                0x397e_ea74,
+                0x7a2d_33ab,
+            ],
+            [
+                0x0bac_b7fa,
+                0x082f_ef30,
+                0x7822_1193,
+                0x8bc1_c5e7,
+                0x0416_ff44,
+            ],
+            [
+                0x66c2_8227,
+                0xd03a_2d55,
+                0x2926_2ff0,
+                0x16a1_e6ef,
+                0x7655_7ece,
+            ],
+            [
+                0xa904_c900,
+                0xa64b_3590,
+                0x9874_b33e,
+                0x61c5_938a,
+                0x8e15_ed1c,
+            ],
+            [
+                0xa37e_783d,
+                0x7b72_33c0,
+                0x83d4_f629,
+                0x26c7_a25f,
+                0x238d_0316,
+            ],
+            [
+                0xbc9c_d285,
+                0x6104_2c83,
+                0xf219_324d,
+                0x3c60_7256,
+                0xc032_72ae,
+            ],
+            [
+                0xa4fb_960c,
+                0x0bc0_6e1e,
+                0xabb8_04e5,
+                0xb397_cdc4,
+                0xb455_96fa,
+            ],
+            [
+                0x1b3c_89f6,
+                0x5e6c_9e88,
+                0x3012_0528,
+                0x2344_3f04,
+                0x8b43_32db,
+            ],
+            [
+                0x1637_4098,
+                0x09a6_79dc,
+                0x6982_0731,
+                0x0c8c_7fc0,
+                0x7290_d9e5,
+            ],
         ];
         let (inner, outer) = keyed(b"12345678901234567890");
         let counters: Vec<u64> = (0..10).collect();
         let mut out = [[0u32; 5]; 10];
         let ran = hmac_sha1_counters(&inner, &outer, &counters, &mut out);
-        assert_eq!(ran, machine_has_sha());
+        assert_eq!(ran, machine_has_sha() || machine_has_avx2());
         if ran {
             assert_eq!(out, EXPECTED);
+        }
+        for (kernel, out) in hmac_kernels(&inner, &outer, &counters) {
+            assert_eq!(out, EXPECTED, "{kernel}");
         }
         for (counter, expected) in (0..).zip(EXPECTED) {
             assert_eq!(hmac_reference(&inner, &outer, counter), expected);
@@ -518,9 +826,12 @@ mod tests {
                 counters.iter().map(|&c| hmac_reference(&inner, &outer, c)).collect();
             let mut out = std::vec![[0u32; 5]; count];
             let ran = hmac_sha1_counters(&inner, &outer, &counters, &mut out);
-            prop_assert_eq!(ran, machine_has_sha());
+            prop_assert_eq!(ran, machine_has_sha() || machine_has_avx2());
             if ran {
-                prop_assert_eq!(out, expected);
+                prop_assert_eq!(&out, &expected);
+            }
+            for (kernel, out) in hmac_kernels(&inner, &outer, &counters) {
+                prop_assert_eq!(&out, &expected, "{}", kernel);
             }
         }
     }
@@ -544,13 +855,18 @@ mod tests {
             }
             let (inner, outer) = (states[0], expected[0]);
             let counters: Vec<u64> = (0..u64::from(count)).map(|i| u64::MAX - i).collect();
+            let expected: Vec<[u32; 5]> = counters
+                .iter()
+                .map(|&c| hmac_reference(&inner, &outer, c))
+                .collect();
             let mut out = std::vec![[0u32; 5]; counters.len()];
             if hmac_sha1_counters(&inner, &outer, &counters, &mut out) {
-                for (c, got) in counters.iter().zip(&out) {
-                    assert_eq!(*got, hmac_reference(&inner, &outer, *c), "count {count}");
-                }
+                assert_eq!(out, expected, "count {count}");
             } else {
-                assert!(!machine_has_sha());
+                assert!(!machine_has_sha() && !machine_has_avx2());
+            }
+            for (kernel, out) in hmac_kernels(&inner, &outer, &counters) {
+                assert_eq!(out, expected, "{kernel} count {count}");
             }
         }
     }
