@@ -42,10 +42,10 @@ pub(crate) trait BlockHash {
     /// faster than one candidate at a time.
     const BATCHED: bool;
     fn compress(state: &mut Self::State, block: &Self::Block);
-    /// How many counters [`hmac_each`](Self::hmac_each) computes together
-    /// on this CPU, at most [`STREAMED_BATCH`]; 0 where it does not run.
-    /// The `streams` feature, SHA-1 on x86-64: three compressions in flight
-    /// with the SHA extensions, or eight lanes with AVX2.
+    /// How many counters to hand [`hmac_each`](Self::hmac_each) at once on
+    /// this CPU, at most [`STREAMED_BATCH`]; 0 where it does not run. The
+    /// `streams` feature, SHA-1 on x86-64: compressions in flight together
+    /// with the SHA extensions, or in the lanes of AVX2 or AVX-512 vectors.
     fn streams() -> usize {
         0
     }
@@ -104,7 +104,7 @@ impl BlockHash for Sha1 {
     #[cfg(feature = "streams")]
     fn streams() -> usize {
         if passcode_streams::hmac_sha1_available() {
-            passcode_streams::hmac_sha1_batch().min(STREAMED_BATCH)
+            STREAMED_BATCH
         } else {
             0
         }
@@ -343,10 +343,13 @@ impl<H: BlockHash> Keyed<H> {
         batch: usize,
         mut f: impl FnMut(u64, u32),
     ) {
-        let mut states = Wiped([H::State::default(); N]);
+        // Only the states a batch used are wiped: a streamed batch may be
+        // far larger than the window.
+        let batch = batch.clamp(1, N);
+        let mut states = Wiped([H::State::default(); N], batch);
         let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
-        let batch = taken.get_mut(..batch.clamp(1, N)).unwrap_or_default();
+        let batch = taken.get_mut(..batch).unwrap_or_default();
         loop {
             let len = counters.draw(batch);
             let (Some(taken), Some(states)) = (
@@ -381,7 +384,7 @@ impl<H: BlockHash> Keyed<H> {
         mut f: impl FnMut(u64, u32),
     ) {
         let mut blocks = Padded::new();
-        let mut states = Wiped([H::State::default(); N]);
+        let mut states = Wiped([H::State::default(); N], N);
         let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
         loop {
@@ -491,12 +494,15 @@ impl<H: BlockHash> Drop for Padded<H> {
     }
 }
 
-/// Chaining states of a batch, wiped when the call ends.
-struct Wiped<S: Zeroize>(S);
+/// Chaining states of a batch, of which the first `.1` are wiped when the
+/// call ends (every batch uses at most that many).
+struct Wiped<S: Zeroize, const N: usize>([S; N], usize);
 
-impl<S: Zeroize> Drop for Wiped<S> {
+impl<S: Zeroize, const N: usize> Drop for Wiped<S, N> {
     fn drop(&mut self) {
-        self.0.zeroize();
+        for state in self.0.iter_mut().take(self.1) {
+            state.zeroize();
+        }
     }
 }
 
@@ -620,15 +626,11 @@ const OUT_OF_ORDER: bool = cfg!(target_arch = "x86_64");
 /// one gains little more, since a core overlaps only a few compressions.
 const BATCH: usize = 4;
 
-/// The most candidates per streamed batch: the more of the kernel's streams
-/// (three, which a +-1 window fills exactly) and its lanes (eight). Each
-/// call draws as many as the kernel this CPU runs computes together.
+/// Candidates per streamed batch: as many as the streams crate hands to
+/// one kernel (its AVX-512 lanes); it splits a batch among its SHA-NI
+/// streams or AVX2 lanes itself, by size.
 #[cfg(feature = "streams")]
-const STREAMED_BATCH: usize = if passcode_streams::STREAMS > passcode_streams::LANES {
-    passcode_streams::STREAMS
-} else {
-    passcode_streams::LANES
-};
+const STREAMED_BATCH: usize = passcode_streams::WIDE_LANES;
 #[cfg(not(feature = "streams"))]
 const STREAMED_BATCH: usize = 1;
 
