@@ -22,3 +22,10 @@ fi
 echo "canary: a branch on a secret is reported, as it must be"
 
 "${memcheck[@]}" "$binary"
+echo "default build: no branch or address depends on a key"
+
+# Again with the `streams` feature, as the server builds it: the windows of
+# more than one counter then run passcode-streams' AVX2 lanes.
+cargo build --release --locked --features streams --target-dir target/streams
+"${memcheck[@]}" target/streams/release/passcode-ct-check
+echo "streams build (AVX2 lanes): no branch or address depends on a key"

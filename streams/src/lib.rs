@@ -1,23 +1,41 @@
-//! Several independent SHA-1 compressions in flight at once with the x86-64
-//! SHA extensions.
+//! SHA-1 and HMAC-SHA-1 for many independent inputs at once on x86-64: the
+//! candidates of a verification window.
 //!
-//! A verification window's candidates are independent of each other: every
-//! inner compression, then every outer one, can run side by side. The `sha1`
-//! crate's SHA-NI path compresses one block chain at a time, and each round
-//! waits on the one before it; here the rounds of up to [`STREAMS`] chains
-//! are issued together, so the core works on one chain while another waits.
+//! A window's candidates are independent of each other: every inner
+//! compression, then every outer one, can run side by side. The `sha1`
+//! crate compresses one block chain at a time, and each round waits on the
+//! one before it. Here:
 //!
-//! Written here because no maintained crate offers multi-stream SHA-1 over
-//! independent chaining states. It is the one crate of the project that uses
-//! `unsafe`, in exactly two blocks, each with its `SAFETY` comment: the call
-//! into the kernel once the CPU is known to have its features, and the
-//! 16-byte load of a quarter of a block. Everything else is safe code. The tests
-//! compare it bit for bit with the `sha1` crate over random states and
-//! blocks for every count from 1 to 41, and a fuzz target does the same.
+//! - with the SHA extensions, the rounds of up to [`STREAMS`] chains are
+//!   issued together, so the core works on one chain while another waits
+//!   ([`sha1_each`], and the streams of [`hmac_sha1_counters`]);
+//! - with AVX2 or AVX-512F, each of [`LANES`] or [`WIDE_LANES`] counters has
+//!   a 32-bit lane of every vector, and one instruction does a step of all
+//!   their HMACs ([`hmac_sha1_counters`]).
 //!
-//! Where the CPU lacks the extensions (or the target is not x86-64),
-//! [`sha1_each`] returns `false` and changes nothing, and the caller
-//! compresses one block at a time as before.
+//! [`hmac_sha1_counters`] builds both padded blocks of each HMAC in
+//! registers and feeds the inner digest to the outer compression there, so
+//! no secret-derived block is stored; it gives each group of counters to
+//! the kernel that measured fastest for its size on the CPU it runs on.
+//!
+//! Written here because no maintained crate offers multi-stream or
+//! multi-lane SHA-1 over independent chaining states. It is the one crate of
+//! the project that uses `unsafe`, in five blocks, each with its `SAFETY`
+//! comment: the calls into the four `#[target_feature]` kernels (SHA-NI
+//! compression, SHA-NI HMAC, AVX2 HMAC, AVX-512 HMAC), each once `cpufeatures`
+//! has seen the kernel's features, and the 16-byte load of a quarter of a
+//! block. Everything else is safe code. The tests compare every kernel the
+//! test machine has, called directly, bit for bit with the `sha1` crate (and
+//! RFC 4226's HMAC values) over random states, blocks and counters for every
+//! count from 1 to 41, and two fuzz targets do the same through the
+//! dispatch.
+//!
+//! Where no kernel runs (or the target is not x86-64), [`sha1_each`] and
+//! [`hmac_sha1_counters`] return `false` and change nothing, and the caller
+//! computes one candidate at a time as before. Built with
+//! `--cfg sha1_backend="soft"` (the `sha1` crate's switch to its software
+//! rounds) the SHA-NI kernels are left out too, as on a CPU without the
+//! extensions: the benches' software path.
 #![no_std]
 
 /// How many chains are in flight at once: more keep the SHA unit busier but
