@@ -42,21 +42,21 @@ pub(crate) trait BlockHash {
     /// faster than one candidate at a time.
     const BATCHED: bool;
     fn compress(state: &mut Self::State, block: &Self::Block);
-    /// How many counters to hand [`hmac_each`](Self::hmac_each) at once on
+    /// How many counters to hand [`truncated_each`](Self::truncated_each) at once on
     /// this CPU, at most [`STREAMED_BATCH`]; 0 where it does not run. The
     /// `streams` feature, SHA-1 on x86-64: compressions in flight together
     /// with the SHA extensions, or in the lanes of AVX2 or AVX-512 vectors.
     fn streams() -> usize {
         0
     }
-    /// Writes the final outer state of HMAC(key, `counters[i]`) into
+    /// Writes the dynamic truncation of HMAC(key, `counters[i]`) into
     /// `out[i]` for every `i`, from the key's prepared states, and returns
     /// true; or returns false and changes nothing.
-    fn hmac_each(
+    fn truncated_each(
         inner: &Self::State,
         outer: &Self::State,
         counters: &[u64],
-        out: &mut [Self::State],
+        out: &mut [u32],
     ) -> bool {
         let _ = (inner, outer, counters, out);
         false
@@ -111,13 +111,13 @@ impl BlockHash for Sha1 {
     }
 
     #[cfg(feature = "streams")]
-    fn hmac_each(
+    fn truncated_each(
         inner: &Self::State,
         outer: &Self::State,
         counters: &[u64],
-        out: &mut [Self::State],
+        out: &mut [u32],
     ) -> bool {
-        passcode_streams::hmac_sha1_counters(inner, outer, counters, out)
+        passcode_streams::hmac_sha1_truncated(inner, outer, counters, out)
     }
 
     fn write_digest(state: &Self::State, out: &mut [u8]) {
@@ -333,8 +333,8 @@ impl<H: BlockHash> Keyed<H> {
     }
 
     /// `batch` counters at a time (at most `N`) through
-    /// [`hmac_each`](BlockHash::hmac_each), which computes them together and
-    /// builds their blocks in registers. The same values and the same order
+    /// [`truncated_each`](BlockHash::truncated_each), which computes them
+    /// together, builds their blocks and truncates their MACs in registers. The same values and the same order
     /// of counters as [`for_each_batched`](Self::for_each_batched); which
     /// path runs depends only on the CPU.
     fn for_each_streamed<const N: usize>(
@@ -343,27 +343,35 @@ impl<H: BlockHash> Keyed<H> {
         batch: usize,
         mut f: impl FnMut(u64, u32),
     ) {
-        // Only the states a batch used are wiped: a streamed batch may be
+        // Only the values a batch used are wiped: a streamed batch may be
         // far larger than the window.
         let batch = batch.clamp(1, N);
-        let mut states = Wiped([H::State::default(); N], batch);
+        let mut values = Wiped([0u32; N], batch);
         let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
         let batch = taken.get_mut(..batch).unwrap_or_default();
         loop {
             let len = counters.draw(batch);
-            let (Some(taken), Some(states)) = (
+            let (Some(taken), Some(values)) = (
                 batch.get(..len).filter(|taken| !taken.is_empty()),
-                states.0.get_mut(..len),
+                values.0.get_mut(..len),
             ) else {
                 break;
             };
-            if !H::hmac_each(&self.inner, &self.outer, taken, states) {
+            if !H::truncated_each(&self.inner, &self.outer, taken, values) {
                 // Not once `streams()` has said yes; the same values then
-                // come one compression at a time.
-                self.batch(&mut Padded::new(), taken, states);
+                // come one candidate at a time.
+                let mut blocks = Padded::new();
+                let mut state = Wiped([H::State::default()], 1);
+                for (counter, value) in taken.iter().zip(values.iter_mut()) {
+                    self.batch(&mut blocks, core::slice::from_ref(counter), &mut state.0);
+                    let (words, last) = H::truncation_input(&state.0[0]);
+                    *value = truncate(words, last);
+                }
             }
-            hand_over::<H>(taken, states, &mut f);
+            for (counter, value) in taken.iter().zip(values.iter()) {
+                f(*counter, *value);
+            }
         }
     }
 
@@ -494,8 +502,9 @@ impl<H: BlockHash> Drop for Padded<H> {
     }
 }
 
-/// Chaining states of a batch, of which the first `.1` are wiped when the
-/// call ends (every batch uses at most that many).
+/// A batch's secret-derived values (chaining states, or truncated MACs), of
+/// which the first `.1` are wiped when the call ends (every batch uses at
+/// most that many).
 struct Wiped<S: Zeroize, const N: usize>([S; N], usize);
 
 impl<S: Zeroize, const N: usize> Drop for Wiped<S, N> {

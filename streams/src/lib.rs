@@ -135,6 +135,57 @@ pub fn hmac_sha1_counters(
     counters: &[u64],
     out: &mut [[u32; 5]],
 ) -> bool {
+    hmac(inner, outer, counters, Out::States(out))
+}
+
+/// [`hmac_sha1_counters`], reduced in the kernel to what HOTP reads: the
+/// RFC 4226 §5.3 dynamic truncation of each MAC (the 31-bit big-endian word
+/// at the byte offset named by the low nibble of its last byte) into
+/// `out[i]`.
+///
+/// The offset is secret, so it picks no address: each kernel selects the
+/// word with vector compares and masks, or a byte shuffle whose control
+/// holds the offset, and shifts by it in registers. The MAC itself is
+/// never stored.
+#[must_use]
+pub fn hmac_sha1_truncated(
+    inner: &[u32; 5],
+    outer: &[u32; 5],
+    counters: &[u64],
+    out: &mut [u32],
+) -> bool {
+    hmac(inner, outer, counters, Out::Truncated(out))
+}
+
+/// Where a kernel puts each counter's result.
+enum Out<'a> {
+    /// The final outer state: the MAC's five words.
+    States(&'a mut [[u32; 5]]),
+    /// The MAC's dynamic truncation.
+    Truncated(&'a mut [u32]),
+}
+
+impl Out<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Out::States(states) => states.len(),
+            Out::Truncated(values) => values.len(),
+        }
+    }
+
+    /// The `len` results from `start` (fewer where the slice is shorter).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    fn part(&mut self, start: usize, len: usize) -> Out<'_> {
+        let range = start..start.saturating_add(len);
+        match self {
+            Out::States(states) => Out::States(states.get_mut(range).unwrap_or_default()),
+            Out::Truncated(values) => Out::Truncated(values.get_mut(range).unwrap_or_default()),
+        }
+    }
+}
+
+/// The dispatch behind [`hmac_sha1_counters`] and [`hmac_sha1_truncated`].
+fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) -> bool {
     if counters.len() != out.len() || !hmac_sha1_available() {
         return false;
     }
@@ -146,20 +197,21 @@ pub fn hmac_sha1_counters(
             wide_lanes::available(),
         );
         let wide_from = if sha { WIDE_WITH_SHA } else { WIDE_WITHOUT_SHA };
-        for (counters, out) in counters.chunks(WIDE_LANES).zip(out.chunks_mut(WIDE_LANES)) {
+        for (group, counters) in counters.chunks(WIDE_LANES).enumerate() {
+            let out = out.part(group.saturating_mul(WIDE_LANES), counters.len());
             if avx512 && (counters.len() >= wide_from || !(sha || avx2)) {
-                wide_lanes::hmac_sha1_counters(inner, outer, counters, out);
+                wide_lanes::hmac(inner, outer, counters, out);
             } else if sha {
-                x86::hmac_sha1_counters(inner, outer, counters, out);
+                x86::hmac(inner, outer, counters, out);
             } else {
-                lanes::hmac_sha1_counters(inner, outer, counters, out);
+                lanes::hmac(inner, outer, counters, out);
             }
         }
         true
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (inner, outer);
+        let _ = (inner, outer, &mut out);
         false
     }
 }
@@ -168,12 +220,13 @@ pub fn hmac_sha1_counters(
 #[allow(unsafe_code)]
 mod x86 {
     use core::arch::x86_64::{
-        __m128i, _mm_add_epi32, _mm_extract_epi32, _mm_loadu_si128, _mm_set_epi32, _mm_set_epi64x,
-        _mm_setzero_si128, _mm_sha1msg1_epu32, _mm_sha1msg2_epu32, _mm_sha1nexte_epu32,
-        _mm_sha1rnds4_epu32, _mm_shuffle_epi8, _mm_xor_si128,
+        __m128i, _mm_add_epi8, _mm_add_epi32, _mm_and_si128, _mm_cmpgt_epi8, _mm_cvtsi128_si32,
+        _mm_extract_epi32, _mm_loadu_si128, _mm_or_si128, _mm_set_epi32, _mm_set_epi64x,
+        _mm_set1_epi8, _mm_setr_epi8, _mm_setzero_si128, _mm_sha1msg1_epu32, _mm_sha1msg2_epu32,
+        _mm_sha1nexte_epu32, _mm_sha1rnds4_epu32, _mm_shuffle_epi8, _mm_sub_epi8, _mm_xor_si128,
     };
 
-    use super::STREAMS;
+    use super::{Out, STREAMS};
 
     cpufeatures::new!(shani, "sha", "sse2", "ssse3", "sse4.1");
 
@@ -198,22 +251,18 @@ mod x86 {
         }
     }
 
-    pub(super) fn hmac_sha1_counters(
-        inner: &[u32; 5],
-        outer: &[u32; 5],
-        counters: &[u64],
-        out: &mut [[u32; 5]],
-    ) {
-        for (counters, out) in counters.chunks(STREAMS).zip(out.chunks_mut(STREAMS)) {
+    pub(super) fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) {
+        for (group, counters) in counters.chunks(STREAMS).enumerate() {
+            let out = out.part(group.saturating_mul(STREAMS), counters.len());
             // SAFETY: `hmac_kernel` needs the features `shani` checked, and
-            // the caller (`super::hmac_sha1_counters`) runs this only where
-            // `available()` returned true.
+            // the caller (`super::hmac`) runs this only where `available()`
+            // returned true.
             unsafe {
-                match (counters, out) {
-                    (&[x, y, z], [a, b, c]) => hmac_kernel(inner, outer, [x, y, z], [a, b, c]),
-                    (&[x, y], [a, b]) => hmac_kernel(inner, outer, [x, y], [a, b]),
-                    (&[x], [a]) => hmac_kernel(inner, outer, [x], [a]),
-                    // `chunks` of equal slices pair equal lengths, at most STREAMS.
+                match *counters {
+                    [x, y, z] => hmac_kernel(inner, outer, [x, y, z], out),
+                    [x, y] => hmac_kernel(inner, outer, [x, y], out),
+                    [x] => hmac_kernel(inner, outer, [x], out),
+                    // `chunks(STREAMS)` gives 1 to STREAMS counters.
                     _ => {}
                 }
             }
@@ -260,7 +309,7 @@ mod x86 {
         inner: &[u32; 5],
         outer: &[u32; 5],
         counters: [u64; N],
-        out: [&mut [u32; 5]; N],
+        out: Out<'_>,
     ) {
         let zero = _mm_setzero_si128();
         // The inner block: the counter's two words, the 0x80 marker, zeros,
@@ -291,9 +340,56 @@ mod x86 {
             ]
         });
         let end = rounds([to_lanes(outer); N], w);
-        for (state, end) in out.into_iter().zip(end) {
-            *state = from_lanes(end);
+        match out {
+            Out::States(states) => {
+                for (state, end) in states.iter_mut().zip(end) {
+                    *state = from_lanes(end);
+                }
+            }
+            Out::Truncated(values) => {
+                for (value, end) in values.iter_mut().zip(end) {
+                    *value = truncate(end);
+                }
+            }
         }
+    }
+
+    /// The dynamic truncation of a MAC in [`to_lanes`]'s form.
+    ///
+    /// The shuffle that writes big-endian words also lays the digest out in
+    /// its byte order: bytes 0 to 15 from `A` to `D`, 16 to 19 from `E`.
+    /// The four bytes from the offset are then picked by `pshufb`, whose
+    /// control (the offset plus 3, 2, 1, 0) selects within a register and
+    /// touches no memory: from the first vector for positions below 16 and
+    /// the second for 16 and up, each shuffle zeroing (control bit 7) the
+    /// bytes the other supplies.
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+    fn truncate((abcd, e): (__m128i, __m128i)) -> u32 {
+        let order = _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0a0b_0c0d_0e0f);
+        let (low, high) = (_mm_shuffle_epi8(abcd, order), _mm_shuffle_epi8(e, order));
+        let [last, ..] = lane(_mm_extract_epi32(e, 3)).to_le_bytes();
+        let [offset] = (last & 0x0f).to_le_bytes().map(|b| i8::from_le_bytes([b]));
+        // The result's bytes, least significant first, are the digest's at
+        // offset + 3, + 2, + 1 and + 0; the other twelve are 0x80 (plus the
+        // offset: still bit 7) and come out zero.
+        let unused = _mm_setr_epi8(
+            0, 0, 0, 0, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128,
+        );
+        let at = _mm_add_epi8(
+            _mm_set1_epi8(offset),
+            _mm_or_si128(
+                _mm_setr_epi8(3, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                unused,
+            ),
+        );
+        let from_high = _mm_cmpgt_epi8(at, _mm_set1_epi8(15));
+        let in_low = _mm_or_si128(at, _mm_and_si128(from_high, _mm_set1_epi8(-128)));
+        let in_high = _mm_or_si128(_mm_sub_epi8(at, _mm_set1_epi8(16)), unused);
+        let word = _mm_or_si128(
+            _mm_shuffle_epi8(low, in_low),
+            _mm_shuffle_epi8(high, in_high),
+        );
+        lane(_mm_cvtsi128_si32(word)) & 0x7fff_ffff
     }
 
     /// The padding marker, 0x80 followed by zero bytes, as a word.
@@ -424,12 +520,13 @@ mod x86 {
 #[allow(unsafe_code)]
 mod lanes {
     use core::arch::x86_64::{
-        __m256i, _mm256_add_epi32, _mm256_and_si256, _mm256_andnot_si256, _mm256_cvtsi256_si32,
-        _mm256_or_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_setr_epi32,
-        _mm256_setzero_si256, _mm256_slli_epi32, _mm256_srli_epi32, _mm256_xor_si256,
+        __m256i, _mm256_add_epi32, _mm256_and_si256, _mm256_andnot_si256, _mm256_cmpeq_epi32,
+        _mm256_cvtsi256_si32, _mm256_or_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi32,
+        _mm256_setr_epi32, _mm256_setzero_si256, _mm256_slli_epi32, _mm256_sllv_epi32,
+        _mm256_srli_epi32, _mm256_srlv_epi32, _mm256_sub_epi32, _mm256_xor_si256,
     };
 
-    use super::LANES;
+    use super::{LANES, Out};
 
     cpufeatures::new!(avx2, "avx2");
 
@@ -437,16 +534,11 @@ mod lanes {
         avx2::get()
     }
 
-    pub(super) fn hmac_sha1_counters(
-        inner: &[u32; 5],
-        outer: &[u32; 5],
-        counters: &[u64],
-        out: &mut [[u32; 5]],
-    ) {
-        for (counters, out) in counters.chunks(LANES).zip(out.chunks_mut(LANES)) {
+    pub(super) fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) {
+        for (group, counters) in counters.chunks(LANES).enumerate() {
+            let out = out.part(group.saturating_mul(LANES), counters.len());
             // SAFETY: `kernel` needs AVX2, which `available()` checked: the
-            // caller (`super::hmac_sha1_counters`) runs this only where it
-            // returned true.
+            // caller (`super::hmac`) runs this only where it returned true.
             unsafe { kernel(inner, outer, counters, out) }
         }
     }
@@ -454,7 +546,7 @@ mod lanes {
     /// HMAC-SHA-1 of `counters[i]` into `out[i]`, up to eight at once
     /// (lanes past the counters compute counter 0 and are not read).
     #[target_feature(enable = "avx2")]
-    fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: &mut [[u32; 5]]) {
+    fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: Out<'_>) {
         let half = |shift: u32| {
             let word = |lane: usize| {
                 let counter = counters.get(lane).copied().unwrap_or(0);
@@ -488,14 +580,51 @@ mod lanes {
         w[5] = _mm256_set1_epi32(i32::MIN);
         w[15] = _mm256_set1_epi32((64 + 20) * 8);
         let mac = compress(broadcast(outer), w);
-        for (lane, state) in (0i32..).zip(out.iter_mut()) {
-            // Brings the lane's word to lane 0 and reads it there.
-            let index = _mm256_set1_epi32(lane);
-            for (word, vector) in state.iter_mut().zip(mac) {
-                let value = _mm256_cvtsi256_si32(_mm256_permutevar8x32_epi32(vector, index));
-                *word = u32::from_le_bytes(value.to_le_bytes());
+        // Brings a lane's word to lane 0 and reads it there.
+        let read = |vector: __m256i, lane: i32| {
+            let value =
+                _mm256_cvtsi256_si32(_mm256_permutevar8x32_epi32(vector, _mm256_set1_epi32(lane)));
+            u32::from_le_bytes(value.to_le_bytes())
+        };
+        match out {
+            Out::States(states) => {
+                for (lane, state) in (0i32..).zip(states.iter_mut()) {
+                    for (word, vector) in state.iter_mut().zip(mac) {
+                        *word = read(vector, lane);
+                    }
+                }
+            }
+            Out::Truncated(values) => {
+                let truncated = truncate(mac);
+                for (lane, value) in (0i32..).zip(values.iter_mut()) {
+                    *value = read(truncated, lane);
+                }
             }
         }
+    }
+
+    /// The dynamic truncation of every lane's MAC: the offset's word (its
+    /// top two bits) chosen by a compare and a mask against each of words
+    /// 0 to 3, that word and the next shifted by the offset's byte within it
+    /// (its low two bits) in each lane's own shift (`vpsllvd`, `vpsrlvd`;
+    /// a shift by 32 gives zero).
+    #[target_feature(enable = "avx2")]
+    fn truncate(mac: [__m256i; 5]) -> __m256i {
+        let [w0, w1, w2, w3, w4] = mac;
+        let offset = _mm256_and_si256(w4, _mm256_set1_epi32(0x0f));
+        let word = _mm256_srli_epi32::<2>(offset);
+        let bits = _mm256_slli_epi32::<3>(_mm256_and_si256(offset, _mm256_set1_epi32(3)));
+        let (mut first, mut second) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        for (k, (this, next)) in (0i32..).zip([(w0, w1), (w1, w2), (w2, w3), (w3, w4)]) {
+            let here = _mm256_cmpeq_epi32(word, _mm256_set1_epi32(k));
+            first = _mm256_or_si256(first, _mm256_and_si256(here, this));
+            second = _mm256_or_si256(second, _mm256_and_si256(here, next));
+        }
+        let value = _mm256_or_si256(
+            _mm256_sllv_epi32(first, bits),
+            _mm256_srlv_epi32(second, _mm256_sub_epi32(_mm256_set1_epi32(32), bits)),
+        );
+        _mm256_and_si256(value, _mm256_set1_epi32(0x7fff_ffff))
     }
 
     /// Each state word in all eight lanes.
@@ -597,12 +726,14 @@ mod lanes {
 #[allow(unsafe_code)]
 mod wide_lanes {
     use core::arch::x86_64::{
-        __m512i, _mm_cvtsi128_si32, _mm512_add_epi32, _mm512_castsi512_si128,
-        _mm512_permutexvar_epi32, _mm512_rol_epi32, _mm512_set1_epi32, _mm512_setr_epi32,
-        _mm512_setzero_si512, _mm512_ternarylogic_epi32, _mm512_xor_si512,
+        __m512i, _mm_cvtsi128_si32, _mm512_add_epi32, _mm512_and_si512, _mm512_castsi512_si128,
+        _mm512_cmpeq_epi32_mask, _mm512_mask_mov_epi32, _mm512_or_si512, _mm512_permutexvar_epi32,
+        _mm512_rol_epi32, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setzero_si512,
+        _mm512_slli_epi32, _mm512_sllv_epi32, _mm512_srli_epi32, _mm512_srlv_epi32,
+        _mm512_sub_epi32, _mm512_ternarylogic_epi32, _mm512_xor_si512,
     };
 
-    use super::WIDE_LANES;
+    use super::{Out, WIDE_LANES};
 
     cpufeatures::new!(avx512, "avx512f");
 
@@ -610,16 +741,12 @@ mod wide_lanes {
         avx512::get()
     }
 
-    pub(super) fn hmac_sha1_counters(
-        inner: &[u32; 5],
-        outer: &[u32; 5],
-        counters: &[u64],
-        out: &mut [[u32; 5]],
-    ) {
-        for (counters, out) in counters.chunks(WIDE_LANES).zip(out.chunks_mut(WIDE_LANES)) {
+    pub(super) fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) {
+        for (group, counters) in counters.chunks(WIDE_LANES).enumerate() {
+            let out = out.part(group.saturating_mul(WIDE_LANES), counters.len());
             // SAFETY: `kernel` needs AVX-512F, which `available()` checked:
-            // the caller (`super::hmac_sha1_counters`) runs this only where
-            // it returned true.
+            // the caller (`super::hmac`) runs this only where it returned
+            // true.
             unsafe { kernel(inner, outer, counters, out) }
         }
     }
@@ -627,7 +754,7 @@ mod wide_lanes {
     /// HMAC-SHA-1 of `counters[i]` into `out[i]`, up to sixteen at once
     /// (lanes past the counters compute counter 0 and are not read).
     #[target_feature(enable = "avx512f")]
-    fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: &mut [[u32; 5]]) {
+    fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: Out<'_>) {
         let half = |shift: u32| {
             let w: [i32; 16] = core::array::from_fn(|lane| {
                 let counter = counters.get(lane).copied().unwrap_or(0);
@@ -653,15 +780,48 @@ mod wide_lanes {
         w[5] = _mm512_set1_epi32(i32::MIN);
         w[15] = _mm512_set1_epi32((64 + 20) * 8);
         let mac = compress(broadcast(outer), w);
-        for (lane, state) in (0i32..).zip(out.iter_mut()) {
-            // Brings the lane's word to lane 0 and reads it there.
-            let index = _mm512_set1_epi32(lane);
-            for (word, vector) in state.iter_mut().zip(mac) {
-                let moved = _mm512_permutexvar_epi32(index, vector);
-                let value = _mm_cvtsi128_si32(_mm512_castsi512_si128(moved));
-                *word = u32::from_le_bytes(value.to_le_bytes());
+        // Brings a lane's word to lane 0 and reads it there.
+        let read = |vector: __m512i, lane: i32| {
+            let moved = _mm512_permutexvar_epi32(_mm512_set1_epi32(lane), vector);
+            let value = _mm_cvtsi128_si32(_mm512_castsi512_si128(moved));
+            u32::from_le_bytes(value.to_le_bytes())
+        };
+        match out {
+            Out::States(states) => {
+                for (lane, state) in (0i32..).zip(states.iter_mut()) {
+                    for (word, vector) in state.iter_mut().zip(mac) {
+                        *word = read(vector, lane);
+                    }
+                }
+            }
+            Out::Truncated(values) => {
+                let truncated = truncate(mac);
+                for (lane, value) in (0i32..).zip(values.iter_mut()) {
+                    *value = read(truncated, lane);
+                }
             }
         }
+    }
+
+    /// The dynamic truncation of every lane's MAC, as `lanes::truncate`,
+    /// the word chosen by a compare into a mask register and a masked move.
+    #[target_feature(enable = "avx512f")]
+    fn truncate(mac: [__m512i; 5]) -> __m512i {
+        let [w0, w1, w2, w3, w4] = mac;
+        let offset = _mm512_and_si512(w4, _mm512_set1_epi32(0x0f));
+        let word = _mm512_srli_epi32::<2>(offset);
+        let bits = _mm512_slli_epi32::<3>(_mm512_and_si512(offset, _mm512_set1_epi32(3)));
+        let (mut first, mut second) = (w0, w1);
+        for (k, (this, next)) in (1i32..).zip([(w1, w2), (w2, w3), (w3, w4)]) {
+            let here = _mm512_cmpeq_epi32_mask(word, _mm512_set1_epi32(k));
+            first = _mm512_mask_mov_epi32(first, here, this);
+            second = _mm512_mask_mov_epi32(second, here, next);
+        }
+        let value = _mm512_or_si512(
+            _mm512_sllv_epi32(first, bits),
+            _mm512_srlv_epi32(second, _mm512_sub_epi32(_mm512_set1_epi32(32), bits)),
+        );
+        _mm512_and_si512(value, _mm512_set1_epi32(0x7fff_ffff))
     }
 
     /// Each state word in all sixteen lanes.
@@ -761,30 +921,44 @@ mod tests {
         machine_has_sha() || machine_has_avx2() || std::is_x86_feature_detected!("avx512f")
     }
 
+    /// A kernel's entry: HMACs of counters into states or truncations.
+    type Kernel = fn(&[u32; 5], &[u32; 5], &[u64], Out<'_>);
+
     /// Each HMAC kernel this machine can run, called directly (dispatch
-    /// picks only one): its name and its MACs of `counters`.
+    /// picks only one): its name, its MACs of `counters` and their
+    /// truncations.
     fn hmac_kernels(
         inner: &[u32; 5],
         outer: &[u32; 5],
         counters: &[u64],
-    ) -> Vec<(&'static str, Vec<[u32; 5]>)> {
-        let mut runs = Vec::new();
+    ) -> Vec<(&'static str, Vec<[u32; 5]>, Vec<u32>)> {
+        let mut kernels: Vec<(&'static str, Kernel)> = Vec::new();
         if machine_has_sha() {
-            let mut out = std::vec![[0u32; 5]; counters.len()];
-            x86::hmac_sha1_counters(inner, outer, counters, &mut out);
-            runs.push(("SHA-NI", out));
+            kernels.push(("SHA-NI", x86::hmac));
         }
         if machine_has_avx2() {
-            let mut out = std::vec![[0u32; 5]; counters.len()];
-            lanes::hmac_sha1_counters(inner, outer, counters, &mut out);
-            runs.push(("AVX2", out));
+            kernels.push(("AVX2", lanes::hmac));
         }
         if std::is_x86_feature_detected!("avx512f") {
-            let mut out = std::vec![[0u32; 5]; counters.len()];
-            wide_lanes::hmac_sha1_counters(inner, outer, counters, &mut out);
-            runs.push(("AVX-512", out));
+            kernels.push(("AVX-512", wide_lanes::hmac));
         }
-        runs
+        kernels
+            .into_iter()
+            .map(|(name, run)| {
+                let mut states = std::vec![[0u32; 5]; counters.len()];
+                run(inner, outer, counters, Out::States(&mut states));
+                let mut values = std::vec![0u32; counters.len()];
+                run(inner, outer, counters, Out::Truncated(&mut values));
+                (name, states, values)
+            })
+            .collect()
+    }
+
+    /// RFC 4226 §5.3's dynamic truncation, indexing the digest's bytes.
+    fn truncation(mac: &[u32; 5]) -> u32 {
+        let bytes: Vec<u8> = mac.iter().flat_map(|w| w.to_be_bytes()).collect();
+        let offset = usize::from(bytes[19] & 0x0f);
+        u32::from_be_bytes(bytes[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff
     }
 
     /// FIPS 180-4 / RFC 3174's "abc": one block from the initial value.
@@ -953,8 +1127,27 @@ mod tests {
         if ran {
             assert_eq!(out, EXPECTED);
         }
-        for (kernel, out) in hmac_kernels(&inner, &outer, &counters) {
+        // Appendix D's "Truncated" column, in decimal.
+        const TRUNCATED: [u32; 10] = [
+            1_284_755_224,
+            1_094_287_082,
+            137_359_152,
+            1_726_969_429,
+            1_640_338_314,
+            868_254_676,
+            1_918_287_922,
+            82_162_583,
+            673_399_871,
+            645_520_489,
+        ];
+        let mut values = [0u32; 10];
+        if hmac_sha1_truncated(&inner, &outer, &counters, &mut values) {
+            assert_eq!(values, TRUNCATED);
+        }
+        assert_eq!(EXPECTED.map(|mac| truncation(&mac)), TRUNCATED);
+        for (kernel, out, values) in hmac_kernels(&inner, &outer, &counters) {
             assert_eq!(out, EXPECTED, "{kernel}");
+            assert_eq!(values, TRUNCATED, "{kernel}");
         }
         for (counter, expected) in (0..).zip(EXPECTED) {
             assert_eq!(hmac_reference(&inner, &outer, counter), expected);
@@ -1010,8 +1203,14 @@ mod tests {
             if ran {
                 prop_assert_eq!(&out, &expected);
             }
-            for (kernel, out) in hmac_kernels(&inner, &outer, &counters) {
+            let truncated: Vec<u32> = expected.iter().map(truncation).collect();
+            let mut values = std::vec![0u32; count];
+            if hmac_sha1_truncated(&inner, &outer, &counters, &mut values) {
+                prop_assert_eq!(&values, &truncated);
+            }
+            for (kernel, out, values) in hmac_kernels(&inner, &outer, &counters) {
                 prop_assert_eq!(&out, &expected, "{}", kernel);
+                prop_assert_eq!(&values, &truncated, "{}", kernel);
             }
         }
     }
@@ -1045,8 +1244,10 @@ mod tests {
             } else {
                 assert!(!machine_has_hmac());
             }
-            for (kernel, out) in hmac_kernels(&inner, &outer, &counters) {
+            let truncated: Vec<u32> = expected.iter().map(truncation).collect();
+            for (kernel, out, values) in hmac_kernels(&inner, &outer, &counters) {
                 assert_eq!(out, expected, "{kernel} count {count}");
+                assert_eq!(values, truncated, "{kernel} count {count}");
             }
         }
     }
