@@ -924,14 +924,13 @@ mod tests {
     /// A kernel's entry: HMACs of counters into states or truncations.
     type Kernel = fn(&[u32; 5], &[u32; 5], &[u64], Out<'_>);
 
+    /// A kernel's name, its MACs and their truncations.
+    type Run = (&'static str, Vec<[u32; 5]>, Vec<u32>);
+
     /// Each HMAC kernel this machine can run, called directly (dispatch
     /// picks only one): its name, its MACs of `counters` and their
     /// truncations.
-    fn hmac_kernels(
-        inner: &[u32; 5],
-        outer: &[u32; 5],
-        counters: &[u64],
-    ) -> Vec<(&'static str, Vec<[u32; 5]>, Vec<u32>)> {
+    fn hmac_kernels(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64]) -> Vec<Run> {
         let mut kernels: Vec<(&'static str, Kernel)> = Vec::new();
         if machine_has_sha() {
             kernels.push(("SHA-NI", x86::hmac));
