@@ -892,7 +892,7 @@ mod wide_lanes {
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
-#[allow(clippy::cast_possible_truncation)]
+#[allow(clippy::cast_possible_truncation, clippy::unwrap_used)]
 mod tests {
     extern crate std;
 
