@@ -35,19 +35,27 @@ pub(crate) const fn encoded_len(payload: usize) -> usize {
     HEADER.saturating_add(payload).saturating_add(TRAILER)
 }
 
-/// CRC-32 (IEEE 802.3, the one in zip and PNG), eight bytes at a time
-/// ("slicing by 8": Kounavis and Berry, "A Systematic Approach to Building
-/// High Performance Software-based CRC Generators", 2005), the rest a byte
-/// at a time.
+/// CRC-32 (IEEE 802.3, the one in zip and PNG): on 64-bit targets eight
+/// bytes at a time ("slicing by 8": Kounavis and Berry, "A Systematic
+/// Approach to Building High Performance Software-based CRC Generators",
+/// 2005), the rest a byte at a time.
 ///
 /// Written here because the `no_std` core takes no dependency beyond the
 /// hash, `subtle`, `zeroize` and `rand_core` crates; the tests pin it to the
 /// standard check value, to the bitwise definition and to `crc32fast`.
 /// Eight independent lookups per eight bytes, where a byte at a time waits
 /// on each lookup in turn, make a state's round trip cost a small part of
-/// the verification it accompanies. Indexing a table by the data is fine
-/// here: state is not secret (it is stored in the clear).
+/// the verification it accompanies. The eight tables take 8 KiB, so 32-bit
+/// targets (microcontrollers among them) keep only the first, 1 KiB, and go
+/// a byte at a time. Indexing a table by the data is fine here: state is
+/// not secret (it is stored in the clear).
 fn crc32(bytes: &[u8]) -> u32 {
+    crc32_sliced(bytes, CRC32_SLICES == 8)
+}
+
+/// [`crc32`], eight bytes at a time or not (the tests run both on a 64-bit
+/// host).
+fn crc32_sliced(bytes: &[u8], by_eight: bool) -> u32 {
     // A u8 index is always inside the 256 entries: `get` never misses.
     let entry = |table: usize, index: u8| {
         CRC32_TABLES
@@ -58,19 +66,24 @@ fn crc32(bytes: &[u8]) -> u32 {
     };
     let mut crc = !0u32;
     let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let [b0, b1, b2, b3, b4, b5, b6, b7] = chunk.try_into().unwrap_or([0; 8]);
-        let [c0, c1, c2, c3] = (crc ^ u32::from_le_bytes([b0, b1, b2, b3])).to_le_bytes();
-        crc = entry(7, c0)
-            ^ entry(6, c1)
-            ^ entry(5, c2)
-            ^ entry(4, c3)
-            ^ entry(3, b4)
-            ^ entry(2, b5)
-            ^ entry(1, b6)
-            ^ entry(0, b7);
-    }
-    for &byte in chunks.remainder() {
+    let rest = if by_eight {
+        for chunk in &mut chunks {
+            let [b0, b1, b2, b3, b4, b5, b6, b7] = chunk.try_into().unwrap_or([0; 8]);
+            let [c0, c1, c2, c3] = (crc ^ u32::from_le_bytes([b0, b1, b2, b3])).to_le_bytes();
+            crc = entry(7, c0)
+                ^ entry(6, c1)
+                ^ entry(5, c2)
+                ^ entry(4, c3)
+                ^ entry(3, b4)
+                ^ entry(2, b5)
+                ^ entry(1, b6)
+                ^ entry(0, b7);
+        }
+        chunks.remainder()
+    } else {
+        bytes
+    };
+    for &byte in rest {
         let [low, ..] = crc.to_le_bytes();
         crc = (crc >> 8) ^ entry(0, low ^ byte);
     }
@@ -80,13 +93,20 @@ fn crc32(bytes: &[u8]) -> u32 {
 /// The reflected polynomial 0x04C11DB7.
 const CRC32_POLYNOMIAL: u32 = 0xedb8_8320;
 
+/// How many tables [`crc32`] keeps: eight on 64-bit targets, one elsewhere.
+const CRC32_SLICES: usize = if cfg!(target_pointer_width = "64") {
+    8
+} else {
+    1
+};
+
 /// `CRC32_TABLES[0][b]`: the CRC register after shifting the byte `b`
 /// through eight bitwise steps; `CRC32_TABLES[k][b]`: after shifting `b`
-/// and then `k` zero bytes. Computed at compile time (8 KiB of constants).
+/// and then `k` zero bytes. Computed at compile time.
 // An index out of range here would fail the build, not panic at run time.
 #[allow(clippy::indexing_slicing)]
-const CRC32_TABLES: [[u32; 256]; 8] = {
-    let mut tables = [[0u32; 256]; 8];
+const CRC32_TABLES: [[u32; 256]; CRC32_SLICES] = {
+    let mut tables = [[0u32; 256]; CRC32_SLICES];
     // The index and its value side by side: no cast between them.
     let (mut index, mut byte) = (0usize, 0u32);
     while index < 256 {
@@ -102,7 +122,7 @@ const CRC32_TABLES: [[u32; 256]; 8] = {
         byte += 1;
     }
     let mut table = 1;
-    while table < 8 {
+    while table < CRC32_SLICES {
         let mut index = 0;
         while index < 256 {
             let previous = tables[table - 1][index];
@@ -355,6 +375,8 @@ mod tests {
         #[test]
         fn crc32_matches_crc32fast(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {
             proptest::prop_assert_eq!(crc32(&bytes), crc32fast::hash(&bytes));
+            // A byte at a time, as 32-bit targets compute it.
+            proptest::prop_assert_eq!(crc32_sliced(&bytes, false), crc32fast::hash(&bytes));
         }
     }
 
