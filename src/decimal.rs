@@ -143,10 +143,13 @@ impl Modulus {
         rungs: 0,
     };
 
-    /// Modulo `divisor`, at least 2. Only for constants: evaluated at
-    /// compile time, where an overflow is a build error.
+    /// Modulo `divisor`; [`NONE`](Self::NONE) below 2. For constants:
+    /// evaluated at compile time, where an overflow is a build error.
     #[allow(clippy::arithmetic_side_effects)]
     pub(crate) const fn new(divisor: u32) -> Self {
+        if divisor < 2 {
+            return Self::NONE;
+        }
         let (multiplier, shift) = inverse(divisor);
         Self {
             divisor,

@@ -42,10 +42,11 @@ pub(crate) trait BlockHash {
     /// faster than one candidate at a time.
     const BATCHED: bool;
     fn compress(state: &mut Self::State, block: &Self::Block);
-    /// How many counters to hand [`truncated_each`](Self::truncated_each) at once on
-    /// this CPU, at most [`STREAMED_BATCH`]; 0 where it does not run. The
-    /// `streams` feature, SHA-1 on x86-64: compressions in flight together
-    /// with the SHA extensions, or in the lanes of AVX2 or AVX-512 vectors.
+    /// How many counters to hand [`truncated_each`](Self::truncated_each)
+    /// at once on this CPU, at most [`STREAMED_BATCH`]; 0 where it does not
+    /// run. The `streams` feature, SHA-1 on x86-64: compressions in flight
+    /// together with the SHA extensions, or in the lanes of AVX2 or AVX-512
+    /// vectors.
     fn streams() -> usize {
         0
     }
@@ -334,9 +335,10 @@ impl<H: BlockHash> Keyed<H> {
 
     /// `batch` counters at a time (at most `N`) through
     /// [`truncated_each`](BlockHash::truncated_each), which computes them
-    /// together, builds their blocks and truncates their MACs in registers. The same values and the same order
-    /// of counters as [`for_each_batched`](Self::for_each_batched); which
-    /// path runs depends only on the CPU.
+    /// together, builds their blocks and truncates their MACs in registers.
+    /// The same values and the same order of counters as
+    /// [`for_each_batched`](Self::for_each_batched); which path runs
+    /// depends only on the CPU.
     fn for_each_streamed<const N: usize>(
         &self,
         counters: RangeInclusive<u64>,
@@ -345,7 +347,7 @@ impl<H: BlockHash> Keyed<H> {
     ) {
         // Only the values a batch used are wiped: a streamed batch may be
         // far larger than the window.
-        let batch = batch.clamp(1, N);
+        let batch = batch.max(1).min(N);
         let mut values = Wiped([0u32; N], batch);
         let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
@@ -444,8 +446,8 @@ impl Counters {
         }
     }
 
-    /// Draws the next counters into `taken`, at most `N`, in order; how
-    /// many (none once every counter is drawn).
+    /// Draws the next counters into `taken`, as many as it holds at most,
+    /// in order; how many (none once every counter is drawn).
     // Written out rather than drawn from the range's iterator, whose
     // exhaustion bookkeeping cost more than the rest of a +-1 window's
     // handling outside the hash.

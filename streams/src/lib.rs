@@ -14,9 +14,11 @@
 //!   their HMACs ([`hmac_sha1_counters`]).
 //!
 //! [`hmac_sha1_counters`] builds both padded blocks of each HMAC in
-//! registers and feeds the inner digest to the outer compression there, so
-//! no secret-derived block is stored; it gives each group of counters to
-//! the kernel that measured fastest for its size on the CPU it runs on.
+//! registers and feeds the inner digest to the outer compression there:
+//! this code stores no secret-derived block (what the compiler spills from
+//! registers to the stack is not wiped, as in the `sha1` crate). It gives
+//! each group of counters to the kernel that measured fastest for its size
+//! on the CPU it runs on.
 //!
 //! Written here because no maintained crate offers multi-stream or
 //! multi-lane SHA-1 over independent chaining states. It is the one crate of
@@ -104,8 +106,7 @@ pub fn sha1_each(states: &mut [[u32; 5]], blocks: &[[u8; 64]]) -> bool {
     }
     #[cfg(target_arch = "x86_64")]
     {
-        x86::sha1_each(states, blocks);
-        true
+        x86::sha1_each(states, blocks)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -123,8 +124,8 @@ pub fn sha1_each(states: &mut [[u32; 5]], blocks: &[[u8; 64]]) -> bool {
 /// lanes or the AVX-512 lanes. Which one depends only on the CPU and the
 /// number of counters, never on the data. Every kernel builds the padded
 /// blocks in registers, and the inner digest becomes the outer block's
-/// first five words without being stored, so no secret-derived block is
-/// left in memory to wipe.
+/// first five words without this code storing it (register spills are not
+/// wiped). `out` then holds MACs, which are secret: wipe it after use.
 ///
 /// Returns `false` and changes nothing where [`hmac_sha1_available`] is
 /// false or the slices differ in length.
@@ -145,8 +146,8 @@ pub fn hmac_sha1_counters(
 ///
 /// The offset is secret, so it picks no address: each kernel selects the
 /// word with vector compares and masks, or a byte shuffle whose control
-/// holds the offset, and shifts by it in registers. The MAC itself is
-/// never stored.
+/// holds the offset, and shifts by it in registers. This code stores no
+/// MAC; `out`'s values are codes of the key, to be wiped after use.
 #[must_use]
 pub fn hmac_sha1_truncated(
     inner: &[u32; 5],
@@ -173,7 +174,8 @@ impl Out<'_> {
         }
     }
 
-    /// The `len` results from `start` (fewer where the slice is shorter).
+    /// The `len` results from `start` (none where the slice is shorter:
+    /// [`hmac`] checks the lengths first, so it never is).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     fn part(&mut self, start: usize, len: usize) -> Out<'_> {
         let range = start..start.saturating_add(len);
@@ -197,17 +199,21 @@ fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) 
             wide_lanes::available(),
         );
         let wide_from = if sha { WIDE_WITH_SHA } else { WIDE_WITHOUT_SHA };
-        for (group, counters) in counters.chunks(WIDE_LANES).enumerate() {
-            let out = out.part(group.saturating_mul(WIDE_LANES), counters.len());
-            if avx512 && (counters.len() >= wide_from || !(sha || avx2)) {
-                wide_lanes::hmac(inner, outer, counters, out);
-            } else if sha {
-                x86::hmac(inner, outer, counters, out);
-            } else {
-                lanes::hmac(inner, outer, counters, out);
-            }
-        }
-        true
+        // Each kernel checks its own features again; none fails after the
+        // check above, since a CPU's features do not change.
+        counters
+            .chunks(WIDE_LANES)
+            .enumerate()
+            .all(|(group, counters)| {
+                let out = out.part(group.saturating_mul(WIDE_LANES), counters.len());
+                if avx512 && (counters.len() >= wide_from || !(sha || avx2)) {
+                    wide_lanes::hmac(inner, outer, counters, out)
+                } else if sha {
+                    x86::hmac(inner, outer, counters, out)
+                } else {
+                    lanes::hmac(inner, outer, counters, out)
+                }
+            })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -230,17 +236,19 @@ mod x86 {
 
     cpufeatures::new!(shani, "sha", "sse2", "ssse3", "sse4.1");
 
-    // Unused where `--cfg sha1_backend="soft"` leaves the SHA-NI kernels out.
-    #[cfg_attr(sha1_backend = "soft", allow(dead_code))]
     pub(super) fn available() -> bool {
         shani::get()
     }
 
-    pub(super) fn sha1_each(states: &mut [[u32; 5]], blocks: &[[u8; 64]]) {
+    /// [`super::sha1_each`] here; false, with nothing done, where the CPU
+    /// lacks the features.
+    pub(super) fn sha1_each(states: &mut [[u32; 5]], blocks: &[[u8; 64]]) -> bool {
+        if !available() {
+            return false;
+        }
         for (states, blocks) in states.chunks_mut(STREAMS).zip(blocks.chunks(STREAMS)) {
-            // SAFETY: `kernel` needs the features `shani` checked, and the
-            // caller (`super::sha1_each`) runs this only where `available()`
-            // returned true.
+            // SAFETY: `kernel` needs the features `shani` checks, which
+            // `available()` found at the top of this function.
             unsafe {
                 match (states, blocks) {
                     ([a, b, c], [x, y, z]) => kernel([a, b, c], [x, y, z]),
@@ -251,14 +259,24 @@ mod x86 {
                 }
             }
         }
+        true
     }
 
-    pub(super) fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) {
+    /// The SHA-NI streams' part of [`super::hmac`]; false, with nothing
+    /// done, where the CPU lacks the features.
+    pub(super) fn hmac(
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        counters: &[u64],
+        mut out: Out<'_>,
+    ) -> bool {
+        if !available() {
+            return false;
+        }
         for (group, counters) in counters.chunks(STREAMS).enumerate() {
             let out = out.part(group.saturating_mul(STREAMS), counters.len());
-            // SAFETY: `hmac_kernel` needs the features `shani` checked, and
-            // the caller (`super::hmac`) runs this only where `available()`
-            // returned true.
+            // SAFETY: `hmac_kernel` needs the features `shani` checks, which
+            // `available()` found at the top of this function.
             unsafe {
                 match *counters {
                     [x, y, z] => hmac_kernel(inner, outer, [x, y, z], out),
@@ -269,6 +287,7 @@ mod x86 {
                 }
             }
         }
+        true
     }
 
     /// The 16 bytes of `block` from `offset`, as one vector.
@@ -536,22 +555,37 @@ mod lanes {
         avx2::get()
     }
 
-    pub(super) fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) {
+    /// The AVX2 lanes' part of [`super::hmac`]; false, with nothing done,
+    /// where the CPU lacks AVX2.
+    pub(super) fn hmac(
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        counters: &[u64],
+        mut out: Out<'_>,
+    ) -> bool {
+        if !available() {
+            return false;
+        }
         for (group, counters) in counters.chunks(LANES).enumerate() {
             let out = out.part(group.saturating_mul(LANES), counters.len());
-            // SAFETY: `kernel` needs AVX2, which `available()` checked: the
-            // caller (`super::hmac`) runs this only where it returned true.
+            // SAFETY: `kernel` needs AVX2, which `available()` found at the
+            // top of this function.
             unsafe { kernel(inner, outer, counters, out) }
         }
+        true
     }
 
     /// HMAC-SHA-1 of `counters[i]` into `out[i]`, up to eight at once
-    /// (lanes past the counters compute counter 0 and are not read).
+    /// (lanes past the counters repeat the first one and are not read).
     #[target_feature(enable = "avx2")]
     fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: Out<'_>) {
         let half = |shift: u32| {
             let word = |lane: usize| {
-                let counter = counters.get(lane).copied().unwrap_or(0);
+                let counter = counters
+                    .get(lane)
+                    .or(counters.first())
+                    .copied()
+                    .unwrap_or(0);
                 let [b0, b1, b2, b3, ..] = counter.wrapping_shr(shift).to_le_bytes();
                 i32::from_le_bytes([b0, b1, b2, b3])
             };
@@ -577,8 +611,9 @@ mod lanes {
         let digest = compress(broadcast(inner), w);
         // The outer block: the inner digest, the marker, zeros, and
         // (64 + 20) * 8 = 672 bits.
+        let [d0, d1, d2, d3, d4] = digest;
         let mut w = [zero; 16];
-        w[..5].copy_from_slice(&digest);
+        (w[0], w[1], w[2], w[3], w[4]) = (d0, d1, d2, d3, d4);
         w[5] = _mm256_set1_epi32(i32::MIN);
         w[15] = _mm256_set1_epi32((64 + 20) * 8);
         let mac = compress(broadcast(outer), w);
@@ -743,23 +778,37 @@ mod wide_lanes {
         avx512::get()
     }
 
-    pub(super) fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) {
+    /// The AVX-512 lanes' part of [`super::hmac`]; false, with nothing
+    /// done, where the CPU lacks AVX-512F.
+    pub(super) fn hmac(
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        counters: &[u64],
+        mut out: Out<'_>,
+    ) -> bool {
+        if !available() {
+            return false;
+        }
         for (group, counters) in counters.chunks(WIDE_LANES).enumerate() {
             let out = out.part(group.saturating_mul(WIDE_LANES), counters.len());
-            // SAFETY: `kernel` needs AVX-512F, which `available()` checked:
-            // the caller (`super::hmac`) runs this only where it returned
-            // true.
+            // SAFETY: `kernel` needs AVX-512F, which `available()` found at
+            // the top of this function.
             unsafe { kernel(inner, outer, counters, out) }
         }
+        true
     }
 
     /// HMAC-SHA-1 of `counters[i]` into `out[i]`, up to sixteen at once
-    /// (lanes past the counters compute counter 0 and are not read).
+    /// (lanes past the counters repeat the first one and are not read).
     #[target_feature(enable = "avx512f")]
     fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: Out<'_>) {
         let half = |shift: u32| {
             let w: [i32; 16] = core::array::from_fn(|lane| {
-                let counter = counters.get(lane).copied().unwrap_or(0);
+                let counter = counters
+                    .get(lane)
+                    .or(counters.first())
+                    .copied()
+                    .unwrap_or(0);
                 let [b0, b1, b2, b3, ..] = counter.wrapping_shr(shift).to_le_bytes();
                 i32::from_le_bytes([b0, b1, b2, b3])
             });
@@ -777,8 +826,9 @@ mod wide_lanes {
         w[2] = _mm512_set1_epi32(i32::MIN);
         w[15] = _mm512_set1_epi32((64 + 8) * 8);
         let digest = compress(broadcast(inner), w);
+        let [d0, d1, d2, d3, d4] = digest;
         let mut w = [zero; 16];
-        w[..5].copy_from_slice(&digest);
+        (w[0], w[1], w[2], w[3], w[4]) = (d0, d1, d2, d3, d4);
         w[5] = _mm512_set1_epi32(i32::MIN);
         w[15] = _mm512_set1_epi32((64 + 20) * 8);
         let mac = compress(broadcast(outer), w);
@@ -924,7 +974,7 @@ mod tests {
     }
 
     /// A kernel's entry: HMACs of counters into states or truncations.
-    type Kernel = fn(&[u32; 5], &[u32; 5], &[u64], Out<'_>);
+    type Kernel = fn(&[u32; 5], &[u32; 5], &[u64], Out<'_>) -> bool;
 
     /// A kernel's name, its MACs and their truncations.
     type Run = (&'static str, Vec<[u32; 5]>, Vec<u32>);
@@ -947,9 +997,9 @@ mod tests {
             .into_iter()
             .map(|(name, run)| {
                 let mut states = std::vec![[0u32; 5]; counters.len()];
-                run(inner, outer, counters, Out::States(&mut states));
+                assert!(run(inner, outer, counters, Out::States(&mut states)));
                 let mut values = std::vec![0u32; counters.len()];
-                run(inner, outer, counters, Out::Truncated(&mut values));
+                assert!(run(inner, outer, counters, Out::Truncated(&mut values)));
                 (name, states, values)
             })
             .collect()
