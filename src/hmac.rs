@@ -42,13 +42,12 @@ pub(crate) trait BlockHash {
     /// faster than one candidate at a time.
     const BATCHED: bool;
     fn compress(state: &mut Self::State, block: &Self::Block);
-    /// How many counters to hand [`truncated_each`](Self::truncated_each)
-    /// at once on this CPU, at most [`STREAMED_BATCH`]; 0 where it does not
-    /// run. The `streams` feature, SHA-1 on x86-64: compressions in flight
+    /// Whether [`truncated_each`](Self::truncated_each) runs on this CPU
+    /// (the `streams` feature, SHA-1 on x86-64: compressions in flight
     /// together with the SHA extensions, or in the lanes of AVX2 or AVX-512
-    /// vectors.
-    fn streams() -> usize {
-        0
+    /// vectors), taking [`STREAMED_BATCH`] counters at a time.
+    fn streams() -> bool {
+        false
     }
     /// Writes the dynamic truncation of HMAC(key, `counters[i]`) into
     /// `out[i]` for every `i`, from the key's prepared states, and returns
@@ -103,12 +102,8 @@ impl BlockHash for Sha1 {
     }
 
     #[cfg(feature = "streams")]
-    fn streams() -> usize {
-        if passcode_streams::hmac_sha1_available() {
-            STREAMED_BATCH
-        } else {
-            0
-        }
+    fn streams() -> bool {
+        passcode_streams::hmac_sha1_available()
     }
 
     #[cfg(feature = "streams")]
@@ -319,13 +314,12 @@ impl<H: BlockHash> Keyed<H> {
     /// time. All compute the same values; which one runs depends only on
     /// the build and the CPU.
     fn for_each(&self, counters: RangeInclusive<u64>, f: impl FnMut(u64, u32)) {
-        let streams = H::streams();
-        // One counter takes the one-at-a-time path: the lanes kernel
-        // computes all eight lanes whatever the count, and a single
+        // One counter takes the one-at-a-time path: a lanes kernel
+        // computes all its lanes whatever the count, and a single
         // compression chain gains nothing from streams.
         let several = counters.start() < counters.end();
-        if streams > 0 && several {
-            self.for_each_streamed::<STREAMED_BATCH>(counters, streams, f);
+        if several && H::streams() {
+            self.for_each_streamed::<STREAMED_BATCH>(counters, STREAMED_BATCH, f);
         } else if OUT_OF_ORDER && H::BATCHED {
             self.for_each_batched::<BATCH>(counters, f);
         } else {
@@ -852,13 +846,13 @@ mod tests {
         Streamed(usize),
     }
 
-    /// Every order, with streamed batches of the size this CPU picks, one,
-    /// three and eight.
-    fn orders<H: BlockHash>() -> [Order; 6] {
+    /// Every order, with streamed batches of the size the core hands over,
+    /// one, three and eight.
+    fn orders() -> [Order; 6] {
         [
             Order::OneByOne,
             Order::Batched,
-            Order::Streamed(H::streams()),
+            Order::Streamed(STREAMED_BATCH),
             Order::Streamed(1),
             Order::Streamed(3),
             Order::Streamed(8),
@@ -912,7 +906,7 @@ mod tests {
                 };
                 let expected = one_by_one(&keyed, counters.clone());
                 assert_eq!(expected.len(), counters.clone().count());
-                for order in orders::<H>() {
+                for order in orders() {
                     assert_eq!(
                         visits(&keyed, counters.clone(), order),
                         expected,
@@ -922,7 +916,7 @@ mod tests {
             }
         }
         let all = u64::MAX - 5..=u64::MAX;
-        for order in orders::<H>() {
+        for order in orders() {
             assert_eq!(
                 visits(&keyed, all.clone(), order),
                 one_by_one(&keyed, all.clone())

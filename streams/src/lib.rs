@@ -188,7 +188,7 @@ impl Out<'_> {
 
 /// The dispatch behind [`hmac_sha1_counters`] and [`hmac_sha1_truncated`].
 fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) -> bool {
-    if counters.len() != out.len() || !hmac_sha1_available() {
+    if counters.len() != out.len() {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
@@ -198,6 +198,9 @@ fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) 
             lanes::available(),
             wide_lanes::available(),
         );
+        if !(sha || avx2 || avx512) {
+            return false;
+        }
         let wide_from = if sha { WIDE_WITH_SHA } else { WIDE_WITHOUT_SHA };
         // Each kernel checks its own features again; none fails after the
         // check above, since a CPU's features do not change.
@@ -222,6 +225,42 @@ fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) 
     }
 }
 
+/// The padding marker, 0x80 followed by zero bytes, as a signed word.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const MARKER: i32 = i32::MIN;
+/// Bits hashed by an HMAC-SHA-1 inner compression (key block and counter)
+/// and outer one (key block and inner digest).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const INNER_BITS: i32 = (64 + 8) * 8;
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const OUTER_BITS: i32 = (64 + 20) * 8;
+
+/// A word as the signed lane the intrinsics take.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const fn signed(word: u32) -> i32 {
+    i32::from_ne_bytes(word.to_ne_bytes())
+}
+
+/// A lane as the word it holds.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const fn unsigned(lane: i32) -> u32 {
+    u32::from_ne_bytes(lane.to_ne_bytes())
+}
+
+/// The low 32 bits of `counters[lane] >> shift`, as a lane: a counter's high
+/// (`shift` 32) or low (0) message word. Lanes past the counters repeat the
+/// first one, a counter the window holds anyway.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn counter_word(counters: &[u64], lane: usize, shift: u32) -> i32 {
+    let counter = counters
+        .get(lane)
+        .or(counters.first())
+        .copied()
+        .unwrap_or(0);
+    let [b0, b1, b2, b3, ..] = counter.wrapping_shr(shift).to_le_bytes();
+    i32::from_le_bytes([b0, b1, b2, b3])
+}
+
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod x86 {
@@ -232,7 +271,7 @@ mod x86 {
         _mm_sha1nexte_epu32, _mm_sha1rnds4_epu32, _mm_shuffle_epi8, _mm_sub_epi8, _mm_xor_si128,
     };
 
-    use super::{Out, STREAMS};
+    use super::{INNER_BITS, MARKER, OUTER_BITS, Out, STREAMS, counter_word, signed, unsigned};
 
     cpufeatures::new!(shani, "sha", "sse2", "ssse3", "sse4.1");
 
@@ -336,10 +375,8 @@ mod x86 {
         // The inner block: the counter's two words, the 0x80 marker, zeros,
         // and the message length, (64 + 8) * 8 = 576 bits, in word 15.
         let w = counters.map(|counter| {
-            let [high, low] = [counter >> 32, counter].map(|half| {
-                let [b0, b1, b2, b3, ..] = half.to_le_bytes();
-                word(u32::from_le_bytes([b0, b1, b2, b3]))
-            });
+            let counter = [counter];
+            let [high, low] = [32, 0].map(|shift| counter_word(&counter, 0, shift));
             [
                 _mm_set_epi32(high, low, MARKER, 0),
                 zero,
@@ -388,7 +425,7 @@ mod x86 {
     fn truncate((abcd, e): (__m128i, __m128i)) -> u32 {
         let order = _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0a0b_0c0d_0e0f);
         let (low, high) = (_mm_shuffle_epi8(abcd, order), _mm_shuffle_epi8(e, order));
-        let [last, ..] = lane(_mm_extract_epi32(e, 3)).to_le_bytes();
+        let [last, ..] = unsigned(_mm_extract_epi32(e, 3)).to_le_bytes();
         let [offset] = (last & 0x0f).to_le_bytes().map(|b| i8::from_le_bytes([b]));
         // The result's bytes, least significant first, are the digest's at
         // offset + 3, + 2, + 1 and + 0; the other twelve are 0x80 (plus the
@@ -410,22 +447,16 @@ mod x86 {
             _mm_shuffle_epi8(low, in_low),
             _mm_shuffle_epi8(high, in_high),
         );
-        lane(_mm_cvtsi128_si32(word)) & 0x7fff_ffff
+        unsigned(_mm_cvtsi128_si32(word)) & 0x7fff_ffff
     }
-
-    /// The padding marker, 0x80 followed by zero bytes, as a word.
-    const MARKER: i32 = i32::MIN;
-    /// Bits hashed by an HMAC-SHA-1 inner and outer compression.
-    const INNER_BITS: i32 = (64 + 8) * 8;
-    const OUTER_BITS: i32 = (64 + 20) * 8;
 
     /// A state as the `sha1rnds4` operands: `A` to `D` from the highest
     /// lane down, and `E` in the highest lane of a vector otherwise zero.
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
     fn to_lanes(s: &[u32; 5]) -> (__m128i, __m128i) {
         (
-            _mm_set_epi32(word(s[0]), word(s[1]), word(s[2]), word(s[3])),
-            _mm_set_epi32(word(s[4]), 0, 0, 0),
+            _mm_set_epi32(signed(s[0]), signed(s[1]), signed(s[2]), signed(s[3])),
+            _mm_set_epi32(signed(s[4]), 0, 0, 0),
         )
     }
 
@@ -433,11 +464,11 @@ mod x86 {
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
     fn from_lanes((abcd, e): (__m128i, __m128i)) -> [u32; 5] {
         [
-            lane(_mm_extract_epi32(abcd, 3)),
-            lane(_mm_extract_epi32(abcd, 2)),
-            lane(_mm_extract_epi32(abcd, 1)),
-            lane(_mm_extract_epi32(abcd, 0)),
-            lane(_mm_extract_epi32(e, 3)),
+            unsigned(_mm_extract_epi32(abcd, 3)),
+            unsigned(_mm_extract_epi32(abcd, 2)),
+            unsigned(_mm_extract_epi32(abcd, 1)),
+            unsigned(_mm_extract_epi32(abcd, 0)),
+            unsigned(_mm_extract_epi32(e, 3)),
         ]
     }
 
@@ -517,16 +548,6 @@ mod x86 {
         }
         end
     }
-
-    /// A state word as the signed lane the intrinsics take.
-    fn word(value: u32) -> i32 {
-        i32::from_ne_bytes(value.to_ne_bytes())
-    }
-
-    /// A lane as the state word it holds.
-    fn lane(value: i32) -> u32 {
-        u32::from_ne_bytes(value.to_ne_bytes())
-    }
 }
 
 /// HMAC-SHA-1 in the eight 32-bit lanes of AVX2 vectors, one counter per
@@ -547,7 +568,7 @@ mod lanes {
         _mm256_srli_epi32, _mm256_srlv_epi32, _mm256_sub_epi32, _mm256_xor_si256,
     };
 
-    use super::{LANES, Out};
+    use super::{INNER_BITS, LANES, MARKER, OUTER_BITS, Out, counter_word, signed, unsigned};
 
     cpufeatures::new!(avx2, "avx2");
 
@@ -580,15 +601,7 @@ mod lanes {
     #[target_feature(enable = "avx2")]
     fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: Out<'_>) {
         let half = |shift: u32| {
-            let word = |lane: usize| {
-                let counter = counters
-                    .get(lane)
-                    .or(counters.first())
-                    .copied()
-                    .unwrap_or(0);
-                let [b0, b1, b2, b3, ..] = counter.wrapping_shr(shift).to_le_bytes();
-                i32::from_le_bytes([b0, b1, b2, b3])
-            };
+            let word = |lane: usize| counter_word(counters, lane, shift);
             _mm256_setr_epi32(
                 word(0),
                 word(1),
@@ -606,22 +619,22 @@ mod lanes {
         let mut w = [zero; 16];
         w[0] = half(32);
         w[1] = half(0);
-        w[2] = _mm256_set1_epi32(i32::MIN);
-        w[15] = _mm256_set1_epi32((64 + 8) * 8);
+        w[2] = _mm256_set1_epi32(MARKER);
+        w[15] = _mm256_set1_epi32(INNER_BITS);
         let digest = compress(broadcast(inner), w);
         // The outer block: the inner digest, the marker, zeros, and
         // (64 + 20) * 8 = 672 bits.
         let [d0, d1, d2, d3, d4] = digest;
         let mut w = [zero; 16];
         (w[0], w[1], w[2], w[3], w[4]) = (d0, d1, d2, d3, d4);
-        w[5] = _mm256_set1_epi32(i32::MIN);
-        w[15] = _mm256_set1_epi32((64 + 20) * 8);
+        w[5] = _mm256_set1_epi32(MARKER);
+        w[15] = _mm256_set1_epi32(OUTER_BITS);
         let mac = compress(broadcast(outer), w);
         // Brings a lane's word to lane 0 and reads it there.
         let read = |vector: __m256i, lane: i32| {
             let value =
                 _mm256_cvtsi256_si32(_mm256_permutevar8x32_epi32(vector, _mm256_set1_epi32(lane)));
-            u32::from_le_bytes(value.to_le_bytes())
+            unsigned(value)
         };
         match out {
             Out::States(states) => {
@@ -667,12 +680,7 @@ mod lanes {
     /// Each state word in all eight lanes.
     #[target_feature(enable = "avx2")]
     fn broadcast(state: &[u32; 5]) -> [__m256i; 5] {
-        state.map(|word| _mm256_set1_epi32(i32::from_le_bytes(word.to_le_bytes())))
-    }
-
-    /// A word as the signed lane the intrinsics take.
-    const fn signed(word: u32) -> i32 {
-        i32::from_ne_bytes(word.to_ne_bytes())
+        state.map(|word| _mm256_set1_epi32(signed(word)))
     }
 
     /// `x` rotated left by `$n` bits in every lane.
@@ -770,7 +778,7 @@ mod wide_lanes {
         _mm512_sub_epi32, _mm512_ternarylogic_epi32, _mm512_xor_si512,
     };
 
-    use super::{Out, WIDE_LANES};
+    use super::{INNER_BITS, MARKER, OUTER_BITS, Out, WIDE_LANES, counter_word, signed, unsigned};
 
     cpufeatures::new!(avx512, "avx512f");
 
@@ -803,15 +811,7 @@ mod wide_lanes {
     #[target_feature(enable = "avx512f")]
     fn kernel(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: Out<'_>) {
         let half = |shift: u32| {
-            let w: [i32; 16] = core::array::from_fn(|lane| {
-                let counter = counters
-                    .get(lane)
-                    .or(counters.first())
-                    .copied()
-                    .unwrap_or(0);
-                let [b0, b1, b2, b3, ..] = counter.wrapping_shr(shift).to_le_bytes();
-                i32::from_le_bytes([b0, b1, b2, b3])
-            });
+            let w: [i32; 16] = core::array::from_fn(|lane| counter_word(counters, lane, shift));
             _mm512_setr_epi32(
                 w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10], w[11], w[12],
                 w[13], w[14], w[15],
@@ -823,20 +823,20 @@ mod wide_lanes {
         let mut w = [zero; 16];
         w[0] = half(32);
         w[1] = half(0);
-        w[2] = _mm512_set1_epi32(i32::MIN);
-        w[15] = _mm512_set1_epi32((64 + 8) * 8);
+        w[2] = _mm512_set1_epi32(MARKER);
+        w[15] = _mm512_set1_epi32(INNER_BITS);
         let digest = compress(broadcast(inner), w);
         let [d0, d1, d2, d3, d4] = digest;
         let mut w = [zero; 16];
         (w[0], w[1], w[2], w[3], w[4]) = (d0, d1, d2, d3, d4);
-        w[5] = _mm512_set1_epi32(i32::MIN);
-        w[15] = _mm512_set1_epi32((64 + 20) * 8);
+        w[5] = _mm512_set1_epi32(MARKER);
+        w[15] = _mm512_set1_epi32(OUTER_BITS);
         let mac = compress(broadcast(outer), w);
         // Brings a lane's word to lane 0 and reads it there.
         let read = |vector: __m512i, lane: i32| {
             let moved = _mm512_permutexvar_epi32(_mm512_set1_epi32(lane), vector);
             let value = _mm_cvtsi128_si32(_mm512_castsi512_si128(moved));
-            u32::from_le_bytes(value.to_le_bytes())
+            unsigned(value)
         };
         match out {
             Out::States(states) => {
@@ -879,7 +879,7 @@ mod wide_lanes {
     /// Each state word in all sixteen lanes.
     #[target_feature(enable = "avx512f")]
     fn broadcast(state: &[u32; 5]) -> [__m512i; 5] {
-        state.map(|word| _mm512_set1_epi32(i32::from_le_bytes(word.to_le_bytes())))
+        state.map(|word| _mm512_set1_epi32(signed(word)))
     }
 
     /// One SHA-1 compression in every lane, as `lanes::compress`.
@@ -935,11 +935,6 @@ mod wide_lanes {
             _mm512_add_epi32(d0, d),
             _mm512_add_epi32(e0, e),
         ]
-    }
-
-    /// A word as the signed lane the intrinsics take.
-    const fn signed(word: u32) -> i32 {
-        i32::from_ne_bytes(word.to_ne_bytes())
     }
 }
 
