@@ -7,8 +7,7 @@
 //! one before it. Here:
 //!
 //! - with the SHA extensions, the rounds of up to [`STREAMS`] chains are
-//!   issued together, so the core works on one chain while another waits
-//!   ([`sha1_each`], and the streams of [`hmac_sha1_counters`]);
+//!   issued together, so the core works on one chain while another waits;
 //! - with AVX2 or AVX-512F, each of [`LANES`] or [`WIDE_LANES`] counters has
 //!   a 32-bit lane of every vector, and one instruction does a step of all
 //!   their HMACs ([`hmac_sha1_counters`]).
@@ -22,18 +21,17 @@
 //!
 //! Written here because no maintained crate offers multi-stream or
 //! multi-lane SHA-1 over independent chaining states. It is the one crate of
-//! the project that uses `unsafe`, in five blocks, each with its `SAFETY`
-//! comment: the calls into the four `#[target_feature]` kernels (SHA-NI
-//! compression, SHA-NI HMAC, AVX2 HMAC, AVX-512 HMAC), each once `cpufeatures`
-//! has seen the kernel's features, and the 16-byte load of a quarter of a
-//! block. Everything else is safe code. The tests compare every kernel the
-//! test machine has, called directly, bit for bit with the `sha1` crate (and
-//! RFC 4226's HMAC values) over random states, blocks and counters for every
-//! count from 1 to 41, and two fuzz targets do the same through the
-//! dispatch.
+//! the project that uses `unsafe`, in three blocks, each with its `SAFETY`
+//! comment: the calls into the three `#[target_feature]` kernels (SHA-NI,
+//! AVX2, AVX-512), each once `cpufeatures` has seen the kernel's features.
+//! Everything else is safe code. The tests compare every kernel the test
+//! machine has, called directly, bit for bit with HMAC built from the `sha1`
+//! crate's compression (and RFC 4226's HMAC values) over random states and
+//! counters for every count from 1 to 41, and a fuzz target does the same
+//! through the dispatch.
 //!
-//! Where no kernel runs (or the target is not x86-64), [`sha1_each`] and
-//! [`hmac_sha1_counters`] return `false` and change nothing, and the caller
+//! Where no kernel runs (or the target is not x86-64),
+//! [`hmac_sha1_counters`] returns `false` and changes nothing, and the caller
 //! computes one candidate at a time as before. Built with
 //! `--cfg sha1_backend="soft"` (the `sha1` crate's switch to its software
 //! rounds) the SHA-NI kernels are left out too, as on a CPU without the
@@ -44,8 +42,8 @@
 /// spill more of the 16 vector registers (each chain holds seven).
 pub const STREAMS: usize = 3;
 
-/// Whether [`sha1_each`] runs here: an x86-64 CPU with the SHA extensions
-/// (and SSSE3 and SSE4.1, which every such CPU has).
+/// Whether the SHA-NI streams run here: an x86-64 CPU with the SHA
+/// extensions (and SSSE3 and SSE4.1, which every such CPU has).
 #[must_use]
 pub fn sha1_available() -> bool {
     #[cfg(all(target_arch = "x86_64", not(sha1_backend = "soft")))]
@@ -93,26 +91,6 @@ const WIDE_WITH_SHA: usize = 6;
 /// vector width (a +-1 window measured 0.57x against 0.70x of the
 /// sequential floor).
 const WIDE_WITHOUT_SHA: usize = LANES + 1;
-
-/// Compresses `blocks[i]` into `states[i]` for every `i` (FIPS 180-4 §6.1.2,
-/// one block per chain), [`STREAMS`] chains at a time, and returns `true`.
-///
-/// Returns `false` and changes nothing where [`sha1_available`] is false or
-/// the slices differ in length.
-#[must_use]
-pub fn sha1_each(states: &mut [[u32; 5]], blocks: &[[u8; 64]]) -> bool {
-    if states.len() != blocks.len() || !sha1_available() {
-        return false;
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        x86::sha1_each(states, blocks)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
 
 /// HMAC-SHA-1 (RFC 2104) of each counter's eight big-endian bytes, from a
 /// key's prepared chaining states: `inner` after the block `key ^ ipad`,
@@ -266,8 +244,8 @@ fn counter_word(counters: &[u64], lane: usize, shift: u32) -> i32 {
 mod x86 {
     use core::arch::x86_64::{
         __m128i, _mm_add_epi8, _mm_add_epi32, _mm_and_si128, _mm_cmpgt_epi8, _mm_cvtsi128_si32,
-        _mm_extract_epi32, _mm_loadu_si128, _mm_or_si128, _mm_set_epi32, _mm_set_epi64x,
-        _mm_set1_epi8, _mm_setr_epi8, _mm_setzero_si128, _mm_sha1msg1_epu32, _mm_sha1msg2_epu32,
+        _mm_extract_epi32, _mm_or_si128, _mm_set_epi32, _mm_set_epi64x, _mm_set1_epi8,
+        _mm_setr_epi8, _mm_setzero_si128, _mm_sha1msg1_epu32, _mm_sha1msg2_epu32,
         _mm_sha1nexte_epu32, _mm_sha1rnds4_epu32, _mm_shuffle_epi8, _mm_sub_epi8, _mm_xor_si128,
     };
 
@@ -277,28 +255,6 @@ mod x86 {
 
     pub(super) fn available() -> bool {
         shani::get()
-    }
-
-    /// [`super::sha1_each`] here; false, with nothing done, where the CPU
-    /// lacks the features.
-    pub(super) fn sha1_each(states: &mut [[u32; 5]], blocks: &[[u8; 64]]) -> bool {
-        if !available() {
-            return false;
-        }
-        for (states, blocks) in states.chunks_mut(STREAMS).zip(blocks.chunks(STREAMS)) {
-            // SAFETY: `kernel` needs the features `shani` checks, which
-            // `available()` found at the top of this function.
-            unsafe {
-                match (states, blocks) {
-                    ([a, b, c], [x, y, z]) => kernel([a, b, c], [x, y, z]),
-                    ([a, b], [x, y]) => kernel([a, b], [x, y]),
-                    ([a], [x]) => kernel([a], [x]),
-                    // `chunks` of equal slices pair equal lengths, at most STREAMS.
-                    _ => {}
-                }
-            }
-        }
-        true
     }
 
     /// The SHA-NI streams' part of [`super::hmac`]; false, with nothing
@@ -327,38 +283,6 @@ mod x86 {
             }
         }
         true
-    }
-
-    /// The 16 bytes of `block` from `offset`, as one vector.
-    fn load(block: &[u8; 64], offset: usize) -> __m128i {
-        let bytes: &[u8; 16] = match block.get(offset..offset + 16) {
-            Some(bytes) => bytes.try_into().unwrap_or(&[0; 16]),
-            None => &[0; 16],
-        };
-        // SAFETY: `bytes` is 16 readable bytes, and `loadu` needs no alignment.
-        unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
-    }
-
-    /// One SHA-1 compression per chain (FIPS 180-4 §6.1.2), from states and
-    /// blocks in memory.
-    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    fn kernel<const N: usize>(states: [&mut [u32; 5]; N], blocks: [&[u8; 64]; N]) {
-        // Big-endian words: reverses the bytes of each 32-bit lane and the
-        // lanes, so that word 0 stands in the highest lane as `sha1rnds4`
-        // expects.
-        let order = _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0a0b_0c0d_0e0f);
-        let start = states.each_ref().map(|s| to_lanes(s));
-        let w = blocks.map(|block| {
-            let mut w = [_mm_setzero_si128(); 4];
-            for (k, w) in w.iter_mut().enumerate() {
-                *w = _mm_shuffle_epi8(load(block, 16 * k), order);
-            }
-            w
-        });
-        let end = rounds(start, w);
-        for (state, end) in states.into_iter().zip(end) {
-            *state = from_lanes(end);
-        }
     }
 
     /// HMAC-SHA-1 of each counter from the prepared `inner` and `outer`
@@ -1007,46 +931,6 @@ mod tests {
         u32::from_be_bytes(bytes[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff
     }
 
-    /// FIPS 180-4 / RFC 3174's "abc": one block from the initial value.
-    #[test]
-    fn abc() {
-        let mut block = [0u8; 64];
-        block[..3].copy_from_slice(b"abc");
-        block[3] = 0x80;
-        block[63] = 24;
-        let mut states = [[
-            0x6745_2301,
-            0xefcd_ab89,
-            0x98ba_dcfe,
-            0x1032_5476,
-            0xc3d2_e1f0,
-        ]; 4];
-        let blocks = [block; 4];
-        let ran = sha1_each(&mut states, &blocks);
-        assert_eq!(ran, machine_has_sha());
-        if ran {
-            for state in states {
-                assert_eq!(
-                    state,
-                    [
-                        0xa999_3e36,
-                        0x4706_816a,
-                        0xba3e_2571,
-                        0x7850_c26c,
-                        0x9cd0_d89d
-                    ]
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn refuses_unequal_lengths_and_changes_nothing() {
-        let mut states = [[1, 2, 3, 4, 5]; 3];
-        assert!(!sha1_each(&mut states, &[[0; 64]; 2]));
-        assert_eq!(states, [[1, 2, 3, 4, 5]; 3]);
-    }
-
     const SHA1_IV: [u32; 5] = [
         0x6745_2301,
         0xefcd_ab89,
@@ -1208,29 +1092,6 @@ mod tests {
     }
 
     proptest! {
-        /// Every count from 1 to 41 (a window of +-20 steps and one more),
-        /// random states and blocks, against the `sha1` crate.
-        #[test]
-        fn matches_sha1_crate(
-            count in 1usize..=41,
-            seed in prop::collection::vec(any::<u32>(), 41 * 5),
-            bytes in prop::collection::vec(any::<u8>(), 41 * 64),
-        ) {
-            let mut states: Vec<[u32; 5]> = seed.chunks_exact(5).take(count)
-                .map(|c| [c[0], c[1], c[2], c[3], c[4]]).collect();
-            let blocks: Vec<[u8; 64]> = bytes.chunks_exact(64).take(count)
-                .map(|c| c.try_into().unwrap_or([0; 64])).collect();
-            let mut expected = states.clone();
-            reference(&mut expected, &blocks);
-            let ran = sha1_each(&mut states, &blocks);
-            prop_assert_eq!(ran, machine_has_sha());
-            if ran {
-                prop_assert_eq!(states, expected);
-            }
-        }
-    }
-
-    proptest! {
         /// Every count from 1 to 41, random prepared states and counters
         /// (the top and bottom words both vary), against the `sha1` crate.
         #[test]
@@ -1265,7 +1126,7 @@ mod tests {
     #[test]
     fn every_count_from_1_to_41() {
         for count in 1..=41u32 {
-            let mut states: Vec<[u32; 5]> = (0..count)
+            let states: Vec<[u32; 5]> = (0..count)
                 .map(|i| core::array::from_fn(|j| (i * 5 + j as u32).wrapping_mul(0x9e37_79b9)))
                 .collect();
             let blocks: Vec<[u8; 64]> = (0..count)
@@ -1273,11 +1134,6 @@ mod tests {
                 .collect();
             let mut expected = states.clone();
             reference(&mut expected, &blocks);
-            if sha1_each(&mut states, &blocks) {
-                assert_eq!(states, expected, "count {count}");
-            } else {
-                assert!(!machine_has_sha());
-            }
             let (inner, outer) = (states[0], expected[0]);
             let counters: Vec<u64> = (0..u64::from(count)).map(|i| u64::MAX - i).collect();
             let expected: Vec<[u32; 5]> = counters
