@@ -234,8 +234,8 @@ impl<const N: usize> Writer<N> {
     /// back, eight-byte loads that span several of the stores just made
     /// wait for those stores to reach the cache; the small states, which a
     /// verification writes, avoid that. The backup codes' 263 bytes are
-    /// put in a loop, where feeding byte by byte would cost more than it
-    /// saves, and 32-bit targets go a byte at a time either way.
+    /// put in a loop, which would keep the feeding from unrolling into
+    /// shifts, and 32-bit targets go a byte at a time either way.
     const FEEDS: bool = N <= 64 && CRC32_SLICES == 8;
 
     /// The bytes of the fields' first step: the CRC takes `len % 8` first.
@@ -276,8 +276,8 @@ impl<const N: usize> Writer<N> {
         }
     }
 
-    /// Feeds `bytes` (at most 8) to the checksum: into `pending`, and
-    /// through the register once a step's worth is there. The states put
+    /// Feeds `bytes`, up to eight at a time, to the checksum: into
+    /// `pending`, and through the register once a step's worth is there. The states put
     /// constant lengths at constant offsets, so inlined, this is shifts
     /// and the steps' lookups, with nothing read back from memory.
     #[inline(always)]
