@@ -600,10 +600,10 @@ mod tests {
             macro_rules! check {
                 ($($len:literal)*) => {$(
                     let bytes = sealed::<{ encoded_len($len) }>(&fields[..$len], &pieces);
-                    let (body, stored) = bytes.split_at(bytes.len() - TRAILER);
+                    let (body, stored) = bytes.split_last_chunk::<TRAILER>().unwrap();
                     proptest::prop_assert_eq!(&body[..HEADER], &[MAGIC, Kind::TotpState as u8, VERSION]);
                     proptest::prop_assert_eq!(&body[HEADER..], &fields[..$len]);
-                    proptest::prop_assert_eq!(stored, crc32fast::hash(body).to_be_bytes());
+                    proptest::prop_assert_eq!(stored, &crc32fast::hash(body).to_be_bytes());
                 )*};
             }
             check!(1 2 3 4 5 6 7 8 9 15 16 17 20 23 35 57 58 64);
