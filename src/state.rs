@@ -99,7 +99,9 @@ const HEADER_REGISTERS: [u32; 6] = {
 /// stored in the clear).
 #[inline(always)]
 fn crc32_from(mut crc: u32, bytes: &[u8], by_eight: bool) -> u32 {
-    if !by_eight {
+    // Without the eight tables (32-bit targets), a byte at a time whatever
+    // the caller asks.
+    if !by_eight || CRC32_SLICES < 8 {
         for &byte in bytes {
             crc = byte_step(crc, byte);
         }
@@ -163,9 +165,10 @@ fn step(crc: u32, chunk: u64, len: usize) -> u32 {
         3 => crc >> 24,
         _ => 0,
     };
-    // The last four bytes' entries do not depend on the register, so they
-    // are ready early; the four that do are paired, so the step waits on
-    // two xors after its lookups, not four.
+    // The entries of bytes 4 to 7 do not depend on the register, so they
+    // are ready early (`rest`, which does, needs no lookup); the four that
+    // do are paired, so the step waits on two xors after its lookups, not
+    // four.
     let ahead = rest ^ lookup(4) ^ lookup(5) ^ lookup(6) ^ lookup(7);
     (lookup(0) ^ lookup(1)) ^ (lookup(2) ^ lookup(3)) ^ ahead
 }
@@ -219,7 +222,8 @@ pub(crate) struct Writer<const N: usize> {
     bytes: [u8; N],
     at: usize,
     kind: Kind,
-    /// The CRC register over the fields put so far, when [`Self::FEEDS`].
+    /// The CRC register over the header and the fields put so far, up to
+    /// the last full step (when [`Self::FEEDS`]).
     register: u32,
     /// The fields' bytes since the register's last step (first in the low
     /// byte), how many, and how many the next step takes.
@@ -233,9 +237,10 @@ impl<const N: usize> Writer<N> {
     /// in registers, rather than read back from the bytes at the end. Read
     /// back, eight-byte loads that span several of the stores just made
     /// wait for those stores to reach the cache; the small states, which a
-    /// verification writes, avoid that. The backup codes' 263 bytes are
-    /// put in a loop, which would keep the feeding from unrolling into
-    /// shifts, and 32-bit targets go a byte at a time either way.
+    /// verification writes, avoid that. The backup codes put their 260
+    /// bytes of fields in a loop, which would keep the feeding from
+    /// unrolling into shifts, and 32-bit targets go a byte at a time either
+    /// way.
     const FEEDS: bool = N <= 64 && CRC32_SLICES == 8;
 
     /// The bytes of the fields' first step: the CRC takes `len % 8` first.
@@ -277,9 +282,10 @@ impl<const N: usize> Writer<N> {
     }
 
     /// Feeds `bytes`, up to eight at a time, to the checksum: into
-    /// `pending`, and through the register once a step's worth is there. The states put
-    /// constant lengths at constant offsets, so inlined, this is shifts
-    /// and the steps' lookups, with nothing read back from memory.
+    /// `pending`, and through the register once a step's worth is there.
+    /// The states put constant lengths at constant offsets, so inlined,
+    /// this is shifts and the steps' lookups, with nothing read back from
+    /// memory.
     #[inline(always)]
     fn feed(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
@@ -581,7 +587,7 @@ mod tests {
             if rest.is_empty() {
                 break;
             }
-            let (piece, after) = rest.split_at(len.clamp(1, 17).min(rest.len()));
+            let (piece, after) = rest.split_at(len.clamp(1, 24).min(rest.len()));
             writer.put(piece);
             rest = after;
         }
@@ -589,13 +595,14 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Fed from the pieces as they are put, or read back from the
-        /// bytes (the backup codes' length), at every length of the first
-        /// step, the writer seals what `crc32fast` computes.
+        /// Fed from the pieces as they are put (up to 64 bytes), or read
+        /// back from the bytes (longer states, as the backup codes), at
+        /// every length of the first step, the writer seals what
+        /// `crc32fast` computes.
         #[test]
         fn writer_checksum_matches_crc32fast(
             fields in proptest::collection::vec(proptest::prelude::any::<u8>(), 64),
-            pieces in proptest::collection::vec(1..17usize, 1..8),
+            pieces in proptest::collection::vec(1..=24usize, 1..8),
         ) {
             macro_rules! check {
                 ($($len:literal)*) => {$(
