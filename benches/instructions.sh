@@ -13,9 +13,10 @@
 #     and code parsing cost about 600 instructions a verify, more than 4% of
 #     six software SHA-1 compressions (about 350). Its limit is today's
 #     count plus about 1%, so that the gate catches a regression;
-#   - the server's (`--features streams`): +-1 and +-10 SHA-1 windows in
-#     passcode-streams' AVX2 lanes, far below the floor; limits again at
-#     today's counts plus about 2%.
+#   - the server's (`--features streams`), gated at the targets on every
+#     path: +-1 and +-10 SHA-1 windows in passcode-streams' AVX2 lanes, far
+#     below the floor (limits at today's counts plus about 2%), and the
+#     SHA-256, SHA-512 and check paths as in the default build.
 # Counts are exact and repeatable; they do not show how independent
 # compressions overlap in an out-of-order core (`cargo bench --bench
 # paired` times that), and under valgrind the hash crates run their
@@ -68,6 +69,9 @@ gate totp_check passcode_bytes floor_verify_after 1.15 1.15
 # extensions and AVX-512 from CPUID).
 BIN=$streams_bin gate "sha1_verify_wrong" passcode floor_compress 0.50 1.04 streams
 BIN=$streams_bin gate "sha1_verify_wide" passcode floor_compress 0.21 0.30 streams
+BIN=$streams_bin gate sha256_verify_wrong passcode floor_compress 1.04 1.04 streams
+BIN=$streams_bin gate sha512_verify_wrong passcode floor_compress 1.04 1.04 streams
+BIN=$streams_bin gate totp_check passcode_bytes floor_verify_after 1.15 1.15 streams
 sha=$(valgrind -q --tool=none "$bin" sha1_verify_wrong passcode 0 | sed -n 's/^sha: //p')
 echo
 echo "Instructions per call (callgrind, mean of $RUNS calls after one warm-up); SHA path under valgrind: $sha."
