@@ -339,15 +339,15 @@ impl<H: BlockHash> Keyed<H> {
         batch: usize,
         mut f: impl FnMut(u64, u32),
     ) {
-        // Only the values a batch used are wiped: a streamed batch may be
-        // far larger than the window.
-        let batch = batch.max(1).min(N);
-        let mut values = Wiped([0u32; N], batch);
+        let mut values = Wiped([0u32; N], 0);
         let mut counters = Counters::new(counters);
         let mut taken = [0u64; N];
-        let batch = taken.get_mut(..batch).unwrap_or_default();
+        let batch = taken.get_mut(..batch.clamp(1, N)).unwrap_or_default();
         loop {
             let len = counters.draw(batch);
+            // Only the values a batch used are wiped: a streamed batch
+            // (sixteen) is far larger than a +-1 window (three).
+            values.1 = values.1.max(len);
             let (Some(taken), Some(values)) = (
                 batch.get(..len).filter(|taken| !taken.is_empty()),
                 values.0.get_mut(..len),

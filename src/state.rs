@@ -71,7 +71,7 @@ const HEADER_REGISTERS: [u32; 6] = {
         let mut crc = !0u32;
         let mut at = 0;
         while at < header.len() {
-            crc = (crc >> 8) ^ CRC32_TABLES[0][((crc ^ header[at] as u32) & 0xff) as usize];
+            crc = byte_step(crc, header[at]);
             at += 1;
         }
         registers[kind] = crc;
@@ -125,17 +125,15 @@ fn crc32_from(mut crc: u32, bytes: &[u8], by_eight: bool) -> u32 {
     !crc
 }
 
-/// One byte through the CRC register `crc`, with the first table only.
+/// One byte through the CRC register `crc`, with the first table only;
+/// `const`, so that [`HEADER_REGISTERS`] is computed with it too.
+// A u8 index is always inside the 256 entries, and the first table always
+// exists: the indexing cannot panic.
 #[inline(always)]
-fn byte_step(crc: u32, byte: u8) -> u32 {
+#[allow(clippy::indexing_slicing)]
+const fn byte_step(crc: u32, byte: u8) -> u32 {
     let [low, ..] = crc.to_le_bytes();
-    // A u8 index is always inside the 256 entries: `get` never misses.
-    let entry = CRC32_TABLES
-        .first()
-        .and_then(|t| t.get(usize::from(low ^ byte)))
-        .copied()
-        .unwrap_or(0);
-    (crc >> 8) ^ entry
+    (crc >> 8) ^ CRC32_TABLES[0][(low ^ byte) as usize]
 }
 
 /// One slicing step of `len` bytes (1 to 8, first in the low byte of
