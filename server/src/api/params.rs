@@ -15,6 +15,22 @@ use crate::error::ApiError;
 /// The largest body read; past it the request is refused (400, 60002).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// The longest query string read; past it the request is refused (400,
+/// 60002). Decoding only shrinks text, so the decoded parameters of a
+/// request are at most this plus [`BODY_LIMIT`].
+pub const QUERY_LIMIT: usize = 16 * 1024;
+
+/// The most levels a parameter name may have, the name itself counted:
+/// `a[b][c][d][e]`. Authy's clients use three (`user[email]`,
+/// `logos[0][res]`); deeper input is refused (400, 60004) before anything
+/// is built from it, so nothing here or in the drop of what it builds
+/// recurses deeper than this. A JSON body is held to the same depth.
+pub const MAX_DEPTH: usize = 5;
+
+/// The most parameters a request may carry, query and body together
+/// (form pairs, or a JSON body's values at any level).
+pub const MAX_PARAMS: usize = 256;
+
 /// The merged parameters of one request.
 #[derive(Default)]
 pub struct Params {
@@ -49,8 +65,12 @@ impl Params {
         body: &[u8],
     ) -> Result<Self, ApiError> {
         let mut params = Self::default();
+        let mut count = 0;
         if let Some(query) = query {
-            params.merge_form(query.as_bytes())?;
+            if query.len() > QUERY_LIMIT {
+                return Err(ApiError::InvalidRequest("the query string is too long"));
+            }
+            params.merge_form(query.as_bytes(), &mut count)?;
         }
         let trimmed = body.trim_ascii();
         if trimmed.is_empty() {
@@ -69,7 +89,7 @@ impl Params {
             _ => BodyKind::Form,
         };
         match kind {
-            BodyKind::Form => params.merge_form(body)?,
+            BodyKind::Form => params.merge_form(body, &mut count)?,
             BodyKind::Json => {
                 let value: Value = serde_json::from_slice(trimmed).map_err(|e| {
                     if e.classify() == serde_json::error::Category::Syntax
@@ -80,6 +100,10 @@ impl Params {
                         ApiError::InvalidRequest("the body is not a JSON object")
                     }
                 })?;
+                // serde_json refuses nesting past 128 levels itself; this
+                // holds the rest to the decoder's depth before the merge
+                // (which recurses) sees it.
+                check_shape(&value, &mut count)?;
                 match value {
                     Value::Object(object) => merge(&mut params.root, object),
                     Value::Null => {}
@@ -90,10 +114,14 @@ impl Params {
         Ok(params)
     }
 
-    fn merge_form(&mut self, text: &[u8]) -> Result<(), ApiError> {
+    fn merge_form(&mut self, text: &[u8], count: &mut usize) -> Result<(), ApiError> {
         for pair in text.split(|&b| b == b'&') {
             if pair.is_empty() {
                 continue;
+            }
+            *count += 1;
+            if *count > MAX_PARAMS {
+                return Err(too_many());
             }
             let (name, value) = match pair.iter().position(|&b| b == b'=') {
                 Some(at) => (&pair[..at], &pair[at + 1..]),
@@ -104,7 +132,7 @@ impl Params {
             if name.is_empty() {
                 continue;
             }
-            insert(&mut self.root, &segments(&name), Value::String(value));
+            insert(&mut self.root, &segments(&name)?, Value::String(value));
         }
         Ok(())
     }
@@ -208,30 +236,73 @@ fn decode(raw: &[u8]) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| ApiError::InvalidEncoding)
 }
 
+fn too_many() -> ApiError {
+    ApiError::InvalidRequest("too many parameters")
+}
+
+fn too_deep() -> ApiError {
+    ApiError::InvalidParameter {
+        name: "parameters",
+        reason: "nested too deeply".into(),
+    }
+}
+
 /// `user[email]` -> `["user", "email"]`; `logos[][res]` -> `["logos", "",
 /// "res"]`; a name whose brackets do not close is one plain name.
-fn segments(name: &str) -> Vec<&str> {
+///
+/// # Errors
+/// More than [`MAX_DEPTH`] levels.
+fn segments(name: &str) -> Result<Vec<&str>, ApiError> {
     let Some(open) = name.find('[') else {
-        return vec![name];
+        return Ok(vec![name]);
     };
     if open == 0 || !name.ends_with(']') {
-        return vec![name];
+        return Ok(vec![name]);
     }
     let mut out = vec![&name[..open]];
     let mut rest = &name[open..];
     while let Some(inner) = rest.strip_prefix('[') {
         let Some(close) = inner.find(']') else {
-            return vec![name];
+            return Ok(vec![name]);
         };
+        if out.len() == MAX_DEPTH {
+            return Err(too_deep());
+        }
         out.push(&inner[..close]);
         rest = &inner[close + 1..];
     }
-    if rest.is_empty() { out } else { vec![name] }
+    Ok(if rest.is_empty() { out } else { vec![name] })
+}
+
+/// Holds a parsed JSON body to [`MAX_DEPTH`] levels and, with what the
+/// query held, [`MAX_PARAMS`] values. A walk with its own stack, not a
+/// recursion: the value may be nested as deep as serde_json allows.
+fn check_shape(value: &Value, count: &mut usize) -> Result<(), ApiError> {
+    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(map) => Box::new(map.values()),
+            Value::Array(items) => Box::new(items.iter()),
+            _ => continue,
+        };
+        if depth == MAX_DEPTH {
+            return Err(too_deep());
+        }
+        for child in children {
+            *count += 1;
+            if *count > MAX_PARAMS {
+                return Err(too_many());
+            }
+            pending.push((child, depth + 1));
+        }
+    }
+    Ok(())
 }
 
 /// Puts `value` at `path`, making objects and arrays on the way (Rails'
 /// rules: `a[]` appends; `a[][k]` fills the last element until it already
-/// has `k`). A later value for the same name wins.
+/// has `k`). A later value for the same name wins. It recurses once a
+/// level: `path` has at most [`MAX_DEPTH`] of them.
 fn insert(map: &mut Map<String, Value>, path: &[&str], value: Value) {
     let Some((first, rest)) = path.split_first() else {
         return;
@@ -273,7 +344,9 @@ fn insert(map: &mut Map<String, Value>, path: &[&str], value: Value) {
     }
 }
 
-/// Deep merge: objects merge key by key, anything else replaces.
+/// Deep merge: objects merge key by key, anything else replaces. It
+/// recurses once a level of `from`, which [`check_shape`] held to
+/// [`MAX_DEPTH`].
 fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
@@ -394,10 +467,91 @@ mod tests {
 
     #[test]
     fn unclosed_brackets_are_plain_names() {
-        assert_eq!(segments("a[b"), vec!["a[b"]);
-        assert_eq!(segments("[a]"), vec!["[a]"]);
-        assert_eq!(segments("a[b]c"), vec!["a[b]c"]);
-        assert_eq!(segments("a[b][]"), vec!["a", "b", ""]);
+        assert_eq!(segments("a[b").unwrap(), vec!["a[b"]);
+        assert_eq!(segments("[a]").unwrap(), vec!["[a]"]);
+        assert_eq!(segments("a[b]c").unwrap(), vec!["a[b]c"]);
+        assert_eq!(segments("a[b][]").unwrap(), vec!["a", "b", ""]);
+    }
+
+    fn deep(shape: &str, depth: usize) -> String {
+        let (open, close) = match shape {
+            "percent" => ("%5Ba", "%5D"),
+            "array" => ("[", "]"),
+            _ => ("[a", "]"),
+        };
+        let mut name = String::from("a");
+        for _ in 1..depth {
+            name.push_str(open);
+            name.push_str(close);
+        }
+        name + "=1"
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_in_every_shape() {
+        let too_deep = ApiError::InvalidParameter {
+            name: "parameters",
+            reason: "nested too deeply".into(),
+        };
+        for shape in ["brackets", "percent", "array"] {
+            let ok = deep(shape, MAX_DEPTH);
+            assert!(Params::parse(Some(&ok), None, b"").is_ok(), "{shape}");
+            assert!(Params::parse(None, None, ok.as_bytes()).is_ok(), "{shape}");
+            for depth in [MAX_DEPTH + 1, 100, 10_000] {
+                let text = deep(shape, depth);
+                let body = Params::parse(None, None, text.as_bytes());
+                assert_eq!(body.unwrap_err(), too_deep, "{shape} {depth}");
+                if text.len() <= QUERY_LIMIT {
+                    let query = Params::parse(Some(&text), None, b"");
+                    assert_eq!(query.unwrap_err(), too_deep, "{shape} {depth}");
+                }
+            }
+        }
+        let json = |depth: usize| "{\"a\":".repeat(depth) + "1" + &"}".repeat(depth);
+        assert!(Params::parse(None, Some("application/json"), json(MAX_DEPTH).as_bytes()).is_ok());
+        for depth in [MAX_DEPTH + 1, 100] {
+            let refused = Params::parse(None, Some("application/json"), json(depth).as_bytes());
+            assert_eq!(refused.unwrap_err(), too_deep, "json {depth}");
+        }
+        // Past serde_json's own limit of 128 levels: refused as unreadable.
+        let refused = Params::parse(None, Some("application/json"), json(10_000).as_bytes());
+        assert_eq!(
+            refused.unwrap_err(),
+            ApiError::InvalidRequest("the body is not a JSON object")
+        );
+    }
+
+    #[test]
+    fn parameters_are_counted_and_the_query_is_bounded() {
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("p{i}=1"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert!(Params::parse(Some(&many(MAX_PARAMS)), None, b"").is_ok());
+        let refused = ApiError::InvalidRequest("too many parameters");
+        assert_eq!(
+            Params::parse(Some(&many(MAX_PARAMS + 1)), None, b"").unwrap_err(),
+            refused
+        );
+        // Query and body count together.
+        let half = many(MAX_PARAMS / 2 + 1);
+        assert_eq!(
+            Params::parse(Some(&half), None, half.as_bytes()).unwrap_err(),
+            refused
+        );
+        let values = (0..=MAX_PARAMS).map(|i| i.to_string()).collect::<Vec<_>>();
+        let json = format!("{{\"a\":[{}]}}", values.join(","));
+        assert_eq!(
+            Params::parse(None, Some("application/json"), json.as_bytes()).unwrap_err(),
+            refused
+        );
+        let long = "a=".to_owned() + &"b".repeat(QUERY_LIMIT);
+        assert_eq!(
+            Params::parse(Some(&long), None, b"").unwrap_err(),
+            ApiError::InvalidRequest("the query string is too long")
+        );
     }
 
     #[test]
