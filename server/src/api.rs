@@ -47,6 +47,8 @@ pub struct Shared {
     /// The base URL links (QR codes) are written with; from the request's
     /// `Host` when unset.
     pub public_url: Option<String>,
+    /// How long a request body may take to arrive.
+    pub body_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Shared {
@@ -183,9 +185,11 @@ impl FromRequest<AppState> for Call {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
-        let bytes = axum::body::to_bytes(body, BODY_LIMIT)
-            .await
-            .map_err(|_| ApiError::InvalidRequest("the body is too large or was cut off"))?;
+        let bytes =
+            tokio::time::timeout(state.body_timeout, axum::body::to_bytes(body, BODY_LIMIT))
+                .await
+                .map_err(|_| ApiError::InvalidRequest("the body did not arrive in time"))?
+                .map_err(|_| ApiError::InvalidRequest("the body is too large or was cut off"))?;
         let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)

@@ -91,6 +91,17 @@ pub struct ServeArgs {
     /// [default: 10].
     #[arg(long, env = "PASSCODE_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<u64>,
+    /// The most connections open at once; past it new ones are closed at
+    /// once [default: half the open-file limit, at most 10000].
+    #[arg(long, env = "PASSCODE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a connection may take to send a request head, and may stay
+    /// idle between requests [default: 10].
+    #[arg(long, env = "PASSCODE_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a request body may take to arrive [default: 10].
+    #[arg(long, env = "PASSCODE_BODY_TIMEOUT")]
+    pub body_timeout: Option<u64>,
 }
 
 /// The same settings in the config file.
@@ -106,6 +117,9 @@ struct FileConfig {
     public_url: Option<String>,
     shutdown_timeout: Option<u64>,
     pool_size: Option<usize>,
+    max_connections: Option<usize>,
+    header_timeout: Option<u64>,
+    body_timeout: Option<u64>,
     webhook_secret: Option<Redacted>,
     twilio_account_sid: Option<String>,
     twilio_auth_token: Option<Redacted>,
@@ -166,6 +180,13 @@ pub struct Settings {
     pub secrets: SenderSecrets,
     /// PostgreSQL pool size.
     pub pool_size: usize,
+    /// The most connections open at once; `None` derives it from the
+    /// open-file limit at start.
+    pub max_connections: Option<usize>,
+    /// The deadline for a request head, and for an idle connection.
+    pub header_timeout: std::time::Duration,
+    /// The deadline for a request body.
+    pub body_timeout: std::time::Duration,
 }
 
 impl ServeArgs {
@@ -208,6 +229,9 @@ impl ServeArgs {
                     .unwrap_or(10),
             ),
             pool_size: self.pool_size.or(file.pool_size).unwrap_or(16),
+            max_connections: self.max_connections.or(file.max_connections),
+            header_timeout: seconds(self.header_timeout.or(file.header_timeout), 10)?,
+            body_timeout: seconds(self.body_timeout.or(file.body_timeout), 10)?,
             // Secrets come from the environment over the file, never flags.
             secrets: SenderSecrets {
                 webhook_secret: env("PASSCODE_WEBHOOK_SECRET")
@@ -221,6 +245,14 @@ impl ServeArgs {
                 twilio_base_url: env("PASSCODE_TWILIO_BASE_URL").or(file.twilio_base_url),
             },
         })
+    }
+}
+
+/// A deadline in seconds: 1 to one hour.
+fn seconds(given: Option<u64>, default: u64) -> Result<std::time::Duration, String> {
+    match given.unwrap_or(default) {
+        s @ 1..=3600 => Ok(std::time::Duration::from_secs(s)),
+        s => Err(format!("a timeout of {s} seconds: give 1 to 3600")),
     }
 }
 

@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, Clock, Shared};
 use crate::config::{Database, LogFormat, Settings};
+use crate::connections::{self, ConnectionLimits};
 use crate::crypto::{self, KEY_CHECK, MasterKey};
 use crate::sender::Sender;
 use crate::sender::outbox::Retry;
@@ -140,6 +141,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         ),
         clock: api::system_clock(),
         public_url: settings.public_url.clone(),
+        body_timeout: settings.body_timeout,
     });
     let flusher = {
         let shared = Arc::clone(&shared);
@@ -151,15 +153,34 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             }
         })
     };
-    tracing::info!(listen = %settings.listen, "serving");
+    let open_files = connections::raise_open_file_limit();
+    let mut limits = ConnectionLimits::for_open_files(open_files);
+    limits.header_timeout = settings.header_timeout;
+    if let Some(max) = settings.max_connections {
+        limits.max_connections = max.max(1);
+    }
+    tracing::info!(
+        listen = %settings.listen,
+        open_files,
+        max_connections = limits.max_connections,
+        header_timeout_s = limits.header_timeout.as_secs(),
+        body_timeout_s = settings.body_timeout.as_secs(),
+        "serving"
+    );
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = axum::serve(listener, api::router(Arc::clone(&shared))).with_graceful_shutdown(
+    let serving = connections::serve(
+        listener,
+        api::router(Arc::clone(&shared)),
+        limits,
         async move {
             shutdown_signal().await;
             let _ = stopping_tx.send(());
         },
     );
-    let mut server = tokio::spawn(async move { serving.await });
+    let mut server = tokio::spawn(async move {
+        serving.await;
+        Ok::<(), String>(())
+    });
     // After a signal, requests in flight get the shutdown timeout to finish;
     // the queue of deliveries gets what is left of it.
     let limit = settings.shutdown_timeout;
@@ -195,6 +216,7 @@ pub fn app(service: Service, clock: Clock, public_url: Option<String>) -> axum::
         service,
         clock,
         public_url,
+        body_timeout: std::time::Duration::from_secs(10),
     }))
 }
 

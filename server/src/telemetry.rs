@@ -116,6 +116,11 @@ pub fn rate_limited(limit: &'static str) {
     metrics::counter!("passcode_rate_limited_total", "limit" => limit).increment(1);
 }
 
+/// Counts a connection closed at once because the cap was reached.
+pub fn connection_refused() {
+    metrics::counter!("passcode_connections_refused_total").increment(1);
+}
+
 /// Records how long a database call took.
 pub fn database(operation: &'static str, started: Instant) {
     metrics::histogram!("passcode_database_seconds", "operation" => operation)

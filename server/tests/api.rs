@@ -6,18 +6,22 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use passcode::{ParsedKeyUri, Totp, TotpConfig};
-use passcode_server::api::Clock;
+use passcode_server::api::{self, Clock, Shared};
+use passcode_server::connections::{self, ConnectionLimits};
 use passcode_server::crypto::{MasterKey, key_hash};
 use passcode_server::sender::{Channel, Message, SendError, Sender};
-use passcode_server::server;
 use passcode_server::service::{Limits, Service, StartRequest};
 use passcode_server::store::sqlite::{Durability, Sqlite};
 use passcode_server::store::{
     self, App, AppPatch, Counter, Device, MonthStats, NewApp, Store, User, Versioned,
 };
+
+#[path = "api/attacks.rs"]
+mod attacks;
 
 /// 2023-11-14 22:13:20 UTC.
 const T0: u64 = 1_700_000_000;
@@ -53,6 +57,17 @@ async fn start(sandbox: bool) -> Server {
 
 /// [`start`] with other rate limits.
 async fn start_with(sandbox: bool, limits: Limits) -> Server {
+    let connections = ConnectionLimits::for_open_files(1024);
+    start_bounded(sandbox, limits, connections, Duration::from_secs(10)).await
+}
+
+/// [`start_with`] with other connection limits and body deadline.
+async fn start_bounded(
+    sandbox: bool,
+    limits: Limits,
+    connections: ConnectionLimits,
+    body_timeout: Duration,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Sqlite::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
     let store: Arc<dyn Store> = Arc::new(sqlite);
@@ -80,10 +95,20 @@ async fn start_with(sandbox: bool, limits: Limits) -> Server {
         sent.clone(),
         limits,
     );
-    let app = server::app(service, clock_fn, None);
+    let app = api::router(Arc::new(Shared {
+        service,
+        clock: clock_fn,
+        public_url: None,
+        body_timeout,
+    }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(connections::serve(
+        listener,
+        app,
+        connections,
+        std::future::pending(),
+    ));
     Server {
         base: format!("http://{addr}"),
         clock,
@@ -581,7 +606,7 @@ impl Store for SlowCommits {
         self.0.load(key).await
     }
     async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> store::Result<bool> {
-        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        tokio::time::sleep(Duration::from_millis(3)).await;
         self.0.cas(key, expected, value).await
     }
     async fn remove(&self, key: &str) -> store::Result<()> {
@@ -941,7 +966,7 @@ async fn stats_count_this_month() {
         if body.contains(r#""auths_count":1"#) {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let value: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(value["message"], "Monthly statistics.");

@@ -1,0 +1,196 @@
+//! Accepting connections with every wait and count bounded.
+//!
+//! `axum::serve` has no deadline for a request's head, none for an idle
+//! keep-alive connection and no cap on open connections, so a thousand
+//! idle or slow sockets (slowloris) took the server off line. This loop
+//! drives hyper's HTTP/1 connections itself: hyper's header-read timeout
+//! starts when a connection waits for a request head, new or kept alive,
+//! so one deadline closes slow heads and idle connections alike; the body
+//! has its own deadline where it is read ([`crate::api::Call`]); and a
+//! semaphore caps the connections open at once. Past the cap, a new
+//! connection is closed at once, and those already open are served.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// How connections are bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// The most connections open at once.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request head, counted
+    /// from when it opens or from its last answer (so also how long it
+    /// may stay idle between requests).
+    pub header_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    /// The defaults for `open_files` file descriptors: half of them for
+    /// connections (the rest for the database, the log, outgoing
+    /// requests), at most 10,000 (about 27 KB each when idle), at least
+    /// 16; heads within 10 seconds.
+    #[must_use]
+    pub fn for_open_files(open_files: u64) -> Self {
+        let half = usize::try_from(open_files / 2).unwrap_or(usize::MAX);
+        Self {
+            max_connections: half.clamp(16, 10_000),
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard one and returns the
+/// limit in force (1,024, the usual default, when it cannot be read).
+#[must_use]
+pub fn raise_open_file_limit() -> u64 {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current != limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                limit = raised;
+            }
+        }
+        // None is "unlimited".
+        limit.current.unwrap_or(u64::MAX)
+    }
+    #[cfg(not(unix))]
+    {
+        1024
+    }
+}
+
+/// Logs at most one line an interval, with the count of the events it
+/// stood for: a flood of refused connections writes one line every ten
+/// seconds, not one per connection.
+#[derive(Debug)]
+struct Every {
+    interval: Duration,
+    last: Option<Instant>,
+    missed: u64,
+}
+
+impl Every {
+    fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: None,
+            missed: 0,
+        }
+    }
+
+    /// The number of events since the last line, when a line is due.
+    fn due(&mut self, now: Instant) -> Option<u64> {
+        self.missed = self.missed.saturating_add(1);
+        if self
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) < self.interval)
+        {
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.missed))
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops
+/// accepting and returns once the open connections have finished their
+/// requests in flight (the caller bounds that wait).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let mut full = Every::new(Duration::from_secs(10));
+    let mut failing = Every::new(Duration::from_secs(10));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, most often: the open
+                // connections go on; wait a moment instead of spinning.
+                if let Some(count) = failing.due(Instant::now()) {
+                    tracing::warn!(error = %e, count, "cannot accept connections");
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            drop(stream);
+            crate::telemetry::connection_refused();
+            if let Some(count) = full.due(Instant::now()) {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    refused = count,
+                    "the connection cap is reached: closing new connections"
+                );
+            }
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(router.clone()),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A closed, reset or timed-out connection is the client's
+            // affair; nothing to log.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_open_file_limit() {
+        assert_eq!(ConnectionLimits::for_open_files(1024).max_connections, 512);
+        assert_eq!(ConnectionLimits::for_open_files(10).max_connections, 16);
+        assert_eq!(
+            ConnectionLimits::for_open_files(u64::MAX).max_connections,
+            10_000
+        );
+    }
+
+    #[test]
+    fn a_flood_is_one_line_an_interval() {
+        let mut every = Every::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(every.due(t0), Some(1));
+        assert_eq!(every.due(t0 + Duration::from_secs(1)), None);
+        assert_eq!(every.due(t0 + Duration::from_secs(9)), None);
+        assert_eq!(every.due(t0 + Duration::from_secs(10)), Some(3));
+        assert_eq!(every.due(t0 + Duration::from_secs(11)), None);
+    }
+}

@@ -1,0 +1,289 @@
+//! What an attack on the running server found (D1-D4), each as the
+//! request that did the harm and the answer it must get now.
+
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::*;
+
+/// The server's address, for raw sockets.
+fn addr(s: &Server) -> String {
+    s.base.trim_start_matches("http://").to_owned()
+}
+
+/// Sends `request` as it is and reads until the server closes: the status
+/// and the body, or `None` when the connection closed without an answer.
+/// Raw, because an HTTP client refuses a URI this long before sending it.
+async fn raw(s: &Server, request: &[u8]) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(addr(s)).await.unwrap();
+    // The server may answer and close before reading all of a large
+    // request: a failed write still leaves its answer to read.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer));
+    assert!(read.await.is_ok(), "the server neither answered nor closed");
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.get(9..12)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((status, body))
+}
+
+async fn assert_healthy(s: &Server) {
+    let health = s.http.get(format!("{}/health", s.base)).send().await;
+    assert_eq!(health.unwrap().status(), 200, "/health stopped answering");
+}
+
+/// `a` followed by `depth - 1` levels of `open`, `close`, then `=1`.
+fn nested(open: &str, close: &str, depth: usize) -> String {
+    let mut name = String::from("a");
+    for _ in 1..depth {
+        name.push_str(open);
+        name.push_str(close);
+    }
+    name + "=1"
+}
+
+const TOO_DEEP: &str = r#"{"message":"Invalid parameter: parameters - nested too deeply","success":false,"errors":{"message":"Invalid parameter: parameters - nested too deeply"},"error_code":"60004"}"#;
+
+/// D1: names nested 10,000 levels deep overflowed a worker's stack before
+/// the API key was checked, and the process aborted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_parameter_names_are_refused_and_the_server_stays_up() {
+    let s = start(false).await;
+    for depth in [10, 100, 10_000, 100_000] {
+        let shapes = [
+            ("brackets", nested("[a", "]", depth)),
+            ("percent-encoded", nested("%5Ba", "%5D", depth)),
+            ("arrays", nested("[", "]", depth)),
+        ];
+        let mut requests = Vec::new();
+        for (shape, text) in &shapes {
+            let form = format!(
+                "POST /protected/json/users/new HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{text}",
+                text.len()
+            );
+            let query = format!(
+                "GET /protected/json/app/details?{text} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            );
+            requests.push((format!("{shape} form"), form));
+            requests.push((format!("{shape} query"), query));
+        }
+        let json = "{\"a\":".repeat(depth) + "1" + &"}".repeat(depth);
+        requests.push((
+            "json".into(),
+            format!(
+                "POST /protected/json/users/new HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                json.len()
+            ),
+        ));
+        for (how, request) in &requests {
+            let answer = raw(&s, request.as_bytes()).await;
+            if depth <= 100 {
+                // Small enough to be read whole: the Authy body, exactly.
+                let (status, body) = answer.unwrap_or_else(|| panic!("{how} {depth}: no answer"));
+                assert_eq!((status, body.as_str()), (400, TOO_DEEP), "{how} {depth}");
+            } else if let Some((status, body)) = answer {
+                // Past the size limits: refused as too large, by the API
+                // (60002) or, for a head past hyper's buffer, by hyper.
+                match status {
+                    400 => assert!(
+                        body.contains(r#""error_code":"60002""#)
+                            || body.contains(r#""error_code":"60004""#),
+                        "{how} {depth}: {body}"
+                    ),
+                    414 | 431 => assert!(request.len() > 64 * 1024, "{how} {depth}"),
+                    other => panic!("{how} {depth}: {other} {body}"),
+                }
+            }
+            assert_healthy(&s).await;
+        }
+    }
+}
+
+/// A request head that arrives a byte at a time, forever.
+async fn trickle(s: &Server) -> TcpStream {
+    let mut stream = TcpStream::connect(addr(s)).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nX-A: ")
+        .await
+        .unwrap();
+    stream
+}
+
+/// Whether the server closes `stream` within `limit`, while this side
+/// sends a byte every 100 ms (a slow head) or nothing (`send` false).
+async fn closed_within(mut stream: TcpStream, limit: Duration, send: bool) -> bool {
+    let started = Instant::now();
+    let mut buffer = [0u8; 512];
+    while started.elapsed() < limit {
+        if send && stream.write_all(b"a").await.is_err() {
+            return true;
+        }
+        // An answer (a 400 for a late body) is read on to the close.
+        let read = tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buffer));
+        if let Ok(Ok(0) | Err(_)) = read.await {
+            return true;
+        }
+    }
+    false
+}
+
+/// D2: idle, slow-head and slow-body connections were never closed, and
+/// a thousand of them took the server off line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_connections_are_closed_by_their_deadlines() {
+    let bounds = ConnectionLimits {
+        max_connections: 100,
+        header_timeout: Duration::from_secs(1),
+    };
+    let s = start_bounded(false, Limits::default(), bounds, Duration::from_secs(1)).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let mut idle = Vec::new();
+    let mut slow_heads = Vec::new();
+    let mut slow_bodies = Vec::new();
+    for _ in 0..20 {
+        idle.push(TcpStream::connect(addr(&s)).await.unwrap());
+        slow_heads.push(trickle(&s).await);
+        let mut body = TcpStream::connect(addr(&s)).await.unwrap();
+        let head = format!(
+            "POST /protected/json/users/new HTTP/1.1\r\nHost: x\r\nX-Authy-API-Key: {KEY_A}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user\":"
+        );
+        body.write_all(head.as_bytes()).await.unwrap();
+        slow_bodies.push(body);
+    }
+    // Meanwhile a client is served: health, an SMS and its verification.
+    assert_healthy(&s).await;
+    let sent = s.get(KEY_A, &format!("sms/{user}?force=true")).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let code = s.last_code();
+    let verified = s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    // Each slow one is closed by its deadline (1 s), with a margin.
+    let limit = Duration::from_secs(4);
+    let closing = idle
+        .into_iter()
+        .map(|c| closed_within(c, limit, false))
+        .chain(
+            slow_heads
+                .into_iter()
+                .map(|c| closed_within(c, limit, true)),
+        )
+        .chain(
+            slow_bodies
+                .into_iter()
+                .map(|c| closed_within(c, limit, true)),
+        );
+    let closed = futures::future::join_all(closing).await;
+    assert!(closed.iter().all(|c| *c), "{closed:?}");
+    assert_healthy(&s).await;
+}
+
+/// D2: past the cap new connections are closed at once, the open ones are
+/// still served, and once the idle ones time out new ones are served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_new_connections_are_closed_and_open_ones_served() {
+    let bounds = ConnectionLimits {
+        max_connections: 8,
+        header_timeout: Duration::from_secs(2),
+    };
+    let s = start_bounded(false, Limits::default(), bounds, Duration::from_secs(2)).await;
+    let health = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut kept = TcpStream::connect(addr(&s)).await.unwrap();
+    let mut buffer = [0u8; 1024];
+    kept.write_all(health).await.unwrap();
+    let n = kept.read(&mut buffer).await.unwrap();
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    let idle: Vec<TcpStream> =
+        futures::future::join_all((0..7).map(|_| TcpStream::connect(addr(&s))))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The ninth is closed without an answer.
+    let refused = raw(
+        &s,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(refused, None);
+    // The one already open is served.
+    kept.write_all(health).await.unwrap();
+    let n = kept.read(&mut buffer).await.unwrap();
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    drop(kept);
+    // The idle ones reach their deadline; then new connections are served.
+    let closed = futures::future::join_all(
+        idle.into_iter()
+            .map(|c| closed_within(c, Duration::from_secs(5), false)),
+    )
+    .await;
+    assert!(closed.iter().all(|c| *c), "{closed:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_healthy(&s).await;
+}
+
+/// D3: the application's send unit was taken before a destination's
+/// limits refused, so resends to one number drained the application.
+#[tokio::test]
+async fn resends_to_one_number_leave_the_application_quota_to_others() {
+    let limits = Limits {
+        app_sends: passcode::RateLimit::new(5, 60, 5).unwrap(),
+        ..Limits::default()
+    };
+    let s = start_with(false, limits).await;
+    let target = s.create_user(KEY_A, "775-461-5609").await;
+    let refused_start = r#"{"via":"sms","country_code":1,"phone_number":"775-461-5609"}"#;
+    let mut answers = Vec::new();
+    for _ in 0..30 {
+        answers.push(
+            s.get(KEY_A, &format!("sms/{target}?force=true"))
+                .await
+                .status,
+        );
+        let started = s
+            .post_json(KEY_A, "phones/verification/start", refused_start)
+            .await;
+        answers.push(started.status);
+    }
+    // One number's limits (3 at once) refuse the rest of the flood.
+    assert_eq!(
+        answers.iter().filter(|s| **s == 200).count(),
+        3,
+        "{answers:?}"
+    );
+    // Another user's SMS and another number's verification go out.
+    let other = s.create_user(KEY_A, "775-461-5610").await;
+    let sent = s.get(KEY_A, &format!("sms/{other}?force=true")).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let start = r#"{"via":"sms","country_code":1,"phone_number":"775-461-5611"}"#;
+    let started = s.post_json(KEY_A, "phones/verification/start", start).await;
+    assert_eq!(started.status, 200, "{}", started.body);
+}
+
+/// D4: a replayed right code counted as a failed guess, so a double submit
+/// or a client's retries locked the user out of the next fresh code.
+#[tokio::test]
+async fn replays_of_an_accepted_code_do_not_throttle_the_next_code() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let totp = enrol(&s, KEY_A, user).await;
+    let code = totp.generate(s.now()).unwrap().to_string();
+    let path = format!("verify/{code}/{user}");
+    assert_eq!(s.get(KEY_A, &path).await.status, 200);
+    for _ in 0..20 {
+        let replay = s.get(KEY_A, &path).await;
+        assert_eq!(replay.status, 401, "{}", replay.body);
+        assert!(
+            replay.body.contains(r#""error_code":"60019""#),
+            "{}",
+            replay.body
+        );
+    }
+    s.advance(30);
+    let fresh = totp.generate(s.now()).unwrap().to_string();
+    let answer = s.get(KEY_A, &format!("verify/{fresh}/{user}")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
