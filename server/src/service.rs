@@ -590,7 +590,7 @@ impl Service {
         }
         let e164 = format!("+{}{}", user.country_code, user.phone);
         if !app.sandbox {
-            self.take_send_limits(app, &e164, now).await?;
+            self.take_destination_limits(app, &e164, now).await?;
         }
         let digits = app.token_length;
         let verifier = self.verifier(digits, TOKEN_VALIDITY)?;
@@ -631,6 +631,7 @@ impl Service {
             )
             .await?;
         if !app.sandbox {
+            self.take_app_send(app, now).await?;
             let lang = Lang::choose(locale, user.country_code);
             self.deliver(app, &e164, channel, lang, None, &code).await?;
         }
@@ -645,15 +646,20 @@ impl Service {
         Ok(Sent::Sent { cellphone })
     }
 
-    async fn take_send_limits(&self, app: &App, e164: &str, now: u64) -> Result<(), ApiError> {
+    /// Takes a unit of the destination's limits. The narrowest limits come
+    /// first and the application's last ([`take_app_send`]), after the
+    /// user's own resend limit too: a request refused for one number
+    /// consumes nothing of the application's quota, so a flood of resends
+    /// to one number cannot stop the application's other sends.
+    ///
+    /// [`take_app_send`]: Self::take_app_send
+    async fn take_destination_limits(
+        &self,
+        app: &App,
+        e164: &str,
+        now: u64,
+    ) -> Result<(), ApiError> {
         let l = self.limits;
-        self.take(
-            &format!("app:{}:sends", app.id),
-            l.app_sends,
-            now,
-            "Too many messages sent by this application: try again later",
-        )
-        .await?;
         self.take(
             &format!("app:{}:dest:{e164}:burst", app.id),
             l.destination_burst,
@@ -666,6 +672,18 @@ impl Service {
             l.destination_daily,
             now,
             "Too many messages sent to this number today",
+        )
+        .await
+    }
+
+    /// Takes a unit of the application's send quota: the last limit a send
+    /// passes before its delivery.
+    async fn take_app_send(&self, app: &App, now: u64) -> Result<(), ApiError> {
+        self.take(
+            &format!("app:{}:sends", app.id),
+            self.limits.app_sends,
+            now,
+            "Too many messages sent by this application: try again later",
         )
         .await
     }
@@ -829,7 +847,12 @@ impl Service {
                 let mut state = state.unwrap_or_default();
                 let result = match totp.check(&policy, &mut state, token, now) {
                     Ok(_) => Ok(()),
-                    Err(VerifyError::Replayed) => Err(Refusal::Replayed),
+                    // A double submit or a client's retry of the code just
+                    // accepted: refused, but not a guess, so the state that
+                    // counted it as a failure is not written.
+                    Err(VerifyError::Replayed) => {
+                        return Ok((None, Step::Keep(Err(Refusal::Replayed))));
+                    }
                     Err(VerifyError::Throttled { .. }) => {
                         return Ok((None, Step::Keep(Err(Refusal::Throttled))));
                     }
@@ -1077,7 +1100,7 @@ impl Service {
             });
         }
         if !app.sandbox {
-            self.take_send_limits(app, &phone.e164, now).await?;
+            self.take_destination_limits(app, &phone.e164, now).await?;
         }
         let digits = request.code_length;
         let verifier = self.verifier(digits, VERIFICATION_VALIDITY)?;
@@ -1118,6 +1141,7 @@ impl Service {
             .await?;
         let lang = Lang::choose(request.locale.as_deref(), phone.country_code);
         if !app.sandbox {
+            self.take_app_send(app, now).await?;
             self.deliver(
                 app,
                 &phone.e164,
