@@ -100,17 +100,29 @@ pub async fn ensure_default_app(
     Ok(())
 }
 
-/// Sets up logging.
+/// Sets up logging: `RUST_LOG`'s levels (default `info`), and never below
+/// `info` for another crate's events, whatever `RUST_LOG` says: at debug
+/// and trace, dependencies write what passes through them (tokio-postgres
+/// a statement's parameters, an HTTP crate its headers), and those hold
+/// phone numbers, sealed seeds and keys. This crate logs no secret at any
+/// level.
 pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let ours = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO || meta.target().starts_with("passcode_server")
+    });
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match format {
+        LogFormat::Text => layer.boxed(),
+        LogFormat::Json => layer.json().boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(ours).with_filter(filter))
+        .try_init();
 }
 
 /// Runs the server until SIGINT or SIGTERM.

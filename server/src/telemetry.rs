@@ -60,9 +60,19 @@ fn request_id(request: &Request) -> String {
 
 /// The outer middleware, on every request: the id, in the response header
 /// and in a span around everything logged while answering.
+///
+/// The span names the route's template (`/protected/json/verify/{token}/{id}`),
+/// recorded once routing has matched it, never the path or the query: the
+/// path of a verification holds its code, and a line logged for a 5xx
+/// would show a code still valid.
 pub async fn identify(request: Request, next: Next) -> Response {
     let id = request_id(&request);
-    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        route = tracing::field::Empty
+    );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
@@ -87,6 +97,7 @@ pub async fn measure(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    tracing::Span::current().record("route", route.as_str());
     let started = Instant::now();
     let response = next.run(request).await;
     count_request(route.clone(), response.status().as_u16());
@@ -97,6 +108,7 @@ pub async fn measure(request: Request, next: Next) -> Response {
 
 /// Counts one answered request.
 pub fn count_request(route: String, status: u16) {
+    tracing::Span::current().record("route", route.as_str());
     metrics::counter!("passcode_http_requests_total", "route" => route, "status" => status.to_string()).increment(1);
 }
 
