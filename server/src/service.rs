@@ -715,7 +715,7 @@ impl Service {
             Channel::Call => "call",
         };
         let sent = self.sender.send(&message).await;
-        crate::telemetry::message(label, if sent.is_ok() { "sent" } else { "failed" });
+        crate::telemetry::message(label, if sent.is_ok() { "accepted" } else { "refused" });
         sent.map_err(|e| {
             tracing::warn!(error = %e, app_id = app.id, "delivery failed");
             match channel {

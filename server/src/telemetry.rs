@@ -117,9 +117,19 @@ pub fn verification(outcome: &'static str) {
     metrics::counter!("passcode_verifications_total", "outcome" => outcome).increment(1);
 }
 
-/// Counts a message by channel and outcome.
+/// Counts a message handed to the sender, by channel and outcome:
+/// `accepted` (written by the log and file senders, queued by the network
+/// ones) or `refused`. What became of a queued one is [`delivery`]'s.
 pub fn message(channel: &'static str, outcome: &'static str) {
     metrics::counter!("passcode_messages_total", "channel" => channel, "outcome" => outcome)
+        .increment(1);
+}
+
+/// Counts what became of a queued message at its gateway: `delivered`,
+/// `refused` (a 4xx or a redirect, not retried) or `given_up` (every
+/// retry failed).
+pub fn delivery(gateway: &'static str, outcome: &'static str) {
+    metrics::counter!("passcode_deliveries_total", "gateway" => gateway, "outcome" => outcome)
         .increment(1);
 }
 

@@ -106,6 +106,47 @@ async fn a_refusal_is_not_retried() {
     assert!(sender.send(&message(Channel::Sms)).await.is_err());
 }
 
+/// D15: the webhook followed redirects, posting the code and its
+/// signature again to wherever the first host sent it.
+#[tokio::test]
+async fn a_redirect_is_a_refused_delivery_not_followed() {
+    passcode_server::telemetry::recorder();
+    let (elsewhere, stolen) = fake(&[]).await;
+    let redirect = Router::new().fallback(post(move || {
+        let to = format!("{elsewhere}/steal");
+        async move { (StatusCode::TEMPORARY_REDIRECT, [("location", to)]) }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, redirect).await });
+    let secrets = SenderSecrets {
+        webhook_secret: Some(Redacted::new("s".into())),
+        twilio_account_sid: Some("ACtest".into()),
+        twilio_auth_token: Some(Redacted::new("token".into())),
+        twilio_from: Some("+15005550006".into()),
+        twilio_base_url: Some(format!("http://{addr}")),
+    };
+    for spec in [
+        SenderSpec::Webhook(format!("http://{addr}/hook")),
+        SenderSpec::Twilio,
+    ] {
+        let sender = spec.build(&secrets, FAST).unwrap();
+        sender.send(&message(Channel::Sms)).await.unwrap();
+        sender.flush(Duration::from_secs(5)).await;
+    }
+    assert_eq!(
+        stolen.seen.lock().unwrap().len(),
+        0,
+        "a redirect was followed"
+    );
+    let metrics = passcode_server::telemetry::render();
+    assert!(
+        // Twilio's only refusal in this binary (the webhook has others).
+        metrics.contains(r#"passcode_deliveries_total{gateway="twilio",outcome="refused"} 1"#),
+        "{metrics}"
+    );
+}
+
 #[tokio::test]
 async fn a_network_sender_needs_its_secret() {
     let error = SenderSpec::Webhook("http://127.0.0.1:9/x".into())

@@ -102,10 +102,12 @@ async fn deliver(gateway: &dyn Gateway, message: &Message, retry: Retry) {
     for attempt in 1..=retry.attempts {
         match gateway.attempt(message).await {
             Attempt::Delivered => {
+                crate::telemetry::delivery(gateway.name(), "delivered");
                 tracing::info!(gateway = gateway.name(), app_id = message.app_id, channel = ?message.channel, attempt, "delivered");
                 return;
             }
             Attempt::Fail(why) => {
+                crate::telemetry::delivery(gateway.name(), "refused");
                 tracing::warn!(gateway = gateway.name(), app_id = message.app_id, %why, "delivery refused; not retried");
                 return;
             }
@@ -118,6 +120,7 @@ async fn deliver(gateway: &dyn Gateway, message: &Message, retry: Retry) {
             }
         }
     }
+    crate::telemetry::delivery(gateway.name(), "given_up");
     tracing::error!(
         gateway = gateway.name(),
         app_id = message.app_id,

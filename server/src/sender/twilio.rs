@@ -37,7 +37,10 @@ impl Twilio {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(settings: TwilioSettings) -> Result<Self, String> {
+        // Never follow a redirect: it would post the code (and its
+        // signature) to another host. A 3xx is a refused delivery.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| e.to_string())?;

@@ -29,7 +29,10 @@ impl Webhook {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(url: String, secret: Redacted) -> Result<Self, String> {
+        // Never follow a redirect: it would post the code (and its
+        // signature) to another host. A 3xx is a refused delivery.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| e.to_string())?;
@@ -52,6 +55,8 @@ pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
 pub(crate) fn judge(status: reqwest::StatusCode) -> Attempt {
     if status.is_success() {
         Attempt::Delivered
+    } else if status.is_redirection() {
+        Attempt::Fail(format!("status {status}: redirects are not followed"))
     } else if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
         Attempt::Retry(format!("status {status}"))
     } else {
