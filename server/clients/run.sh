@@ -70,7 +70,7 @@ PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0));
 BASE_URL="http://127.0.0.1:$PORT"
 
 # One ordinary application (phone export on) and one sandbox application.
-APP_JSON="$("$BIN" app create --database "$DB" --name "Conformance App" --json)" || { echo "run.sh: app create failed" >&2; exit 1; }
+APP_JSON="$("$BIN" app create --init --database "$DB" --name "Conformance App" --json)" || { echo "run.sh: app create failed" >&2; exit 1; }
 APP_ID="$(printf '%s' "$APP_JSON" | json_field app_id)" || exit 1
 APP_KEY="$(printf '%s' "$APP_JSON" | json_field api_key)" || exit 1
 "$BIN" app set "$APP_ID" --database "$DB" --phone-export on >/dev/null || { echo "run.sh: app set failed" >&2; exit 1; }

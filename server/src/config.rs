@@ -67,8 +67,12 @@ pub struct ServeArgs {
     /// when missing [default: passcode-data/master.key].
     #[arg(long, env = "PASSCODE_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
-    /// Where messages go: `log` (development: printed, not delivered) or
-    /// `file:PATH` (one JSON line a message) [default: log].
+    /// Where messages go [default: log]: `log` (development: printed, code
+    /// included, not delivered); `file:PATH` (one JSON line a message);
+    /// `webhook:URL` (a signed POST of that line; reads
+    /// PASSCODE_WEBHOOK_SECRET); `twilio` (Twilio's Messages and Calls;
+    /// reads PASSCODE_TWILIO_ACCOUNT_SID, PASSCODE_TWILIO_AUTH_TOKEN,
+    /// PASSCODE_TWILIO_FROM).
     #[arg(long, env = "PASSCODE_SENDER")]
     pub sender: Option<SenderSpec>,
     /// A TOML file with any of these settings.

@@ -48,6 +48,10 @@ struct AppArgs {
     /// Print JSON only.
     #[arg(long, global = true)]
     json: bool,
+    /// Create the SQLite database when it does not exist (without it, a
+    /// mistyped path is an error, not a new empty database).
+    #[arg(long, global = true)]
+    init: bool,
     #[command(subcommand)]
     command: AppCommand,
 }
@@ -101,18 +105,27 @@ enum AppCommand {
         generic_tokens: Option<Switch>,
         #[arg(long)]
         custom_messages: Option<Switch>,
+        /// `on` makes `0000000` verify every user and `0000` approve
+        /// every phone verification: refused for an application with
+        /// users unless `--force` is given.
         #[arg(long)]
         sandbox: Option<Switch>,
+        /// Switch the sandbox on even though the application has users.
+        #[arg(long)]
+        force: bool,
     },
     /// Give an application a new API key (the old one stops working).
     RotateKey {
         /// Its id.
         id: i64,
     },
-    /// Delete an application with its users.
+    /// Delete an application with its users (asks for `--yes`).
     Delete {
         /// Its id.
         id: i64,
+        /// Delete it: without this, say what would be deleted and stop.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -161,6 +174,16 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             .as_deref()
             .unwrap_or(passcode_server::config::DEFAULT_DATABASE),
     )?;
+    if let Database::Sqlite(path) = &database
+        && !args.init
+        && !path.exists()
+    {
+        return Err(format!(
+            "no database at {}: give the server's --database (or PASSCODE_DATABASE_URL; relative paths start in this directory), or create it with `passcode-server serve --database sqlite:{}` or with --init",
+            path.display(),
+            path.display()
+        ));
+    }
     let store = server::open_store(&database, Durability::Full, 2).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -247,7 +270,16 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             generic_tokens,
             custom_messages,
             sandbox,
+            force,
         } => {
+            if sandbox == Some(Switch::On) && !force {
+                let users = server::real_users(store.as_ref(), id).await?;
+                if users > 0 {
+                    return Err(format!(
+                        "application {id} has {users} users: in the sandbox `0000000` verifies every one of them and nothing is delivered; add --force to do it anyway"
+                    ));
+                }
+            }
             let patch = AppPatch {
                 name,
                 token_length,
@@ -283,7 +315,19 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             }
             print_key(id, &key);
         }
-        AppCommand::Delete { id } => {
+        AppCommand::Delete { id, yes } => {
+            if !yes {
+                let app = store
+                    .app(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("no application {id}"))?;
+                let users = store.user_count(id).await.map_err(|e| e.to_string())?;
+                return Err(format!(
+                    "this deletes application {id} ({:?}) with its {users} users and their authenticators, for good: add --yes to do it",
+                    app.name
+                ));
+            }
             if !store.delete_app(id).await.map_err(|e| e.to_string())? {
                 return Err(format!("no application {id}"));
             }

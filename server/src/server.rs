@@ -100,6 +100,39 @@ pub async fn ensure_default_app(
     Ok(())
 }
 
+/// The users of application `app_id` other than the sandbox's own user
+/// 51.
+///
+/// # Errors
+/// A store failure.
+pub async fn real_users(store: &dyn Store, app_id: i64) -> Result<i64, String> {
+    let all = store.user_count(app_id).await.map_err(|e| e.to_string())?;
+    let seeded = store
+        .user(app_id, crate::store::sqlite::SANDBOX_USER.0)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some();
+    Ok(all - i64::from(seeded))
+}
+
+/// Warns, at every start, of each sandbox application with real users:
+/// `0000000` verifies every one of them.
+async fn warn_of_live_sandboxes(store: &dyn Store) -> Result<(), String> {
+    for app in store.apps().await.map_err(|e| e.to_string())? {
+        if app.sandbox {
+            let users = real_users(store, app.id).await?;
+            if users > 0 {
+                tracing::warn!(
+                    app_id = app.id,
+                    users,
+                    "a sandbox application has real users: the sandbox token 0000000 verifies every one of them and nothing is delivered"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Sets up logging: `RUST_LOG`'s levels (default `info`), and never below
 /// `info` for another crate's events, whatever `RUST_LOG` says: at debug
 /// and trace, dependencies write what passes through them (tokio-postgres
@@ -130,6 +163,11 @@ pub fn init_logging(format: LogFormat) {
 /// # Errors
 /// A message when it cannot start.
 pub async fn serve(settings: Settings) -> Result<(), String> {
+    // The address first: a start that cannot listen creates nothing (no
+    // database, no application whose key is printed once and lost).
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let store = open_store(&settings.database, settings.durability, settings.pool_size).await?;
     let key = master_key(store.as_ref(), &settings).await?;
     let now = i64::try_from((api::system_clock())()).unwrap_or(0);
@@ -141,9 +179,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     if settings.durability == Durability::Normal {
         tracing::warn!("durability is `normal`: a power loss can forget that a code was used");
     }
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    warn_of_live_sandboxes(store.as_ref()).await?;
     let shared = Arc::new(Shared {
         service: Service::new(
             Arc::clone(&store),

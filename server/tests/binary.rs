@@ -28,9 +28,18 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `app create --json`: stdout holds only `{"app_id":N,"api_key":"..."}`.
+/// `app create --json --init`: stdout holds only `{"app_id":N,"api_key":"..."}`.
 fn create_app(db: &str, name: &str, extra: &[&str]) -> (i64, String) {
-    let mut args = vec!["app", "create", "--database", db, "--name", name, "--json"];
+    let mut args = vec![
+        "app",
+        "create",
+        "--init",
+        "--database",
+        db,
+        "--name",
+        name,
+        "--json",
+    ];
     args.extend_from_slice(extra);
     let out = run(&args);
     assert!(
@@ -406,6 +415,7 @@ fn app_commands_refuse_bad_input_with_a_message() {
     let short = run(&[
         "app",
         "create",
+        "--init",
         "--database",
         &db,
         "--name",
@@ -442,4 +452,111 @@ fn app_commands_refuse_bad_input_with_a_message() {
         "9",
     ]);
     assert!(!length.status.success());
+}
+
+/// Found by a new user's first run: a start that cannot listen created the
+/// "Default" application and printed its key before failing; `app` with a
+/// mistyped database made a new empty one; `app delete` asked nothing.
+#[test]
+fn mistakes_create_nothing_and_delete_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let key_file = dir.path().join("master.key");
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--database", &db])
+        .arg("--master-key-file")
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!dir.path().join("passcode.db").exists());
+    assert!(!key_file.exists());
+
+    let list = run(&["app", "list", "--database", &db]);
+    assert!(!list.status.success());
+    let said = String::from_utf8_lossy(&list.stderr);
+    assert!(
+        said.contains(&dir.path().join("passcode.db").display().to_string()),
+        "{said}"
+    );
+    assert!(said.contains("--init"), "{said}");
+    assert!(!dir.path().join("passcode.db").exists());
+
+    let (id, _) = create_app(&db, "Shop", &[]);
+    let id = id.to_string();
+    let unasked = run(&["app", "delete", &id, "--database", &db]);
+    assert!(!unasked.status.success());
+    assert!(String::from_utf8_lossy(&unasked.stderr).contains("--yes"));
+    let list = run(&["app", "list", "--database", &db, "--json"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("Shop"));
+    let deleted = run(&["app", "delete", &id, "--database", &db, "--yes"]);
+    assert!(deleted.status.success());
+    let list = run(&["app", "list", "--database", &db, "--json"]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "[]");
+}
+
+/// D9: `app set --sandbox on` on an application with real users made
+/// `0000000` verify every one of them, silently.
+#[tokio::test]
+async fn the_sandbox_is_refused_for_an_application_with_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (id, key) = create_app(&db, "Live", &[]);
+    let id = id.to_string();
+    // No users yet: allowed, and back off.
+    for switch in ["on", "off"] {
+        let set = run(&["app", "set", &id, "--database", &db, "--sandbox", switch]);
+        assert!(
+            set.status.success(),
+            "{}",
+            String::from_utf8_lossy(&set.stderr)
+        );
+    }
+    let mut server = Running::start(dir.path(), &dir.path().join("master.key"));
+    let http = reqwest::Client::new();
+    let (status, body) = post(
+        &http,
+        &server.url("users/new"),
+        &key,
+        r#"{"user":{"email":"a@example.com","cellphone":"775-461-5609","country_code":1}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(server.stop().success());
+    let refused = run(&["app", "set", &id, "--database", &db, "--sandbox", "on"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("1 users") && said.contains("--force"),
+        "{said}"
+    );
+    let list = run(&["app", "list", "--database", &db, "--json"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains(r#""sandbox":false"#));
+    let forced = run(&[
+        "app",
+        "set",
+        &id,
+        "--database",
+        &db,
+        "--sandbox",
+        "on",
+        "--force",
+    ]);
+    assert!(forced.status.success());
+    // Every start says so.
+    let mut server = Running::start(dir.path(), &dir.path().join("master.key"));
+    assert!(server.stop().success());
+    let log = std::fs::read_to_string(&server.stderr).unwrap();
+    assert!(
+        log.contains("a sandbox application has real users"),
+        "{log}"
+    );
 }
