@@ -31,6 +31,12 @@ pub enum KeyError {
     Io(String),
     /// The file does not hold 64 hex characters on one line.
     Format,
+    /// The key is all zeros: a placeholder, not a key.
+    Zero,
+    /// The path is not a regular file (a FIFO, a device, a directory).
+    NotAFile(String),
+    /// Group or others may read or write the file: the path, and its mode.
+    Exposed(String, u32),
     /// The key does not open the database's key check.
     Mismatch,
 }
@@ -42,6 +48,12 @@ impl std::fmt::Display for KeyError {
             Self::Format => {
                 f.write_str("master key file must hold 64 hex characters (32 bytes) on one line")
             }
+            Self::Zero => f.write_str("master key file holds an all-zero key: give a random one"),
+            Self::NotAFile(path) => write!(f, "master key file {path} is not a regular file"),
+            Self::Exposed(path, mode) => write!(
+                f,
+                "master key file {path} has mode {mode:03o}: group and others must not read or write it; run `chmod 600 {path}`"
+            ),
             Self::Mismatch => f.write_str(
                 "the master key does not match this database (its key check does not open): \
                  start with the key file the database was created with",
@@ -86,6 +98,26 @@ impl MasterKey {
     /// # Errors
     /// [`KeyError::Io`] or [`KeyError::Format`].
     pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
+        // What the path is, before it is opened: opening a FIFO to read it
+        // would wait for a writer forever.
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => {
+                return Err(KeyError::NotAFile(path.display().to_string()));
+            }
+            Ok(meta) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = meta.permissions().mode() & 0o777;
+                    if mode & 0o066 != 0 {
+                        return Err(KeyError::Exposed(path.display().to_string(), mode));
+                    }
+                }
+                #[cfg(not(unix))]
+                let _ = meta;
+            }
+            Err(_) => {}
+        }
         match std::fs::read_to_string(path) {
             Ok(text) => Ok((Self::parse(&text)?, false)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -133,6 +165,9 @@ impl MasterKey {
         let mut bytes = Zeroizing::new([0u8; 32]);
         if line.len() != 64 || hex::decode_to_slice(line, bytes.as_mut()).is_err() {
             return Err(KeyError::Format);
+        }
+        if bytes.iter().all(|&b| b == 0) {
+            return Err(KeyError::Zero);
         }
         Ok(Self::from_bytes(&bytes))
     }
@@ -274,7 +309,7 @@ mod tests {
 
     #[test]
     fn key_files_are_64_hex_characters_on_one_line() {
-        let hex64 = "00".repeat(32);
+        let hex64 = "0f".repeat(32);
         assert!(MasterKey::parse(&hex64).is_ok());
         assert!(MasterKey::parse(&format!("{hex64}\n")).is_ok());
         assert!(MasterKey::parse(&format!("{hex64}\r\n")).is_ok());
@@ -322,6 +357,47 @@ mod tests {
         );
         assert!(!created);
         assert!(again.verify_check(&key.key_check()).is_ok());
+    }
+
+    /// D11: a key file others could read, an all-zero key and a FIFO
+    /// (which hung the start) were all taken.
+    #[cfg(unix)]
+    #[test]
+    fn exposed_zero_and_odd_key_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        std::fs::write(&path, format!("{}\n", "ab".repeat(32))).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o620] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let error = MasterKey::load_or_create(&path).unwrap_err();
+            assert!(
+                matches!(error, KeyError::Exposed(_, m) if m == mode),
+                "{mode:o}"
+            );
+            assert!(error.to_string().contains("chmod 600"), "{error}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(MasterKey::load_or_create(&path).is_ok());
+        std::fs::write(&path, format!("{}\n", "00".repeat(32))).unwrap();
+        assert!(matches!(
+            MasterKey::load_or_create(&path),
+            Err(KeyError::Zero)
+        ));
+        let fifo = dir.path().join("fifo.key");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(MasterKey::load_or_create(&fifo).is_err()));
+        let refused = rx.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(refused, Ok(true), "a FIFO must be refused without a wait");
+        assert!(matches!(
+            MasterKey::load_or_create(dir.path()),
+            Err(KeyError::NotAFile(_))
+        ));
     }
 
     #[test]

@@ -361,6 +361,13 @@ async fn a_full_run_keeps_every_secret_out_of_the_logs() {
     assert!(within(5, || async { get(&http, &details, &key).await.0 == 401 }).await);
     assert_eq!(get(&http, &details, &new_key).await.0, 200);
 
+    // D11: the database and its WAL and SHM files are the owner's alone.
+    #[cfg(unix)]
+    for name in ["passcode.db", "passcode.db-wal", "passcode.db-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(dir.join(name)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+    }
     assert!(server.stop().success(), "SIGTERM is a clean stop");
     let log = std::fs::read_to_string(&server.stderr).unwrap();
     assert!(log.contains("serving"), "{log}");

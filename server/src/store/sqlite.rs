@@ -91,6 +91,43 @@ fn classify(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Creates the database file with mode 0600 when it does not exist (SQLite
+/// then gives its WAL and shared-memory files the same mode), and takes
+/// group's and others' access from an existing one and its WAL and SHM
+/// files, saying so: they hold phone numbers and sealed seeds.
+fn private_files(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = PathBuf::from(file);
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            let mode = meta.permissions().mode() & 0o777;
+            if meta.is_file() && mode & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))?;
+                tracing::warn!(file = %file.display(), "the database file was open to group or others: now 0600");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn open(path: &Path, durability: Durability) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
@@ -255,6 +292,7 @@ impl Sqlite {
     pub fn open(path: &Path, durability: Durability) -> Result<Self> {
         crate::crypto::create_private_dir(path)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        private_files(path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let mut conn = open(path, durability)?;
         migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel::<Job>();
