@@ -985,10 +985,12 @@ impl Service {
         })
     }
 
-    /// The key URI behind a QR link, while it is valid.
+    /// The key URI behind a QR link, while it is valid, once: the link is a
+    /// bearer credential for the seed, so the first fetch spends it (by
+    /// compare-and-set: of concurrent fetches, one gets the image).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for an unknown or expired link.
+    /// [`ApiError::NotFound`] for an unknown, expired or spent link.
     pub async fn qr_uri(&self, token: &str, now: u64) -> Result<String, ApiError> {
         let well_formed = token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit());
         if !well_formed {
@@ -999,6 +1001,17 @@ impl Service {
         };
         let link = QrLink::decode(&stored.value).ok_or(ApiError::Internal)?;
         if now >= link.expires_at {
+            return Err(ApiError::NotFound);
+        }
+        let spent = QrLink {
+            expires_at: 0,
+            ..link
+        };
+        if !self
+            .store
+            .cas(&qr_key(token), Some(stored.version), &spent.encode())
+            .await?
+        {
             return Err(ApiError::NotFound);
         }
         let devices = self.store.devices(link.user_id).await?;

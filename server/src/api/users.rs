@@ -184,10 +184,14 @@ pub async fn secret(
         .service
         .enrol(&call.app, id, label.as_deref(), call.now)
         .await?;
+    // With --public-url, `Host` is never read. Without it, only a `Host`
+    // that is a host name or address and a port makes an absolute link;
+    // anything else (`a@evil.example`, `evil.example/steal?x=`) a relative
+    // one.
     let base = match (&state.public_url, &call.host) {
         (Some(url), _) => url.trim_end_matches('/').to_owned(),
-        (None, Some(host)) => format!("http://{host}"),
-        (None, None) => String::new(),
+        (None, Some(host)) if valid_host(host) => format!("http://{host}"),
+        (None, _) => String::new(),
     };
     Ok(json(&SecretBody {
         label: enrolled.label,
@@ -244,4 +248,70 @@ pub async fn phone_number(
         e164: format!("+{}{}", user.country_code, user.phone),
         updated_at: updated,
     }))
+}
+
+/// Whether `text` is `host[:port]`: a DNS name (letters, digits, hyphens,
+/// dots), an IPv4 address or a bracketed IPv6 one, and a port of 1 to
+/// 65535.
+fn valid_host(text: &str) -> bool {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') || host.ends_with(']') => (host, Some(port)),
+        _ => (text, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n > 0)
+    });
+    let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        inner.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        (1..=253).contains(&host.len())
+            && host.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+    };
+    port_ok && host_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_host;
+
+    #[test]
+    fn only_a_host_and_a_port_make_a_link() {
+        for good in [
+            "localhost",
+            "127.0.0.1:8080",
+            "auth.example.com",
+            "auth.example.com:443",
+            "[::1]:8080",
+            "[2001:db8::1]",
+        ] {
+            assert!(valid_host(good), "{good}");
+        }
+        for bad in [
+            "a@evil.example",
+            "evil.example/steal?x=",
+            "evil.example#",
+            "host:0",
+            "host:65536",
+            "host:",
+            "::1",
+            "[::1",
+            "-a.example",
+            "a..example",
+            "",
+            "exa mple.com",
+            "a.example:80:80",
+        ] {
+            assert!(!valid_host(bad), "{bad}");
+        }
+    }
 }

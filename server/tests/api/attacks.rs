@@ -287,3 +287,42 @@ async fn replays_of_an_accepted_code_do_not_throttle_the_next_code() {
     let answer = s.get(KEY_A, &format!("verify/{fresh}/{user}")).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
+
+/// D14: the QR link's host came from `Host` unchecked, and the link (a
+/// bearer credential for the seed) could be fetched again and again.
+#[tokio::test]
+async fn a_qr_link_names_no_forged_host_and_serves_once() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    for forged in ["a@evil.example", "evil.example/steal?x="] {
+        let request = s
+            .http
+            .post(format!("{}/protected/json/users/{user}/secret", s.base))
+            .header("X-Authy-API-Key", KEY_A)
+            .header("Host", forged)
+            .header("Content-Type", "application/json")
+            .body("{}");
+        let answer = s.send(request).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        let link = value["qr_code"].as_str().unwrap();
+        assert!(link.starts_with("/qr/") && link.ends_with(".png"), "{link}");
+    }
+    let answer = s
+        .post_json(KEY_A, &format!("users/{user}/secret"), "{}")
+        .await;
+    let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let link = value["qr_code"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&format!("{}/qr/", s.base)), "{link}");
+    let fetches = futures::future::join_all((0..5).map(|_| s.http.get(&link).send())).await;
+    let served: Vec<u16> = fetches
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        served.iter().filter(|s| **s == 200).count(),
+        1,
+        "{served:?}"
+    );
+    assert!(served.iter().all(|s| *s == 200 || *s == 404), "{served:?}");
+}
