@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found() -> ApiError {
+    tracing::Span::current().record("route", "unmatched");
     telemetry::count_request("unmatched".into(), ApiError::NotFound.status().as_u16());
     ApiError::NotFound
 }
@@ -139,7 +140,8 @@ async fn ready(State(state): State<AppState>) -> Response {
     match state.service.store().ping().await {
         Ok(()) => json(&Health { status: "ready" }),
         Err(e) => {
-            tracing::warn!(error = %e, "not ready");
+            // Probes poll: the store logs the cause once an interval.
+            tracing::debug!(error = %e, "not ready");
             ApiError::Unavailable.into_response()
         }
     }

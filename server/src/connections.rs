@@ -21,6 +21,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::telemetry::Every;
+
 /// How connections are bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -70,39 +72,6 @@ pub fn raise_open_file_limit() -> u64 {
     #[cfg(not(unix))]
     {
         1024
-    }
-}
-
-/// Logs at most one line an interval, with the count of the events it
-/// stood for: a flood of refused connections writes one line every ten
-/// seconds, not one per connection.
-#[derive(Debug)]
-struct Every {
-    interval: Duration,
-    last: Option<Instant>,
-    missed: u64,
-}
-
-impl Every {
-    fn new(interval: Duration) -> Self {
-        Self {
-            interval,
-            last: None,
-            missed: 0,
-        }
-    }
-
-    /// The number of events since the last line, when a line is due.
-    fn due(&mut self, now: Instant) -> Option<u64> {
-        self.missed = self.missed.saturating_add(1);
-        if self
-            .last
-            .is_some_and(|last| now.saturating_duration_since(last) < self.interval)
-        {
-            return None;
-        }
-        self.last = Some(now);
-        Some(std::mem::take(&mut self.missed))
     }
 }
 
@@ -181,16 +150,5 @@ mod tests {
             ConnectionLimits::for_open_files(u64::MAX).max_connections,
             10_000
         );
-    }
-
-    #[test]
-    fn a_flood_is_one_line_an_interval() {
-        let mut every = Every::new(Duration::from_secs(10));
-        let t0 = Instant::now();
-        assert_eq!(every.due(t0), Some(1));
-        assert_eq!(every.due(t0 + Duration::from_secs(1)), None);
-        assert_eq!(every.due(t0 + Duration::from_secs(9)), None);
-        assert_eq!(every.due(t0 + Duration::from_secs(10)), Some(3));
-        assert_eq!(every.due(t0 + Duration::from_secs(11)), None);
     }
 }

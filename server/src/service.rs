@@ -110,7 +110,17 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(why) => {
-                tracing::warn!(%why, "database unavailable");
+                // One line an interval, however many requests it refuses.
+                static LOG: std::sync::Mutex<crate::telemetry::Every> = std::sync::Mutex::new(
+                    crate::telemetry::Every::new(std::time::Duration::from_secs(10)),
+                );
+                let due = LOG
+                    .lock()
+                    .ok()
+                    .and_then(|mut every| every.due(std::time::Instant::now()));
+                if let Some(requests) = due {
+                    tracing::warn!(%why, requests, "database unavailable: answering 503");
+                }
                 Self::Unavailable
             }
             StoreError::Internal(why) => {
@@ -469,8 +479,17 @@ impl Service {
             Err(_) => return,
         };
         for ((app_id, year, month, counter), n) in pending {
-            if let Err(e) = self.store.count(app_id, year, month, counter, n).await {
-                tracing::warn!(error = %e, "statistics counters were not written");
+            if self
+                .store
+                .count(app_id, year, month, counter, n)
+                .await
+                .is_err()
+            {
+                // Kept for the next flush; the store logs why, once an
+                // interval.
+                if let Ok(mut pending) = self.counters.lock() {
+                    *pending.entry((app_id, year, month, counter)).or_insert(0) += n;
+                }
             }
         }
     }

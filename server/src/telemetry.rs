@@ -6,7 +6,7 @@
 //! one process-wide recorder rendered in Prometheus' text format.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
@@ -78,7 +78,9 @@ pub async fn identify(request: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     span.in_scope(|| {
         let seconds = started.elapsed().as_secs_f64();
-        if status >= 500 {
+        // A 503's cause (the database, a gateway) is logged where it
+        // arises, once an interval, not once a request.
+        if status >= 500 && status != 503 {
             tracing::warn!(status, seconds, "answered");
         } else {
             tracing::debug!(status, seconds, "answered");
@@ -106,9 +108,43 @@ pub async fn measure(request: Request, next: Next) -> Response {
     response
 }
 
+/// Logs at most one line an interval, with the count of the events it
+/// stood for: a flood of refused connections writes one line every ten
+/// seconds, not one per connection.
+#[derive(Debug)]
+pub struct Every {
+    interval: Duration,
+    last: Option<Instant>,
+    missed: u64,
+}
+
+impl Every {
+    /// At most one line every `interval`.
+    #[must_use]
+    pub const fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: None,
+            missed: 0,
+        }
+    }
+
+    /// The number of events since the last line, when a line is due.
+    pub fn due(&mut self, now: Instant) -> Option<u64> {
+        self.missed = self.missed.saturating_add(1);
+        if self
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) < self.interval)
+        {
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.missed))
+    }
+}
+
 /// Counts one answered request.
 pub fn count_request(route: String, status: u16) {
-    tracing::Span::current().record("route", route.as_str());
     metrics::counter!("passcode_http_requests_total", "route" => route, "status" => status.to_string()).increment(1);
 }
 
@@ -147,4 +183,20 @@ pub fn connection_refused() {
 pub fn database(operation: &'static str, started: Instant) {
     metrics::histogram!("passcode_database_seconds", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_is_one_line_an_interval() {
+        let mut every = Every::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(every.due(t0), Some(1));
+        assert_eq!(every.due(t0 + Duration::from_secs(1)), None);
+        assert_eq!(every.due(t0 + Duration::from_secs(9)), None);
+        assert_eq!(every.due(t0 + Duration::from_secs(10)), Some(3));
+        assert_eq!(every.due(t0 + Duration::from_secs(11)), None);
+    }
 }

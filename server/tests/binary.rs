@@ -326,11 +326,17 @@ async fn a_full_run_keeps_every_secret_out_of_the_logs() {
     let held_code = last_code(dir);
     secrets.push(held_code.clone());
     let verify_held = server.url(&format!("verify/{held_code}/{user}"));
+    let ready = format!("http://{}/ready", server.listen);
     {
-        let _lock = hold_database(dir, 5);
+        // Held until this block ends (the writer is killed then), for
+        // at most 20 s.
+        let _lock = hold_database(dir, 20);
         let (status, body) = get(&http, &verify_held, &key).await;
         assert_eq!(status, 503, "{body}");
+        // D12: not ready while commits fail, though reads still work.
+        assert_eq!(get(&http, &ready, &key).await.0, 503);
     }
+    assert_eq!(get(&http, &ready, &key).await.0, 200);
     assert_eq!(get(&http, &verify_held, &key).await.0, 200);
 
     // An offline change is seen by the running server within 5 seconds.
@@ -371,6 +377,11 @@ async fn a_full_run_keeps_every_secret_out_of_the_logs() {
     assert!(server.stop().success(), "SIGTERM is a clean stop");
     let log = std::fs::read_to_string(&server.stderr).unwrap();
     assert!(log.contains("serving"), "{log}");
+    // The cause, once for the whole outage, not a line per request.
+    let failing: Vec<&str> = log.lines().filter(|l| l.contains("commits fail")).collect();
+    assert_eq!(failing.len(), 1, "{log}");
+    assert!(failing[0].contains("database is locked"), "{log}");
+    assert_eq!(log.matches("answering 503").count(), 1, "{log}");
     for secret in &secrets {
         assert!(
             !log.contains(secret.as_str()),

@@ -10,7 +10,7 @@
 //! compare-and-set and is retried, so staleness never decides anything.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -61,6 +61,9 @@ type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 
 /// The SQLite store.
 pub struct Sqlite {
+    /// Why the last commit failed, until one succeeds: `/ready` is 503
+    /// meanwhile (a read still works on a full disk; a write does not).
+    failing: Arc<Mutex<Option<String>>>,
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
@@ -243,7 +246,39 @@ fn in_savepoint<R>(conn: &Connection, job: impl FnOnce(&Connection) -> Result<R>
     result
 }
 
-fn writer_loop(conn: &Connection, jobs: &mpsc::Receiver<Job>, gather: Duration) {
+/// Keeps why commits fail, and logs it once an interval with the count
+/// of failed commits, and once when they succeed again.
+struct CommitHealth {
+    failing: Arc<Mutex<Option<String>>>,
+    log: crate::telemetry::Every,
+}
+
+impl CommitHealth {
+    fn failed(&mut self, why: &rusqlite::Error) {
+        let why = why.to_string();
+        if let Some(commits) = self.log.due(std::time::Instant::now()) {
+            tracing::error!(cause = %why, commits, "commits fail: writes answer 503 and /ready is 503");
+        }
+        if let Ok(mut failing) = self.failing.lock() {
+            *failing = Some(why);
+        }
+    }
+
+    fn succeeded(&mut self) {
+        if let Ok(mut failing) = self.failing.lock()
+            && failing.take().is_some()
+        {
+            tracing::info!("commits succeed again");
+        }
+    }
+}
+
+fn writer_loop(
+    conn: &Connection,
+    jobs: &mpsc::Receiver<Job>,
+    gather: Duration,
+    mut health: CommitHealth,
+) {
     let mut busy = false;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -267,17 +302,25 @@ fn writer_loop(conn: &Connection, jobs: &mpsc::Receiver<Job>, gather: Duration) 
             }
         }
         busy = batch.len() > 1;
-        if conn.run("BEGIN IMMEDIATE", []).is_err() {
+        if let Err(e) = conn.run("BEGIN IMMEDIATE", []) {
             // Dropping the jobs unanswered tells each caller that nothing
             // was written (the store answers 503).
+            health.failed(&e);
             drop(batch);
             continue;
         }
         let replies: Vec<Reply> = batch.into_iter().map(|job| job(conn)).collect();
-        let committed = conn.run("COMMIT", []).is_ok();
-        if !committed {
-            let _ = conn.run("ROLLBACK", []);
-        }
+        let committed = match conn.run("COMMIT", []) {
+            Ok(_) => {
+                health.succeeded();
+                true
+            }
+            Err(e) => {
+                health.failed(&e);
+                let _ = conn.run("ROLLBACK", []);
+                false
+            }
+        };
         for reply in replies {
             reply(committed);
         }
@@ -296,15 +339,21 @@ impl Sqlite {
         let mut conn = open(path, durability)?;
         migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let failing = Arc::new(Mutex::new(None));
+        let health = CommitHealth {
+            failing: Arc::clone(&failing),
+            log: crate::telemetry::Every::new(Duration::from_secs(10)),
+        };
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(&conn, &rx, durability.gather()))
+            .spawn(move || writer_loop(&conn, &rx, durability.gather(), health))
             .map_err(internal)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             readers.push(open(path, durability)?);
         }
         Ok(Self {
+            failing,
             writer: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             readers: Mutex::new(readers),
@@ -438,7 +487,25 @@ pub const SANDBOX_USER: (i64, u16, &str) = (51, 1, "3054562345");
 impl Store for Sqlite {
     async fn ping(&self) -> Result<()> {
         self.read(|c| c.row("SELECT 1", [], |_| Ok(())).map_err(classify))
+            .await?;
+        // While commits fail, ready only once a write commits again: a
+        // probe that changes one meta row (a page in the WAL, which a full
+        // disk refuses).
+        let failing = self.failing.lock().ok().and_then(|f| f.clone());
+        if let Some(why) = failing {
+            self.write(|c| {
+                c.run(
+                    "INSERT INTO meta (key, value) VALUES ('ready_probe', randomblob(8)) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [],
+                )
+                .map(drop)
+                .map_err(classify)
+            })
             .await
+            .map_err(|_| StoreError::Unavailable(format!("the last commit failed: {why}")))?;
+        }
+        Ok(())
     }
 
     async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
