@@ -78,7 +78,17 @@ impl Phone {
                 kind: None,
             });
         }
-        let parsed = phonenumber::parse(None, &e164).map_err(|_| InvalidNumber)?;
+        // The national number as dialled in its country, parsed under the
+        // calling code's main region: libphonenumber's rules then drop a
+        // trunk prefix (UK 07400 123456 is +44 7400 123456) and keep a
+        // leading zero that belongs to the number (Italy +39 06 6982 1234,
+        // Cote d'Ivoire, Gabon, Congo). Every other form of the number
+        // (delivery, storage, rate-limit keys, messages) is this one's.
+        let parsed = match main_region(country_code) {
+            Some(region) => phonenumber::parse(Some(region), &digits),
+            None => phonenumber::parse(None, &e164),
+        }
+        .map_err(|_| InvalidNumber)?;
         if !parsed.is_valid() || parsed.code().value() != country_code {
             return Err(InvalidNumber);
         }
@@ -89,8 +99,9 @@ impl Phone {
             // libphonenumber writes +1 numbers as "+1 775-461-5609", the
             // form Authy's messages used.
             display: international,
-            national: parsed.national().value().to_string(),
-            e164,
+            // With its leading zeros (Italy's 0), which `value()` drops.
+            national: parsed.national().to_string(),
+            e164: parsed.format().mode(Mode::E164).to_string(),
             kind: Some(kind),
         })
     }
@@ -131,6 +142,13 @@ pub fn dashed(national: &str) -> String {
     }
 }
 
+/// The main region of a calling code (`GB` for 44), `None` for the
+/// non-geographic ones (800, 870, ...).
+fn main_region(country_code: u16) -> Option<phonenumber::country::Id> {
+    let regions = phonenumber::metadata::DATABASE.region(&country_code)?;
+    regions.first()?.parse().ok()
+}
+
 fn last(text: &str, n: usize) -> &str {
     let start = text.len().saturating_sub(n);
     text.get(start..).unwrap_or(text)
@@ -148,6 +166,51 @@ mod tests {
         assert_eq!(phone.national, "7754615609");
         // All of +1 is "fixed line or mobile" in the metadata.
         assert_eq!(phone.line_type(), LineType::Unknown);
+    }
+
+    /// D7: numbers whose national form keeps its 0 lost it (Italy went to
+    /// `+39669821234`), and a UK trunk 0 was kept (`+4407400123456`).
+    /// Each number is libphonenumber's own example for its region and
+    /// type (`exampleNumber` in its `PhoneNumberMetadata.xml`), or the
+    /// numbers of the finding, written as they are dialled at home.
+    #[test]
+    fn numbers_are_e164_by_libphonenumbers_rules() {
+        let cases: [(u64, &str, &str); 22] = [
+            (39, "06 6982 1234", "+390669821234"),
+            (39, "02 1234 5678", "+390212345678"),
+            (39, "312 345 6789", "+393123456789"),
+            (225, "07 07 12 34 56", "+2250707123456"),
+            (225, "01 23 45 67 89", "+2250123456789"),
+            (225, "21 23 45 67 89", "+2252123456789"),
+            (241, "06 03 12 34", "+24106031234"),
+            (241, "01 44 12 34", "+24101441234"),
+            (242, "06 123 4567", "+242061234567"),
+            (242, "22 212 3456", "+242222123456"),
+            (44, "07400 123456", "+447400123456"),
+            (44, "7400 123456", "+447400123456"),
+            (44, "01212 345678", "+441212345678"),
+            (49, "030 123456", "+4930123456"),
+            (49, "30123456", "+4930123456"),
+            (49, "01512 3456789", "+4915123456789"),
+            (55, "11 96123-4567", "+5511961234567"),
+            (55, "11 2345-6789", "+551123456789"),
+            (91, "081234 56789", "+918123456789"),
+            (91, "74104 10123", "+917410410123"),
+            (1, "201-555-0123", "+12015550123"),
+            (1, "1 201 555 0123", "+12015550123"),
+        ];
+        for (cc, national, e164) in cases {
+            let phone = Phone::parse(cc, national, false)
+                .unwrap_or_else(|_| panic!("+{cc} {national} is valid"));
+            assert_eq!(phone.e164, e164, "+{cc} {national}");
+            // Stored as the national number with its own zeros, so the
+            // e164 built from the stored user is the same number.
+            assert_eq!(format!("+{cc}{}", phone.national), e164, "+{cc} {national}");
+        }
+        // An international prefix where the number should be: not a
+        // second form of the same number.
+        assert!(Phone::parse(44, "00 7400 123456", false).is_err());
+        assert!(Phone::parse(39, "006 6982 1234", false).is_err());
     }
 
     #[test]
