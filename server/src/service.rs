@@ -63,6 +63,10 @@ pub struct Limits {
     pub export_user: RateLimit,
     /// Phone number exports per application (1500 a minute).
     pub export_app: RateLimit,
+    /// Wrong TOTP codes per authenticator, over a day: a budget that a
+    /// success does not give back (the library's throttle, which a success
+    /// clears, keeps the short delays).
+    pub totp_guesses: RateLimit,
 }
 
 impl Default for Limits {
@@ -80,6 +84,10 @@ impl Default for Limits {
             // Authy: 1500 a minute; a burst of 25 keeps the sustained rate
             // near it while never exceeding 1500 in any minute.
             export_app: limit(1500, 60, 25),
+            // 100 at once, then one every 14.4 minutes: at most 100 + 100
+            // a day, each a 3 in 10^6 chance (a six-digit code, one step
+            // either way).
+            totp_guesses: limit(100, 86_400, 100),
         }
     }
 }
@@ -143,6 +151,35 @@ impl Stored for TotpState {
     }
     fn encode(&self) -> Vec<u8> {
         self.to_bytes().to_vec()
+    }
+}
+
+/// An authenticator's state: the library's TOTP state (the last step
+/// used, the drift, the failures its throttle counts) and the day's budget
+/// of wrong guesses, written together by one compare-and-set. Rows written
+/// before the budget existed hold the TOTP state alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Guarded {
+    totp: TotpState,
+    guesses: RateLimitState,
+}
+
+impl Stored for Guarded {
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let (totp, guesses) = bytes.split_at_checked(TotpState::ENCODED_LEN)?;
+        Some(Self {
+            totp: TotpState::from_bytes(totp).ok()?,
+            guesses: if guesses.is_empty() {
+                RateLimitState::new()
+            } else {
+                RateLimitState::from_bytes(guesses).ok()?
+            },
+        })
+    }
+    fn encode(&self) -> Vec<u8> {
+        let mut out = self.totp.to_bytes().to_vec();
+        out.extend_from_slice(&self.guesses.to_bytes());
+        out
     }
 }
 
@@ -858,13 +895,19 @@ impl Service {
             return Ok(Err(Refusal::Invalid));
         }
         let policy = TotpPolicy::new();
+        let budget = self.limits.totp_guesses;
         self.update_from(
             &device_key(device.user_id, device.id),
             Some(read),
-            || Some(TotpState::new()),
-            |state| {
+            || Some(Guarded::default()),
+            |state: Option<Guarded>| {
                 let mut state = state.unwrap_or_default();
-                let result = match totp.check(&policy, &mut state, token, now) {
+                // The day's wrong guesses are spent: no code is tried.
+                if budget.check(&mut state.guesses.clone(), now).is_err() {
+                    crate::telemetry::rate_limited("totp_guesses");
+                    return Ok((None, Step::Keep(Err(Refusal::Throttled))));
+                }
+                let result = match totp.check(&policy, &mut state.totp, token, now) {
                     Ok(_) => Ok(()),
                     // A double submit or a client's retry of the code just
                     // accepted: refused, but not a guess, so the state that
@@ -875,7 +918,12 @@ impl Service {
                     Err(VerifyError::Throttled { .. }) => {
                         return Ok((None, Step::Keep(Err(Refusal::Throttled))));
                     }
-                    Err(_) => Err(Refusal::Invalid),
+                    Err(_) => {
+                        // A wrong guess spends a unit of the budget, which
+                        // the check above showed is there.
+                        let _ = budget.check(&mut state.guesses, now);
+                        Err(Refusal::Invalid)
+                    }
                 };
                 Ok((Some(state), Step::Write(result)))
             },

@@ -326,3 +326,59 @@ async fn a_qr_link_names_no_forged_host_and_serves_once() {
     );
     assert!(served.iter().all(|s| *s == 200 || *s == 404), "{served:?}");
 }
+
+/// A six-digit code that none of the steps around `now` accepts.
+fn wrong_code(totp: &Totp, now: u64) -> String {
+    let near: Vec<String> = [now - 30, now, now + 30]
+        .iter()
+        .map(|t| totp.generate(*t).unwrap().to_string())
+        .collect();
+    (0..)
+        .map(|i: u32| {
+            format!(
+                "{:06}",
+                (near[1].parse::<u32>().unwrap() + 500_000 + i) % 1_000_000
+            )
+        })
+        .find(|c| !near.contains(c))
+        .unwrap()
+}
+
+/// D10: each success cleared the failures, so an attacker pacing guesses
+/// between the user's logins got a fresh budget every time.
+#[tokio::test]
+async fn a_success_does_not_give_back_the_days_guesses() {
+    let limits = Limits {
+        totp_guesses: passcode::RateLimit::new(5, 86_400, 5).unwrap(),
+        ..Limits::default()
+    };
+    let s = start_with(false, limits).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let totp = enrol(&s, KEY_A, user).await;
+    let verify = |code: String| {
+        let path = format!("verify/{code}/{user}");
+        let s = &s;
+        async move { s.get(KEY_A, &path).await }
+    };
+    // Past every short delay of the throttle between tries.
+    for _ in 0..3 {
+        assert_eq!(verify(wrong_code(&totp, s.now())).await.status, 401);
+        s.advance(31);
+    }
+    let right = totp.generate(s.now()).unwrap().to_string();
+    assert_eq!(verify(right).await.status, 200);
+    s.advance(31);
+    for _ in 0..2 {
+        assert_eq!(verify(wrong_code(&totp, s.now())).await.status, 401);
+        s.advance(31);
+    }
+    // Five wrong codes today: the sixth is not tried, nor is a right one.
+    let spent = verify(wrong_code(&totp, s.now())).await;
+    assert_eq!(spent.status, 429, "{}", spent.body);
+    let right = totp.generate(s.now()).unwrap().to_string();
+    assert_eq!(verify(right).await.status, 429);
+    // The budget comes back with time, not with a success.
+    s.advance(86_400);
+    let right = totp.generate(s.now()).unwrap().to_string();
+    assert_eq!(verify(right).await.status, 200);
+}
