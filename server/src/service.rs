@@ -835,7 +835,13 @@ impl Service {
         for device in &found.devices {
             let read = found.state(&device_key(device.user_id, device.id));
             let result = self.check_device(device, token, now, read).await?;
-            outcome = outcome.combine(result.map(|()| Matched::Device {
+            if result == Ok(FirstUse(true)) {
+                // A new authenticator's first code: it replaces the others.
+                for other in found.devices.iter().filter(|d| d.id != device.id) {
+                    self.remove_device(other).await?;
+                }
+            }
+            outcome = outcome.combine(result.map(|_| Matched::Device {
                 id: device.id,
                 registered_at: device.created_at,
             }));
@@ -882,7 +888,7 @@ impl Service {
         token: &str,
         now: u64,
         read: Option<Versioned>,
-    ) -> Result<Result<(), Refusal>, ApiError> {
+    ) -> Result<Result<FirstUse, Refusal>, ApiError> {
         let Some(seed) = self.key.open(&device.sealed_seed, &seed_context(device)) else {
             tracing::error!(
                 device = device.id,
@@ -907,8 +913,9 @@ impl Service {
                     crate::telemetry::rate_limited("totp_guesses");
                     return Ok((None, Step::Keep(Err(Refusal::Throttled))));
                 }
+                let first = state.totp.last_step().is_none();
                 let result = match totp.check(&policy, &mut state.totp, token, now) {
-                    Ok(_) => Ok(()),
+                    Ok(_) => Ok(FirstUse(first)),
                     // A double submit or a client's retry of the code just
                     // accepted: refused, but not a guess, so the state that
                     // counted it as a failure is not written.
@@ -991,6 +998,15 @@ impl Service {
         mac.finalize().into_bytes().into()
     }
 
+    /// Deletes an authenticator and its state.
+    async fn remove_device(&self, device: &Device) -> Result<(), ApiError> {
+        self.store.remove_device(device.user_id, device.id).await?;
+        self.store
+            .remove(&device_key(device.user_id, device.id))
+            .await?;
+        Ok(())
+    }
+
     /// `users/{id}/secret`: enrols a generic authenticator.
     ///
     /// # Errors
@@ -1003,9 +1019,28 @@ impl Service {
         label: Option<&str>,
         now: u64,
     ) -> Result<Enrolled, ApiError> {
-        let user = self.user(app, id).await?;
+        let found = self
+            .store
+            .user_with_states(app.id, id)
+            .await?
+            .ok_or(ApiError::UserNotFound)?;
+        let user = found.user.clone();
         if !app.generic_tokens_enabled {
             return Err(ApiError::GenericTokensDisabled);
+        }
+        // An authenticator never used to verify is replaced by the new one;
+        // one that was used stays until the new one is first used
+        // (`verify_token`). So a user has at most one of each, and a guess
+        // is tried against two seeds, not one per enrolment ever made.
+        for device in &found.devices {
+            let key = device_key(device.user_id, device.id);
+            let used = found
+                .state(&key)
+                .and_then(|v| Guarded::decode(&v.value))
+                .is_some_and(|g| g.totp.last_step().is_some());
+            if !used {
+                self.remove_device(device).await?;
+            }
         }
         let label = label
             .filter(|l| !l.trim().is_empty())
@@ -1400,6 +1435,10 @@ enum Refusal {
     Replayed,
     Throttled,
 }
+
+/// Whether an accepted code was its authenticator's first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FirstUse(bool);
 
 /// The combined verdict over all of a user's credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]

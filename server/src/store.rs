@@ -278,6 +278,8 @@ pub trait Store: Send + Sync + 'static {
     async fn add_device(&self, device: Device) -> Result<Device>;
     /// The user's devices, oldest first.
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>>;
+    /// Deletes the user's device `device_id`; false when there is none.
+    async fn remove_device(&self, user_id: i64, device_id: i64) -> Result<bool>;
 
     /// A consumable state with its version.
     async fn load(&self, key: &str) -> Result<Option<Versioned>>;

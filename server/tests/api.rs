@@ -602,6 +602,9 @@ impl Store for SlowCommits {
     async fn devices(&self, user_id: i64) -> store::Result<Vec<Device>> {
         self.0.devices(user_id).await
     }
+    async fn remove_device(&self, user_id: i64, device_id: i64) -> store::Result<bool> {
+        self.0.remove_device(user_id, device_id).await
+    }
     async fn load(&self, key: &str) -> store::Result<Option<Versioned>> {
         self.0.load(key).await
     }

@@ -219,6 +219,23 @@ async fn two_users_with_devices(store: &Arc<dyn Store>) -> (App, User, User, [De
 }
 
 #[tokio::test]
+async fn a_device_is_removed_only_by_its_own_user() {
+    for (kind, store, _dir) in support::stores().await {
+        let (_, u, v, [d1, d2]) = two_users_with_devices(&store).await;
+        assert!(!store.remove_device(v.id, d1.id).await.unwrap(), "{kind}");
+        assert!(store.remove_device(u.id, d1.id).await.unwrap(), "{kind}");
+        assert!(!store.remove_device(u.id, d1.id).await.unwrap(), "{kind}");
+        let left = store.devices(u.id).await.unwrap();
+        assert_eq!(
+            left.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![d2.id],
+            "{kind}"
+        );
+        assert_eq!(store.devices(v.id).await.unwrap().len(), 1, "{kind}");
+    }
+}
+
+#[tokio::test]
 async fn deleting_a_user_takes_its_devices_and_states_and_nothing_else() {
     for (kind, store, _dir) in support::stores().await {
         let (a, u, v, [d1, d2]) = two_users_with_devices(&store).await;

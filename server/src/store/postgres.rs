@@ -493,6 +493,15 @@ impl Store for Postgres {
             .map(|r| user_row(&r)))
     }
 
+    async fn remove_device(&self, user_id: i64, device_id: i64) -> Result<bool> {
+        self.exec(
+            "DELETE FROM devices WHERE id = $1 AND user_id = $2",
+            &[&device_id, &user_id],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
     async fn set_registered(&self, id: i64) -> Result<()> {
         self.exec(
             "UPDATE users SET registered = TRUE WHERE id = $1 AND NOT registered",

@@ -742,6 +742,18 @@ impl Store for Sqlite {
         .await
     }
 
+    async fn remove_device(&self, user_id: i64, device_id: i64) -> Result<bool> {
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM devices WHERE id = ?1 AND user_id = ?2",
+                [device_id, user_id],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
     async fn add_device(&self, device: Device) -> Result<Device> {
         self.write(move |c| {
             c.run(

@@ -382,3 +382,36 @@ async fn a_success_does_not_give_back_the_days_guesses() {
     let right = totp.generate(s.now()).unwrap().to_string();
     assert_eq!(verify(right).await.status, 200);
 }
+
+/// D8: every enrolment added a seed valid at once and forever, so 50 calls
+/// left 50 live seeds and a guess was tried against all of them.
+#[tokio::test]
+async fn enrolments_replace_unused_authenticators_and_the_used_one_on_first_use() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let verify = |code: String| {
+        let path = format!("verify/{code}/{user}");
+        let s = &s;
+        async move { s.get(KEY_A, &path).await.status }
+    };
+    let code = |totp: &Totp| totp.generate(s.now()).unwrap().to_string();
+    let a = enrol(&s, KEY_A, user).await;
+    let b = enrol(&s, KEY_A, user).await;
+    // A was never used: B replaced it.
+    assert_eq!(verify(code(&a)).await, 401);
+    assert_eq!(verify(code(&b)).await, 200);
+    // B is in use: C does not replace it until C's first code.
+    let c = enrol(&s, KEY_A, user).await;
+    s.advance(30);
+    assert_eq!(verify(code(&b)).await, 200);
+    s.advance(30);
+    assert_eq!(verify(code(&c)).await, 200);
+    s.advance(30);
+    assert_eq!(verify(code(&b)).await, 401);
+    assert_eq!(verify(code(&c)).await, 200);
+    // However many enrolments, a user holds the one in use and one new.
+    for _ in 0..50 {
+        enrol(&s, KEY_A, user).await;
+    }
+    assert_eq!(s.store.devices(user).await.unwrap().len(), 2);
+}
