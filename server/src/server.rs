@@ -191,6 +191,29 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         public_url: settings.public_url.clone(),
         body_timeout: settings.body_timeout,
     });
+    let sweeper = {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            // A bounded sweep a minute, each going on where the last
+            // stopped: a large table is swept over several minutes, never
+            // in one long burst of writes.
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            let mut cursor = String::new();
+            loop {
+                tick.tick().await;
+                let now = (shared.clock)();
+                match shared.service.sweep(&cursor, now).await {
+                    Ok((next, removed)) => {
+                        if removed > 0 {
+                            tracing::debug!(removed, "swept expired states");
+                        }
+                        cursor = next;
+                    }
+                    Err(_) => tracing::debug!("the sweep will try again"),
+                }
+            }
+        })
+    };
     let flusher = {
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
@@ -249,6 +272,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         }
     };
     flusher.abort();
+    sweeper.abort();
     shared.service.flush_counters().await;
     sender
         .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))

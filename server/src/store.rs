@@ -288,6 +288,12 @@ pub trait Store: Send + Sync + 'static {
     async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> Result<bool>;
     /// Removes a consumable state, whatever its version.
     async fn remove(&self, key: &str) -> Result<()>;
+    /// Up to `limit` states whose keys sort after `after` (bytewise), in
+    /// key order: the sweeper's pages.
+    async fn scan_states(&self, after: &str, limit: u32) -> Result<Vec<(String, Versioned)>>;
+    /// Removes the state `key` if it is still at `version`: a sweep never
+    /// removes a state that changed since it was read.
+    async fn remove_if(&self, key: &str, version: i64) -> Result<bool>;
 
     /// Adds `n` to a monthly counter of an application.
     async fn count(

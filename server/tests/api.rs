@@ -605,6 +605,16 @@ impl Store for SlowCommits {
     async fn remove_device(&self, user_id: i64, device_id: i64) -> store::Result<bool> {
         self.0.remove_device(user_id, device_id).await
     }
+    async fn scan_states(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> store::Result<Vec<(String, Versioned)>> {
+        self.0.scan_states(after, limit).await
+    }
+    async fn remove_if(&self, key: &str, version: i64) -> store::Result<bool> {
+        self.0.remove_if(key, version).await
+    }
     async fn load(&self, key: &str) -> store::Result<Option<Versioned>> {
         self.0.load(key).await
     }

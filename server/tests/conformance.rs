@@ -219,6 +219,42 @@ async fn two_users_with_devices(store: &Arc<dyn Store>) -> (App, User, User, [De
 }
 
 #[tokio::test]
+async fn states_are_scanned_in_key_order_and_removed_only_unchanged() {
+    for (kind, store, _dir) in support::stores().await {
+        // Bytewise order, whatever the database's collation: "app:10"
+        // before "app:1:", as '0' is below ':'.
+        let keys = [
+            "app:10:x",
+            "app:1:dest:+1",
+            "app:1:sends",
+            "qr:ab",
+            "user:2:token",
+        ];
+        for key in keys.iter().rev() {
+            assert!(store.cas(key, None, b"v").await.unwrap(), "{kind}");
+        }
+        let mut seen = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = store.scan_states(&after, 2).await.unwrap();
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            seen.extend(page.into_iter().map(|(k, v)| (k, v.version)));
+        }
+        let expected: Vec<(String, i64)> = keys.iter().map(|k| ((*k).to_owned(), 1)).collect();
+        assert_eq!(seen, expected, "{kind}");
+        assert!(store.cas("qr:ab", Some(1), b"w").await.unwrap(), "{kind}");
+        assert!(
+            !store.remove_if("qr:ab", 1).await.unwrap(),
+            "{kind}: it changed"
+        );
+        assert!(store.load("qr:ab").await.unwrap().is_some(), "{kind}");
+        assert!(store.remove_if("qr:ab", 2).await.unwrap(), "{kind}");
+        assert!(store.load("qr:ab").await.unwrap().is_none(), "{kind}");
+    }
+}
+
+#[tokio::test]
 async fn a_device_is_removed_only_by_its_own_user() {
     for (kind, store, _dir) in support::stores().await {
         let (_, u, v, [d1, d2]) = two_users_with_devices(&store).await;

@@ -594,6 +594,37 @@ impl Store for Postgres {
         Ok(changed == 1)
     }
 
+    async fn scan_states(&self, after: &str, limit: u32) -> Result<Vec<(String, Versioned)>> {
+        // Keys collate as C (migration 0002): this order is the bytes'.
+        let rows = self
+            .rows(
+                "SELECT key, value, version FROM states WHERE key > $1 ORDER BY key LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    Versioned {
+                        value: r.get(1),
+                        version: r.get(2),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn remove_if(&self, key: &str, version: i64) -> Result<bool> {
+        self.exec(
+            "DELETE FROM states WHERE key = $1 AND version = $2",
+            &[&key, &version],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
     async fn remove(&self, key: &str) -> Result<()> {
         self.exec("DELETE FROM states WHERE key = $1", &[&key])
             .await

@@ -852,6 +852,43 @@ impl Store for Sqlite {
         .await
     }
 
+    async fn scan_states(&self, after: &str, limit: u32) -> Result<Vec<(String, Versioned)>> {
+        let after = after.to_owned();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT key, value, version FROM states WHERE key > ?1 ORDER BY key LIMIT ?2",
+                )
+                .map_err(classify)?;
+            let rows = stmt
+                .query_map(params![after, limit], |r| {
+                    Ok((
+                        r.get(0)?,
+                        Versioned {
+                            value: r.get(1)?,
+                            version: r.get(2)?,
+                        },
+                    ))
+                })
+                .map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn remove_if(&self, key: &str, version: i64) -> Result<bool> {
+        let key = key.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM states WHERE key = ?1 AND version = ?2",
+                params![key, version],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
     async fn remove(&self, key: &str) -> Result<()> {
         let key = key.to_owned();
         self.write(move |c| {

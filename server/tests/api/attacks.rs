@@ -415,3 +415,61 @@ async fn enrolments_replace_unused_authenticators_and_the_used_one_on_first_use(
     }
     assert_eq!(s.store.devices(user).await.unwrap().len(), 2);
 }
+
+/// D13: numbers that are no user's stayed forever in rate-limit keys and
+/// verifications, and QR links were never removed.
+#[tokio::test]
+async fn states_that_decide_nothing_are_swept_with_the_numbers_they_hold() {
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    assert_eq!(
+        s.get(KEY_A, &format!("sms/{user}?force=true")).await.status,
+        200
+    );
+    let start = r#"{"via":"sms","country_code":1,"phone_number":"775-461-5611"}"#;
+    assert_eq!(
+        s.post_json(KEY_A, "phones/verification/start", start)
+            .await
+            .status,
+        200
+    );
+    let totp = enrol(&s, KEY_A, user).await;
+    let code = totp.generate(s.now()).unwrap().to_string();
+    assert_eq!(
+        s.get(KEY_A, &format!("verify/{code}/{user}")).await.status,
+        200
+    );
+    let service = Service::new(
+        Arc::clone(&s.store),
+        Arc::new(MasterKey::from_bytes(&[5; 32])),
+        Arc::new(Recorder::default()),
+        Limits::default(),
+    );
+    let keys = || async {
+        let states = s.store.scan_states("", 1_000).await.unwrap();
+        states.into_iter().map(|(k, _)| k).collect::<Vec<_>>()
+    };
+    let before = keys().await;
+    assert_eq!(
+        service.sweep("", s.now()).await.unwrap(),
+        (String::new(), 0)
+    );
+    assert_eq!(keys().await, before, "nothing is spent yet");
+    assert!(
+        before.iter().any(|k| k.contains("+17754615611")),
+        "{before:?}"
+    );
+    assert!(before.iter().any(|k| k.starts_with("qr:")), "{before:?}");
+    s.advance(86_400);
+    let (cursor, removed) = service.sweep("", s.now()).await.unwrap();
+    assert_eq!(cursor, "");
+    let after = keys().await;
+    assert_eq!(removed, before.len() - after.len());
+    // What decides still is kept: the authenticator's state (its last
+    // step, its budget) and the application's own send quota.
+    assert_eq!(
+        after,
+        vec!["app:1:sends".to_owned(), format!("user:{user}:device:1")],
+        "{before:?}"
+    );
+}
