@@ -62,11 +62,35 @@ impl std::fmt::Debug for Shared {
 /// The state handlers get.
 pub type AppState = Arc<Shared>;
 
-/// The router of the whole API.
+/// The router of the whole API, with `/health`, `/ready` and `/metrics`.
 pub fn router(state: AppState) -> Router {
+    routes(state, true)
+}
+
+/// The API without `/metrics`, for a listener open to clients when
+/// [`ops_router`] serves the operators on another address.
+pub fn public_router(state: AppState) -> Router {
+    routes(state, false)
+}
+
+/// `/health`, `/ready` and `/metrics` alone: `--ops-listen`'s router, for
+/// an address only the operators reach.
+pub fn ops_router(state: AppState) -> Router {
+    telemetry::recorder();
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(axum::middleware::from_fn(telemetry::identify))
+        .with_state(state)
+}
+
+fn routes(state: AppState, with_metrics: bool) -> Router {
     telemetry::recorder();
     let p = "/protected/json";
-    Router::new()
+    let router = Router::new()
         .route(&format!("{p}/users/new"), post(users::create))
         .route(&format!("{p}/users/{{id}}/status"), get(users::status))
         .route(&format!("{p}/users/{{id}}/remove"), post(users::delete))
@@ -107,8 +131,13 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{p}/app/stats"), get(app::stats))
         .route("/qr/{file}", get(tokens::qr))
         .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
+        .route("/ready", get(ready));
+    let router = if with_metrics {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    };
+    router
         .route_layer(axum::middleware::from_fn(telemetry::measure))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)

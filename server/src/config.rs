@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "PASSCODE_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// A second address for `/health`, `/ready` and `/metrics` alone; with
+    /// it, `--listen` does not serve `/metrics`. Keep it private: metrics
+    /// need no key [default: none, all on --listen].
+    #[arg(long, env = "PASSCODE_OPS_LISTEN")]
+    pub ops_listen: Option<SocketAddr>,
     /// `sqlite:PATH` (or a bare path), or `postgres://USER@HOST:PORT/DB`
     /// [default: sqlite:passcode-data/passcode.db].
     #[arg(long, env = "PASSCODE_DATABASE_URL")]
@@ -113,6 +118,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
+    ops_listen: Option<SocketAddr>,
     database: Option<String>,
     master_key_file: Option<PathBuf>,
     sender: Option<String>,
@@ -166,6 +172,8 @@ impl Database {
 pub struct Settings {
     /// Listen address.
     pub listen: SocketAddr,
+    /// The operators' address (`/health`, `/ready`, `/metrics`), if any.
+    pub ops_listen: Option<SocketAddr>,
     /// Database.
     pub database: Database,
     /// Master key file.
@@ -217,6 +225,7 @@ impl ServeArgs {
             .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
         Ok(Settings {
             listen: self.listen.or(file.listen).unwrap_or_else(default_listen),
+            ops_listen: self.ops_listen.or(file.ops_listen),
             database: Database::parse(&database)?,
             master_key_file: self
                 .master_key_file

@@ -168,6 +168,14 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let ops_listener = match settings.ops_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?,
+        ),
+        None => None,
+    };
     let store = open_store(&settings.database, settings.durability, settings.pool_size).await?;
     let key = master_key(store.as_ref(), &settings).await?;
     let now = i64::try_from((api::system_clock())()).unwrap_or(0);
@@ -232,6 +240,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     }
     tracing::info!(
         listen = %settings.listen,
+        ops_listen = ?settings.ops_listen,
         open_files,
         max_connections = limits.max_connections,
         header_timeout_s = limits.header_timeout.as_secs(),
@@ -239,15 +248,25 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         "serving"
     );
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = connections::serve(
-        listener,
-        api::router(Arc::clone(&shared)),
-        limits,
-        async move {
-            shutdown_signal().await;
-            let _ = stopping_tx.send(());
-        },
-    );
+    let router = match ops_listener {
+        Some(ops_listener) => {
+            // The operators' listener shares the connection limits and
+            // stops with the process.
+            let ops = connections::serve(
+                ops_listener,
+                api::ops_router(Arc::clone(&shared)),
+                limits,
+                std::future::pending(),
+            );
+            tokio::spawn(ops);
+            api::public_router(Arc::clone(&shared))
+        }
+        None => api::router(Arc::clone(&shared)),
+    };
+    let serving = connections::serve(listener, router, limits, async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    });
     let mut server = tokio::spawn(async move {
         serving.await;
         Ok::<(), String>(())

@@ -151,18 +151,19 @@ fn last_code(dir: &Path) -> String {
     line["code"].as_str().unwrap().to_owned()
 }
 
-/// A writer holding the SQLite database for `seconds` (Python's sqlite3,
-/// which CI has): a transaction that blocks every other writer.
-struct Held(Child);
+/// A child process, killed when this is dropped.
+struct KillOnDrop(Child);
 
-impl Drop for Held {
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
-fn hold_database(dir: &Path, seconds: u64) -> Held {
+/// A writer holding the SQLite database for `seconds` (Python's sqlite3,
+/// which CI has): a transaction that blocks every other writer.
+fn hold_database(dir: &Path, seconds: u64) -> KillOnDrop {
     use std::io::BufRead;
     let script = "import sqlite3, sys, time\n\
         c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
@@ -181,7 +182,7 @@ fn hold_database(dir: &Path, seconds: u64) -> Held {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "held");
-    Held(child)
+    KillOnDrop(child)
 }
 
 /// Polls until `check` holds, for at most `seconds`.
@@ -577,4 +578,49 @@ async fn the_sandbox_is_refused_for_an_application_with_users() {
         log.contains("a sandbox application has real users"),
         "{log}"
     );
+}
+
+/// D16: `/metrics` needed no key on the clients' address; with
+/// `--ops-listen` it is served on the operators' address alone.
+#[tokio::test]
+async fn metrics_move_to_the_operators_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let ops = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--ops-listen", &ops])
+        .arg("--database")
+        .arg(database(dir.path()))
+        .arg("--master-key-file")
+        .arg(dir.path().join("master.key"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = KillOnDrop(child);
+    let http = reqwest::Client::new();
+    let status = |url: String| {
+        let http = http.clone();
+        async move {
+            match http.get(url).send().await {
+                Ok(r) => r.status().as_u16(),
+                Err(_) => 0,
+            }
+        }
+    };
+    assert!(
+        within(20, || async {
+            status(format!("http://{ops}/health")).await == 200
+        })
+        .await
+    );
+    assert_eq!(status(format!("http://{listen}/health")).await, 200);
+    assert_eq!(status(format!("http://{listen}/metrics")).await, 404);
+    assert_eq!(status(format!("http://{ops}/metrics")).await, 200);
+    assert_eq!(status(format!("http://{ops}/ready")).await, 200);
+    assert_eq!(
+        status(format!("http://{ops}/protected/json/app/details")).await,
+        404
+    );
+    drop(running);
 }
