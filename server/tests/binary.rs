@@ -145,6 +145,20 @@ async fn post(http: &reqwest::Client, url: &str, key: &str, body: &str) -> (u16,
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// Creates alice (+1 775-461-5609) through `server`; her id.
+async fn create_user(http: &reqwest::Client, server: &Running, key: &str) -> i64 {
+    let (status, body) = post(
+        http,
+        &server.url("users/new"),
+        key,
+        r#"{"user":{"email":"alice@example.com","cellphone":"775-461-5609","country_code":1}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let user: serde_json::Value = serde_json::from_str(&body).unwrap();
+    user["user"]["id"].as_i64().unwrap()
+}
+
 fn last_code(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("messages.jsonl")).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
@@ -220,16 +234,7 @@ async fn a_full_run_keeps_every_secret_out_of_the_logs() {
     let mut server = Running::start(dir, &key_file);
     let master = std::fs::read_to_string(&key_file).unwrap();
     let http = reqwest::Client::new();
-    let (status, body) = post(
-        &http,
-        &server.url("users/new"),
-        &key,
-        r#"{"user":{"email":"alice@example.com","cellphone":"775-461-5609","country_code":1}}"#,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let user: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let user = user["user"]["id"].as_i64().unwrap();
+    let user = create_user(&http, &server, &key).await;
 
     let mut secrets = vec![key.clone(), sandbox_key.clone(), master.trim().to_owned()];
     assert_eq!(
@@ -540,15 +545,7 @@ async fn the_sandbox_is_refused_for_an_application_with_users() {
         );
     }
     let mut server = Running::start(dir.path(), &dir.path().join("master.key"));
-    let http = reqwest::Client::new();
-    let (status, body) = post(
-        &http,
-        &server.url("users/new"),
-        &key,
-        r#"{"user":{"email":"a@example.com","cellphone":"775-461-5609","country_code":1}}"#,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    create_user(&reqwest::Client::new(), &server, &key).await;
     assert!(server.stop().success());
     let refused = run(&["app", "set", &id, "--database", &db, "--sandbox", "on"]);
     assert!(!refused.status.success());

@@ -480,6 +480,17 @@ fn get_app(conn: &Connection, id: i64) -> Result<Option<App>> {
     .map_err(classify)
 }
 
+/// A `key, value, version` row of `states`.
+fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Versioned)> {
+    Ok((
+        r.get(0)?,
+        Versioned {
+            value: r.get(1)?,
+            version: r.get(2)?,
+        },
+    ))
+}
+
 /// The sandbox's own user, as Authy's sandbox had it.
 pub const SANDBOX_USER: (i64, u16, &str) = (51, 1, "3054562345");
 
@@ -790,15 +801,7 @@ impl Store for Sqlite {
                 )
                 .map_err(classify)?;
             let states = stmt
-                .query_map([low, high], |r| {
-                    Ok((
-                        r.get(0)?,
-                        Versioned {
-                            value: r.get(1)?,
-                            version: r.get(2)?,
-                        },
-                    ))
-                })
+                .query_map([low, high], state_row)
                 .map_err(classify)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(classify)?;
@@ -861,15 +864,7 @@ impl Store for Sqlite {
                 )
                 .map_err(classify)?;
             let rows = stmt
-                .query_map(params![after, limit], |r| {
-                    Ok((
-                        r.get(0)?,
-                        Versioned {
-                            value: r.get(1)?,
-                            version: r.get(2)?,
-                        },
-                    ))
-                })
+                .query_map(params![after, limit], state_row)
                 .map_err(classify)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
         })
