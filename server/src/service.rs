@@ -1429,7 +1429,7 @@ impl Service {
     /// rate limits back to full (equal to no state at all). These are the
     /// rows that hold phone numbers of people who may not be users, so a
     /// number stays at most a day after its last send. Reads at most
-    /// [`SWEEP_BOUND`] states from after `cursor`; returns where the next
+    /// 5,000 states from after `cursor`; returns where the next
     /// sweep starts (`""` once it reached the end) and how many it
     /// removed. Each removal is conditional on the version read, so a
     /// state changed meanwhile stays.
