@@ -621,3 +621,27 @@ async fn metrics_move_to_the_operators_address() {
     );
     drop(running);
 }
+
+/// Found by a new user: `serve --help` named only the `log` and `file:`
+/// senders.
+#[test]
+fn serve_help_names_every_sender_and_its_variables() {
+    let help = run(&["serve", "--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout).replace('\n', " ");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "`log`",
+        "`file:PATH`",
+        "`webhook:URL`",
+        "PASSCODE_WEBHOOK_SECRET",
+        "`twilio`",
+        "PASSCODE_TWILIO_ACCOUNT_SID",
+        "PASSCODE_TWILIO_AUTH_TOKEN",
+        "PASSCODE_TWILIO_FROM",
+        "--ops-listen",
+        "--max-connections",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from: {text}");
+    }
+}
