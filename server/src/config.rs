@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Seconds a request body may take to arrive [default: 10].
     #[arg(long, env = "PASSCODE_BODY_TIMEOUT")]
     pub body_timeout: Option<u64>,
+    /// Seconds an answer may wait for the client to read it [default: 10].
+    #[arg(long, env = "PASSCODE_WRITE_TIMEOUT")]
+    pub write_timeout: Option<u64>,
 }
 
 /// The same settings in the config file.
@@ -130,6 +133,7 @@ struct FileConfig {
     max_connections: Option<usize>,
     header_timeout: Option<u64>,
     body_timeout: Option<u64>,
+    write_timeout: Option<u64>,
     webhook_secret: Option<Redacted>,
     twilio_account_sid: Option<String>,
     twilio_auth_token: Option<Redacted>,
@@ -199,6 +203,8 @@ pub struct Settings {
     pub header_timeout: std::time::Duration,
     /// The deadline for a request body.
     pub body_timeout: std::time::Duration,
+    /// The deadline for an answer the client does not read.
+    pub write_timeout: std::time::Duration,
 }
 
 impl ServeArgs {
@@ -245,6 +251,7 @@ impl ServeArgs {
             max_connections: self.max_connections.or(file.max_connections),
             header_timeout: seconds(self.header_timeout.or(file.header_timeout), 10)?,
             body_timeout: seconds(self.body_timeout.or(file.body_timeout), 10)?,
+            write_timeout: seconds(self.write_timeout.or(file.write_timeout), 10)?,
             // Secrets come from the environment over the file, never flags.
             secrets: SenderSecrets {
                 webhook_secret: env("PASSCODE_WEBHOOK_SECRET")

@@ -6,19 +6,25 @@
 //! drives hyper's HTTP/1 connections itself: hyper's header-read timeout
 //! starts when a connection waits for a request head, new or kept alive,
 //! so one deadline closes slow heads and idle connections alike; the body
-//! has its own deadline where it is read ([`crate::api::Call`]); and a
+//! has its own deadline where it is read ([`crate::api::Call`]); a write
+//! that makes no progress (a client that sends requests and never reads
+//! the answers) fails after its own deadline, since hyper has none; and a
 //! semaphore caps the connections open at once. Past the cap, a new
 //! connection is closed at once, and those already open are served.
 
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::telemetry::Every;
@@ -32,6 +38,8 @@ pub struct ConnectionLimits {
     /// from when it opens or from its last answer (so also how long it
     /// may stay idle between requests).
     pub header_timeout: Duration,
+    /// How long a write may wait for the client to read.
+    pub write_timeout: Duration,
 }
 
 impl ConnectionLimits {
@@ -45,7 +53,98 @@ impl ConnectionLimits {
         Self {
             max_connections: half.clamp(16, 10_000),
             header_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// The slots of [`serve`]: one set for every listener of a process,
+    /// so that the cap holds for all of them together.
+    #[must_use]
+    pub fn slots(&self) -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(self.max_connections))
+    }
+}
+
+/// A stream whose writes fail once they have waited `timeout` for the
+/// client to read. Reads pass through (their deadlines are hyper's and the
+/// body extractor's).
+struct WriteDeadline {
+    stream: TcpStream,
+    timeout: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl WriteDeadline {
+    /// Whether the write that is pending has waited past the deadline;
+    /// starts the clock on the first wait.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let timeout = self.timeout;
+        let sleep = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        sleep.as_mut().poll(cx).is_ready()
+    }
+
+    fn progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read the answer in time",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for WriteDeadline {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadline {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.progress(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.progress(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.stream).poll_flush(cx);
+        self.progress(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.stream).poll_shutdown(cx);
+        self.progress(cx, poll)
     }
 }
 
@@ -82,9 +181,9 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    slots: Arc<Semaphore>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -122,6 +221,11 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let stream = WriteDeadline {
+            stream,
+            timeout: limits.write_timeout,
+            stalled: None,
+        };
         let connection = http.serve_connection(
             TokioIo::new(stream),
             TowerToHyperService::new(router.clone()),

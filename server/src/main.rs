@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Exit 0 when a server answers `GET /health`.
     Healthcheck {
         /// The server's address [default: 127.0.0.1:8080].

@@ -235,6 +235,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let open_files = connections::raise_open_file_limit();
     let mut limits = ConnectionLimits::for_open_files(open_files);
     limits.header_timeout = settings.header_timeout;
+    limits.write_timeout = settings.write_timeout;
     if let Some(max) = settings.max_connections {
         limits.max_connections = max.max(1);
     }
@@ -248,14 +249,16 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         "serving"
     );
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let slots = limits.slots();
     let router = match ops_listener {
         Some(ops_listener) => {
-            // The operators' listener shares the connection limits and
-            // stops with the process.
+            // The operators' listener shares the connection cap and stops
+            // with the process.
             let ops = connections::serve(
                 ops_listener,
                 api::ops_router(Arc::clone(&shared)),
                 limits,
+                Arc::clone(&slots),
                 std::future::pending(),
             );
             tokio::spawn(ops);
@@ -263,7 +266,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         }
         None => api::router(Arc::clone(&shared)),
     };
-    let serving = connections::serve(listener, router, limits, async move {
+    let serving = connections::serve(listener, router, limits, slots, async move {
         shutdown_signal().await;
         let _ = stopping_tx.send(());
     });

@@ -84,10 +84,10 @@ impl Default for Limits {
             // Authy: 1500 a minute; a burst of 25 keeps the sustained rate
             // near it while never exceeding 1500 in any minute.
             export_app: limit(1500, 60, 25),
-            // 100 at once, then one every 14.4 minutes: at most 100 + 100
-            // a day, each a 3 in 10^6 chance (a six-digit code, one step
-            // either way).
-            totp_guesses: limit(100, 86_400, 100),
+            // 100 at once, then one every 14.4 minutes (a sustained rate
+            // of 199 - 100 + 1 = 100 a day), never 200 in any 24 hours:
+            // each a 3 in 10^6 chance (six digits, one step either way).
+            totp_guesses: limit(199, 86_400, 100),
         }
     }
 }
@@ -157,15 +157,26 @@ impl Stored for TotpState {
 /// An authenticator's state: the library's TOTP state (the last step
 /// used, the drift, the failures its throttle counts) and the day's budget
 /// of wrong guesses, written together by one compare-and-set. Rows written
-/// before the budget existed hold the TOTP state alone.
+/// before the budget existed hold the TOTP state alone. A retired
+/// authenticator (being replaced by a new enrolment) accepts nothing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Guarded {
     totp: TotpState,
     guesses: RateLimitState,
+    retired: bool,
 }
+
+/// The whole state of a retired authenticator.
+const RETIRED: &[u8] = b"retired";
 
 impl Stored for Guarded {
     fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes == RETIRED {
+            return Some(Self {
+                retired: true,
+                ..Self::default()
+            });
+        }
         let (totp, guesses) = bytes.split_at_checked(TotpState::ENCODED_LEN)?;
         Some(Self {
             totp: TotpState::from_bytes(totp).ok()?,
@@ -174,9 +185,13 @@ impl Stored for Guarded {
             } else {
                 RateLimitState::from_bytes(guesses).ok()?
             },
+            retired: false,
         })
     }
     fn encode(&self) -> Vec<u8> {
+        if self.retired {
+            return RETIRED.to_vec();
+        }
         let mut out = self.totp.to_bytes().to_vec();
         out.extend_from_slice(&self.guesses.to_bytes());
         out
@@ -450,7 +465,7 @@ impl Service {
                     Some(state) => (Some(state), Some(v.version)),
                     None => {
                         tracing::error!(
-                            key,
+                            key = key_kind(key),
                             "a stored state does not decode; refusing to overwrite it"
                         );
                         return Err(ApiError::Internal);
@@ -468,7 +483,7 @@ impl Service {
                 return Ok(answer);
             }
         }
-        tracing::warn!(key, "compare-and-set kept losing");
+        tracing::warn!(key = key_kind(key), "compare-and-set kept losing");
         Err(ApiError::Unavailable)
     }
 
@@ -831,14 +846,26 @@ impl Service {
                 )
                 .await;
         }
-        let mut outcome = Outcome::Invalid;
+        // The SMS token first: a right token then spends no authenticator's
+        // budget of wrong codes (a six-digit token has the length of a
+        // TOTP code). A wrong one, or none pending, goes on to the
+        // authenticators; when the lengths differ it spends nothing here.
+        let read = found.state(&token_key(user.id));
+        let sms = self.check_token(user, token, now, read).await?;
+        let mut outcome = Outcome::Invalid.combine(sms.map(|()| Matched::Sms {
+            registered_at: user.created_at,
+        }));
+        if let Outcome::Accepted(matched) = outcome {
+            return self.accepted(app, user, matched, now).await;
+        }
         for device in &found.devices {
             let read = found.state(&device_key(device.user_id, device.id));
             let result = self.check_device(device, token, now, read).await?;
             if result == Ok(FirstUse(true)) {
-                // A new authenticator's first code: it replaces the others.
-                for other in found.devices.iter().filter(|d| d.id != device.id) {
-                    self.remove_device(other).await?;
+                // A new authenticator's first code: it replaces the older
+                // ones (not one enrolled since, whose QR code is out).
+                for older in found.devices.iter().filter(|d| d.id < device.id) {
+                    self.remove_device(older).await?;
                 }
             }
             outcome = outcome.combine(result.map(|_| Matched::Device {
@@ -849,11 +876,6 @@ impl Service {
                 return self.accepted(app, user, matched, now).await;
             }
         }
-        let read = found.state(&token_key(user.id));
-        let sms = self.check_token(user, token, now, read).await?;
-        outcome = outcome.combine(sms.map(|()| Matched::Sms {
-            registered_at: user.created_at,
-        }));
         let (label, result) = match outcome {
             Outcome::Accepted(matched) => return self.accepted(app, user, matched, now).await,
             Outcome::Throttled => (
@@ -908,6 +930,9 @@ impl Service {
             || Some(Guarded::default()),
             |state: Option<Guarded>| {
                 let mut state = state.unwrap_or_default();
+                if state.retired {
+                    return Ok((None, Step::Keep(Err(Refusal::Invalid))));
+                }
                 // The day's wrong guesses are spent: no code is tried.
                 if budget.check(&mut state.guesses.clone(), now).is_err() {
                     crate::telemetry::rate_limited("totp_guesses");
@@ -1034,11 +1059,19 @@ impl Service {
         // is tried against two seeds, not one per enrolment ever made.
         for device in &found.devices {
             let key = device_key(device.user_id, device.id);
-            let used = found
-                .state(&key)
+            let read = found.state(&key);
+            let used = read
+                .as_ref()
                 .and_then(|v| Guarded::decode(&v.value))
                 .is_some_and(|g| g.totp.last_step().is_some());
-            if !used {
+            // Retired by compare-and-set on the state read: if its first
+            // code was accepted meanwhile, it is in use and stays.
+            if !used
+                && self
+                    .store
+                    .cas(&key, read.map(|v| v.version), RETIRED)
+                    .await?
+            {
                 self.remove_device(device).await?;
             }
         }
@@ -1089,11 +1122,13 @@ impl Service {
 
     /// The key URI behind a QR link, while it is valid, once: the link is a
     /// bearer credential for the seed, so the first fetch spends it (by
-    /// compare-and-set: of concurrent fetches, one gets the image).
+    /// compare-and-set: of concurrent fetches, one gets the image). With
+    /// `spend` false (a `HEAD`, which gets no image) the link is only
+    /// checked.
     ///
     /// # Errors
     /// [`ApiError::NotFound`] for an unknown, expired or spent link.
-    pub async fn qr_uri(&self, token: &str, now: u64) -> Result<String, ApiError> {
+    pub async fn qr_uri(&self, token: &str, now: u64, spend: bool) -> Result<String, ApiError> {
         let well_formed = token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit());
         if !well_formed {
             return Err(ApiError::NotFound);
@@ -1109,10 +1144,11 @@ impl Service {
             expires_at: 0,
             ..link
         };
-        if !self
-            .store
-            .cas(&qr_key(token), Some(stored.version), &spent.encode())
-            .await?
+        if spend
+            && !self
+                .store
+                .cas(&qr_key(token), Some(stored.version), &spent.encode())
+                .await?
         {
             return Err(ApiError::NotFound);
         }
@@ -1449,7 +1485,10 @@ impl Service {
             read += page.len();
             for (key, state) in &page {
                 if self.spent(key, &state.value, now)
-                    && self.store.remove_if(key, state.version).await?
+                    && self
+                        .store
+                        .remove_if(key, state.version, &state.value)
+                        .await?
                 {
                     removed += 1;
                 }
@@ -1482,6 +1521,17 @@ impl Service {
         } else {
             key.starts_with("user:") && key.ends_with(":token") && expired()
         }
+    }
+}
+
+/// A state key as a log line may show it: its owner and kind, never the
+/// phone number or QR token some keys end with (`app:1:dest`, `qr`).
+fn key_kind(key: &str) -> String {
+    let parts: Vec<&str> = key.splitn(4, ':').collect();
+    match parts.as_slice() {
+        ["qr", ..] => "qr".to_owned(),
+        [owner, id, kind, ..] => format!("{owner}:{id}:{kind}"),
+        _ => "state".to_owned(),
     }
 }
 
@@ -1562,6 +1612,38 @@ mod tests {
         assert!(!valid_email("a@b@c.com"));
         assert!(!valid_email("a b@c.com"));
         assert!(!valid_email("a@.com"));
+    }
+
+    /// The figures the README gives: 100 wrong codes at once, then one
+    /// every 14.4 minutes, never 200 in any 24 hours.
+    #[test]
+    fn the_guess_budget_is_100_then_one_every_864_seconds() {
+        let limit = Limits::default().totp_guesses;
+        let mut state = RateLimitState::new();
+        let t0 = 1_700_000_000;
+        for _ in 0..100 {
+            assert!(limit.check(&mut state, t0).is_ok());
+        }
+        assert!(limit.check(&mut state, t0).is_err());
+        assert!(limit.check(&mut state, t0 + 863).is_err());
+        assert!(limit.check(&mut state, t0 + 864).is_ok());
+        let mut day = 101;
+        for t in (t0 + 865..t0 + 86_400).step_by(60) {
+            day += usize::from(limit.check(&mut state, t).is_ok());
+        }
+        assert!(day < 200, "{day} in a day");
+    }
+
+    #[test]
+    fn state_keys_are_logged_without_numbers_or_tokens() {
+        assert_eq!(key_kind("app:1:dest:+17754615609:day"), "app:1:dest");
+        assert_eq!(
+            key_kind("app:12:verification:+390669821234"),
+            "app:12:verification"
+        );
+        assert_eq!(key_kind("qr:0123456789abcdef0123456789abcdef"), "qr");
+        assert_eq!(key_kind("user:1000:device:3"), "user:1000:device");
+        assert_eq!(key_kind("odd"), "state");
     }
 
     #[test]

@@ -291,9 +291,10 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` states whose keys sort after `after` (bytewise), in
     /// key order: the sweeper's pages.
     async fn scan_states(&self, after: &str, limit: u32) -> Result<Vec<(String, Versioned)>>;
-    /// Removes the state `key` if it is still at `version`: a sweep never
-    /// removes a state that changed since it was read.
-    async fn remove_if(&self, key: &str, version: i64) -> Result<bool>;
+    /// Removes the state `key` if it still holds `value` at `version`: a
+    /// sweep never removes a state that changed since it was read, nor one
+    /// removed and made again since (which starts again at version 1).
+    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> Result<bool>;
 
     /// Adds `n` to a monthly counter of an application.
     async fn count(

@@ -107,6 +107,7 @@ async fn start_bounded(
         listener,
         app,
         connections,
+        connections.slots(),
         std::future::pending(),
     ));
     Server {
@@ -612,8 +613,8 @@ impl Store for SlowCommits {
     ) -> store::Result<Vec<(String, Versioned)>> {
         self.0.scan_states(after, limit).await
     }
-    async fn remove_if(&self, key: &str, version: i64) -> store::Result<bool> {
-        self.0.remove_if(key, version).await
+    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> store::Result<bool> {
+        self.0.remove_if(key, version, value).await
     }
     async fn load(&self, key: &str) -> store::Result<Option<Versioned>> {
         self.0.load(key).await

@@ -236,7 +236,14 @@ async fn a_full_run_keeps_every_secret_out_of_the_logs() {
     let http = reqwest::Client::new();
     let user = create_user(&http, &server, &key).await;
 
-    let mut secrets = vec![key.clone(), sandbox_key.clone(), master.trim().to_owned()];
+    // The phone number too, in each form a line could hold it.
+    let mut secrets = vec![
+        key.clone(),
+        sandbox_key.clone(),
+        master.trim().to_owned(),
+        "7754615609".to_owned(),
+        "775-461-5609".to_owned(),
+    ];
     assert_eq!(
         get(&http, &server.url(&format!("sms/{user}")), &key)
             .await

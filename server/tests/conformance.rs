@@ -245,12 +245,19 @@ async fn states_are_scanned_in_key_order_and_removed_only_unchanged() {
         assert_eq!(seen, expected, "{kind}");
         assert!(store.cas("qr:ab", Some(1), b"w").await.unwrap(), "{kind}");
         assert!(
-            !store.remove_if("qr:ab", 1).await.unwrap(),
+            !store.remove_if("qr:ab", 1, b"v").await.unwrap(),
             "{kind}: it changed"
         );
         assert!(store.load("qr:ab").await.unwrap().is_some(), "{kind}");
-        assert!(store.remove_if("qr:ab", 2).await.unwrap(), "{kind}");
+        assert!(store.remove_if("qr:ab", 2, b"w").await.unwrap(), "{kind}");
         assert!(store.load("qr:ab").await.unwrap().is_none(), "{kind}");
+        // Removed and made again (version 1 once more): not the state read.
+        assert!(store.cas("qr:ab", None, b"x").await.unwrap(), "{kind}");
+        assert!(
+            !store.remove_if("qr:ab", 1, b"v").await.unwrap(),
+            "{kind}: made again"
+        );
+        assert!(store.load("qr:ab").await.unwrap().is_some(), "{kind}");
     }
 }
 

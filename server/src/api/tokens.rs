@@ -165,11 +165,14 @@ pub async fn verify(
 /// random (128 bits) and expires after ten minutes.
 pub async fn qr(
     State(state): State<AppState>,
+    method: axum::http::Method,
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
     let token = file.strip_suffix(".png").ok_or(ApiError::NotFound)?;
     let now = (state.clock)();
-    let uri = state.service.qr_uri(token, now).await?;
+    // A HEAD gets no image, so it does not spend the link.
+    let spend = method != axum::http::Method::HEAD;
+    let uri = state.service.qr_uri(token, now, spend).await?;
     let png = crate::qr::png(&uri).map_err(|e| {
         tracing::error!(error = %e, "a QR code did not render");
         ApiError::Internal

@@ -616,10 +616,10 @@ impl Store for Postgres {
             .collect())
     }
 
-    async fn remove_if(&self, key: &str, version: i64) -> Result<bool> {
+    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> Result<bool> {
         self.exec(
-            "DELETE FROM states WHERE key = $1 AND version = $2",
-            &[&key, &version],
+            "DELETE FROM states WHERE key = $1 AND version = $2 AND value = $3",
+            &[&key, &version, &value],
         )
         .await
         .map(|n| n == 1)

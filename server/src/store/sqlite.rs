@@ -871,12 +871,12 @@ impl Store for Sqlite {
         .await
     }
 
-    async fn remove_if(&self, key: &str, version: i64) -> Result<bool> {
-        let key = key.to_owned();
+    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> Result<bool> {
+        let (key, value) = (key.to_owned(), value.to_vec());
         self.write(move |c| {
             c.execute(
-                "DELETE FROM states WHERE key = ?1 AND version = ?2",
-                params![key, version],
+                "DELETE FROM states WHERE key = ?1 AND version = ?2 AND value = ?3",
+                params![key, version, value],
             )
             .map(|n| n == 1)
             .map_err(classify)

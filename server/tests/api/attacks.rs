@@ -137,13 +137,20 @@ async fn slow_and_idle_connections_are_closed_by_their_deadlines() {
     let bounds = ConnectionLimits {
         max_connections: 100,
         header_timeout: Duration::from_secs(1),
+        write_timeout: Duration::from_secs(1),
     };
     let s = start_bounded(false, Limits::default(), bounds, Duration::from_secs(1)).await;
     let user = s.create_user(KEY_A, "775-461-5609").await;
     let mut idle = Vec::new();
     let mut slow_heads = Vec::new();
     let mut slow_bodies = Vec::new();
+    let mut unread_bodies = Vec::new();
     for _ in 0..20 {
+        // A body to a route that never reads one.
+        let mut unread = TcpStream::connect(addr(&s)).await.unwrap();
+        let head = "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab";
+        unread.write_all(head.as_bytes()).await.unwrap();
+        unread_bodies.push(unread);
         idle.push(TcpStream::connect(addr(&s)).await.unwrap());
         slow_heads.push(trickle(&s).await);
         let mut body = TcpStream::connect(addr(&s)).await.unwrap();
@@ -174,6 +181,11 @@ async fn slow_and_idle_connections_are_closed_by_their_deadlines() {
             slow_bodies
                 .into_iter()
                 .map(|c| closed_within(c, limit, true)),
+        )
+        .chain(
+            unread_bodies
+                .into_iter()
+                .map(|c| closed_within(c, limit, true)),
         );
     let closed = futures::future::join_all(closing).await;
     assert!(closed.iter().all(|c| *c), "{closed:?}");
@@ -187,6 +199,7 @@ async fn past_the_connection_cap_new_connections_are_closed_and_open_ones_served
     let bounds = ConnectionLimits {
         max_connections: 8,
         header_timeout: Duration::from_secs(2),
+        write_timeout: Duration::from_secs(2),
     };
     let s = start_bounded(false, Limits::default(), bounds, Duration::from_secs(2)).await;
     let health = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -314,6 +327,9 @@ async fn a_qr_link_names_no_forged_host_and_serves_once() {
     let value: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
     let link = value["qr_code"].as_str().unwrap().to_owned();
     assert!(link.starts_with(&format!("{}/qr/", s.base)), "{link}");
+    // A HEAD (a link checker, a preview) gets no image and spends nothing.
+    let head = s.http.head(&link).send().await.unwrap();
+    assert_eq!(head.status(), 200);
     let fetches = futures::future::join_all((0..5).map(|_| s.http.get(&link).send())).await;
     let served: Vec<u16> = fetches
         .into_iter()
@@ -472,4 +488,76 @@ async fn states_that_decide_nothing_are_swept_with_the_numbers_they_hold() {
         vec!["app:1:sends".to_owned(), format!("user:{user}:device:1")],
         "{before:?}"
     );
+}
+
+/// D2, found in review: hyper has no write deadline, so a client that sent
+/// requests and never read the answers held its connection (and a slot of
+/// the cap) for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_cut_off() {
+    let bounds = ConnectionLimits {
+        max_connections: 100,
+        header_timeout: Duration::from_secs(1),
+        write_timeout: Duration::from_secs(1),
+    };
+    let s = start_bounded(false, Limits::default(), bounds, Duration::from_secs(1)).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr(&s).parse().unwrap()).await.unwrap();
+    // Pipelined requests until the server stops taking them (its answers
+    // fill the buffers), or 20,000 of them.
+    let request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut sent = 0;
+    while sent < 20_000 {
+        let write = tokio::time::timeout(Duration::from_millis(500), stream.write_all(request));
+        match write.await {
+            Ok(Ok(())) => sent += 1,
+            _ => break,
+        }
+    }
+    // Past the write deadline without reading, then everything there is.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut answers = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answers));
+    let _ = read.await;
+    let answered = String::from_utf8_lossy(&answers)
+        .matches("HTTP/1.1 200")
+        .count();
+    assert!(
+        answered < sent,
+        "{answered} of {sent} answered: the stalled write was waited for"
+    );
+    assert_healthy(&s).await;
+}
+
+/// Found in review: a right six-digit SMS token was tried against the
+/// authenticators first, and spent their budget of wrong codes.
+#[tokio::test]
+async fn a_right_six_digit_sms_token_spends_no_authenticator_budget() {
+    let limits = Limits {
+        totp_guesses: passcode::RateLimit::new(1, 86_400, 1).unwrap(),
+        ..Limits::default()
+    };
+    let s = start_with(false, limits).await;
+    let six = AppPatch {
+        token_length: Some(6),
+        ..AppPatch::default()
+    };
+    s.store.update_app(1, six).await.unwrap();
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let totp = enrol(&s, KEY_A, user).await;
+    for _ in 0..3 {
+        assert_eq!(
+            s.get(KEY_A, &format!("sms/{user}?force=true")).await.status,
+            200
+        );
+        let code = s.last_code();
+        assert_eq!(code.len(), 6);
+        let verified = s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+        assert_eq!(verified.status, 200, "{}", verified.body);
+        s.advance(61);
+    }
+    let code = totp.generate(s.now()).unwrap().to_string();
+    let verified = s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
 }
