@@ -100,18 +100,19 @@ pub async fn ensure_default_app(
     Ok(())
 }
 
-/// The users of application `app_id` other than the sandbox's own user
-/// 51.
+/// The users of application `app_id` other than a sandbox's own user
+/// (+1 305-456-2345, `sandbox@example.com`).
 ///
 /// # Errors
 /// A store failure.
 pub async fn real_users(store: &dyn Store, app_id: i64) -> Result<i64, String> {
     let all = store.user_count(app_id).await.map_err(|e| e.to_string())?;
+    let (_, country_code, phone) = crate::store::sqlite::SANDBOX_USER;
     let seeded = store
-        .user(app_id, crate::store::sqlite::SANDBOX_USER.0)
+        .user_by_phone(app_id, country_code, phone)
         .await
         .map_err(|e| e.to_string())?
-        .is_some();
+        .is_some_and(|user| user.email == "sandbox@example.com");
     Ok(all - i64::from(seeded))
 }
 

@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::messages::{self, Lang};
 use crate::phone::{LineType, Phone};
 use crate::sender::{Channel, Message, Sender};
+use crate::store::sqlite::SANDBOX_USER;
 use crate::store::{App, Counter, Device, MonthStats, Store, StoreError, User, Versioned};
 
 /// How often a compare-and-set is retried before the request gives up with
@@ -549,6 +550,48 @@ impl Service {
     /// Counts an authenticated API call.
     pub fn count_call(&self, app: &App, now: u64) {
         self.count_later(app.id, now, Counter::ApiCall);
+    }
+
+    /// The stored id of the user an Authy path names. In a sandbox
+    /// application `51` is its own sandbox user: user ids are global, so
+    /// only the first sandbox application's is stored under 51.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn user_id_in(&self, app: &App, id: i64) -> Result<i64, ApiError> {
+        if app.sandbox
+            && id == SANDBOX_USER.0
+            && let Some(user) = self.sandbox_user(app).await?
+        {
+            return Ok(user.id);
+        }
+        Ok(id)
+    }
+
+    /// The id an Authy answer shows for the stored user `id`: 51 for a
+    /// sandbox application's own sandbox user.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn user_id_out(&self, app: &App, id: i64) -> Result<i64, ApiError> {
+        if app.sandbox
+            && id != SANDBOX_USER.0
+            && let Some(user) = self.sandbox_user(app).await?
+            && user.id == id
+        {
+            return Ok(SANDBOX_USER.0);
+        }
+        Ok(id)
+    }
+
+    /// A sandbox application's own user +1 305-456-2345.
+    async fn sandbox_user(&self, app: &App) -> Result<Option<User>, ApiError> {
+        let (_, country_code, phone) = SANDBOX_USER;
+        Ok(self
+            .store
+            .user_by_phone(app.id, country_code, phone)
+            .await?
+            .filter(|user| user.email == "sandbox@example.com"))
     }
 
     /// `users/new`: the user with this phone, created if needed.

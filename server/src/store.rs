@@ -232,8 +232,10 @@ pub trait Store: Send + Sync + 'static {
     /// that is stored afterwards (so concurrent first starts agree).
     async fn init_meta(&self, key: &str, value: &[u8]) -> Result<Vec<u8>>;
 
-    /// Creates an application. The first sandbox application also gets
-    /// user 51 (+1 305-456-2345), as Authy's sandbox had.
+    /// Creates an application. A sandbox application also gets its own
+    /// user +1 305-456-2345, as Authy's sandbox had: stored as user 51 for
+    /// the first (ids are global), under a new id for the others, which the
+    /// service shows as 51.
     async fn create_app(&self, new: NewApp, now: i64) -> Result<App>;
     /// The application whose key hashes to `key_hash`.
     async fn app_by_key_hash(&self, key_hash: &[u8; 32]) -> Result<Option<App>>;
@@ -260,6 +262,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(User, bool)>;
     /// The user `id` if it belongs to `app_id`.
     async fn user(&self, app_id: i64, id: i64) -> Result<Option<User>>;
+    /// The user of `app_id` with this phone number.
+    async fn user_by_phone(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+    ) -> Result<Option<User>>;
     /// The user `id` if it belongs to `app_id`, with its devices and every
     /// state of its key range (`user:{id}:` up to `user:{id};`), read at
     /// once: what a verification needs before its compare-and-set. A state

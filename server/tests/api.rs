@@ -588,6 +588,14 @@ impl Store for SlowCommits {
     ) -> store::Result<Option<store::UserStates>> {
         self.0.user_with_states(app_id, id).await
     }
+    async fn user_by_phone(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+    ) -> store::Result<Option<User>> {
+        self.0.user_by_phone(app_id, country_code, phone).await
+    }
     async fn user_by_id(&self, id: i64) -> store::Result<Option<User>> {
         self.0.user_by_id(id).await
     }

@@ -35,7 +35,7 @@ async fn send(
     call: &Call,
     channel: Channel,
 ) -> Result<Response, ApiError> {
-    let id = path_id(path)?;
+    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
     let force = call.params.boolean("force", &["force"])?.unwrap_or(false);
     let locale = call.params.text("locale", &["locale"])?;
     let sent = state
@@ -126,6 +126,7 @@ pub async fn verify(
         return Err(ApiError::UserDoesNotExist);
     };
     let id = super::user_id(&id).map_err(|_| ApiError::UserDoesNotExist)?;
+    let id = state.service.user_id_in(&call.app, id).await?;
     // A malformed `force` must not make a verification fail open or 400.
     let _force = call.params.boolean("force", &["force"]).ok().flatten();
     let matched = state

@@ -48,9 +48,10 @@ pub async fn create(State(state): State<AppState>, call: Call) -> Result<Respons
             call.now,
         )
         .await?;
+    let id = state.service.user_id_out(&call.app, user.id).await?;
     Ok(json(&Created {
         message: "User created successfully.",
-        user: CreatedUser { id: user.id },
+        user: CreatedUser { id },
         success: true,
     }))
 }
@@ -88,12 +89,12 @@ pub async fn status(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = path_id(path)?;
+    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
     let status = state.service.status(&call.app, id).await?;
     let user = status.user;
     Ok(json(&StatusBody {
         status: StatusInner {
-            authy_id: user.id,
+            authy_id: state.service.user_id_out(&call.app, user.id).await?,
             confirmed: user.registered,
             registered: user.registered || !status.devices.is_empty(),
             account_disabled: false,
@@ -128,7 +129,7 @@ pub async fn delete(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = path_id(path)?;
+    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
     state.service.delete_user(&call.app, id).await?;
     Ok(json(&Done {
         message: "User was added to remove.",
@@ -142,7 +143,7 @@ pub async fn activity(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = path_id(path)?;
+    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
     let user = state.service.user(&call.app, id).await?;
     let kind = call
         .params
@@ -178,7 +179,7 @@ pub async fn secret(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = path_id(path)?;
+    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
     let label = call.params.text("label", &["label"])?;
     let enrolled = state
         .service
@@ -215,7 +216,7 @@ pub async fn export_secret(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = path_id(path)?;
+    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
     let (secret, otp) = state.service.export_secret(&call.app, id, call.now).await?;
     Ok(json(&ExportedSecret { secret, otp }))
 }
@@ -234,7 +235,7 @@ pub async fn phone_number(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = path_id(path)?;
+    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
     let user = state.service.export_phone(&call.app, id, call.now).await?;
     let updated = time::OffsetDateTime::from_unix_timestamp(user.created_at)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)

@@ -276,13 +276,23 @@ impl Store for Postgres {
             let app = app_row(&row);
             if new.sandbox {
                 let (user, cc, phone) = SANDBOX_USER;
-                tx.execute(
-                    "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
-                     VALUES ($1, $2, $3, $4, 'sandbox@example.com', $5) ON CONFLICT DO NOTHING",
-                    &[&user, &app.id, &i32::from(cc), &phone, &now],
-                )
-                .await
-                .map_err(pg)?;
+                let seeded = tx
+                    .execute(
+                        "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
+                         VALUES ($1, $2, $3, $4, 'sandbox@example.com', $5) ON CONFLICT DO NOTHING",
+                        &[&user, &app.id, &i32::from(cc), &phone, &now],
+                    )
+                    .await
+                    .map_err(pg)?;
+                if seeded == 0 {
+                    tx.execute(
+                        "INSERT INTO users (app_id, country_code, phone, email, created_at) \
+                         VALUES ($1, $2, $3, 'sandbox@example.com', $4)",
+                        &[&app.id, &i32::from(cc), &phone, &now],
+                    )
+                    .await
+                    .map_err(pg)?;
+                }
             }
             tx.commit().await.map_err(pg)?;
             Ok(app)
@@ -481,6 +491,23 @@ impl Store for Postgres {
             devices,
             states,
         }))
+    }
+
+    async fn user_by_phone(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+    ) -> Result<Option<User>> {
+        Ok(self
+            .row(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND country_code = $2 AND phone = $3"
+                ),
+                &[&app_id, &i32::from(country_code), &phone],
+            )
+            .await?
+            .map(|r| user_row(&r)))
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {

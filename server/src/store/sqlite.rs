@@ -553,12 +553,21 @@ impl Store for Sqlite {
             let id = c.last_insert_rowid();
             if new.sandbox {
                 let (user, cc, phone) = SANDBOX_USER;
-                c.run(
-                    "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, 'sandbox@example.com', ?5) ON CONFLICT DO NOTHING",
-                    params![user, id, cc, phone, now],
-                )
-                .map_err(classify)?;
+                let seeded = c
+                    .run(
+                        "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
+                         VALUES (?1, ?2, ?3, ?4, 'sandbox@example.com', ?5) ON CONFLICT DO NOTHING",
+                        params![user, id, cc, phone, now],
+                    )
+                    .map_err(classify)?;
+                if seeded == 0 {
+                    c.run(
+                        "INSERT INTO users (app_id, country_code, phone, email, created_at) \
+                         VALUES (?1, ?2, ?3, 'sandbox@example.com', ?4)",
+                        params![id, cc, phone, now],
+                    )
+                    .map_err(classify)?;
+                }
             }
             get_app(c, id)?.ok_or_else(|| internal("the new application vanished"))
         })
@@ -699,6 +708,27 @@ impl Store for Sqlite {
             c.row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND app_id = ?2"),
                 [id, app_id],
+                user_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn user_by_phone(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+    ) -> Result<Option<User>> {
+        let phone = phone.to_owned();
+        self.read(move |c| {
+            c.row(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE app_id = ?1 AND country_code = ?2 AND phone = ?3"
+                ),
+                params![app_id, country_code, phone],
                 user_row,
             )
             .optional()

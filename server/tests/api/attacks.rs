@@ -561,3 +561,40 @@ async fn a_right_six_digit_sms_token_spends_no_authenticator_budget() {
     let verified = s.get(KEY_A, &format!("verify/{code}/{user}")).await;
     assert_eq!(verified.status, 200, "{}", verified.body);
 }
+
+/// D16: a second sandbox application had no user 51.
+#[tokio::test]
+async fn every_sandbox_application_has_its_own_user_51() {
+    let s = start(true).await;
+    const KEY_C: &str = "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+    let sandbox = NewApp {
+        name: "Sandbox App 2".into(),
+        key_hash: key_hash(KEY_C),
+        token_length: 7,
+        sandbox: true,
+    };
+    let second = s.store.create_app(sandbox, 0).await.unwrap();
+    for key in [KEY_A, KEY_C] {
+        let status = s.get(key, "users/51/status").await;
+        assert_eq!(status.status, 200, "{}", status.body);
+        assert!(status.body.contains(r#""authy_id":51"#), "{}", status.body);
+        assert_eq!(s.get(key, "verify/0000000/51").await.status, 200);
+        let again = s.create_user(key, "305-456-2345").await;
+        assert_eq!(again, 51);
+    }
+    // Two users, one for each: neither application reaches the other's.
+    let mine = s
+        .store
+        .user_by_phone(second.id, 1, "3054562345")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(mine.id, 51);
+    assert_eq!(
+        s.get(KEY_A, &format!("users/{}/status", mine.id))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(s.get(KEY_B, "users/51/status").await.status, 404);
+}
