@@ -1,7 +1,5 @@
 //! What the store and fleet tests share: fresh databases of each kind.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
-
 use std::sync::Arc;
 
 use passcode_server::store::Store;

@@ -2,8 +2,6 @@
 //! clock, a recording sender and a fresh SQLite file per test. Golden
 //! bodies are the recorded ones of `AUTHY-API.md`, byte for byte.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +18,6 @@ use passcode_server::store::{
     self, App, AppPatch, Counter, Device, MonthStats, NewApp, Store, User, Versioned,
 };
 
-#[path = "api/attacks.rs"]
 mod attacks;
 
 /// 2023-11-14 22:13:20 UTC.

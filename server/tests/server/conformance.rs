@@ -1,9 +1,6 @@
 //! One storage conformance suite, run against SQLite and PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
-#[path = "support/stores.rs"]
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,8 +1,6 @@
 //! The network senders against local fakes: what goes over the wire, the
 //! signature, retries and the flush at shutdown.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -2,14 +2,11 @@
 //! serving: its key check, its application key, its user, the sealed seed
 //! of its authenticator and its pending SMS token all still work.
 //!
-//! `fixtures/release-0.1.0.sql` is the dump of a database that release 0.1.0
-//! (schema version 1) made through its API; every later migration runs over
-//! it here.
+//! `tests/fixtures/release-0.1.0.sql` is the dump of a database that
+//! release 0.1.0 (schema version 1) made through its API; every later
+//! migration runs over it here.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
-#[path = "support/stores.rs"]
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
@@ -35,7 +32,7 @@ async fn a_release_0_1_0_database_is_migrated_and_keeps_serving() {
     // A dump lists tables by name, not by their references.
     restore.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
     restore
-        .execute_batch(include_str!("fixtures/release-0.1.0.sql"))
+        .execute_batch(include_str!("../fixtures/release-0.1.0.sql"))
         .unwrap();
     drop(restore);
     let store: Arc<dyn Store> = Arc::new(Sqlite::open(&path, Durability::Full).unwrap());

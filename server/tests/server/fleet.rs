@@ -5,10 +5,7 @@
 //! `PASSCODE_TEST_POSTGRES_URL` names a cluster (CI starts one), the
 //! restart when `PASSCODE_TEST_POSTGRES_RESTART` says how.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
-#[path = "support/stores.rs"]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -2,8 +2,6 @@
 //! `healthcheck`, offline changes seen by a running server, a graceful stop
 //! on SIGTERM, and logs that hold no secret used in the run.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -1,0 +1,22 @@
+//! The server's one integration test binary: one link of the whole server
+//! instead of one per file.
+//!
+//! - [`api`]: the API in-process over real HTTP, golden bodies byte for
+//!   byte, and the attacks it must survive;
+//! - [`binary`]: the real binary, its commands, start-up checks and logs;
+//! - [`conformance`]: one storage suite on SQLite and PostgreSQL;
+//! - [`fleet`]: three nodes on one PostgreSQL;
+//! - [`senders`]: the network senders against local fakes;
+//! - [`upgrade`]: a database of an earlier release, migrated and serving;
+//! - [`support`]: what they share.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod api;
+mod binary;
+mod conformance;
+mod fleet;
+mod senders;
+#[allow(dead_code)]
+mod support;
+mod upgrade;
