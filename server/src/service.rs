@@ -1275,15 +1275,23 @@ impl Service {
         }
         let phone = Phone::parse(request.country_code, &request.phone_number, app.sandbox)
             .map_err(|_| ApiError::InvalidPhoneNumber)?;
-        if !app.sandbox {
-            if request.custom_code {
-                return Err(ApiError::CannotCreateVerification(
-                    "custom codes are not enabled for this application",
-                ));
-            }
-            if request.custom_message.is_some() && !app.custom_messages_enabled {
-                return Err(ApiError::CustomMessageDisallowed);
-            }
+        // Where a feature is off, Authy took its parameter and ignored it
+        // (the npm client's live test `with_params` sends both to the
+        // sandbox and expects success). Custom codes are off everywhere:
+        // the server makes every code itself.
+        let mut request = request;
+        if request.custom_code {
+            tracing::debug!(
+                app_id = app.id,
+                "custom_code ignored: custom codes are not enabled"
+            );
+        }
+        if request.custom_message.is_some() && !app.custom_messages_enabled {
+            tracing::debug!(
+                app_id = app.id,
+                "custom_message ignored: custom messages are not enabled"
+            );
+            request.custom_message = None;
         }
         if let Some(template) = &request.custom_message
             && !template.contains("{{code}}")

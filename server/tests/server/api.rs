@@ -761,6 +761,61 @@ async fn phone_verification_resends_the_same_code_expires_and_limits_attempts() 
     );
 }
 
+/// Where a feature is off Authy took its parameter and ignored it: the
+/// npm client's live test `phones.verification_starts.with_params` sends
+/// `custom_code` and `custom_message` and expects success. Where custom
+/// messages are on, the template is checked and is what is sent.
+#[tokio::test]
+async fn custom_parameters_are_ignored_where_off_and_used_where_on() {
+    let s = start(false).await;
+    let body = |number: &str, message: &str| {
+        format!(
+            r#"{{"via":"sms","country_code":1,"phone_number":"{number}","custom_code":"1234","custom_message":"{message}"}}"#
+        )
+    };
+    let started = s
+        .post_json(
+            KEY_A,
+            "phones/verification/start",
+            &body("775-461-5609", "Acme: {{code}}"),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let sent = s.sent.0.lock().unwrap().last().unwrap().clone();
+    assert_eq!(
+        sent.body,
+        format!("Your Test verification code is: {}", sent.code)
+    );
+    assert_ne!(sent.code, "1234");
+    let on = AppPatch {
+        custom_messages_enabled: Some(true),
+        ..AppPatch::default()
+    };
+    s.store.update_app(1, on).await.unwrap();
+    let refused = s
+        .post_json(
+            KEY_A,
+            "phones/verification/start",
+            &body("775-461-5610", "no code"),
+        )
+        .await;
+    assert_answer(
+        &refused,
+        400,
+        r#"{"message":"Invalid parameter: custom_message - must contain {{code}}","success":false,"errors":{"message":"Invalid parameter: custom_message - must contain {{code}}"},"error_code":"60004"}"#,
+    );
+    let started = s
+        .post_json(
+            KEY_A,
+            "phones/verification/start",
+            &body("775-461-5611", "Acme: {{code}}"),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let sent = s.sent.0.lock().unwrap().last().unwrap().clone();
+    assert_eq!(sent.body, format!("Acme: {}", sent.code));
+}
+
 #[tokio::test]
 async fn start_errors_name_the_parameter() {
     let s = start(false).await;
