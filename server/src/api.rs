@@ -126,6 +126,10 @@ fn routes(state: AppState, with_metrics: bool) -> Router {
             &format!("{p}/phones/verification/check"),
             get(phones::check).post(phones::check),
         )
+        .route(
+            &format!("{p}/phones/verification/status"),
+            get(phones::status),
+        )
         .route(&format!("{p}/phones/info"), get(phones::info))
         .route(&format!("{p}/app/details"), get(app::details))
         .route(&format!("{p}/app/stats"), get(app::stats))

@@ -361,6 +361,26 @@ pub struct Enrolled {
     pub qr_token: String,
 }
 
+/// Where a phone verification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationState {
+    /// Waiting for its code.
+    Pending,
+    /// Its code was checked.
+    Verified,
+    /// Its time ran out.
+    Expired,
+}
+
+/// A phone verification's state and the seconds left before it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationStatus {
+    /// Its state.
+    pub state: VerificationState,
+    /// Seconds before it expires, 0 once it has.
+    pub seconds_to_expire: u64,
+}
+
 /// A phone verification started.
 #[derive(Debug, Clone)]
 pub struct Started {
@@ -1437,6 +1457,43 @@ impl Service {
             },
         )
         .await?
+    }
+
+    /// `phones/verification/status`: where the verification of a number
+    /// stands, read without changing it.
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidPhoneNumber`], [`ApiError::NoPendingVerification`]
+    /// when there is none (never started, or swept after it expired).
+    pub async fn verification_status(
+        &self,
+        app: &App,
+        country_code: u64,
+        phone_number: &str,
+        now: u64,
+    ) -> Result<VerificationStatus, ApiError> {
+        let phone = Phone::parse(country_code, phone_number, app.sandbox)
+            .map_err(|_| ApiError::InvalidPhoneNumber)?;
+        let none = || ApiError::NoPendingVerification(phone.display.clone());
+        let stored = self
+            .store
+            .load(&verification_key(app.id, &phone.e164))
+            .await?
+            .ok_or_else(none)?;
+        let pending = Pending::decode(&stored.value).ok_or(ApiError::Internal)?;
+        let expires_at = pending.state.expires_at();
+        let state = match pending.state.status() {
+            passcode::SmsStatus::Pending if now >= expires_at => VerificationState::Expired,
+            passcode::SmsStatus::Pending => VerificationState::Pending,
+            // Approved, or cancelled, which is how the sandbox's code
+            // `0000` approves: the code was taken either way.
+            _ => VerificationState::Verified,
+        };
+        Ok(VerificationStatus {
+            state,
+            // As start answers it: the last accepted second is one before.
+            seconds_to_expire: expires_at.saturating_sub(now).saturating_sub(1),
+        })
     }
 
     /// `phones/info`, from number metadata only.

@@ -8,7 +8,7 @@ use super::users::Done;
 use super::{AppState, Call, json};
 use crate::error::ApiError;
 use crate::sender::Channel;
-use crate::service::StartRequest;
+use crate::service::{StartRequest, VerificationState};
 
 #[derive(Serialize)]
 struct StartBody {
@@ -96,6 +96,38 @@ pub async fn check(State(state): State<AppState>, call: Call) -> Result<Response
         .await?;
     Ok(json(&Done {
         message: "Verification code is correct.",
+        success: true,
+    }))
+}
+
+#[derive(Serialize)]
+struct StatusBody {
+    message: &'static str,
+    status: &'static str,
+    seconds_to_expire: u64,
+    success: bool,
+}
+
+/// `GET phones/verification/status` (npm `authy`'s `verification_status`),
+/// by `country_code` and `phone_number`. The body is the one Twilio's
+/// Verify v1 reference shows: `{"message":"Phone Verification
+/// status.","status":"pending","seconds_to_expire":598,"success":true}`,
+/// with `pending`, `verified` or `expired`. The `uuid` a start answers is
+/// not kept, so it is not a way to ask.
+pub async fn status(State(state): State<AppState>, call: Call) -> Result<Response, ApiError> {
+    let (country_code, phone_number) = country_and_number(&call)?;
+    let status = state
+        .service
+        .verification_status(&call.app, country_code, &phone_number, call.now)
+        .await?;
+    Ok(json(&StatusBody {
+        message: "Phone Verification status.",
+        status: match status.state {
+            VerificationState::Pending => "pending",
+            VerificationState::Verified => "verified",
+            VerificationState::Expired => "expired",
+        },
+        seconds_to_expire: status.seconds_to_expire,
         success: true,
     }))
 }

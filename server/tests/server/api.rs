@@ -816,6 +816,62 @@ async fn custom_parameters_are_ignored_where_off_and_used_where_on() {
     assert_eq!(sent.body, format!("Acme: {}", sent.code));
 }
 
+/// `GET phones/verification/status` (npm `authy`'s `verification_status`)
+/// answers the body of Twilio's Verify v1 reference: pending with the
+/// seconds left, then verified, then expired.
+#[tokio::test]
+async fn a_verifications_status_is_pending_verified_or_expired() {
+    let s = start(false).await;
+    let query = "phones/verification/status?country_code=1&phone_number=775-461-5609";
+    let none = s.get(KEY_A, query).await;
+    assert_answer(
+        &none,
+        404,
+        r#"{"message":"No pending verifications for +1 775-461-5609 found.","success":false,"errors":{"message":"No pending verifications for +1 775-461-5609 found."},"error_code":"60023"}"#,
+    );
+    let start = r#"{"via":"sms","country_code":1,"phone_number":"775-461-5609"}"#;
+    assert_eq!(
+        s.post_json(KEY_A, "phones/verification/start", start)
+            .await
+            .status,
+        200
+    );
+    s.advance(1);
+    assert_answer(
+        &s.get(KEY_A, query).await,
+        200,
+        r#"{"message":"Phone Verification status.","status":"pending","seconds_to_expire":598,"success":true}"#,
+    );
+    let code = s.last_code();
+    let check = format!(
+        "phones/verification/check?country_code=1&phone_number=775-461-5609&verification_code={code}"
+    );
+    assert_eq!(s.get(KEY_A, &check).await.status, 200);
+    s.advance(125);
+    assert_answer(
+        &s.get(KEY_A, query).await,
+        200,
+        r#"{"message":"Phone Verification status.","status":"verified","seconds_to_expire":473,"success":true}"#,
+    );
+    // Another number, left to expire.
+    let start = r#"{"via":"sms","country_code":1,"phone_number":"775-461-5610"}"#;
+    assert_eq!(
+        s.post_json(KEY_A, "phones/verification/start", start)
+            .await
+            .status,
+        200
+    );
+    s.advance(600);
+    let other = "phones/verification/status?country_code=1&phone_number=775-461-5610";
+    assert_answer(
+        &s.get(KEY_A, other).await,
+        200,
+        r#"{"message":"Phone Verification status.","status":"expired","seconds_to_expire":0,"success":true}"#,
+    );
+    // Another application sees none of it.
+    assert_eq!(s.get(KEY_B, other).await.status, 404);
+}
+
 #[tokio::test]
 async fn start_errors_name_the_parameter() {
     let s = start(false).await;
