@@ -1,11 +1,10 @@
 //! `passcode totp` and `passcode hotp`: print a code, or the codes around it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use passcode::{Digits, Hotp, HotpConfig, Period, StepError, Totp, TotpConfig};
+use passcode::{Digits, Hotp, HotpConfig, Period, Totp, TotpConfig};
 use serde::Serialize;
 
 use crate::args::{ClockArgs, CodeArgs, HotpArgs, TotpArgs};
+use crate::clock::{step, time_or_now};
 use crate::error::{CliError, Context as _};
 use crate::{output, secret, watch};
 
@@ -57,34 +56,6 @@ pub(crate) fn hotp_config(code: &CodeArgs) -> Result<HotpConfig, CliError> {
 
 pub(crate) fn digits(digits: u8) -> Result<Digits, CliError> {
     Digits::new(digits).context(format_args!("--digits {digits}"))
-}
-
-/// `--time`, or else the system clock.
-pub(crate) fn time_or_now(time: Option<u64>) -> Result<u64, CliError> {
-    time.map_or_else(now, Ok)
-}
-
-/// The system clock in Unix seconds.
-pub(crate) fn now() -> Result<u64, CliError> {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .map_err(|_| CliError::new(StepError::ClockBeforeUnixEpoch.to_string()))
-}
-
-/// The time step of `time` and the seconds left in it, or an error that
-/// names both times.
-pub(crate) fn step(config: TotpConfig, time: u64) -> Result<(u64, u64), CliError> {
-    let explain = |e| match e {
-        StepError::BeforeT0 => CliError::new(format!(
-            "time {time} is before T0 {} (--t0): there is no time step yet",
-            config.t0()
-        )),
-        e => CliError::new(format!("time {time}: {e}")),
-    };
-    let step = config.step(time).map_err(explain)?;
-    let seconds_left = config.seconds_left(time).map_err(explain)?;
-    Ok((step, seconds_left))
 }
 
 /// `a - b` for numbers at most a window apart.

@@ -9,6 +9,7 @@
 // `expect_used` and `panic` above all: a CLI must never panic.
 
 mod args;
+mod clock;
 mod codes;
 mod error;
 mod new;

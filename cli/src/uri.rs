@@ -5,7 +5,8 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::args::{UriArgs, UriCodeArgs, UriShowArgs};
-use crate::codes::{self, print_hotp, print_totp};
+use crate::clock;
+use crate::codes::{print_hotp, print_totp};
 use crate::error::{CliError, Context as _};
 use crate::output::{self, KindFields};
 use crate::secret::{self, Source};
@@ -80,7 +81,7 @@ pub(crate) fn code(args: UriCodeArgs, json: bool) -> Result<(), CliError> {
     match uri.kind() {
         OtpKind::Totp(config) => {
             let totp = Totp::new(uri.secret(), config).context("cannot use the secret")?;
-            let time = codes::time_or_now(args.time)?;
+            let time = clock::time_or_now(args.time)?;
             print_totp(&totp, time, None, json)
         }
         OtpKind::Hotp { config, counter } => {

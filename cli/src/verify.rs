@@ -4,7 +4,8 @@ use passcode::{Hotp, LookAhead, Totp, VerifyError, Window};
 use serde::Serialize;
 
 use crate::args::VerifyArgs;
-use crate::codes::{self, hotp_config, totp_config};
+use crate::clock;
+use crate::codes::{hotp_config, totp_config};
 use crate::error::{CliError, Context as _};
 use crate::{output, secret};
 
@@ -51,9 +52,9 @@ fn verify_totp(args: VerifyArgs, json: bool) -> Result<Verdict, CliError> {
         "--behind {} --ahead {}",
         args.behind, args.ahead
     ))?;
-    let time = codes::time_or_now(args.clock.time)?;
+    let time = clock::time_or_now(args.clock.time)?;
     // A time before T0 is reported as such, before the secret is read.
-    codes::step(config, time)?;
+    clock::step(config, time)?;
     let secret = secret::read(args.secret)?;
     let totp = Totp::new(&secret, config).context("cannot use the secret")?;
     let result = totp.verify(&args.code, time, window);

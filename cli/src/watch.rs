@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use passcode::Totp;
 
-use crate::codes;
+use crate::clock;
 use crate::error::CliError;
 use crate::signals;
 
@@ -97,8 +97,8 @@ pub(crate) fn run(totp: &Totp) -> Result<(), CliError> {
     draw(HIDE_CURSOR)?;
     let _restore = Restore;
     while !stop.load(Ordering::SeqCst) {
-        let time = codes::now()?;
-        let (step, seconds_left) = codes::step(config, time)?;
+        let time = clock::now()?;
+        let (step, seconds_left) = clock::step(config, time)?;
         let code = totp.generate_step(step);
         draw(&format!(
             "{REDRAW}{}",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
+use crate::redacted::Redacted;
 use crate::sender::{SenderSecrets, SenderSpec};
 use crate::store::sqlite::Durability;
 
@@ -16,31 +17,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite:passcode-data/passcode.db";
 /// The default master key file.
 pub const DEFAULT_MASTER_KEY: &str = "passcode-data/master.key";
-
-/// A secret setting: its `Debug` shows nothing of it.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Redacted(String);
-
-impl Redacted {
-    /// Wraps a secret.
-    #[must_use]
-    pub fn new(secret: String) -> Self {
-        Self(secret)
-    }
-
-    /// The secret, for the one place that uses it.
-    #[must_use]
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
@@ -255,11 +231,11 @@ impl ServeArgs {
             // Secrets come from the environment over the file, never flags.
             secrets: SenderSecrets {
                 webhook_secret: env("PASSCODE_WEBHOOK_SECRET")
-                    .map(Redacted)
+                    .map(Redacted::new)
                     .or(file.webhook_secret),
                 twilio_account_sid: env("PASSCODE_TWILIO_ACCOUNT_SID").or(file.twilio_account_sid),
                 twilio_auth_token: env("PASSCODE_TWILIO_AUTH_TOKEN")
-                    .map(Redacted)
+                    .map(Redacted::new)
                     .or(file.twilio_auth_token),
                 twilio_from: env("PASSCODE_TWILIO_FROM").or(file.twilio_from),
                 twilio_base_url: env("PASSCODE_TWILIO_BASE_URL").or(file.twilio_base_url),

@@ -17,6 +17,7 @@ pub mod error;
 pub mod messages;
 pub mod phone;
 pub mod qr;
+pub mod redacted;
 pub mod sender;
 pub mod server;
 pub mod service;

@@ -15,7 +15,7 @@ pub mod outbox;
 pub mod twilio;
 pub mod webhook;
 
-use crate::config::Redacted;
+use crate::redacted::Redacted;
 
 use async_trait::async_trait;
 use serde::Serialize;

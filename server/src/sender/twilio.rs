@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::outbox::{Attempt, Gateway};
 use super::webhook::judge;
 use super::{Channel, Message};
-use crate::config::Redacted;
+use crate::redacted::Redacted;
 
 /// Twilio's settings.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use super::Message;
 use super::outbox::{Attempt, Gateway};
-use crate::config::Redacted;
+use crate::redacted::Redacted;
 
 /// The webhook gateway.
 #[derive(Debug)]

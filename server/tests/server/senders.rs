@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use passcode_server::config::Redacted;
+use passcode_server::redacted::Redacted;
 use passcode_server::sender::outbox::Retry;
 use passcode_server::sender::{Channel, Message, SenderSecrets, SenderSpec};
 use sha2::Sha256;
