@@ -1,0 +1,286 @@
+//! TOTP authenticators: enrol, check a code by compare-and-set with its
+//! guess budget, replace, serve the QR link, export the seed.
+
+use super::*;
+
+/// A generic authenticator enrolled.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    /// The label shown in the app.
+    pub label: String,
+    /// The issuer (the application's name).
+    pub issuer: String,
+    /// The `otpauth://` URI (secret-bearing).
+    pub uri: String,
+    /// The opaque token of the QR code's link.
+    pub qr_token: String,
+}
+
+/// Whether an accepted code was its authenticator's first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FirstUse(pub(super) bool);
+
+/// The association data a device's seed is sealed with.
+pub(super) fn seed_context(device: &Device) -> Vec<u8> {
+    let mut context = b"passcode-server device seed v1:".to_vec();
+    context.extend_from_slice(&device.user_id.to_be_bytes());
+    context.extend_from_slice(&device.uid);
+    context
+}
+
+/// The TOTP profile of generic authenticators: 6 digits, 30 s, SHA-1.
+pub(super) fn generic_config() -> TotpConfig {
+    TotpConfig::new()
+}
+
+impl Service {
+    pub(super) async fn check_device(
+        &self,
+        device: &Device,
+        token: &str,
+        now: u64,
+        read: Option<Versioned>,
+    ) -> Result<Result<FirstUse, Refusal>, ApiError> {
+        let Some(seed) = self.key.open(&device.sealed_seed, &seed_context(device)) else {
+            tracing::error!(
+                device = device.id,
+                "a seed does not open under the master key"
+            );
+            return Err(ApiError::Internal);
+        };
+        let totp = Totp::from_key(&seed, generic_config()).map_err(|_| ApiError::Internal)?;
+        if token.len() != usize::from(generic_config().digits().get()) {
+            return Ok(Err(Refusal::Invalid));
+        }
+        let policy = TotpPolicy::new();
+        let budget = self.limits.totp_guesses;
+        self.update_from(
+            &device_key(device.user_id, device.id),
+            Some(read),
+            || Some(Guarded::default()),
+            |state: Option<Guarded>| {
+                let mut state = state.unwrap_or_default();
+                if state.retired {
+                    return Ok((None, Step::Keep(Err(Refusal::Invalid))));
+                }
+                // The day's wrong guesses are spent: no code is tried.
+                if budget.check(&mut state.guesses.clone(), now).is_err() {
+                    crate::telemetry::rate_limited("totp_guesses");
+                    return Ok((None, Step::Keep(Err(Refusal::Throttled))));
+                }
+                let first = state.totp.last_step().is_none();
+                let result = match totp.check(&policy, &mut state.totp, token, now) {
+                    Ok(_) => Ok(FirstUse(first)),
+                    // A double submit or a client's retry of the code just
+                    // accepted: refused, but not a guess, so the state that
+                    // counted it as a failure is not written.
+                    Err(VerifyError::Replayed) => {
+                        return Ok((None, Step::Keep(Err(Refusal::Replayed))));
+                    }
+                    Err(VerifyError::Throttled { .. }) => {
+                        return Ok((None, Step::Keep(Err(Refusal::Throttled))));
+                    }
+                    Err(_) => {
+                        // A wrong guess spends a unit of the budget, which
+                        // the check above showed is there.
+                        let _ = budget.check(&mut state.guesses, now);
+                        Err(Refusal::Invalid)
+                    }
+                };
+                Ok((Some(state), Step::Write(result)))
+            },
+        )
+        .await
+    }
+
+    /// Deletes an authenticator and its state.
+    pub(super) async fn remove_device(&self, device: &Device) -> Result<(), ApiError> {
+        self.store.remove_device(device.user_id, device.id).await?;
+        self.store
+            .remove(&device_key(device.user_id, device.id))
+            .await?;
+        Ok(())
+    }
+
+    /// `users/{id}/secret`: enrols a generic authenticator.
+    ///
+    /// # Errors
+    /// [`ApiError::UserNotFound`], [`ApiError::GenericTokensDisabled`],
+    /// [`ApiError::InvalidParameter`] for a label a key URI cannot carry.
+    pub async fn enrol(
+        &self,
+        app: &App,
+        id: i64,
+        label: Option<&str>,
+        now: u64,
+    ) -> Result<Enrolled, ApiError> {
+        let found = self
+            .store
+            .user_with_states(app.id, id)
+            .await?
+            .ok_or(ApiError::UserNotFound)?;
+        let user = found.user.clone();
+        if !app.generic_tokens_enabled {
+            return Err(ApiError::GenericTokensDisabled);
+        }
+        // An authenticator never used to verify is replaced by the new one;
+        // one that was used stays until the new one is first used
+        // (`verify_token`). So a user has at most one of each, and a guess
+        // is tried against two seeds, not one per enrolment ever made.
+        for device in &found.devices {
+            let key = device_key(device.user_id, device.id);
+            let read = found.state(&key);
+            let used = read
+                .as_ref()
+                .and_then(|v| Guarded::decode(&v.value))
+                .is_some_and(|g| g.totp.last_step().is_some());
+            // Retired by compare-and-set on the state read: if its first
+            // code was accepted meanwhile, it is in use and stays.
+            if !used
+                && self
+                    .store
+                    .cas(&key, read.map(|v| v.version), RETIRED)
+                    .await?
+            {
+                self.remove_device(device).await?;
+            }
+        }
+        let label = label
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or(&user.email)
+            .to_owned();
+        let secret = Secret::generate(&mut rand::rng(), passcode::Algorithm::Sha1);
+        let uri = KeyUri::with_issuer(&secret, OtpKind::Totp(generic_config()), &app.name, &label)
+            .map_err(|e| ApiError::InvalidParameter {
+                name: "label",
+                reason: e.to_string(),
+            })?
+            .to_string();
+        let mut uid = [0u8; 16];
+        rand::rng().fill_bytes(&mut uid);
+        let mut device = Device {
+            id: 0,
+            user_id: user.id,
+            uid,
+            sealed_seed: Vec::new(),
+            created_at: now_i64(now),
+        };
+        device.sealed_seed = self.key.seal(secret.as_bytes(), &seed_context(&device));
+        let device = self.store.add_device(device).await?;
+        let mut token = [0u8; 16];
+        rand::rng().fill_bytes(&mut token);
+        let qr_token = hex::encode(token);
+        let link = QrLink {
+            user_id: user.id,
+            device_id: device.id,
+            expires_at: now.saturating_add(QR_VALIDITY),
+        };
+        if !self
+            .store
+            .cas(&qr_key(&qr_token), None, &link.encode())
+            .await?
+        {
+            return Err(ApiError::Internal);
+        }
+        Ok(Enrolled {
+            label,
+            issuer: app.name.clone(),
+            uri,
+            qr_token,
+        })
+    }
+
+    /// The key URI behind a QR link, while it is valid, once: the link is a
+    /// bearer credential for the seed, so the first fetch spends it (by
+    /// compare-and-set: of concurrent fetches, one gets the image). With
+    /// `spend` false (a `HEAD`, which gets no image) the link is only
+    /// checked.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for an unknown, expired or spent link.
+    pub async fn qr_uri(&self, token: &str, now: u64, spend: bool) -> Result<String, ApiError> {
+        let well_formed = token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit());
+        if !well_formed {
+            return Err(ApiError::NotFound);
+        }
+        let Some(stored) = self.store.load(&qr_key(token)).await? else {
+            return Err(ApiError::NotFound);
+        };
+        let link = QrLink::decode(&stored.value).ok_or(ApiError::Internal)?;
+        if now >= link.expires_at {
+            return Err(ApiError::NotFound);
+        }
+        let spent = QrLink {
+            expires_at: 0,
+            ..link
+        };
+        if spend
+            && !self
+                .store
+                .cas(&qr_key(token), Some(stored.version), &spent.encode())
+                .await?
+        {
+            return Err(ApiError::NotFound);
+        }
+        let devices = self.store.devices(link.user_id).await?;
+        let device = devices
+            .iter()
+            .find(|d| d.id == link.device_id)
+            .ok_or(ApiError::NotFound)?;
+        let user = self
+            .store
+            .user_by_id(link.user_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let app = self
+            .store
+            .app(user.app_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let seed = self
+            .key
+            .open(&device.sealed_seed, &seed_context(device))
+            .ok_or(ApiError::Internal)?;
+        let secret = Secret::from_bytes(&seed).map_err(|_| ApiError::Internal)?;
+        let label = user.email.clone();
+        KeyUri::with_issuer(&secret, OtpKind::Totp(generic_config()), &app.name, &label)
+            .map(|uri| uri.to_string())
+            .map_err(|_| ApiError::Internal)
+    }
+
+    /// `users/{id}/secret/export`: the newest generic seed and its current
+    /// code, for migrating to another service.
+    ///
+    /// # Errors
+    /// [`ApiError::MigrationDisabled`], [`ApiError::UserNotFound`], a quota.
+    pub async fn export_secret(
+        &self,
+        app: &App,
+        id: i64,
+        now: u64,
+    ) -> Result<(String, String), ApiError> {
+        if !app.phone_export_enabled {
+            return Err(ApiError::MigrationDisabled);
+        }
+        let user = self.user(app, id).await?;
+        let devices = self.store.devices(user.id).await?;
+        let Some(device) = devices.last() else {
+            return Err(ApiError::UserNotFound);
+        };
+        self.take(
+            &format!("user:{}:secret_export", user.id),
+            self.limits.export_user,
+            now,
+            "DoS protection: too many exports",
+        )
+        .await?;
+        let seed = self
+            .key
+            .open(&device.sealed_seed, &seed_context(device))
+            .ok_or(ApiError::Internal)?;
+        let secret = Secret::from_bytes(&seed).map_err(|_| ApiError::Internal)?;
+        let totp = Totp::new(&secret, generic_config()).map_err(|_| ApiError::Internal)?;
+        let code = totp.generate(now).map_err(|_| ApiError::Internal)?;
+        Ok((secret.to_base32().to_string(), code.to_string()))
+    }
+}

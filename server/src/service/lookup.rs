@@ -1,0 +1,63 @@
+//! Phone numbers: their metadata, and the export of a user's number.
+
+use super::*;
+
+/// What the number metadata says about a number.
+#[derive(Debug, Clone)]
+pub struct PhoneInfo {
+    /// Its type.
+    pub line_type: LineType,
+    /// Its carrier, `unknown` here.
+    pub provider: &'static str,
+    /// Whether it was ported (never known here: false).
+    pub ported: bool,
+}
+
+impl Service {
+    /// `phones/info`, from number metadata only.
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidPhoneNumber`].
+    pub fn phone_info(
+        &self,
+        app: &App,
+        country_code: u64,
+        phone_number: &str,
+    ) -> Result<PhoneInfo, ApiError> {
+        let phone = Phone::parse(country_code, phone_number, app.sandbox)
+            .map_err(|_| ApiError::InvalidPhoneNumber)?;
+        Ok(PhoneInfo {
+            line_type: phone.line_type(),
+            provider: "unknown",
+            ported: false,
+        })
+    }
+
+    /// `users/{id}/phone_number`, under its quotas.
+    ///
+    /// # Errors
+    /// [`ApiError::PhoneExportDisabled`], [`ApiError::UserNotFound`],
+    /// [`ApiError::TooManyRequests`].
+    pub async fn export_phone(&self, app: &App, id: i64, now: u64) -> Result<User, ApiError> {
+        if !app.phone_export_enabled {
+            return Err(ApiError::PhoneExportDisabled);
+        }
+        let user = self.user(app, id).await?;
+        let l = self.limits;
+        self.take(
+            &format!("user:{}:phone_export", user.id),
+            l.export_user,
+            now,
+            "DoS protection: too many exports for this user",
+        )
+        .await?;
+        self.take(
+            &format!("app:{}:phone_export", app.id),
+            l.export_app,
+            now,
+            "DoS protection: too many exports for this application",
+        )
+        .await?;
+        Ok(user)
+    }
+}

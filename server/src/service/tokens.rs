@@ -1,0 +1,343 @@
+//! SMS and voice tokens: send one, and verify a token against every
+//! credential of a user (its authenticators and its SMS token).
+
+use super::*;
+
+/// A sent token: what the response shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Delivered to the masked number.
+    Sent {
+        /// `+57-XXX-XXX-XX12`.
+        cellphone: String,
+    },
+    /// Not sent: the user has an authenticator and `force` was not set.
+    Ignored {
+        /// `+57-XXX-XXX-XX12`.
+        cellphone: String,
+        /// The device that makes the message unnecessary.
+        device: &'static str,
+    },
+}
+
+/// What a token matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matched {
+    /// The SMS or voice token (or the sandbox token).
+    Sms {
+        /// When the user was registered.
+        registered_at: i64,
+    },
+    /// A generic authenticator.
+    Device {
+        /// Its id.
+        id: i64,
+        /// When it was enrolled.
+        registered_at: i64,
+    },
+}
+
+impl Service {
+    /// `sms/{id}` and `call/{id}`.
+    ///
+    /// # Errors
+    /// [`ApiError::UserNotFound`], the channel switched off, a limit, or a
+    /// failed delivery.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_token(
+        &self,
+        app: &App,
+        id: i64,
+        channel: Channel,
+        force: bool,
+        locale: Option<&str>,
+        now: u64,
+    ) -> Result<Sent, ApiError> {
+        let user = self.user(app, id).await?;
+        match channel {
+            Channel::Sms if !app.sms_enabled => return Err(ApiError::SmsDisabled),
+            Channel::Call if !app.calls_enabled => return Err(ApiError::CallsDisabled),
+            _ => {}
+        }
+        let cellphone = Phone::masked(user.country_code, &user.phone);
+        let has_device = !self.store.devices(user.id).await?.is_empty();
+        if has_device && !force {
+            return Ok(Sent::Ignored {
+                cellphone,
+                device: "authenticator",
+            });
+        }
+        let e164 = format!("+{}{}", user.country_code, user.phone);
+        if !app.sandbox {
+            self.take_destination_limits(app, &e164, now).await?;
+        }
+        let digits = app.token_length;
+        let verifier = self.verifier(digits, TOKEN_VALIDITY)?;
+        let subject = token_key(user.id);
+        let code = self
+            .update(
+                &subject,
+                || None,
+                |pending: Option<Pending>| {
+                    let resent = pending.filter(|p| p.digits == digits).map(|mut p| {
+                        verifier
+                            .resend(&mut p.state, &subject, now)
+                            .map(|code| (p, code))
+                    });
+                    let (state, code) = match resent {
+                        Some(Ok(pair)) => pair,
+                        Some(Err(SmsError::TooManySends)) => {
+                            return Err(ApiError::TooManyRequests(
+                                "Too many tokens sent: try again later",
+                            ));
+                        }
+                        // Expired, used, out of checks, or made for another
+                        // length: a new token.
+                        Some(Err(_)) | None => {
+                            let (state, code) = verifier.start(&mut rand::rng(), &subject, now);
+                            (
+                                Pending {
+                                    digits,
+                                    state,
+                                    used: None,
+                                },
+                                code,
+                            )
+                        }
+                    };
+                    Ok((Some(state), Step::Write(code)))
+                },
+            )
+            .await?;
+        if !app.sandbox {
+            self.take_app_send(app, now).await?;
+            let lang = Lang::choose(locale, user.country_code);
+            self.deliver(app, &e164, channel, lang, None, &code).await?;
+        }
+        self.count_later(
+            app.id,
+            now,
+            match channel {
+                Channel::Sms => Counter::Sms,
+                Channel::Call => Counter::Call,
+            },
+        );
+        Ok(Sent::Sent { cellphone })
+    }
+
+    /// `verify/{token}/{id}`: every device of the user and the SMS token,
+    /// each spent by compare-and-set.
+    ///
+    /// # Errors
+    /// [`ApiError::UserDoesNotExist`], [`ApiError::TokenInvalid`],
+    /// [`ApiError::ReusedToken`], or a throttle.
+    pub async fn verify_token(
+        &self,
+        app: &App,
+        id: i64,
+        token: &str,
+        now: u64,
+    ) -> Result<Matched, ApiError> {
+        // The user, its devices and its states in one read: on PostgreSQL
+        // one round trip instead of three.
+        let found = self
+            .store
+            .user_with_states(app.id, id)
+            .await?
+            .ok_or(ApiError::UserDoesNotExist)?;
+        let user = &found.user;
+        let well_formed =
+            (6..=12).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_digit());
+        if !well_formed {
+            return Err(ApiError::TokenInvalid);
+        }
+        if app.sandbox && token == SANDBOX_TOKEN {
+            return self
+                .accepted(
+                    app,
+                    user,
+                    Matched::Sms {
+                        registered_at: user.created_at,
+                    },
+                    now,
+                )
+                .await;
+        }
+        // The SMS token first: a right token then spends no authenticator's
+        // budget of wrong codes (a six-digit token has the length of a
+        // TOTP code). A wrong one, or none pending, goes on to the
+        // authenticators; when the lengths differ it spends nothing here.
+        let read = found.state(&token_key(user.id));
+        let sms = self.check_token(user, token, now, read).await?;
+        let mut outcome = Outcome::Invalid.combine(sms.map(|()| Matched::Sms {
+            registered_at: user.created_at,
+        }));
+        if let Outcome::Accepted(matched) = outcome {
+            return self.accepted(app, user, matched, now).await;
+        }
+        for device in &found.devices {
+            let read = found.state(&device_key(device.user_id, device.id));
+            let result = self.check_device(device, token, now, read).await?;
+            if result == Ok(FirstUse(true)) {
+                // A new authenticator's first code: it replaces the older
+                // ones (not one enrolled since, whose QR code is out).
+                for older in found.devices.iter().filter(|d| d.id < device.id) {
+                    self.remove_device(older).await?;
+                }
+            }
+            outcome = outcome.combine(result.map(|_| Matched::Device {
+                id: device.id,
+                registered_at: device.created_at,
+            }));
+            if let Outcome::Accepted(matched) = outcome {
+                return self.accepted(app, user, matched, now).await;
+            }
+        }
+        let (label, result) = match outcome {
+            Outcome::Accepted(matched) => return self.accepted(app, user, matched, now).await,
+            Outcome::Throttled => (
+                "throttled",
+                ApiError::TooManyRequests("Too many failed attempts: try again later"),
+            ),
+            Outcome::Replayed => ("replayed", ApiError::ReusedToken),
+            Outcome::Invalid => ("invalid", ApiError::TokenInvalid),
+        };
+        crate::telemetry::verification(label);
+        Err(result)
+    }
+
+    pub(super) async fn accepted(
+        &self,
+        app: &App,
+        user: &User,
+        matched: Matched,
+        now: u64,
+    ) -> Result<Matched, ApiError> {
+        crate::telemetry::verification("accepted");
+        if !user.registered {
+            self.store.set_registered(user.id).await?;
+        }
+        self.count_later(app.id, now, Counter::Auth);
+        Ok(matched)
+    }
+
+    pub(super) async fn check_token(
+        &self,
+        user: &User,
+        token: &str,
+        now: u64,
+        read: Option<Versioned>,
+    ) -> Result<Result<(), Refusal>, ApiError> {
+        let subject = token_key(user.id);
+        let tag = self.used_tag(&subject, token);
+        self.update_from(
+            &subject,
+            Some(read),
+            || None,
+            |pending: Option<Pending>| {
+                let Some(mut pending) = pending else {
+                    return Ok((None, Step::Keep(Err(Refusal::Invalid))));
+                };
+                if token.len() != usize::from(pending.digits) {
+                    return Ok((None, Step::Keep(Err(Refusal::Invalid))));
+                }
+                let verifier = self.verifier(pending.digits, TOKEN_VALIDITY)?;
+                let result = match verifier.check(&mut pending.state, &subject, token, now) {
+                    Ok(SmsCheck::Approved) => {
+                        pending.used = Some(tag);
+                        Ok(())
+                    }
+                    Ok(SmsCheck::TooManyAttempts) => {
+                        return Ok((None, Step::Keep(Err(Refusal::Throttled))));
+                    }
+                    Ok(SmsCheck::Incorrect { .. }) => Err(Refusal::Invalid),
+                    Ok(SmsCheck::NotPending) => {
+                        let replayed = pending
+                            .used
+                            .is_some_and(|used| bool::from(used.ct_eq(&tag)));
+                        let refusal = if replayed {
+                            Refusal::Replayed
+                        } else {
+                            Refusal::Invalid
+                        };
+                        return Ok((None, Step::Keep(Err(refusal))));
+                    }
+                    _ => return Ok((None, Step::Keep(Err(Refusal::Invalid)))),
+                };
+                Ok((Some(pending), Step::Write(result)))
+            },
+        )
+        .await
+    }
+
+    /// HMAC-SHA-256 under the SMS key of a token offered for `subject`.
+    pub(super) fn used_tag(&self, subject: &str, token: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.sms_key())
+            .unwrap_or_else(|_| std::process::abort());
+        mac.update(b"passcode-server used token v1\0");
+        mac.update(subject.as_bytes());
+        mac.update(b"\0");
+        mac.update(token.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Why a token was refused by one credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    Invalid,
+    Replayed,
+    Throttled,
+}
+
+/// The combined verdict over all of a user's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Accepted(Matched),
+    Throttled,
+    Replayed,
+    Invalid,
+}
+
+impl Outcome {
+    /// An acceptance wins; then a throttle; then a replay.
+    fn combine(self, result: Result<Matched, Refusal>) -> Self {
+        match (self, result) {
+            (accepted @ Self::Accepted(_), _) => accepted,
+            (_, Ok(matched)) => Self::Accepted(matched),
+            (Self::Throttled, _) | (_, Err(Refusal::Throttled)) => Self::Throttled,
+            (Self::Replayed, _) | (_, Err(Refusal::Replayed)) => Self::Replayed,
+            _ => Self::Invalid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acceptance_wins_then_throttle_then_replay() {
+        let m = Matched::Sms { registered_at: 0 };
+        assert_eq!(
+            Outcome::Invalid.combine(Err(Refusal::Replayed)),
+            Outcome::Replayed
+        );
+        assert_eq!(
+            Outcome::Replayed.combine(Err(Refusal::Invalid)),
+            Outcome::Replayed
+        );
+        assert_eq!(
+            Outcome::Replayed.combine(Err(Refusal::Throttled)),
+            Outcome::Throttled
+        );
+        assert_eq!(
+            Outcome::Throttled.combine(Ok(m.clone())),
+            Outcome::Accepted(m.clone())
+        );
+        assert_eq!(
+            Outcome::Accepted(m.clone()).combine(Err(Refusal::Invalid)),
+            Outcome::Accepted(m)
+        );
+    }
+}
