@@ -11,7 +11,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use passcode_server::api::params::{MAX_DEPTH, MAX_PARAMS, Params, QUERY_LIMIT};
+use passcode_server::api::authy::params::{MAX_DEPTH, MAX_PARAMS, Params, QUERY_LIMIT};
 
 #[derive(Arbitrary, Debug)]
 enum Input {

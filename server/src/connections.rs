@@ -6,7 +6,7 @@
 //! drives hyper's HTTP/1 connections itself: hyper's header-read timeout
 //! starts when a connection waits for a request head, new or kept alive,
 //! so one deadline closes slow heads and idle connections alike; the body
-//! has its own deadline where it is read ([`crate::api::Call`]); a write
+//! has its own deadline where it is read ([`crate::api::authy::Call`]); a write
 //! that makes no progress (a client that sends requests and never reads
 //! the answers) fails after its own deadline, since hyper has none; and a
 //! semaphore caps the connections open at once. Past the cap, a new

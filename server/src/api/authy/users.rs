@@ -5,7 +5,8 @@ use axum::extract::rejection::PathRejection;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{AppState, Call, json, user_id};
+use super::{Call, user_id};
+use crate::api::{AppState, json};
 use crate::error::ApiError;
 use crate::phone::{dashed, masked_last4};
 use axum::extract::State;

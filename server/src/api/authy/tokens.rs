@@ -7,8 +7,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::Call;
 use super::users::path_id;
-use super::{AppState, Call, json};
+use crate::api::{AppState, json};
 use crate::error::ApiError;
 use crate::sender::Channel;
 use crate::service::{Matched, Sent};

@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{AppState, Call, json};
+use super::Call;
+use crate::api::{AppState, json};
 use crate::error::ApiError;
 
 #[derive(Serialize)]

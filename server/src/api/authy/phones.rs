@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::Call;
 use super::users::Done;
-use super::{AppState, Call, json};
+use crate::api::{AppState, json};
 use crate::error::ApiError;
 use crate::sender::Channel;
 use crate::service::{StartRequest, VerificationState};
