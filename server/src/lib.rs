@@ -1,9 +1,11 @@
 //! `passcode-server`: the Authy API, self-hosted, over the `passcode`
 //! library.
 //!
-//! A request reads as one sentence per layer: [`api`] routes it and turns
-//! transport into typed facts (the application from its key, the merged
-//! parameters, the time); a handler calls one [`service`] verb; the verb
+//! A request reads as one sentence per layer: [`api`] picks the surface
+//! (`api::authy` for the Authy API, `api::ops` for health and metrics);
+//! the surface's extractor turns its own auth and encoding into an
+//! application, typed input and the time; its handler calls one
+//! [`service`] verb and writes the outcome in its own wire shape; the verb
 //! runs the library's pure functions over state loaded from the [`store`]
 //! and writes it back only if nothing changed it meanwhile.
 
