@@ -94,4 +94,49 @@ impl Service {
             .map_err(|_| ApiError::Internal)?;
         SmsVerifier::new(&key, policy).map_err(|_| ApiError::Internal)
     }
+
+    /// The code to send for `key`: the pending one again (a resend, counted
+    /// by the library's send limit: past it, 429 with `too_many`), or a new
+    /// one where none of `digits` digits is pending or it expired, was used
+    /// or ran out of checks; decided and stored by compare-and-set. With
+    /// the time it expires.
+    pub(super) async fn resend_or_start(
+        &self,
+        key: &str,
+        digits: u8,
+        validity: u64,
+        now: u64,
+        too_many: &'static str,
+    ) -> Result<(Code, u64), ApiError> {
+        let verifier = self.verifier(digits, validity)?;
+        self.update(
+            key,
+            || None,
+            |pending: Option<Pending>| {
+                let resent = pending.filter(|p| p.digits == digits).map(|mut p| {
+                    verifier
+                        .resend(&mut p.state, key, now)
+                        .map(|code| (p, code))
+                });
+                let (pending, code) = match resent {
+                    Some(Ok(pair)) => pair,
+                    Some(Err(SmsError::TooManySends)) => {
+                        return Err(ApiError::TooManyRequests(too_many));
+                    }
+                    Some(Err(_)) | None => {
+                        let (state, code) = verifier.start(&mut rand::rng(), key, now);
+                        let pending = Pending {
+                            digits,
+                            state,
+                            used: None,
+                        };
+                        (pending, code)
+                    }
+                };
+                let expires_at = pending.state.expires_at();
+                Ok((Some(pending), Step::Write((code, expires_at))))
+            },
+        )
+        .await
+    }
 }

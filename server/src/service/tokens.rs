@@ -72,41 +72,13 @@ impl Service {
             self.take_destination_limits(app, &e164, now).await?;
         }
         let digits = app.token_length;
-        let verifier = self.verifier(digits, TOKEN_VALIDITY)?;
-        let subject = token_key(user.id);
-        let code = self
-            .update(
-                &subject,
-                || None,
-                |pending: Option<Pending>| {
-                    let resent = pending.filter(|p| p.digits == digits).map(|mut p| {
-                        verifier
-                            .resend(&mut p.state, &subject, now)
-                            .map(|code| (p, code))
-                    });
-                    let (state, code) = match resent {
-                        Some(Ok(pair)) => pair,
-                        Some(Err(SmsError::TooManySends)) => {
-                            return Err(ApiError::TooManyRequests(
-                                "Too many tokens sent: try again later",
-                            ));
-                        }
-                        // Expired, used, out of checks, or made for another
-                        // length: a new token.
-                        Some(Err(_)) | None => {
-                            let (state, code) = verifier.start(&mut rand::rng(), &subject, now);
-                            (
-                                Pending {
-                                    digits,
-                                    state,
-                                    used: None,
-                                },
-                                code,
-                            )
-                        }
-                    };
-                    Ok((Some(state), Step::Write(code)))
-                },
+        let (code, _) = self
+            .resend_or_start(
+                &token_key(user.id),
+                digits,
+                TOKEN_VALIDITY,
+                now,
+                "Too many tokens sent: try again later",
             )
             .await?;
         if !app.sandbox {

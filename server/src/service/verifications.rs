@@ -105,40 +105,13 @@ impl Service {
             self.take_destination_limits(app, &phone.e164, now).await?;
         }
         let digits = request.code_length;
-        let verifier = self.verifier(digits, VERIFICATION_VALIDITY)?;
-        let key = verification_key(app.id, &phone.e164);
         let (code, expires_at) = self
-            .update(
-                &key,
-                || None,
-                |pending: Option<Pending>| {
-                    let resent = pending.filter(|p| p.digits == digits).map(|mut p| {
-                        verifier
-                            .resend(&mut p.state, &key, now)
-                            .map(|code| (p, code))
-                    });
-                    let (pending, code) = match resent {
-                        Some(Ok(pair)) => pair,
-                        Some(Err(SmsError::TooManySends)) => {
-                            return Err(ApiError::TooManyRequests(
-                                "Max send attempts reached: try again later",
-                            ));
-                        }
-                        Some(Err(_)) | None => {
-                            let (state, code) = verifier.start(&mut rand::rng(), &key, now);
-                            (
-                                Pending {
-                                    digits,
-                                    state,
-                                    used: None,
-                                },
-                                code,
-                            )
-                        }
-                    };
-                    let expires_at = pending.state.expires_at();
-                    Ok((Some(pending), Step::Write((code, expires_at))))
-                },
+            .resend_or_start(
+                &verification_key(app.id, &phone.e164),
+                digits,
+                VERIFICATION_VALIDITY,
+                now,
+                "Max send attempts reached: try again later",
             )
             .await?;
         let lang = Lang::choose(request.locale.as_deref(), phone.country_code);
