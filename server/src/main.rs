@@ -2,6 +2,7 @@
 //! applications offline.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -38,6 +39,30 @@ enum Command {
     },
     /// Manage applications, offline, in the same database.
     App(AppArgs),
+    /// Copy a SQLite database, running server or not, as of one commit,
+    /// and check the copy (PostgreSQL: use pg_dump).
+    Backup {
+        /// The database, as for `serve`.
+        #[arg(long, env = "PASSCODE_DATABASE_URL")]
+        database: Option<String>,
+        /// The copy to make (a new file).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database, with the server
+    /// stopped: codes accepted after the backup was taken could be
+    /// accepted again.
+    Restore {
+        /// The database, as for `serve`.
+        #[arg(long, env = "PASSCODE_DATABASE_URL")]
+        database: Option<String>,
+        /// The backup.
+        #[arg(long)]
+        from: PathBuf,
+        /// Restore: without this, say what would be replaced and stop.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -365,6 +390,33 @@ fn main() -> ExitCode {
                 }
             }
             Some(Command::App(args)) => app_command(args).await,
+            Some(Command::Backup { database, to }) => {
+                let from = sqlite_path(database.as_deref())?;
+                passcode_server::store::sqlite::backup(&from, &to)?;
+                println!(
+                    "{} copied to {} (integrity check: ok)",
+                    from.display(),
+                    to.display()
+                );
+                Ok(())
+            }
+            Some(Command::Restore {
+                database,
+                from,
+                yes,
+            }) => {
+                let to = sqlite_path(database.as_deref())?;
+                if !yes {
+                    return Err(format!(
+                        "this replaces {} with {}: stop the server first (codes accepted after the backup was taken could be accepted again), then add --yes",
+                        to.display(),
+                        from.display()
+                    ));
+                }
+                passcode_server::store::sqlite::restore(&from, &to)?;
+                println!("{} restored from {}", to.display(), from.display());
+                Ok(())
+            }
         }
     });
     match result {
@@ -373,6 +425,17 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The SQLite file a `--database` names; PostgreSQL has its own tools.
+fn sqlite_path(database: Option<&str>) -> Result<PathBuf, String> {
+    match Database::parse(database.unwrap_or(passcode_server::config::DEFAULT_DATABASE))? {
+        Database::Sqlite(path) => Ok(path),
+        Database::Postgres(_) => Err(
+            "backups of PostgreSQL are PostgreSQL's: pg_dump --format=custom (and pg_restore)"
+                .into(),
+        ),
     }
 }
 

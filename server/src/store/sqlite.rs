@@ -131,6 +131,89 @@ fn private_files(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Copies the database at `from` into `to` with SQLite's online backup
+/// API, all pages in one step: one read transaction, so the copy is the
+/// database as of one commit whatever is written meanwhile (a plain file
+/// copy of a live WAL database is not). Then checks the copy with
+/// `PRAGMA integrity_check`. `to` is created (mode 0600) and must not
+/// exist; `from` must.
+///
+/// # Errors
+/// A message naming the file and the cause.
+pub fn backup(from: &Path, to: &Path) -> std::result::Result<(), String> {
+    if !from.is_file() {
+        return Err(format!("{}: no database there", from.display()));
+    }
+    if to.exists() {
+        return Err(format!("{}: already exists; give a new path", to.display()));
+    }
+    let source = open_existing(from)?;
+    crate::crypto::create_private_dir(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    private_files(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut copy = Connection::open(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    copy_pages(&source, &mut copy).map_err(|e| format!("{}: {e}", to.display()))?;
+    integrity(&copy).map_err(|e| format!("{}: {e}", to.display()))
+}
+
+/// Puts the backup at `from` in place of the database at `to` (created
+/// when missing), after checking the backup's integrity. The server must
+/// be stopped: codes accepted after the backup was taken are not used any
+/// more once it is restored.
+///
+/// # Errors
+/// A message naming the file and the cause.
+pub fn restore(from: &Path, to: &Path) -> std::result::Result<(), String> {
+    let source = open_existing(from)?;
+    integrity(&source).map_err(|e| format!("{}: {e}", from.display()))?;
+    crate::crypto::create_private_dir(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    private_files(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut target = Connection::open(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    copy_pages(&source, &mut target).map_err(|e| format!("{}: {e}", to.display()))?;
+    integrity(&target).map_err(|e| format!("{}: {e}", to.display()))
+}
+
+fn open_existing(path: &Path) -> std::result::Result<Connection, String> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(conn)
+}
+
+/// Every page of `from` into `to` in one step, retried while a writer holds
+/// the lock, for at most 30 seconds.
+fn copy_pages(from: &Connection, to: &mut Connection) -> rusqlite::Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let backup = Backup::new(from, to)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            _ if std::time::Instant::now() >= deadline => {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some("the database stayed locked for 30 seconds".into()),
+                ));
+            }
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+fn integrity(conn: &Connection) -> std::result::Result<(), String> {
+    let verdict: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if verdict == "ok" {
+        Ok(())
+    } else {
+        Err(format!("integrity check: {verdict}"))
+    }
+}
+
 fn open(path: &Path, durability: Durability) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,

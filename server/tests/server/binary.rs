@@ -672,3 +672,126 @@ fn serve_help_names_every_sender_and_its_variables() {
         assert!(text.contains(expected), "{expected} missing from: {text}");
     }
 }
+
+/// Issue 23: a plain copy of a running server's database lost data; the
+/// `backup` command copies it as of one commit while requests write, and a
+/// server started on the copy serves its applications and users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_load_is_whole_and_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (live, copy, restored) = (
+        dir.path().join("live"),
+        dir.path().join("copy"),
+        dir.path().join("restored"),
+    );
+    for d in [&live, &copy, &restored] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let key_file = dir.path().join("master.key");
+    let (_, key) = create_app(&database(&live), "Shop", &[]);
+    let mut server = Running::start(&live, &key_file);
+    let http = reqwest::Client::new();
+    let first = create_user(&http, &server, &key).await;
+    // Writers for as long as the backup takes: new users, each a commit.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (http, url, key, stop) = (
+            http.clone(),
+            server.url("users/new"),
+            key.clone(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            let mut made = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && made < 5_000 {
+                let body = format!(
+                    r#"{{"user":{{"email":"u@example.com","cellphone":"775-46{:05}","country_code":1}}}}"#,
+                    10_000 + made
+                );
+                assert_eq!(post(&http, &url, &key, &body).await.0, 200);
+                made += 1;
+            }
+            made
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let to = copy.join("passcode.db");
+    let backup = run(&[
+        "backup",
+        "--database",
+        &database(&live),
+        "--to",
+        to.to_str().unwrap(),
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let made = load.await.unwrap();
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    assert!(String::from_utf8_lossy(&backup.stdout).contains("integrity check: ok"));
+    assert!(made > 0);
+    // Checked again by another SQLite than ours: Python's.
+    let check = Command::new("python3")
+        .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])"])
+        .arg(&to)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "ok");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&to).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // A second copy to the same path is refused, not written over.
+    let again = run(&[
+        "backup",
+        "--database",
+        &database(&live),
+        "--to",
+        to.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    assert!(server.stop().success());
+
+    let mut from_copy = Running::start(&copy, &key_file);
+    let status = get(
+        &http,
+        &from_copy.url(&format!("users/{first}/status")),
+        &key,
+    )
+    .await;
+    assert_eq!(status.0, 200, "{}", status.1);
+    assert!(from_copy.stop().success());
+
+    // Restore asks first, then puts the copy in place.
+    let restore = |extra: &[&str]| {
+        let target = database(&restored);
+        let mut args = vec![
+            "restore",
+            "--database",
+            &target,
+            "--from",
+            to.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let unasked = restore(&[]);
+    assert!(!unasked.status.success());
+    assert!(String::from_utf8_lossy(&unasked.stderr).contains("--yes"));
+    assert!(restore(&["--yes"]).status.success());
+    let mut from_restored = Running::start(&restored, &key_file);
+    let status = get(
+        &http,
+        &from_restored.url(&format!("users/{first}/status")),
+        &key,
+    )
+    .await;
+    assert_eq!(status.0, 200, "{}", status.1);
+    assert!(from_restored.stop().success());
+}
