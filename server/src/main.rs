@@ -1,16 +1,19 @@
 //! `passcode-server`: serve the Authy API, check a running server, manage
 //! applications offline.
 
+use std::io::BufRead;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use passcode_server::config::{Database, ServeArgs, default_listen};
 use passcode_server::crypto;
+use passcode_server::phone::Phone;
 use passcode_server::server;
 use passcode_server::store::sqlite::Durability;
-use passcode_server::store::{App, AppPatch, NewApp};
+use passcode_server::store::{App, AppPatch, Imported, NewApp, Store};
 use serde::Serialize;
 
 /// The Authy API, self-hosted. With no command, `serve`.
@@ -39,6 +42,11 @@ enum Command {
     },
     /// Manage applications, offline, in the same database.
     App(AppArgs),
+    /// Bring users in from another service, with their ids.
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
     /// Copy a SQLite database, running server or not, as of one commit,
     /// and check the copy (PostgreSQL: use pg_dump).
     Backup {
@@ -62,6 +70,25 @@ enum Command {
         /// Restore: without this, say what would be replaced and stop.
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportFrom {
+    /// Users exported from Authy: JSON lines of `authy_id`,
+    /// `country_code`, `phone_number` (the body of `GET
+    /// users/{id}/phone_number`) and an optional `email`. Each user keeps
+    /// its Authy id; a re-run skips the users already there.
+    Authy {
+        /// The application the users belong to.
+        #[arg(long)]
+        app: i64,
+        /// The JSON lines file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The database, as for `serve`.
+        #[arg(long, env = "PASSCODE_DATABASE_URL")]
+        database: Option<String>,
     },
 }
 
@@ -193,14 +220,12 @@ fn valid_api_key(key: &str) -> bool {
     (16..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-async fn app_command(args: AppArgs) -> Result<(), String> {
-    let database = Database::parse(
-        args.database
-            .as_deref()
-            .unwrap_or(passcode_server::config::DEFAULT_DATABASE),
-    )?;
+/// The database an offline command works on: never a new one unless
+/// `init` (a mistyped path is an error, not an empty database).
+async fn offline_store(database: Option<&str>, init: bool) -> Result<Arc<dyn Store>, String> {
+    let database = Database::parse(database.unwrap_or(passcode_server::config::DEFAULT_DATABASE))?;
     if let Database::Sqlite(path) = &database
-        && !args.init
+        && !init
         && !path.exists()
     {
         return Err(format!(
@@ -209,10 +234,18 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             path.display()
         ));
     }
-    let store = server::open_store(&database, Durability::Full, 2).await?;
-    let now = std::time::SystemTime::now()
+    server::open_store(&database, Durability::Full, 2).await
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
+
+async fn app_command(args: AppArgs) -> Result<(), String> {
+    let store = offline_store(args.database.as_deref(), args.init).await?;
+    let now = unix_now();
     let print_key = |id: i64, key: &str| {
         if args.json {
             println!(
@@ -390,6 +423,14 @@ fn main() -> ExitCode {
                 }
             }
             Some(Command::App(args)) => app_command(args).await,
+            Some(Command::Import {
+                from:
+                    ImportFrom::Authy {
+                        app,
+                        from,
+                        database,
+                    },
+            }) => import_authy(database.as_deref(), app, &from).await,
             Some(Command::Backup { database, to }) => {
                 let from = sqlite_path(database.as_deref())?;
                 passcode_server::store::sqlite::backup(&from, &to)?;
@@ -427,6 +468,91 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// One line of an Authy export.
+#[derive(serde::Deserialize)]
+struct ExportedUser {
+    authy_id: serde_json::Value,
+    country_code: serde_json::Value,
+    phone_number: String,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// A JSON number or a string of digits.
+fn integer(value: &serde_json::Value) -> Option<i64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().trim_start_matches('+').parse().ok(),
+        _ => None,
+    }
+}
+
+/// `import authy`: each line's user created with its Authy id. Refused
+/// lines are reported by number and id (never by phone number) and make the
+/// exit status 1 once every line is read.
+async fn import_authy(database: Option<&str>, app_id: i64, from: &Path) -> Result<(), String> {
+    let store = offline_store(database, false).await?;
+    let app = store
+        .app(app_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no application {app_id}"))?;
+    let file = std::fs::File::open(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    let now = unix_now();
+    let (mut created, mut present, mut refused) = (0u64, 0u64, 0u64);
+    for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let number = index + 1;
+        let line = line.map_err(|e| format!("{}: line {number}: {e}", from.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let outcome = async {
+            let user: ExportedUser =
+                serde_json::from_str(&line).map_err(|e| format!("not a user: {e}"))?;
+            let id = integer(&user.authy_id)
+                .filter(|&id| id > 0 && id != SANDBOX_USER_ID)
+                .ok_or("authy_id is not a user id")?;
+            let country_code = integer(&user.country_code)
+                .and_then(|c| u64::try_from(c).ok())
+                .ok_or(format!("authy_id {id}: country_code is not a number"))?;
+            let phone = Phone::parse(country_code, &user.phone_number, app.sandbox)
+                .map_err(|_| format!("authy_id {id}: the phone number is not valid"))?;
+            let email = user.email.unwrap_or_default();
+            let imported = store
+                .import_user(id, app.id, phone.country_code, &phone.national, &email, now)
+                .await
+                .map_err(|e| format!("authy_id {id}: {e}"))?;
+            match imported {
+                Imported::Created | Imported::Present => Ok(imported),
+                Imported::IdTaken => Err(format!("authy_id {id}: the id belongs to another user")),
+                Imported::PhoneTaken(other) => Err(format!(
+                    "authy_id {id}: the application has this phone number as user {other}"
+                )),
+            }
+        }
+        .await;
+        match outcome {
+            Ok(Imported::Created) => created += 1,
+            Ok(_) => present += 1,
+            Err(why) => {
+                refused += 1;
+                eprintln!("line {number}: {why}");
+            }
+        }
+        if number % 1_000 == 0 {
+            eprintln!("{number} lines read");
+        }
+    }
+    println!("imported {created}, already there {present}, refused {refused}");
+    if refused > 0 {
+        return Err(format!("{refused} lines were not imported (see above)"));
+    }
+    Ok(())
+}
+
+/// The id of the sandbox's own user, which no import may take.
+const SANDBOX_USER_ID: i64 = passcode_server::store::sqlite::SANDBOX_USER.0;
 
 /// The SQLite file a `--database` names; PostgreSQL has its own tools.
 fn sqlite_path(database: Option<&str>) -> Result<PathBuf, String> {

@@ -90,6 +90,19 @@ pub struct User {
     pub registered: bool,
 }
 
+/// What became of a user brought in with its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imported {
+    /// Created with its id.
+    Created,
+    /// Already there, the same user of the same application: a re-run.
+    Present,
+    /// The id belongs to another user (of this application or another).
+    IdTaken,
+    /// The application already has a user with this phone, under this id.
+    PhoneTaken(i64),
+}
+
 /// A generic authenticator enrolled for a user.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Device {
@@ -262,6 +275,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(User, bool)>;
     /// The user `id` if it belongs to `app_id`.
     async fn user(&self, app_id: i64, id: i64) -> Result<Option<User>>;
+    /// Creates the user of `app_id` with its id (an Authy id kept by the
+    /// application), unless the id or the phone is taken; ids that
+    /// `upsert_user` hands out later are above every imported one.
+    async fn import_user(
+        &self,
+        id: i64,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<Imported>;
     /// The user of `app_id` with this phone number.
     async fn user_by_phone(
         &self,

@@ -19,7 +19,7 @@ use tokio_postgres::types::ToSql;
 
 use super::sqlite::SANDBOX_USER;
 use super::{
-    App, AppPatch, Counter, Device, MonthStats, NewApp, Result, Store, StoreError, User,
+    App, AppPatch, Counter, Device, Imported, MonthStats, NewApp, Result, Store, StoreError, User,
     UserStates, Versioned, app_range, user_range,
 };
 
@@ -491,6 +491,71 @@ impl Store for Postgres {
             devices,
             states,
         }))
+    }
+
+    async fn import_user(
+        &self,
+        id: i64,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<Imported> {
+        let cc = i32::from(country_code);
+        bounded(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(pg)?;
+            // One importer at a time: the checks and the insert decide
+            // together.
+            tx.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", &[])
+                .await
+                .map_err(pg)?;
+            let holder = tx
+                .query_opt(
+                    "SELECT app_id, country_code, phone FROM users WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(pg)?;
+            if let Some(row) = holder {
+                let same = row.get::<_, i64>(0) == app_id
+                    && row.get::<_, i32>(1) == cc
+                    && row.get::<_, String>(2) == phone;
+                return Ok(if same {
+                    Imported::Present
+                } else {
+                    Imported::IdTaken
+                });
+            }
+            let other = tx
+                .query_opt(
+                    "SELECT id FROM users WHERE app_id = $1 AND country_code = $2 AND phone = $3",
+                    &[&app_id, &cc, &phone],
+                )
+                .await
+                .map_err(pg)?;
+            if let Some(row) = other {
+                return Ok(Imported::PhoneTaken(row.get(0)));
+            }
+            tx.execute(
+                "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id, &app_id, &cc, &phone, &email, &now],
+            )
+            .await
+            .map_err(pg)?;
+            // The sequence never hands this id out: it moves past it.
+            tx.execute(
+                "SELECT setval('users_id_seq', GREATEST($1, (SELECT last_value FROM users_id_seq)))",
+                &[&id],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
+            Ok(Imported::Created)
+        })
+        .await
     }
 
     async fn user_by_phone(

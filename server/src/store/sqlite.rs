@@ -18,7 +18,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::{
-    App, AppPatch, Counter, Device, MonthStats, NewApp, Result, Store, StoreError, User,
+    App, AppPatch, Counter, Device, Imported, MonthStats, NewApp, Result, Store, StoreError, User,
     UserStates, Versioned, app_range, user_range,
 };
 
@@ -795,6 +795,56 @@ impl Store for Sqlite {
             )
             .optional()
             .map_err(classify)
+        })
+        .await
+    }
+
+    async fn import_user(
+        &self,
+        id: i64,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<Imported> {
+        let (phone, email) = (phone.to_owned(), email.to_owned());
+        self.write(move |c| {
+            let holder: Option<(i64, u16, String)> = c
+                .row(
+                    "SELECT app_id, country_code, phone FROM users WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(classify)?;
+            if let Some(holder) = holder {
+                return Ok(if holder == (app_id, country_code, phone) {
+                    Imported::Present
+                } else {
+                    Imported::IdTaken
+                });
+            }
+            let other: Option<i64> = c
+                .row(
+                    "SELECT id FROM users WHERE app_id = ?1 AND country_code = ?2 AND phone = ?3",
+                    params![app_id, country_code, phone],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(classify)?;
+            if let Some(other) = other {
+                return Ok(Imported::PhoneTaken(other));
+            }
+            // AUTOINCREMENT keeps the largest id ever used: later ids are
+            // above this one.
+            c.run(
+                "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, app_id, country_code, phone, email, now],
+            )
+            .map_err(classify)?;
+            Ok(Imported::Created)
         })
         .await
     }

@@ -585,6 +585,19 @@ impl Store for SlowCommits {
     ) -> store::Result<Option<store::UserStates>> {
         self.0.user_with_states(app_id, id).await
     }
+    async fn import_user(
+        &self,
+        id: i64,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> store::Result<store::Imported> {
+        self.0
+            .import_user(id, app_id, country_code, phone, email, now)
+            .await
+    }
     async fn user_by_phone(
         &self,
         app_id: i64,

@@ -795,3 +795,118 @@ async fn a_backup_taken_under_load_is_whole_and_serves() {
     assert_eq!(status.0, 200, "{}", status.1);
     assert!(from_restored.stop().success());
 }
+
+/// Issue 23: users an application already has keep their Authy ids, so
+/// the ids it stored go on working after the switch.
+#[tokio::test]
+async fn an_authy_export_is_imported_with_its_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (shop, key) = create_app(&db, "Shop", &[]);
+    let (other, _) = create_app(&db, "Other", &[]);
+    let write = |name: &str, lines: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let import = |app: i64, file: &str| {
+        run(&[
+            "import",
+            "authy",
+            "--app",
+            &app.to_string(),
+            "--from",
+            file,
+            "--database",
+            &db,
+        ])
+    };
+    let theirs = write(
+        "other.jsonl",
+        &[r#"{"authy_id":7000000,"country_code":1,"phone_number":"775-461-5699"}"#],
+    );
+    assert!(import(other, &theirs).status.success());
+    let good = [
+        r#"{"authy_id":41234567,"country_code":"1","phone_number":"775-461-5609","email":"a@example.com"}"#,
+        r#"{"authy_id":"41234568","country_code":39,"phone_number":"06 6982 1234"}"#,
+    ];
+    let mut lines = good.to_vec();
+    lines.extend([
+        r#"{"authy_id":7000000,"country_code":1,"phone_number":"775-461-5698"}"#,
+        r#"{"authy_id":41234569,"country_code":1,"phone_number":"775-461-5609"}"#,
+        "not json",
+        r#"{"authy_id":41234570,"country_code":1,"phone_number":"111-111-1111"}"#,
+        r#"{"authy_id":51,"country_code":1,"phone_number":"775-461-5697"}"#,
+    ]);
+    let first = import(shop, &write("shop.jsonl", &lines));
+    assert!(!first.status.success());
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        out.contains("imported 2, already there 0, refused 5"),
+        "{out}"
+    );
+    let err = String::from_utf8_lossy(&first.stderr);
+    for line in 3..=7 {
+        assert!(err.contains(&format!("line {line}: ")), "{err}");
+    }
+    assert!(
+        err.contains("belongs to another user") && err.contains("as user 41234567"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("5609") && !err.contains("5698"),
+        "no phone number: {err}"
+    );
+    // A re-run takes nothing twice.
+    let again = import(shop, &write("again.jsonl", &good));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("imported 0, already there 2, refused 0")
+    );
+
+    let mut server = Running::start(dir.path(), &dir.path().join("master.key"));
+    let http = reqwest::Client::new();
+    let status = get(&http, &server.url("users/41234567/status"), &key).await;
+    assert_eq!(status.0, 200, "{}", status.1);
+    assert!(status.1.contains(r#""authy_id":41234567"#), "{}", status.1);
+    // Italy's leading zero is kept: the number as it is dialled.
+    let italian = get(&http, &server.url("users/41234568/status"), &key).await;
+    assert!(
+        italian.1.contains(r#""phone_number":"XXX-XXX-1234""#)
+            && italian.1.contains(r#""country_code":39"#),
+        "{}",
+        italian.1
+    );
+    // An SMS token to an imported user verifies.
+    assert_eq!(
+        get(&http, &server.url("sms/41234567?force=true"), &key)
+            .await
+            .0,
+        200
+    );
+    let code = last_code(dir.path());
+    assert_eq!(
+        get(&http, &server.url(&format!("verify/{code}/41234567")), &key)
+            .await
+            .0,
+        200
+    );
+    // New users get ids above the imported ones.
+    let (status, body) = post(
+        &http,
+        &server.url("users/new"),
+        &key,
+        r#"{"user":{"email":"n@example.com","cellphone":"775-461-5611","country_code":1}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["user"]["id"]
+        .as_i64()
+        .unwrap();
+    assert!(id > 41_234_568, "{id}");
+    assert!(server.stop().success());
+}

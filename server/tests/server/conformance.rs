@@ -259,6 +259,52 @@ async fn states_are_scanned_in_key_order_and_removed_only_unchanged() {
 }
 
 #[tokio::test]
+async fn users_are_imported_with_their_ids_once() {
+    use passcode_server::store::Imported;
+    for (kind, store, _dir) in support::stores().await {
+        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+        let b = store.create_app(new_app("B", 2, false), 0).await.unwrap();
+        let import = |id: i64, app: i64, phone: &'static str| {
+            let store = Arc::clone(&store);
+            async move { store.import_user(id, app, 1, phone, "", 5).await.unwrap() }
+        };
+        assert_eq!(
+            import(5_000_000, a.id, "7754615609").await,
+            Imported::Created,
+            "{kind}"
+        );
+        assert_eq!(
+            import(5_000_000, a.id, "7754615609").await,
+            Imported::Present,
+            "{kind}"
+        );
+        assert_eq!(
+            import(5_000_000, b.id, "7754615609").await,
+            Imported::IdTaken,
+            "{kind}"
+        );
+        assert_eq!(
+            import(5_000_000, a.id, "7754615610").await,
+            Imported::IdTaken,
+            "{kind}"
+        );
+        assert_eq!(
+            import(5_000_001, a.id, "7754615609").await,
+            Imported::PhoneTaken(5_000_000),
+            "{kind}"
+        );
+        let user = store.user(a.id, 5_000_000).await.unwrap().unwrap();
+        assert_eq!((user.country_code, user.phone.as_str()), (1, "7754615609"));
+        // Ids handed out later are above every imported one.
+        let (later, created) = store
+            .upsert_user(a.id, 1, "7754615611", "e@x.io", 6)
+            .await
+            .unwrap();
+        assert!(created && later.id > 5_000_000, "{kind}: {}", later.id);
+    }
+}
+
+#[tokio::test]
 async fn a_device_is_removed_only_by_its_own_user() {
     for (kind, store, _dir) in support::stores().await {
         let (_, u, v, [d1, d2]) = two_users_with_devices(&store).await;
