@@ -9,7 +9,9 @@ use serde::Deserialize;
 
 use crate::redacted::Redacted;
 use crate::sender::{SenderSecrets, SenderSpec};
+use crate::service::Limits;
 use crate::store::sqlite::Durability;
+use passcode::RateLimit;
 
 /// The default address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -96,6 +98,7 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
+    limits: Option<FileLimits>,
     listen: Option<SocketAddr>,
     ops_listen: Option<SocketAddr>,
     database: Option<String>,
@@ -115,6 +118,59 @@ struct FileConfig {
     twilio_auth_token: Option<Redacted>,
     twilio_from: Option<String>,
     twilio_base_url: Option<String>,
+}
+
+/// `[limits]` in the config file: each a `{ quota, period, burst }`, at
+/// most `quota` in any `period` seconds and `burst` at once; a limit left
+/// out keeps its default.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    destination_burst: Option<FileLimit>,
+    destination_daily: Option<FileLimit>,
+    app_sends: Option<FileLimit>,
+    export_user: Option<FileLimit>,
+    export_app: Option<FileLimit>,
+    totp_guesses: Option<FileLimit>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimit {
+    quota: u32,
+    period: u64,
+    burst: u32,
+}
+
+impl FileLimits {
+    /// The defaults with the file's limits over them.
+    fn resolve(self) -> Result<Limits, String> {
+        let mut limits = Limits::default();
+        let slots = [
+            (
+                "destination_burst",
+                self.destination_burst,
+                &mut limits.destination_burst,
+            ),
+            (
+                "destination_daily",
+                self.destination_daily,
+                &mut limits.destination_daily,
+            ),
+            ("app_sends", self.app_sends, &mut limits.app_sends),
+            ("export_user", self.export_user, &mut limits.export_user),
+            ("export_app", self.export_app, &mut limits.export_app),
+            ("totp_guesses", self.totp_guesses, &mut limits.totp_guesses),
+        ];
+        for (name, given, slot) in slots {
+            if let Some(l) = given {
+                *slot = RateLimit::new(l.quota, l.period, l.burst).map_err(|e| {
+                    format!("config file: limits.{name}: {e} (a quota and a burst of at least 1, a burst at most the quota, a period of at least 1 second)")
+                })?;
+            }
+        }
+        Ok(limits)
+    }
 }
 
 /// Which database.
@@ -181,6 +237,8 @@ pub struct Settings {
     pub body_timeout: std::time::Duration,
     /// The deadline for an answer the client does not read.
     pub write_timeout: std::time::Duration,
+    /// The abuse limits (`[limits]` in the config file over the defaults).
+    pub limits: Limits,
 }
 
 impl ServeArgs {
@@ -228,6 +286,7 @@ impl ServeArgs {
             header_timeout: seconds(self.header_timeout.or(file.header_timeout), 10)?,
             body_timeout: seconds(self.body_timeout.or(file.body_timeout), 10)?,
             write_timeout: seconds(self.write_timeout.or(file.write_timeout), 10)?,
+            limits: file.limits.unwrap_or_default().resolve()?,
             // Secrets come from the environment over the file, never flags.
             secrets: SenderSecrets {
                 webhook_secret: env("PASSCODE_WEBHOOK_SECRET")
@@ -312,6 +371,38 @@ mod tests {
             s.database,
             Database::Sqlite("passcode-data/passcode.db".into())
         );
+    }
+
+    #[test]
+    fn limits_come_from_the_file_over_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let resolve = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            ServeArgs {
+                config: Some(path.clone()),
+                ..ServeArgs::default()
+            }
+            .resolve()
+        };
+        let set = resolve(
+            "[limits]\napp_sends = { quota = 60, period = 60, burst = 10 }\ntotp_guesses = { quota = 50, period = 86400, burst = 20 }\n",
+        )
+        .unwrap();
+        assert_eq!(set.limits.app_sends, RateLimit::new(60, 60, 10).unwrap());
+        assert_eq!(
+            set.limits.totp_guesses,
+            RateLimit::new(50, 86_400, 20).unwrap()
+        );
+        assert_eq!(
+            set.limits.destination_burst,
+            Limits::default().destination_burst,
+            "a limit left out keeps its default"
+        );
+        let bad = resolve("[limits]\napp_sends = { quota = 5, period = 60, burst = 6 }\n");
+        assert!(bad.unwrap_err().contains("limits.app_sends"));
+        let unknown = resolve("[limits]\nsends = { quota = 5, period = 60, burst = 5 }\n");
+        assert!(unknown.unwrap_err().contains("sends"));
     }
 
     #[test]

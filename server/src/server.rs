@@ -10,7 +10,7 @@ use crate::connections::{self, ConnectionLimits};
 use crate::crypto::{self, KEY_CHECK, MasterKey};
 use crate::sender::Sender;
 use crate::sender::outbox::Retry;
-use crate::service::{Limits, Service};
+use crate::service::Service;
 use crate::store::postgres::Postgres;
 use crate::store::sqlite::{Durability, Sqlite};
 use crate::store::{NewApp, Store};
@@ -194,7 +194,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             Arc::clone(&store),
             Arc::new(key),
             Arc::clone(&sender),
-            Limits::default(),
+            settings.limits,
         ),
         clock: api::system_clock(),
         public_url: settings.public_url.clone(),

@@ -910,3 +910,62 @@ async fn an_authy_export_is_imported_with_its_ids() {
     assert!(id > 41_234_568, "{id}");
     assert!(server.stop().success());
 }
+
+/// Issue 23: the send limits are settings; a running server keeps the
+/// config file's.
+#[tokio::test]
+async fn the_config_files_limits_are_the_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (_, key) = create_app(&db, "Shop", &[]);
+    let config = dir.path().join("passcode.toml");
+    std::fs::write(
+        &config,
+        "[limits]\napp_sends = { quota = 1, period = 3600, burst = 1 }\n",
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--database", &db])
+        .arg("--config")
+        .arg(&config)
+        .arg("--master-key-file")
+        .arg(dir.path().join("master.key"))
+        .arg("--sender")
+        .arg(format!(
+            "file:{}",
+            dir.path().join("messages.jsonl").display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = KillOnDrop(child);
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://{listen}/protected/json/{path}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !run(&["healthcheck", "--listen", &listen]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not answer /health"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let start = |number: &'static str| {
+        let (http, url, key) = (http.clone(), url("phones/verification/start"), key.clone());
+        async move {
+            let body = format!(r#"{{"via":"sms","country_code":1,"phone_number":"{number}"}}"#);
+            post(&http, &url, &key, &body).await
+        }
+    };
+    assert_eq!(start("775-461-5609").await.0, 200);
+    let second = start("775-461-5610").await;
+    assert_eq!(second.0, 429, "{}", second.1);
+    assert!(
+        second
+            .1
+            .contains("Too many messages sent by this application"),
+        "{}",
+        second.1
+    );
+}
