@@ -112,7 +112,7 @@ pub async fn real_users(store: &dyn Store, app_id: i64) -> Result<i64, String> {
         .user_by_phone(app_id, country_code, phone)
         .await
         .map_err(|e| e.to_string())?
-        .is_some_and(|user| user.email == "sandbox@example.com");
+        .is_some_and(|user| user.is_sandbox_seed());
     Ok(all - i64::from(seeded))
 }
 

@@ -90,6 +90,19 @@ pub struct User {
     pub registered: bool,
 }
 
+/// The email of a sandbox application's own user (+1 305-456-2345), which
+/// tells it from a real user with that number.
+pub const SANDBOX_EMAIL: &str = "sandbox@example.com";
+
+impl User {
+    /// Whether this is a sandbox application's own user.
+    #[must_use]
+    pub fn is_sandbox_seed(&self) -> bool {
+        let (_, country_code, phone) = sqlite::SANDBOX_USER;
+        self.email == SANDBOX_EMAIL && self.country_code == country_code && self.phone == phone
+    }
+}
+
 /// What became of a user brought in with its id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Imported {
@@ -101,6 +114,25 @@ pub enum Imported {
     IdTaken,
     /// The application already has a user with this phone, under this id.
     PhoneTaken(i64),
+}
+
+impl Imported {
+    /// What importing user `id` becomes, from who holds the id (its
+    /// application, calling code and phone) and which id the application
+    /// has for the number; `None`: create it. Both engines read the two
+    /// and let this decide.
+    pub(crate) fn decide(
+        holder: Option<(i64, u16, &str)>,
+        holder_of_phone: Option<i64>,
+        wanted: (i64, u16, &str),
+    ) -> Option<Self> {
+        match (holder, holder_of_phone) {
+            (Some(held), _) if held == wanted => Some(Self::Present),
+            (Some(_), _) => Some(Self::IdTaken),
+            (None, Some(other)) => Some(Self::PhoneTaken(other)),
+            (None, None) => None,
+        }
+    }
 }
 
 /// A generic authenticator enrolled for a user.

@@ -42,7 +42,7 @@ impl Service {
             .store
             .user_by_phone(app.id, country_code, phone)
             .await?
-            .filter(|user| user.email == "sandbox@example.com"))
+            .filter(User::is_sandbox_seed))
     }
 
     /// `users/new`: the user with this phone, created if needed.

@@ -517,26 +517,24 @@ impl Store for Postgres {
                     &[&id],
                 )
                 .await
-                .map_err(pg)?;
-            if let Some(row) = holder {
-                let same = row.get::<_, i64>(0) == app_id
-                    && row.get::<_, i32>(1) == cc
-                    && row.get::<_, String>(2) == phone;
-                return Ok(if same {
-                    Imported::Present
-                } else {
-                    Imported::IdTaken
-                });
-            }
-            let other = tx
+                .map_err(pg)?
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, i32>(1), r.get::<_, String>(2)));
+            let holder_of_phone: Option<i64> = tx
                 .query_opt(
                     "SELECT id FROM users WHERE app_id = $1 AND country_code = $2 AND phone = $3",
                     &[&app_id, &cc, &phone],
                 )
                 .await
-                .map_err(pg)?;
-            if let Some(row) = other {
-                return Ok(Imported::PhoneTaken(row.get(0)));
+                .map_err(pg)?
+                .map(|r| r.get(0));
+            // A calling code outside u16 is no user this import could match.
+            let held = holder.as_ref().map(|(a, c, p)| {
+                (*a, u16::try_from(*c).unwrap_or(u16::MAX), p.as_str())
+            });
+            if let Some(decided) =
+                Imported::decide(held, holder_of_phone, (app_id, country_code, phone))
+            {
+                return Ok(decided);
             }
             tx.execute(
                 "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \

@@ -818,14 +818,7 @@ impl Store for Sqlite {
                 )
                 .optional()
                 .map_err(classify)?;
-            if let Some(holder) = holder {
-                return Ok(if holder == (app_id, country_code, phone) {
-                    Imported::Present
-                } else {
-                    Imported::IdTaken
-                });
-            }
-            let other: Option<i64> = c
+            let holder_of_phone: Option<i64> = c
                 .row(
                     "SELECT id FROM users WHERE app_id = ?1 AND country_code = ?2 AND phone = ?3",
                     params![app_id, country_code, phone],
@@ -833,8 +826,10 @@ impl Store for Sqlite {
                 )
                 .optional()
                 .map_err(classify)?;
-            if let Some(other) = other {
-                return Ok(Imported::PhoneTaken(other));
+            let held = holder.as_ref().map(|(a, c, p)| (*a, *c, p.as_str()));
+            let wanted = (app_id, country_code, phone.as_str());
+            if let Some(decided) = Imported::decide(held, holder_of_phone, wanted) {
+                return Ok(decided);
             }
             // AUTOINCREMENT keeps the largest id ever used: later ids are
             // above this one.

@@ -36,7 +36,7 @@ async fn send(
     call: &Call,
     channel: Channel,
 ) -> Result<Response, ApiError> {
-    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
+    let id = path_id(state, call, path).await?;
     let force = call.params.boolean("force", &["force"])?.unwrap_or(false);
     let locale = call.params.text("locale", &["locale"])?;
     let sent = state

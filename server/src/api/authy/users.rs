@@ -11,10 +11,17 @@ use crate::error::ApiError;
 use crate::phone::{dashed, masked_last4};
 use axum::extract::State;
 
-/// The `id` path segment, or "User not found." for anything unreadable.
-pub(crate) fn path_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    path.map_err(|_| ApiError::UserNotFound)
-        .and_then(|Path(id)| user_id(&id))
+/// The stored id of the user the `id` path segment names ("User not
+/// found." for anything unreadable; 51 is a sandbox application's own).
+pub(crate) async fn path_id(
+    state: &AppState,
+    call: &Call,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<i64, ApiError> {
+    let id = path
+        .map_err(|_| ApiError::UserNotFound)
+        .and_then(|Path(id)| user_id(&id))?;
+    state.service.user_id_in(&call.app, id).await
 }
 
 #[derive(Serialize)]
@@ -90,7 +97,7 @@ pub async fn status(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
+    let id = path_id(&state, &call, path).await?;
     let status = state.service.status(&call.app, id).await?;
     let user = status.user;
     Ok(json(&StatusBody {
@@ -130,7 +137,7 @@ pub async fn delete(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
+    let id = path_id(&state, &call, path).await?;
     state.service.delete_user(&call.app, id).await?;
     Ok(json(&Done {
         message: "User was added to remove.",
@@ -144,7 +151,7 @@ pub async fn activity(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
+    let id = path_id(&state, &call, path).await?;
     let user = state.service.user(&call.app, id).await?;
     let kind = call
         .params
@@ -180,7 +187,7 @@ pub async fn secret(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
+    let id = path_id(&state, &call, path).await?;
     let label = call.params.text("label", &["label"])?;
     let enrolled = state
         .service
@@ -217,7 +224,7 @@ pub async fn export_secret(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
+    let id = path_id(&state, &call, path).await?;
     let (secret, otp) = state.service.export_secret(&call.app, id, call.now).await?;
     Ok(json(&ExportedSecret { secret, otp }))
 }
@@ -236,7 +243,7 @@ pub async fn phone_number(
     path: Result<Path<String>, PathRejection>,
     call: Call,
 ) -> Result<Response, ApiError> {
-    let id = state.service.user_id_in(&call.app, path_id(path)?).await?;
+    let id = path_id(&state, &call, path).await?;
     let user = state.service.export_phone(&call.app, id, call.now).await?;
     let updated = time::OffsetDateTime::from_unix_timestamp(user.created_at)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
