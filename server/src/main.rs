@@ -469,6 +469,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// The longest line `import` reads: an exported user is about 100 bytes.
+const MAX_LINE: usize = 4 * 1024;
+
+/// The next line of `reader` without its newline; a line longer than
+/// [`MAX_LINE`] is read through and answered as empty bytes past the bound
+/// (refused as not a user), so no line is held whole in memory.
+fn next_line(reader: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let mut seen = false;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(seen.then_some(line));
+        }
+        seen = true;
+        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buffer[..at], Some(at + 1)),
+            None => (buffer, None),
+        };
+        if line.len() <= MAX_LINE {
+            line.extend_from_slice(&chunk[..chunk.len().min(MAX_LINE + 1 - line.len())]);
+        }
+        let used = done.unwrap_or(buffer.len());
+        reader.consume(used);
+        if done.is_some() {
+            return Ok(Some(line));
+        }
+    }
+}
+
 /// One line of an Authy export.
 #[derive(serde::Deserialize)]
 struct ExportedUser {
@@ -501,15 +531,18 @@ async fn import_authy(database: Option<&str>, app_id: i64, from: &Path) -> Resul
     let file = std::fs::File::open(from).map_err(|e| format!("{}: {e}", from.display()))?;
     let now = unix_now();
     let (mut created, mut present, mut refused) = (0u64, 0u64, 0u64);
-    for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let number = index + 1;
-        let line = line.map_err(|e| format!("{}: line {number}: {e}", from.display()))?;
-        if line.trim().is_empty() {
+    let mut reader = std::io::BufReader::new(file);
+    let mut number = 0;
+    while let Some(line) = next_line(&mut reader).map_err(|e| format!("{}: {e}", from.display()))? {
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let outcome = async {
-            let user: ExportedUser =
-                serde_json::from_str(&line).map_err(|e| format!("not a user: {e}"))?;
+            // serde_json's message can quote the value it refused (a phone
+            // number): the line's column and the kind of fault only.
+            let user: ExportedUser = serde_json::from_slice(&line)
+                .map_err(|e| format!("not a user: {:?} at column {}", e.classify(), e.column()))?;
             let id = integer(&user.authy_id)
                 .filter(|&id| id > 0 && id != SANDBOX_USER_ID)
                 .ok_or("authy_id is not a user id")?;

@@ -969,3 +969,51 @@ async fn the_config_files_limits_are_the_servers() {
         second.1
     );
 }
+
+/// Lines far past the import's bound (4 KiB: 10x and 1000x) and values of
+/// the wrong type are refused, and no refusal quotes what the line held.
+#[test]
+fn an_import_refuses_long_and_odd_lines_without_echoing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (shop, _) = create_app(&db, "Shop", &[]);
+    let long = |n: usize| {
+        format!(
+            r#"{{"authy_id":1,"country_code":1,"phone_number":"{}"}}"#,
+            "7".repeat(n)
+        )
+    };
+    let lines = [
+        long(40 * 1024),
+        long(4 * 1024 * 1024),
+        r#"{"authy_id":41234567,"country_code":1,"phone_number":7754615609}"#.to_owned(),
+        r#"{"authy_id":41234568,"country_code":1,"phone_number":"775-461-5609"}"#.to_owned(),
+    ];
+    let file = dir.path().join("users.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = run(&[
+        "import",
+        "authy",
+        "--app",
+        &shop.to_string(),
+        "--from",
+        file.to_str().unwrap(),
+        "--database",
+        &db,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported 1, already there 0, refused 3")
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 1: not a user") && err.contains("line 2: not a user"),
+        "{err}"
+    );
+    assert!(err.contains("line 3: not a user"), "{err}");
+    assert!(
+        !err.contains("7754615609") && !err.contains("7777"),
+        "{err}"
+    );
+    assert!(err.len() < 1_000, "{err}");
+}

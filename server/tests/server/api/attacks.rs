@@ -598,3 +598,79 @@ async fn every_sandbox_application_has_its_own_user_51() {
     );
     assert_eq!(s.get(KEY_B, "users/51/status").await.status, 404);
 }
+
+/// D1's bounds at ten and a thousand times their size: parameters (256)
+/// and the query (16 KiB) are refused with the Authy body or, past hyper's
+/// own head buffer, by hyper; the server answers on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameter_counts_and_query_lengths_far_past_their_bounds_are_refused() {
+    use passcode_server::api::authy::params::{MAX_PARAMS, QUERY_LIMIT};
+    let s = start(false).await;
+    let pairs = |n: usize| {
+        (0..n)
+            .map(|i| format!("p{i}=1"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    for times in [10, 1_000] {
+        let body = pairs(MAX_PARAMS * times);
+        let form = format!(
+            "POST /protected/json/users/new HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let query = format!(
+            "GET /protected/json/app/details?a={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "b".repeat(QUERY_LIMIT * times)
+        );
+        for (how, request) in [("params", form), ("query", query)] {
+            if let Some((status, body)) = raw(&s, request.as_bytes()).await {
+                match status {
+                    400 => assert!(
+                        body.contains(r#""error_code":"60002""#),
+                        "{how} x{times}: {body}"
+                    ),
+                    414 | 431 => assert!(request.len() > 64 * 1024, "{how} x{times}"),
+                    other => panic!("{how} x{times}: {other} {body}"),
+                }
+            } else {
+                assert!(request.len() > 64 * 1024, "{how} x{times}: no answer");
+            }
+            assert_healthy(&s).await;
+        }
+    }
+    // Ten times: still under the body and head buffers, so the API's own
+    // refusal is the answer.
+    let body = pairs(MAX_PARAMS * 10);
+    let request = format!(
+        "POST /protected/json/users/new HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, answer) = raw(&s, request.as_bytes()).await.unwrap();
+    assert_eq!(status, 400);
+    assert!(answer.contains("too many parameters"), "{answer}");
+}
+
+/// D2's cap at ten times its size: 80 connections past a cap of 8 are all
+/// closed at once, and the server still answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_times_the_connection_cap_is_refused_and_the_server_answers() {
+    let bounds = ConnectionLimits {
+        max_connections: 8,
+        header_timeout: Duration::from_secs(2),
+        write_timeout: Duration::from_secs(2),
+    };
+    let s = start_bounded(false, Limits::default(), bounds, Duration::from_secs(2)).await;
+    let held: Vec<TcpStream> =
+        futures::future::join_all((0..8).map(|_| TcpStream::connect(addr(&s))))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let request = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let refused = futures::future::join_all((0..80).map(|_| raw(&s, request))).await;
+    assert!(refused.iter().all(Option::is_none), "{refused:?}");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_healthy(&s).await;
+}
