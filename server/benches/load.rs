@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use passcode::{ParsedKeyUri, Totp, TotpConfig};
 use passcode_server::crypto::{MasterKey, key_hash};
+use passcode_server::domain::{Domain, Limits, StartRequest};
 use passcode_server::sender::{Channel, Message, SendError, Sender};
-use passcode_server::service::{Limits, Service, StartRequest};
 use passcode_server::store::postgres::Postgres;
 use passcode_server::store::sqlite::{Durability, Sqlite};
 use passcode_server::store::{App, NewApp, Store};
@@ -120,7 +120,7 @@ async fn seed_verifications(count: usize, now: u64) -> (Seeded, Vec<(String, Str
         app_sends: passcode::RateLimit::new(u32::MAX, 1, u32::MAX).unwrap(),
         ..Limits::default()
     };
-    let service = Service::new(
+    let service = Domain::new(
         store,
         Arc::new(MasterKey::from_bytes(&MASTER)),
         keep.clone(),
@@ -186,7 +186,7 @@ async fn fresh_postgres(base: &str) -> String {
     format!("{}/{name}", &base[..base.rfind('/').unwrap()])
 }
 
-async fn open_seeded(postgres: Option<&str>) -> (Seeded, Service, App) {
+async fn open_seeded(postgres: Option<&str>) -> (Seeded, Domain, App) {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("master.key");
     std::fs::write(&key_file, format!("{}\n", hex::encode(MASTER))).unwrap();
@@ -218,7 +218,7 @@ async fn open_seeded(postgres: Option<&str>) -> (Seeded, Service, App) {
         )
         .await
         .unwrap();
-    let service = Service::new(
+    let service = Domain::new(
         store,
         Arc::new(key),
         Arc::new(Keep::default()),

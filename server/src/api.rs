@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::Domain;
 use crate::error::{ApiError, JSON};
-use crate::service::Service;
 use crate::telemetry;
 
 pub mod authy;
@@ -33,7 +33,7 @@ pub fn system_clock() -> Clock {
 /// What every handler shares.
 pub struct Shared {
     /// The verbs.
-    pub service: Service,
+    pub domain: Domain,
     /// The clock.
     pub clock: Clock,
     /// The base URL links (QR codes) are written with; from the request's

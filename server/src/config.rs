@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
+use crate::domain::Limits;
 use crate::redacted::Redacted;
 use crate::sender::{SenderSecrets, SenderSpec};
-use crate::service::Limits;
 use crate::store::sqlite::Durability;
 use passcode::RateLimit;
 

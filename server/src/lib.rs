@@ -5,7 +5,7 @@
 //! (`api::authy` for the Authy API, `api::ops` for health and metrics);
 //! the surface's extractor turns its own auth and encoding into an
 //! application, typed input and the time; its handler calls one
-//! [`service`] verb and writes the outcome in its own wire shape; the verb
+//! [`domain`] verb and writes the outcome in its own wire shape; the verb
 //! runs the library's pure functions over state loaded from the [`store`]
 //! and writes it back only if nothing changed it meanwhile.
 
@@ -15,6 +15,7 @@ pub mod api;
 pub mod config;
 pub mod connections;
 pub mod crypto;
+pub mod domain;
 pub mod error;
 pub mod messages;
 pub mod phone;
@@ -22,6 +23,5 @@ pub mod qr;
 pub mod redacted;
 pub mod sender;
 pub mod server;
-pub mod service;
 pub mod store;
 pub mod telemetry;

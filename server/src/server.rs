@@ -8,9 +8,9 @@ use crate::api::{self, Clock, Shared};
 use crate::config::{Database, LogFormat, Settings};
 use crate::connections::{self, ConnectionLimits};
 use crate::crypto::{self, KEY_CHECK, MasterKey};
+use crate::domain::Domain;
 use crate::sender::Sender;
 use crate::sender::outbox::Retry;
-use crate::service::Service;
 use crate::store::postgres::Postgres;
 use crate::store::sqlite::{Durability, Sqlite};
 use crate::store::{NewApp, Store};
@@ -190,7 +190,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     }
     warn_of_live_sandboxes(store.as_ref()).await?;
     let shared = Arc::new(Shared {
-        service: Service::new(
+        domain: Domain::new(
             Arc::clone(&store),
             Arc::new(key),
             Arc::clone(&sender),
@@ -211,7 +211,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             loop {
                 tick.tick().await;
                 let now = (shared.clock)();
-                match shared.service.sweep(&cursor, now).await {
+                match shared.domain.sweep(&cursor, now).await {
                     Ok((next, removed)) => {
                         if removed > 0 {
                             tracing::debug!(removed, "swept expired states");
@@ -229,7 +229,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                shared.service.flush_counters().await;
+                shared.domain.flush_counters().await;
             }
         })
     };
@@ -296,7 +296,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     };
     flusher.abort();
     sweeper.abort();
-    shared.service.flush_counters().await;
+    shared.domain.flush_counters().await;
     sender
         .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
         .await;
@@ -306,9 +306,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 /// The app with a given clock, for tests and embedding.
-pub fn app(service: Service, clock: Clock, public_url: Option<String>) -> axum::Router {
+pub fn app(domain: Domain, clock: Clock, public_url: Option<String>) -> axum::Router {
     api::router(Arc::new(Shared {
-        service,
+        domain,
         clock,
         public_url,
         body_timeout: std::time::Duration::from_secs(10),

@@ -111,13 +111,13 @@ impl FromRequest<AppState> for Call {
         // Looked up by its hash: the stored hash is never compared with
         // the key's bytes, and the hash of a guess says nothing about a key.
         let app = state
-            .service
+            .domain
             .store()
             .app_by_key_hash(&key_hash(&key))
             .await?
             .ok_or(ApiError::InvalidApiKey)?;
         let now = (state.clock)();
-        state.service.count_call(&app, now);
+        state.domain.count_call(&app, now);
         let host = parts
             .headers
             .get(header::HOST)

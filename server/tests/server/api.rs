@@ -11,8 +11,8 @@ use passcode::{ParsedKeyUri, Totp, TotpConfig};
 use passcode_server::api::{self, Clock, Shared};
 use passcode_server::connections::{self, ConnectionLimits};
 use passcode_server::crypto::{MasterKey, key_hash};
+use passcode_server::domain::{Domain, Limits, StartRequest};
 use passcode_server::sender::{Channel, Message, SendError, Sender};
-use passcode_server::service::{Limits, Service, StartRequest};
 use passcode_server::store::sqlite::{Durability, Sqlite};
 use passcode_server::store::{
     self, App, AppPatch, Counter, Device, MonthStats, NewApp, Store, User, Versioned,
@@ -86,14 +86,14 @@ async fn start_bounded(
     let read = Arc::clone(&clock);
     let clock_fn: Clock = Arc::new(move || read.load(Ordering::SeqCst));
     let sent = Arc::new(Recorder::default());
-    let service = Service::new(
+    let service = Domain::new(
         Arc::clone(&store),
         Arc::new(MasterKey::from_bytes(&[5; 32])),
         sent.clone(),
         limits,
     );
     let app = api::router(Arc::new(Shared {
-        service,
+        domain: service,
         clock: clock_fn,
         public_url: None,
         body_timeout,
@@ -675,7 +675,7 @@ async fn a_burst_of_sends_on_one_application_all_go_out() {
         app_sends: passcode::RateLimit::new(1_000, 60, 400).unwrap(),
         ..Limits::default()
     };
-    let service = Service::new(
+    let service = Domain::new(
         Arc::new(SlowCommits(Arc::clone(&s.store))),
         Arc::new(MasterKey::from_bytes(&[5; 32])),
         sent.clone(),

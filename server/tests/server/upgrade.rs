@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use passcode::{Secret, Totp, TotpConfig};
 use passcode_server::crypto::{KEY_CHECK, MasterKey, key_hash};
+use passcode_server::domain::{Domain, Limits, Matched};
 use passcode_server::sender::LogSender;
-use passcode_server::service::{Limits, Matched, Service};
 use passcode_server::store::postgres::{MIGRATIONS, Postgres};
 use passcode_server::store::sqlite::{Durability, Sqlite};
 use passcode_server::store::{Store, Versioned};
@@ -50,7 +50,7 @@ async fn a_release_0_1_0_database_is_migrated_and_keeps_serving() {
         .unwrap()
         .unwrap();
     assert_eq!(app.name, "Release 0.1.0");
-    let service = Service::new(
+    let service = Domain::new(
         Arc::clone(&store),
         Arc::new(key),
         Arc::new(LogSender),

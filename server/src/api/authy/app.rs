@@ -80,7 +80,7 @@ const MONTHS: [&str; 12] = [
 
 /// `GET app/stats`.
 pub async fn stats(State(state): State<AppState>, call: Call) -> Result<Response, ApiError> {
-    let (months, total_users) = state.service.stats(&call.app, call.now).await?;
+    let (months, total_users) = state.domain.stats(&call.app, call.now).await?;
     let stats: Vec<Month> = months
         .iter()
         .map(|m| Month {

@@ -7,9 +7,9 @@ use serde::Serialize;
 use super::Call;
 use super::users::Done;
 use crate::api::{AppState, json};
+use crate::domain::{StartRequest, VerificationState};
 use crate::error::ApiError;
 use crate::sender::Channel;
-use crate::service::{StartRequest, VerificationState};
 
 #[derive(Serialize)]
 struct StartBody {
@@ -71,7 +71,7 @@ pub async fn start(State(state): State<AppState>, call: Call) -> Result<Response
             .is_some_and(|c| !c.is_empty()),
     };
     let started = state
-        .service
+        .domain
         .start_verification(&call.app, request, call.now)
         .await?;
     Ok(json(&StartBody {
@@ -92,7 +92,7 @@ pub async fn check(State(state): State<AppState>, call: Call) -> Result<Response
         .text("verification_code", &["verification_code"])?
         .ok_or_else(|| ApiError::required("verification_code"))?;
     state
-        .service
+        .domain
         .check_verification(&call.app, country_code, &phone_number, &code, call.now)
         .await?;
     Ok(json(&Done {
@@ -118,7 +118,7 @@ struct StatusBody {
 pub async fn status(State(state): State<AppState>, call: Call) -> Result<Response, ApiError> {
     let (country_code, phone_number) = country_and_number(&call)?;
     let status = state
-        .service
+        .domain
         .verification_status(&call.app, country_code, &phone_number, call.now)
         .await?;
     Ok(json(&StatusBody {
@@ -147,7 +147,7 @@ struct InfoBody {
 pub async fn info(State(state): State<AppState>, call: Call) -> Result<Response, ApiError> {
     let (country_code, phone_number) = country_and_number(&call)?;
     let info = state
-        .service
+        .domain
         .phone_info(&call.app, country_code, &phone_number)?;
     let stamp = time::OffsetDateTime::from_unix_timestamp(i64::try_from(call.now).unwrap_or(0))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)

@@ -10,9 +10,9 @@ use serde::Serialize;
 use super::Call;
 use super::users::path_id;
 use crate::api::{AppState, json};
+use crate::domain::{Matched, Sent};
 use crate::error::ApiError;
 use crate::sender::Channel;
-use crate::service::{Matched, Sent};
 
 #[derive(Serialize)]
 struct SentBody {
@@ -40,7 +40,7 @@ async fn send(
     let force = call.params.boolean("force", &["force"])?.unwrap_or(false);
     let locale = call.params.text("locale", &["locale"])?;
     let sent = state
-        .service
+        .domain
         .send_token(&call.app, id, channel, force, locale.as_deref(), call.now)
         .await?;
     Ok(match (sent, channel) {
@@ -127,11 +127,11 @@ pub async fn verify(
         return Err(ApiError::UserDoesNotExist);
     };
     let id = super::user_id(&id).map_err(|_| ApiError::UserDoesNotExist)?;
-    let id = state.service.user_id_in(&call.app, id).await?;
+    let id = state.domain.user_id_in(&call.app, id).await?;
     // A malformed `force` must not make a verification fail open or 400.
     let _force = call.params.boolean("force", &["force"]).ok().flatten();
     let matched = state
-        .service
+        .domain
         .verify_token(&call.app, id, &token, call.now)
         .await?;
     let (id, os_type, registration_date, method) = match matched {
@@ -174,7 +174,7 @@ pub async fn qr(
     let now = (state.clock)();
     // A HEAD gets no image, so it does not spend the link.
     let spend = method != axum::http::Method::HEAD;
-    let uri = state.service.qr_uri(token, now, spend).await?;
+    let uri = state.domain.qr_uri(token, now, spend).await?;
     let png = crate::qr::png(&uri).map_err(|e| {
         tracing::error!(error = %e, "a QR code did not render");
         ApiError::Internal

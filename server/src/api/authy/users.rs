@@ -21,7 +21,7 @@ pub(crate) async fn path_id(
     let id = path
         .map_err(|_| ApiError::UserNotFound)
         .and_then(|Path(id)| user_id(&id))?;
-    state.service.user_id_in(&call.app, id).await
+    state.domain.user_id_in(&call.app, id).await
 }
 
 #[derive(Serialize)]
@@ -47,7 +47,7 @@ pub async fn create(State(state): State<AppState>, call: Call) -> Result<Respons
         .integer("country_code", &["user", "country_code"])
         .unwrap_or(None);
     let user = state
-        .service
+        .domain
         .create_user(
             &call.app,
             email.as_deref(),
@@ -56,7 +56,7 @@ pub async fn create(State(state): State<AppState>, call: Call) -> Result<Respons
             call.now,
         )
         .await?;
-    let id = state.service.user_id_out(&call.app, user.id).await?;
+    let id = state.domain.user_id_out(&call.app, user.id).await?;
     Ok(json(&Created {
         message: "User created successfully.",
         user: CreatedUser { id },
@@ -98,11 +98,11 @@ pub async fn status(
     call: Call,
 ) -> Result<Response, ApiError> {
     let id = path_id(&state, &call, path).await?;
-    let status = state.service.status(&call.app, id).await?;
+    let status = state.domain.status(&call.app, id).await?;
     let user = status.user;
     Ok(json(&StatusBody {
         status: StatusInner {
-            authy_id: state.service.user_id_out(&call.app, user.id).await?,
+            authy_id: state.domain.user_id_out(&call.app, user.id).await?,
             confirmed: user.registered,
             registered: user.registered || !status.devices.is_empty(),
             account_disabled: false,
@@ -138,7 +138,7 @@ pub async fn delete(
     call: Call,
 ) -> Result<Response, ApiError> {
     let id = path_id(&state, &call, path).await?;
-    state.service.delete_user(&call.app, id).await?;
+    state.domain.delete_user(&call.app, id).await?;
     Ok(json(&Done {
         message: "User was added to remove.",
         success: true,
@@ -152,7 +152,7 @@ pub async fn activity(
     call: Call,
 ) -> Result<Response, ApiError> {
     let id = path_id(&state, &call, path).await?;
-    let user = state.service.user(&call.app, id).await?;
+    let user = state.domain.user(&call.app, id).await?;
     let kind = call
         .params
         .text("type", &["type"])?
@@ -190,7 +190,7 @@ pub async fn secret(
     let id = path_id(&state, &call, path).await?;
     let label = call.params.text("label", &["label"])?;
     let enrolled = state
-        .service
+        .domain
         .enrol(&call.app, id, label.as_deref(), call.now)
         .await?;
     // With --public-url, `Host` is never read. Without it, only a `Host`
@@ -225,7 +225,7 @@ pub async fn export_secret(
     call: Call,
 ) -> Result<Response, ApiError> {
     let id = path_id(&state, &call, path).await?;
-    let (secret, otp) = state.service.export_secret(&call.app, id, call.now).await?;
+    let (secret, otp) = state.domain.export_secret(&call.app, id, call.now).await?;
     Ok(json(&ExportedSecret { secret, otp }))
 }
 
@@ -244,7 +244,7 @@ pub async fn phone_number(
     call: Call,
 ) -> Result<Response, ApiError> {
     let id = path_id(&state, &call, path).await?;
-    let user = state.service.export_phone(&call.app, id, call.now).await?;
+    let user = state.domain.export_phone(&call.app, id, call.now).await?;
     let updated = time::OffsetDateTime::from_unix_timestamp(user.created_at)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .format(&time::macros::format_description!(

@@ -455,7 +455,7 @@ async fn states_that_decide_nothing_are_swept_with_the_numbers_they_hold() {
         s.get(KEY_A, &format!("verify/{code}/{user}")).await.status,
         200
     );
-    let service = Service::new(
+    let service = Domain::new(
         Arc::clone(&s.store),
         Arc::new(MasterKey::from_bytes(&[5; 32])),
         Arc::new(Recorder::default()),

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Service {
+impl Domain {
     /// The stored id of the user an Authy path names. In a sandbox
     /// application `51` is its own sandbox user: user ids are global, so
     /// only the first sandbox application's is stored under 51.

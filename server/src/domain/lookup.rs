@@ -13,7 +13,7 @@ pub struct PhoneInfo {
     pub ported: bool,
 }
 
-impl Service {
+impl Domain {
     /// `phones/info`, from number metadata only.
     ///
     /// # Errors

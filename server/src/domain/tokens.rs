@@ -37,7 +37,7 @@ pub enum Matched {
     },
 }
 
-impl Service {
+impl Domain {
     /// `sms/{id}` and `call/{id}`.
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use super::*;
 /// How many states one sweep reads at most (a page is 500).
 pub(super) const SWEEP_BOUND: usize = 5_000;
 
-impl Service {
+impl Domain {
     /// Removes states that decide nothing any more: spent or expired QR
     /// links, expired SMS tokens and phone verifications, and per-number
     /// rate limits back to full (equal to no state at all). These are the

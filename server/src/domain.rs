@@ -3,7 +3,7 @@
 //! once per request) and typed inputs, and returns a typed outcome or an
 //! [`ApiError`].
 //!
-//! One type, [`Service`], with an `impl` block per concept, each in the
+//! One type, [`Domain`], with an `impl` block per concept, each in the
 //! file of its name: `users` (create, status, delete, the sandbox's user
 //! 51), `tokens` (SMS and voice tokens, and verifying a token against every
 //! credential), `credentials` (TOTP authenticators: enrol, check, replace,
@@ -113,7 +113,7 @@ fn unreachable_limit() -> RateLimit {
 }
 
 /// Everything the verbs need.
-pub struct Service {
+pub struct Domain {
     store: Arc<dyn Store>,
     key: Arc<MasterKey>,
     sender: Arc<dyn Sender>,
@@ -121,9 +121,9 @@ pub struct Service {
     counters: std::sync::Mutex<std::collections::HashMap<(i64, i32, u8, Counter), i64>>,
 }
 
-impl std::fmt::Debug for Service {
+impl std::fmt::Debug for Domain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service")
+        f.debug_struct("Domain")
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -158,8 +158,8 @@ pub(super) fn now_i64(now: u64) -> i64 {
     i64::try_from(now).unwrap_or(i64::MAX)
 }
 
-impl Service {
-    /// A service over `store`, sealing under `key`, delivering by `sender`.
+impl Domain {
+    /// The domain over `store`, sealing under `key`, delivering by `sender`.
     #[must_use]
     pub fn new(
         store: Arc<dyn Store>,

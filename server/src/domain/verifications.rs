@@ -56,7 +56,7 @@ pub struct VerificationStatus {
     pub seconds_to_expire: u64,
 }
 
-impl Service {
+impl Domain {
     /// `phones/verification/start`.
     ///
     /// # Errors

@@ -161,7 +161,7 @@ pub(super) enum Step<T> {
     Keep(T),
 }
 
-impl Service {
+impl Domain {
     /// Loads `key`, lets `step` decide, and writes the result back by
     /// compare-and-set, starting over when another writer won.
     pub(super) async fn update<S: Stored, T>(

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Service {
+impl Domain {
     /// Adds one to a statistics counter. Counters are statistics, not
     /// decisions: they gather here and reach the database with
     /// [`flush_counters`](Self::flush_counters) (every second, at

@@ -33,7 +33,7 @@ pub(super) fn generic_config() -> TotpConfig {
     TotpConfig::new()
 }
 
-impl Service {
+impl Domain {
     pub(super) async fn check_device(
         &self,
         device: &Device,

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Service {
+impl Domain {
     /// Takes a unit of the destination's limits. The narrowest limits come
     /// first and the application's last ([`take_app_send`]), after the
     /// user's own resend limit too: a request refused for one number
