@@ -107,6 +107,50 @@ impl Default for Limits {
     }
 }
 
+/// Which limit refused a request: each surface words it its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Sends to one destination in a short time.
+    DestinationBurst,
+    /// Sends to one destination in a day.
+    DestinationDaily,
+    /// Sends by one application.
+    ApplicationSends,
+    /// Sends of one user's token.
+    TokenSends,
+    /// Sends of one phone verification's code.
+    VerificationSends,
+    /// Checks of one phone verification's code.
+    VerificationChecks,
+    /// Failed tokens of one user (the throttle and the guess budget).
+    FailedTokens,
+    /// Phone number exports of one user.
+    ExportUser,
+    /// Phone number exports of one application.
+    ExportApplication,
+    /// Secret exports of one user.
+    SecretExport,
+}
+
+impl Limit {
+    /// The name metrics count it under.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DestinationBurst => "destination_burst",
+            Self::DestinationDaily => "destination_daily",
+            Self::ApplicationSends => "application_sends",
+            Self::TokenSends => "token_sends",
+            Self::VerificationSends => "verification_sends",
+            Self::VerificationChecks => "verification_checks",
+            Self::FailedTokens => "failed_tokens",
+            Self::ExportUser => "export_user",
+            Self::ExportApplication => "export_application",
+            Self::SecretExport => "secret_export",
+        }
+    }
+}
+
 fn unreachable_limit() -> RateLimit {
     // RateLimit::new(1, 1, 1) is valid; this is only a total fallback.
     RateLimit::new(1, 1, 1).unwrap_or_else(|_| std::process::abort())

@@ -16,6 +16,23 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::ser::{SerializeMap, Serializer};
 
+/// Authy's words for a limit.
+fn limit_message(limit: crate::domain::Limit) -> &'static str {
+    use crate::domain::Limit;
+    match limit {
+        Limit::DestinationBurst => "Too many messages sent to this number: try again later",
+        Limit::DestinationDaily => "Too many messages sent to this number today",
+        Limit::ApplicationSends => "Too many messages sent by this application: try again later",
+        Limit::TokenSends => "Too many tokens sent: try again later",
+        Limit::VerificationSends => "Max send attempts reached: try again later",
+        Limit::VerificationChecks => "Max check attempts reached: start a new verification",
+        Limit::FailedTokens => "Too many failed attempts: try again later",
+        Limit::ExportUser => "DoS protection: too many exports for this user",
+        Limit::ExportApplication => "DoS protection: too many exports for this application",
+        Limit::SecretExport => "DoS protection: too many exports",
+    }
+}
+
 /// A field that failed validation, as Authy names it.
 pub type Field = &'static str;
 
@@ -26,7 +43,7 @@ pub enum ApiError {
     /// 401 / 60001: no key, or a key no application holds.
     InvalidApiKey,
     /// 429 / 60003: a rate limit, a send cap, a cooldown or a throttle.
-    TooManyRequests(&'static str),
+    TooManyRequests(crate::domain::Limit),
     /// 400 / 60004: a parameter is missing or malformed.
     InvalidParameter {
         /// The parameter's name.
@@ -149,7 +166,7 @@ impl ApiError {
         match self {
             Self::InvalidApiKey => "Invalid API key".into(),
             Self::InvalidRequest(why) => format!("Invalid request: {why}"),
-            Self::TooManyRequests(why) => (*why).into(),
+            Self::TooManyRequests(limit) => limit_message(*limit).into(),
             Self::InvalidParameter { name, reason } => {
                 format!("Invalid parameter: {name} - {reason}")
             }
@@ -276,7 +293,7 @@ mod tests {
     fn all() -> Vec<ApiError> {
         vec![
             ApiError::InvalidApiKey,
-            ApiError::TooManyRequests("x"),
+            ApiError::TooManyRequests(crate::domain::Limit::FailedTokens),
             ApiError::required("country_code"),
             ApiError::InvalidRequest("x"),
             ApiError::InvalidEncoding,

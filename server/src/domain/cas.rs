@@ -226,7 +226,7 @@ impl Domain {
         key: &str,
         limit: RateLimit,
         now: u64,
-        why: &'static str,
+        why: Limit,
     ) -> Result<(), ApiError> {
         self.update(
             key,
@@ -236,7 +236,7 @@ impl Domain {
                 match limit.check(&mut state, now) {
                     Ok(()) => Ok((Some(state), Step::Write(()))),
                     Err(_) => {
-                        crate::telemetry::rate_limited(why);
+                        crate::telemetry::rate_limited(why.label());
                         Err(ApiError::TooManyRequests(why))
                     }
                 }

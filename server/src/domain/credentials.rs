@@ -271,7 +271,7 @@ impl Domain {
             &format!("user:{}:secret_export", user.id),
             self.limits.export_user,
             now,
-            "DoS protection: too many exports",
+            Limit::SecretExport,
         )
         .await?;
         let seed = self

@@ -22,14 +22,14 @@ impl Domain {
             &format!("app:{}:dest:{e164}:burst", app.id),
             l.destination_burst,
             now,
-            "Too many messages sent to this number: try again later",
+            Limit::DestinationBurst,
         )
         .await?;
         self.take(
             &format!("app:{}:dest:{e164}:day", app.id),
             l.destination_daily,
             now,
-            "Too many messages sent to this number today",
+            Limit::DestinationDaily,
         )
         .await
     }
@@ -41,7 +41,7 @@ impl Domain {
             &format!("app:{}:sends", app.id),
             self.limits.app_sends,
             now,
-            "Too many messages sent by this application: try again later",
+            Limit::ApplicationSends,
         )
         .await
     }
@@ -106,7 +106,7 @@ impl Domain {
         digits: u8,
         validity: u64,
         now: u64,
-        too_many: &'static str,
+        too_many: Limit,
     ) -> Result<(Code, u64), ApiError> {
         let verifier = self.verifier(digits, validity)?;
         self.update(

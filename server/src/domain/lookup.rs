@@ -48,14 +48,14 @@ impl Domain {
             &format!("user:{}:phone_export", user.id),
             l.export_user,
             now,
-            "DoS protection: too many exports for this user",
+            Limit::ExportUser,
         )
         .await?;
         self.take(
             &format!("app:{}:phone_export", app.id),
             l.export_app,
             now,
-            "DoS protection: too many exports for this application",
+            Limit::ExportApplication,
         )
         .await?;
         Ok(user)

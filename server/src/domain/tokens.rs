@@ -78,7 +78,7 @@ impl Domain {
                 digits,
                 TOKEN_VALIDITY,
                 now,
-                "Too many tokens sent: try again later",
+                Limit::TokenSends,
             )
             .await?;
         if !app.sandbox {
@@ -167,10 +167,7 @@ impl Domain {
         }
         let (label, result) = match outcome {
             Outcome::Accepted(matched) => return self.accepted(app, user, matched, now).await,
-            Outcome::Throttled => (
-                "throttled",
-                ApiError::TooManyRequests("Too many failed attempts: try again later"),
-            ),
+            Outcome::Throttled => ("throttled", ApiError::TooManyRequests(Limit::FailedTokens)),
             Outcome::Replayed => ("replayed", ApiError::ReusedToken),
             Outcome::Invalid => ("invalid", ApiError::TokenInvalid),
         };

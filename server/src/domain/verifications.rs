@@ -111,7 +111,7 @@ impl Domain {
                 digits,
                 VERIFICATION_VALIDITY,
                 now,
-                "Max send attempts reached: try again later",
+                Limit::VerificationSends,
             )
             .await?;
         let lang = Lang::choose(request.locale.as_deref(), phone.country_code);
@@ -200,9 +200,9 @@ impl Domain {
                         Some(pending),
                         Step::Write(Err(ApiError::VerificationIncorrect)),
                     )),
-                    Ok(SmsCheck::TooManyAttempts) => Err(ApiError::TooManyRequests(
-                        "Max check attempts reached: start a new verification",
-                    )),
+                    Ok(SmsCheck::TooManyAttempts) => {
+                        Err(ApiError::TooManyRequests(Limit::VerificationChecks))
+                    }
                     Ok(_) => Err(none()),
                     // A malformed code is refused without spending an attempt.
                     Err(_) => Err(ApiError::VerificationIncorrect),
