@@ -68,6 +68,7 @@ impl std::error::Error for KeyError {}
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
     sms_key: Zeroizing<[u8; 32]>,
+    sid_cipher: aes::Aes128,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -86,9 +87,17 @@ impl MasterKey {
             .unwrap_or_else(|_| unreachable_hmac());
         hmac::Mac::update(&mut mac, b"passcode-server sms key v1");
         let sms_key: [u8; 32] = hmac::Mac::finalize(mac).into_bytes().into();
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(bytes)
+            .unwrap_or_else(|_| unreachable_hmac());
+        hmac::Mac::update(&mut mac, b"passcode-server sid key v1");
+        let mut sid_key: [u8; 32] = hmac::Mac::finalize(mac).into_bytes().into();
+        let sid_cipher = <aes::Aes128 as KeyInit>::new_from_slice(&sid_key[..16])
+            .unwrap_or_else(|_| unreachable_hmac());
+        sid_key.zeroize();
         Self {
             cipher: XChaCha20Poly1305::new(bytes.into()),
             sms_key: Zeroizing::new(sms_key),
+            sid_cipher,
         }
     }
 
@@ -231,6 +240,27 @@ impl MasterKey {
     #[must_use]
     pub fn sms_key(&self) -> &[u8; 32] {
         &self.sms_key
+    }
+
+    /// One block under the SID key (AES-128 as a pseudo-random
+    /// permutation): a SID that carries what it names, such as the number a
+    /// verification is for, without showing it, and that no one without
+    /// the key can make.
+    #[must_use]
+    pub fn seal_block(&self, block: [u8; 16]) -> [u8; 16] {
+        use aes::cipher::BlockCipherEncrypt;
+        let mut block = block.into();
+        self.sid_cipher.encrypt_block(&mut block);
+        block.into()
+    }
+
+    /// The block [`seal_block`](Self::seal_block) sealed.
+    #[must_use]
+    pub fn open_block(&self, block: [u8; 16]) -> [u8; 16] {
+        use aes::cipher::BlockCipherDecrypt;
+        let mut block = block.into();
+        self.sid_cipher.decrypt_block(&mut block);
+        block.into()
     }
 }
 

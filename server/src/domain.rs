@@ -31,28 +31,37 @@ use crate::sender::{Channel, Message, Sender};
 use crate::store::sqlite::SANDBOX_USER;
 use crate::store::{App, Counter, Device, MonthStats, Store, StoreError, User, Versioned};
 
+mod accounts;
 mod cas;
 mod credentials;
 mod delivery;
 mod keys;
 mod lookup;
+mod services;
 mod stats;
 mod sweep;
 mod tokens;
 mod users;
 mod verifications;
+mod verify;
 
 use cas::*;
 use credentials::*;
+use delivery::{Starter, Wording};
 use keys::*;
 use tokens::*;
 
+pub use accounts::AccountToken;
 pub use credentials::Enrolled;
 pub use lookup::PhoneInfo;
+pub use services::{ServicePatch, ServiceSettings, VerifyService};
 pub use stats::year_month;
 pub use tokens::{Matched, Sent};
 pub use users::Status;
 pub use verifications::{StartRequest, Started, VerificationState, VerificationStatus};
+pub use verify::{
+    CheckFor, Checked, SendAttempt, Verification, VerifyStart, VerifyStatus, VerifyUpdate,
+};
 
 /// Seconds an SMS or voice token stays valid.
 const TOKEN_VALIDITY: u64 = 600;
@@ -91,8 +100,9 @@ impl Default for Limits {
             RateLimit::new(quota, period, burst).unwrap_or_else(|_| unreachable_limit())
         };
         Self {
-            // 3 sends at once, then one a minute or so.
-            destination_burst: limit(3, 60, 3),
+            // 5 sends at once (a verification's own limit, which Verify
+            // answers at the sixth with 60203), then one a minute.
+            destination_burst: limit(5, 300, 5),
             destination_daily: limit(20, 86_400, 10),
             app_sends: limit(600, 60, 100),
             export_user: limit(3, 30 * 86_400, 3),

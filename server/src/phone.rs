@@ -106,6 +106,27 @@ impl Phone {
         })
     }
 
+    /// Checks a number in E.164 (`+` and 1 to 15 digits), as the Verify
+    /// surface takes it, by the same rules as [`parse`](Self::parse).
+    ///
+    /// # Errors
+    /// [`InvalidNumber`].
+    pub fn parse_e164(text: &str, sandbox: bool) -> Result<Self, InvalidNumber> {
+        let digits = text.strip_prefix('+').ok_or(InvalidNumber)?;
+        if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidNumber);
+        }
+        let parsed = phonenumber::parse(None, text).map_err(|_| InvalidNumber)?;
+        let national = parsed.national().to_string();
+        let phone = Self::parse(u64::from(parsed.code().value()), &national, sandbox)?;
+        // The calling code and national number must be the text's own, not
+        // a reading of it that drops digits.
+        if phone.e164 != text {
+            return Err(InvalidNumber);
+        }
+        Ok(phone)
+    }
+
     /// The line type; sandbox numbers are landlines, as Authy's sandbox
     /// said of every number.
     #[must_use]
@@ -157,6 +178,25 @@ fn last(text: &str, n: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn e164_numbers_read_as_their_national_forms_do() {
+        let us = Phone::parse_e164("+17754615609", false).unwrap();
+        assert_eq!(us, Phone::parse(1, "775-461-5609", false).unwrap());
+        let it = Phone::parse_e164("+390669821234", false).unwrap();
+        assert_eq!((it.country_code, it.national.as_str()), (39, "0669821234"));
+        for bad in [
+            "17754615609",
+            "+",
+            "+1775461560912345",
+            "+1 775 461 5609",
+            "+1775461560x",
+            "+999123",
+            "",
+        ] {
+            assert_eq!(Phone::parse_e164(bad, false), Err(InvalidNumber), "{bad}");
+        }
+    }
 
     #[test]
     fn a_us_number_reads_as_authy_wrote_it() {

@@ -13,6 +13,9 @@ use async_trait::async_trait;
 
 pub mod postgres;
 pub mod sqlite;
+mod verify;
+
+pub use verify::{Account, VerifyServiceRow, VerifyStore};
 
 /// An application (a tenant), as the API sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +270,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The persistence seam, one implementation per database.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: VerifyStore + Send + Sync + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
 

@@ -99,20 +99,133 @@ pub(super) struct Pending {
     pub(super) digits: u8,
     pub(super) state: SmsVerification,
     pub(super) used: Option<[u8; 32]>,
+    /// What the Verify surface adds to a verification it started.
+    pub(super) verify: Option<VerifyPart>,
+}
+
+/// A Verify verification's own facts beside the code's state: its service,
+/// its SID, its sends, and how it ended where the library's state does not
+/// say (approved or canceled by an update, out of checks once reported).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct VerifyPart {
+    pub(super) service: [u8; 16],
+    pub(super) sid: [u8; 16],
+    pub(super) updated_at: u64,
+    pub(super) end: VerifyEnd,
+    pub(super) sends: u8,
+    /// Each send's time and channel (`Channel::code`), `sends` of them.
+    pub(super) attempts: [(u64, u8); MAX_SENDS],
+}
+
+/// Sends a verification takes at most (the library's policy).
+pub(super) const MAX_SENDS: usize = 5;
+
+/// How a Verify verification ended, beyond the library's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum VerifyEnd {
+    /// Not ended by the surface.
+    Open,
+    /// Its checks ran out and a check was answered so (429): later checks
+    /// find nothing (404).
+    Exhausted,
+    /// Canceled by an update.
+    Canceled,
+    /// Approved by an update (the library's state is canceled, so that no
+    /// code approves it again).
+    Approved,
+}
+
+impl VerifyPart {
+    const MARK: u8 = b'V';
+    const HEAD: usize = 1 + 16 + 16 + 8 + 1 + 1;
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let (head, rest) = bytes.split_at_checked(Self::HEAD)?;
+        if head[0] != Self::MARK {
+            return None;
+        }
+        let sends = head[Self::HEAD - 1];
+        if usize::from(sends) > MAX_SENDS || rest.len() != usize::from(sends) * 9 {
+            return None;
+        }
+        let mut attempts = [(0, 0); MAX_SENDS];
+        for (slot, chunk) in attempts.iter_mut().zip(rest.chunks_exact(9)) {
+            *slot = (u64::from_be_bytes(chunk[..8].try_into().ok()?), chunk[8]);
+        }
+        Some(Self {
+            service: head[1..17].try_into().ok()?,
+            sid: head[17..33].try_into().ok()?,
+            updated_at: u64::from_be_bytes(head[33..41].try_into().ok()?),
+            end: match head[41] {
+                0 => VerifyEnd::Open,
+                1 => VerifyEnd::Exhausted,
+                2 => VerifyEnd::Canceled,
+                3 => VerifyEnd::Approved,
+                _ => return None,
+            },
+            sends,
+            attempts,
+        })
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(Self::MARK);
+        out.extend_from_slice(&self.service);
+        out.extend_from_slice(&self.sid);
+        out.extend_from_slice(&self.updated_at.to_be_bytes());
+        out.push(match self.end {
+            VerifyEnd::Open => 0,
+            VerifyEnd::Exhausted => 1,
+            VerifyEnd::Canceled => 2,
+            VerifyEnd::Approved => 3,
+        });
+        let sends = self.sends.min(MAX_SENDS as u8);
+        out.push(sends);
+        for (time, channel) in &self.attempts[..usize::from(sends)] {
+            out.extend_from_slice(&time.to_be_bytes());
+            out.push(*channel);
+        }
+    }
+
+    /// The sends so far.
+    pub(super) fn attempts(&self) -> &[(u64, u8)] {
+        &self.attempts[..usize::from(self.sends).min(MAX_SENDS)]
+    }
+
+    /// Records a send, while there is room (the library allows no more).
+    pub(super) fn record_send(&mut self, now: u64, channel: u8) {
+        if let Some(slot) = self.attempts.get_mut(usize::from(self.sends)) {
+            *slot = (now, channel);
+            self.sends += 1;
+        }
+        self.updated_at = now;
+    }
 }
 
 impl Stored for Pending {
     fn decode(bytes: &[u8]) -> Option<Self> {
         let (&digits, rest) = bytes.split_first()?;
-        let (state, used) = rest.split_at_checked(SmsVerification::ENCODED_LEN)?;
+        let (state, rest) = rest.split_at_checked(SmsVerification::ENCODED_LEN)?;
+        // After the state: nothing, a used tag (32 bytes), a Verify part
+        // (43 + 9n bytes), or both; the lengths tell them apart (32 and
+        // 75 + 9n are 5 and 3 modulo 9, 43 + 9n is 7).
+        let (used, verify) = match rest.len() {
+            0 => (None, None),
+            32 => (Some(rest.try_into().ok()?), None),
+            n if n % 9 == 43 % 9 => (None, Some(VerifyPart::decode(rest)?)),
+            _ => {
+                let (used, verify) = rest.split_at_checked(32)?;
+                (
+                    Some(used.try_into().ok()?),
+                    Some(VerifyPart::decode(verify)?),
+                )
+            }
+        };
         Some(Self {
             digits,
             state: SmsVerification::from_bytes(state).ok()?,
-            used: match used.len() {
-                0 => None,
-                32 => Some(used.try_into().ok()?),
-                _ => return None,
-            },
+            used,
+            verify,
         })
     }
     fn encode(&self) -> Vec<u8> {
@@ -120,6 +233,9 @@ impl Stored for Pending {
         out.extend_from_slice(&self.state.to_bytes());
         if let Some(tag) = &self.used {
             out.extend_from_slice(tag);
+        }
+        if let Some(verify) = &self.verify {
+            verify.encode(&mut out);
         }
         out
     }
@@ -264,18 +380,55 @@ mod tests {
         let verifier =
             SmsVerifier::new(&Secret::from_bytes(&[1; 32]).unwrap(), SmsPolicy::new()).unwrap();
         let (state, _) = verifier.start(&mut rand::rng(), "s", 10);
+        let mut part = VerifyPart {
+            service: [1; 16],
+            sid: [2; 16],
+            updated_at: 1_700_000_000,
+            end: VerifyEnd::Exhausted,
+            sends: 0,
+            attempts: [(0, 0); MAX_SENDS],
+        };
+        let mut parts = vec![None];
+        for n in 0..=MAX_SENDS as u64 {
+            part.record_send(1_700_000_000 + n, 1);
+            parts.push(Some(part));
+        }
+        assert_eq!(
+            part.attempts().len(),
+            MAX_SENDS,
+            "a sixth send is not recorded"
+        );
         for used in [None, Some([9; 32])] {
-            let pending = Pending {
-                digits: 6,
-                state,
-                used,
-            };
-            assert_eq!(Pending::decode(&pending.encode()), Some(pending));
+            for verify in &parts {
+                let pending = Pending {
+                    digits: 6,
+                    state,
+                    used,
+                    verify: *verify,
+                };
+                let bytes = pending.encode();
+                assert_eq!(Pending::decode(&bytes), Some(pending));
+                if let Some(part) = verify {
+                    // The Verify part's mark, its end and its count of
+                    // sends are checked; one byte less or more is refused.
+                    let head = bytes.len() - 9 * usize::from(part.sends) - VerifyPart::HEAD;
+                    for (at, bad) in [(head, b'W'), (head + 41, 4), (head + 42, 6)] {
+                        let mut broken = bytes.clone();
+                        broken[at] = bad;
+                        assert_eq!(Pending::decode(&broken), None, "byte {at}");
+                    }
+                    assert_eq!(Pending::decode(&bytes[..bytes.len() - 1]), None);
+                    let mut long = bytes.clone();
+                    long.push(0);
+                    assert_eq!(Pending::decode(&long), None);
+                }
+            }
         }
         let mut long = Pending {
             digits: 6,
             state,
             used: None,
+            verify: None,
         }
         .encode();
         long.push(0);

@@ -52,13 +52,13 @@ impl Domain {
         to: &str,
         channel: Channel,
         lang: Lang,
-        custom: Option<&str>,
+        wording: Wording<'_>,
         code: &Code,
     ) -> Result<(), ApiError> {
-        let body = match (custom, channel) {
-            (Some(template), _) => messages::custom(template, code.as_str()),
-            (None, Channel::Sms) => lang.sms(&app.name, code.as_str()),
-            (None, Channel::Call) => lang.voice(&app.name, code.as_str()),
+        let body = match (wording, channel) {
+            (Wording::Custom(template), _) => messages::custom(template, code.as_str()),
+            (Wording::Named(name), Channel::Sms) => lang.sms(name, code.as_str()),
+            (Wording::Named(name), Channel::Call) => lang.voice(name, code.as_str()),
         };
         let message = Message {
             app_id: app.id,
@@ -97,9 +97,14 @@ impl Domain {
 
     /// The code to send for `key`: the pending one again (a resend, counted
     /// by the library's send limit: past it, 429 with `too_many`), or a new
-    /// one where none of `digits` digits is pending or it expired, was used
-    /// or ran out of checks; decided and stored by compare-and-set. With
-    /// the time it expires.
+    /// one where none of `digits` digits is pending from the same `starter`
+    /// or it expired, was used or ran out of checks; decided and stored by
+    /// compare-and-set. With the verification as stored.
+    ///
+    /// There is one live code per key (an application and a number): a
+    /// start by another starter (the other surface, another Verify service)
+    /// replaces the pending code with a new one instead of sending it,
+    /// so a code is only ever sent with its own service's words.
     pub(super) async fn resend_or_start(
         &self,
         key: &str,
@@ -107,17 +112,25 @@ impl Domain {
         validity: u64,
         now: u64,
         too_many: Limit,
-    ) -> Result<(Code, u64), ApiError> {
+        starter: Starter,
+    ) -> Result<(Code, Pending), ApiError> {
         let verifier = self.verifier(digits, validity)?;
         self.update(
             key,
             || None,
             |pending: Option<Pending>| {
-                let resent = pending.filter(|p| p.digits == digits).map(|mut p| {
-                    verifier
-                        .resend(&mut p.state, key, now)
-                        .map(|code| (p, code))
-                });
+                let resent = pending
+                    .filter(|p| p.digits == digits && starter.started(p))
+                    .map(|mut p| {
+                        verifier.resend(&mut p.state, key, now).map(|code| {
+                            if let (Some(part), Starter::Verify { channel, .. }) =
+                                (p.verify.as_mut(), starter)
+                            {
+                                part.record_send(now, channel);
+                            }
+                            (p, code)
+                        })
+                    });
                 let (pending, code) = match resent {
                     Some(Ok(pair)) => pair,
                     Some(Err(SmsError::TooManySends)) => {
@@ -125,18 +138,74 @@ impl Domain {
                     }
                     Some(Err(_)) | None => {
                         let (state, code) = verifier.start(&mut rand::rng(), key, now);
+                        let verify = match starter {
+                            Starter::Authy => None,
+                            Starter::Verify {
+                                service,
+                                channel,
+                                sid,
+                            } => {
+                                let mut part = VerifyPart {
+                                    service,
+                                    sid,
+                                    updated_at: now,
+                                    end: VerifyEnd::Open,
+                                    sends: 0,
+                                    attempts: [(0, 0); MAX_SENDS],
+                                };
+                                part.record_send(now, channel);
+                                Some(part)
+                            }
+                        };
                         let pending = Pending {
                             digits,
                             state,
                             used: None,
+                            verify,
                         };
                         (pending, code)
                     }
                 };
-                let expires_at = pending.state.expires_at();
-                Ok((Some(pending), Step::Write((code, expires_at))))
+                Ok((Some(pending), Step::Write((code, pending))))
             },
         )
         .await
+    }
+}
+
+/// The words a code is sent with.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Wording<'a> {
+    /// The language's message, naming the sender (the application, or a
+    /// Verify service).
+    Named(&'a str),
+    /// The application's own template, with `{{code}}`.
+    Custom(&'a str),
+}
+
+/// Who starts a verification, which decides whether a pending one is
+/// theirs to send again.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Starter {
+    /// The Authy surface (SMS tokens and phone verifications).
+    Authy,
+    /// A Verify service, sending by `channel`; `sid` is the new
+    /// verification's SID if one is started.
+    Verify {
+        service: [u8; 16],
+        channel: u8,
+        sid: [u8; 16],
+    },
+}
+
+impl Starter {
+    fn started(self, pending: &Pending) -> bool {
+        match (self, &pending.verify) {
+            (Self::Authy, None) => true,
+            (Self::Verify { service, .. }, Some(part)) => {
+                part.service == service && part.end == VerifyEnd::Open
+            }
+            _ => false,
+        }
     }
 }

@@ -79,12 +79,14 @@ impl Domain {
                 TOKEN_VALIDITY,
                 now,
                 Limit::TokenSends,
+                Starter::Authy,
             )
             .await?;
         if !app.sandbox {
             self.take_app_send(app, now).await?;
             let lang = Lang::choose(locale, user.country_code);
-            self.deliver(app, &e164, channel, lang, None, &code).await?;
+            self.deliver(app, &e164, channel, lang, Wording::Named(&app.name), &code)
+                .await?;
         }
         self.count_later(
             app.id,

@@ -105,15 +105,17 @@ impl Domain {
             self.take_destination_limits(app, &phone.e164, now).await?;
         }
         let digits = request.code_length;
-        let (code, expires_at) = self
+        let (code, started) = self
             .resend_or_start(
                 &verification_key(app.id, &phone.e164),
                 digits,
                 VERIFICATION_VALIDITY,
                 now,
                 Limit::VerificationSends,
+                Starter::Authy,
             )
             .await?;
+        let expires_at = started.state.expires_at();
         let lang = Lang::choose(request.locale.as_deref(), phone.country_code);
         if !app.sandbox {
             self.take_app_send(app, now).await?;
@@ -122,7 +124,10 @@ impl Domain {
                 &phone.e164,
                 request.via,
                 lang,
-                request.custom_message.as_deref(),
+                request
+                    .custom_message
+                    .as_deref()
+                    .map_or(Wording::Named(&app.name), Wording::Custom),
                 &code,
             )
             .await?;
@@ -238,6 +243,13 @@ impl Domain {
         let state = match pending.state.status() {
             passcode::SmsStatus::Pending if now >= expires_at => VerificationState::Expired,
             passcode::SmsStatus::Pending => VerificationState::Pending,
+            // Canceled on the Verify surface: no code is taken any more.
+            _ if pending
+                .verify
+                .is_some_and(|part| part.end == VerifyEnd::Canceled) =>
+            {
+                VerificationState::Expired
+            }
             // Approved, or cancelled, which is how the sandbox's code
             // `0000` approves: the code was taken either way.
             _ => VerificationState::Verified,

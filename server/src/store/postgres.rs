@@ -27,7 +27,10 @@ use super::{
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_state_keys_collate_c.sql"),
+    include_str!("../../migrations/postgres/0003_verify.sql"),
 ];
+
+mod verify;
 
 /// The bound on each wait: for a connection, to connect, for a statement.
 const TIMEOUT: Duration = Duration::from_secs(2);

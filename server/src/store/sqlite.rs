@@ -23,7 +23,12 @@ use super::{
 };
 
 /// The schema, one file a version, applied in order.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_verify.sql"),
+];
+
+mod verify;
 
 /// Jobs the writer takes into one transaction at most.
 const MAX_BATCH: usize = 256;

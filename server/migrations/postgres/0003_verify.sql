@@ -1,0 +1,23 @@
+-- passcode-server schema, version 3 (PostgreSQL): the Twilio Verify v2 surface.
+
+-- An application's account on the Verify surface: its SID and the SHA-256
+-- of its auth token (the token itself is shown once, never stored).
+CREATE TABLE accounts (
+    app_id     BIGINT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    sid        TEXT   NOT NULL UNIQUE,
+    token_hash BYTEA  NOT NULL
+);
+
+-- Verify services: an application's settings for its verifications, one
+-- JSON document changed by compare-and-set on `version`; `seq` orders the
+-- list and its pages.
+CREATE TABLE verify_services (
+    seq        BIGSERIAL PRIMARY KEY,
+    sid        TEXT   NOT NULL UNIQUE,
+    app_id     BIGINT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    settings   TEXT   NOT NULL,
+    version    BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX verify_services_app ON verify_services (app_id, seq);

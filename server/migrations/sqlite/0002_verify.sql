@@ -1,0 +1,23 @@
+-- passcode-server schema, version 2 (SQLite): the Twilio Verify v2 surface.
+
+-- An application's account on the Verify surface: its SID and the SHA-256
+-- of its auth token (the token itself is shown once, never stored).
+CREATE TABLE accounts (
+    app_id     INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    sid        TEXT    NOT NULL UNIQUE,
+    token_hash BLOB    NOT NULL
+);
+
+-- Verify services: an application's settings for its verifications, one
+-- JSON document changed by compare-and-set on `version`; `seq` orders the
+-- list and its pages.
+CREATE TABLE verify_services (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    sid        TEXT    NOT NULL UNIQUE,
+    app_id     INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    settings   TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX verify_services_app ON verify_services (app_id, seq);

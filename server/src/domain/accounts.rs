@@ -1,0 +1,136 @@
+//! Accounts of the Verify surface: each application's SID and auth token,
+//! beside its Authy API key, and SIDs in general.
+
+use super::*;
+use crate::crypto::key_hash;
+use crate::store::Account;
+
+/// An application's account SID and a new auth token: shown once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountToken {
+    /// `AC` and 32 hex digits.
+    pub sid: String,
+    /// 32 hex digits, as Twilio's auth tokens are.
+    pub token: String,
+}
+
+impl std::fmt::Debug for AccountToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountToken")
+            .field("sid", &self.sid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new SID: `prefix` and 32 lower-case hex digits of randomness.
+pub(super) fn new_sid(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    sid_text(prefix, &bytes)
+}
+
+/// `prefix` and the bytes in lower-case hex.
+pub(super) fn sid_text(prefix: &str, bytes: &[u8; 16]) -> String {
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+/// The 16 bytes of a SID of `prefix` (32 hex digits of either case after
+/// it), or `None`.
+pub(super) fn sid_bytes(prefix: &str, text: &str) -> Option<[u8; 16]> {
+    let digits = text.strip_prefix(prefix)?;
+    if digits.len() != 32 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    hex::decode_to_slice(digits, &mut bytes).ok()?;
+    Some(bytes)
+}
+
+impl Domain {
+    /// Gives the application a new auth token, and an account SID the first
+    /// time: what `app create` and `app rotate-token` print.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] when there is no such application.
+    pub async fn rotate_account_token(&self, app_id: i64) -> Result<AccountToken, ApiError> {
+        let sid = match self.store.account(app_id).await? {
+            Some(account) => account.sid,
+            None => new_sid("AC"),
+        };
+        let mut secret = [0u8; 16];
+        rand::rng().fill_bytes(&mut secret);
+        let token = hex::encode(secret);
+        let account = Account {
+            app_id,
+            sid: sid.clone(),
+            token_hash: key_hash(&token),
+        };
+        if !self.store.set_account(&account).await? {
+            return Err(ApiError::NotFound);
+        }
+        Ok(AccountToken { sid, token })
+    }
+
+    /// The application's account SID, if it has an account.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn account_sid(&self, app_id: i64) -> Result<Option<String>, ApiError> {
+        Ok(self.store.account(app_id).await?.map(|a| a.sid))
+    }
+
+    /// The application whose account `sid` has the auth token `token`;
+    /// `None` for any other pair. The token is compared by its hash, in
+    /// constant time.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn authenticate_account(
+        &self,
+        sid: &str,
+        token: &str,
+    ) -> Result<Option<App>, ApiError> {
+        if sid_bytes("AC", sid).is_none() {
+            return Ok(None);
+        }
+        let Some(account) = self.store.account_by_sid(sid).await? else {
+            return Ok(None);
+        };
+        if !bool::from(key_hash(token).ct_eq(&account.token_hash)) {
+            return Ok(None);
+        }
+        Ok(self.store.app(account.app_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sids_are_a_prefix_and_32_hex_digits() {
+        let sid = new_sid("VA");
+        assert_eq!(sid.len(), 34);
+        assert!(
+            sid[2..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        let bytes = sid_bytes("VA", &sid).unwrap();
+        assert_eq!(sid_text("VA", &bytes), sid);
+        assert_eq!(
+            sid_bytes("VA", &sid.to_uppercase().replacen("VA", "VA", 1)),
+            Some(bytes)
+        );
+        for bad in [
+            "",
+            "VA",
+            "VE0123456789abcdef0123456789abcdef",
+            "VA0123456789abcdef0123456789abcde",
+            "VA0123456789abcdef0123456789abcdeg",
+            "VA0123456789abcdef0123456789abcdef0",
+        ] {
+            assert_eq!(sid_bytes("VA", bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! [`VerifyStore`] on PostgreSQL.
+
+use async_trait::async_trait;
+
+use super::{Postgres, StoreError};
+use crate::store::{Account, Result, VerifyServiceRow, VerifyStore};
+
+const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
+
+fn service_row(r: &tokio_postgres::Row) -> VerifyServiceRow {
+    VerifyServiceRow {
+        seq: r.get(0),
+        sid: r.get(1),
+        app_id: r.get(2),
+        settings: r.get(3),
+        version: r.get(4),
+        created_at: r.get(5),
+        updated_at: r.get(6),
+    }
+}
+
+fn account_row(r: &tokio_postgres::Row) -> Result<Account> {
+    let hash: Vec<u8> = r.get(2);
+    Ok(Account {
+        app_id: r.get(0),
+        sid: r.get(1),
+        token_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Internal("a token hash is not 32 bytes".into()))?,
+    })
+}
+
+#[async_trait]
+impl VerifyStore for Postgres {
+    async fn set_account(&self, new: &Account) -> Result<bool> {
+        // The SID is unique: one another application holds conflicts on it,
+        // which `ON CONFLICT (app_id)` does not cover: refused as false.
+        let changed = self
+            .exec(
+                "INSERT INTO accounts (app_id, sid, token_hash) \
+                 SELECT id, $2, $3 FROM apps WHERE id = $1 \
+                 ON CONFLICT (app_id) DO UPDATE SET token_hash = excluded.token_hash \
+                 WHERE accounts.sid = excluded.sid",
+                &[&new.app_id, &new.sid, &new.token_hash.as_slice()],
+            )
+            .await;
+        match changed {
+            Ok(n) => Ok(n == 1),
+            Err(StoreError::Internal(why)) if why.contains("accounts_sid_key") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn account(&self, app_id: i64) -> Result<Option<Account>> {
+        self.row(
+            "SELECT app_id, sid, token_hash FROM accounts WHERE app_id = $1",
+            &[&app_id],
+        )
+        .await?
+        .as_ref()
+        .map(account_row)
+        .transpose()
+    }
+
+    async fn account_by_sid(&self, sid: &str) -> Result<Option<Account>> {
+        self.row(
+            "SELECT app_id, sid, token_hash FROM accounts WHERE sid = $1",
+            &[&sid],
+        )
+        .await?
+        .as_ref()
+        .map(account_row)
+        .transpose()
+    }
+
+    async fn create_verify_service(&self, row: &VerifyServiceRow) -> Result<bool> {
+        self.exec(
+            "INSERT INTO verify_services (sid, app_id, settings, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sid) DO NOTHING",
+            &[
+                &row.sid,
+                &row.app_id,
+                &row.settings,
+                &row.version,
+                &row.created_at,
+                &row.updated_at,
+            ],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn verify_service(&self, app_id: i64, sid: &str) -> Result<Option<VerifyServiceRow>> {
+        Ok(self
+            .row(
+                &format!(
+                    "SELECT {SERVICE_COLUMNS} FROM verify_services WHERE sid = $1 AND app_id = $2"
+                ),
+                &[&sid, &app_id],
+            )
+            .await?
+            .as_ref()
+            .map(service_row))
+    }
+
+    async fn verify_services(
+        &self,
+        app_id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<VerifyServiceRow>> {
+        let limit = i64::from(limit);
+        Ok(self
+            .rows(
+                &format!(
+                    "SELECT {SERVICE_COLUMNS} FROM verify_services \
+                     WHERE app_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                ),
+                &[&app_id, &after_seq, &limit],
+            )
+            .await?
+            .iter()
+            .map(service_row)
+            .collect())
+    }
+
+    async fn update_verify_service(
+        &self,
+        app_id: i64,
+        sid: &str,
+        version: i64,
+        settings: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.exec(
+            "UPDATE verify_services SET settings = $4, version = version + 1, updated_at = $5 \
+             WHERE sid = $1 AND app_id = $2 AND version = $3",
+            &[&sid, &app_id, &version, &settings, &now],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn delete_verify_service(&self, app_id: i64, sid: &str) -> Result<bool> {
+        self.exec(
+            "DELETE FROM verify_services WHERE sid = $1 AND app_id = $2",
+            &[&sid, &app_id],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+}

@@ -1,0 +1,179 @@
+//! [`VerifyStore`] on SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+use super::{Cached, Sqlite, classify, internal};
+use crate::store::{Account, Result, VerifyServiceRow, VerifyStore};
+
+const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
+
+fn service_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VerifyServiceRow> {
+    Ok(VerifyServiceRow {
+        seq: r.get(0)?,
+        sid: r.get(1)?,
+        app_id: r.get(2)?,
+        settings: r.get(3)?,
+        version: r.get(4)?,
+        created_at: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+type AccountColumns = (i64, String, Vec<u8>);
+
+fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountColumns> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+fn account((app_id, sid, hash): AccountColumns) -> Result<Account> {
+    Ok(Account {
+        app_id,
+        sid,
+        token_hash: hash
+            .try_into()
+            .map_err(|_| internal("a token hash is not 32 bytes"))?,
+    })
+}
+
+#[async_trait]
+impl VerifyStore for Sqlite {
+    async fn set_account(&self, new: &Account) -> Result<bool> {
+        let new = new.clone();
+        self.write(move |c| {
+            // The SID is unique: taken by another application, the insert
+            // conflicts on it and changes nothing.
+            c.run(
+                "INSERT INTO accounts (app_id, sid, token_hash) \
+                 SELECT id, ?2, ?3 FROM apps WHERE id = ?1 \
+                 ON CONFLICT (app_id) DO UPDATE SET token_hash = excluded.token_hash \
+                 WHERE accounts.sid = excluded.sid",
+                params![new.app_id, new.sid, new.token_hash.as_slice()],
+            )
+            .map_or_else(
+                |e| match e.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::ConstraintViolation) => Ok(false),
+                    _ => Err(classify(e)),
+                },
+                |n| Ok(n == 1),
+            )
+        })
+        .await
+    }
+
+    async fn account(&self, app_id: i64) -> Result<Option<Account>> {
+        self.read(move |c| {
+            c.row(
+                "SELECT app_id, sid, token_hash FROM accounts WHERE app_id = ?1",
+                [app_id],
+                account_row,
+            )
+            .optional()
+            .map_err(classify)?
+            .map(account)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn account_by_sid(&self, sid: &str) -> Result<Option<Account>> {
+        let sid = sid.to_owned();
+        self.read(move |c| {
+            c.row(
+                "SELECT app_id, sid, token_hash FROM accounts WHERE sid = ?1",
+                [sid],
+                account_row,
+            )
+            .optional()
+            .map_err(classify)?
+            .map(account)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn create_verify_service(&self, row: &VerifyServiceRow) -> Result<bool> {
+        let row = row.clone();
+        self.write(move |c| {
+            c.run(
+                "INSERT INTO verify_services (sid, app_id, settings, version, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (sid) DO NOTHING",
+                params![row.sid, row.app_id, row.settings, row.version, row.created_at, row.updated_at],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn verify_service(&self, app_id: i64, sid: &str) -> Result<Option<VerifyServiceRow>> {
+        let sid = sid.to_owned();
+        self.read(move |c| {
+            c.row(
+                &format!(
+                    "SELECT {SERVICE_COLUMNS} FROM verify_services WHERE sid = ?1 AND app_id = ?2"
+                ),
+                params![sid, app_id],
+                service_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn verify_services(
+        &self,
+        app_id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<VerifyServiceRow>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {SERVICE_COLUMNS} FROM verify_services \
+                     WHERE app_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+                ))
+                .map_err(classify)?;
+            let rows = stmt
+                .query_map(params![app_id, after_seq, limit], service_row)
+                .map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn update_verify_service(
+        &self,
+        app_id: i64,
+        sid: &str,
+        version: i64,
+        settings: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let (sid, settings) = (sid.to_owned(), settings.to_owned());
+        self.write(move |c| {
+            c.run(
+                "UPDATE verify_services SET settings = ?4, version = version + 1, updated_at = ?5 \
+                 WHERE sid = ?1 AND app_id = ?2 AND version = ?3",
+                params![sid, app_id, version, settings, now],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn delete_verify_service(&self, app_id: i64, sid: &str) -> Result<bool> {
+        let sid = sid.to_owned();
+        self.write(move |c| {
+            c.run(
+                "DELETE FROM verify_services WHERE sid = ?1 AND app_id = ?2",
+                params![sid, app_id],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+}

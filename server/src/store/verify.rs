@@ -1,0 +1,86 @@
+//! The Verify surface's own rows: each application's account (its SID and
+//! the hash of its auth token) and its Verify services. Their
+//! verifications are states, like the phone verifications they share
+//! codes with.
+
+use async_trait::async_trait;
+
+use super::Result;
+
+/// An application's account on the Verify surface.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The application.
+    pub app_id: i64,
+    /// `AC` and 32 hex digits.
+    pub sid: String,
+    /// SHA-256 of the auth token.
+    pub token_hash: [u8; 32],
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("app_id", &self.app_id)
+            .field("sid", &self.sid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Verify service as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyServiceRow {
+    /// Its place in the application's list.
+    pub seq: i64,
+    /// `VA` and 32 hex digits.
+    pub sid: String,
+    /// Its application.
+    pub app_id: i64,
+    /// Its settings, a JSON document the domain reads and writes.
+    pub settings: String,
+    /// Its version, for [`VerifyStore::update_verify_service`].
+    pub version: i64,
+    /// When it was created (Unix seconds).
+    pub created_at: i64,
+    /// When it was last changed (Unix seconds).
+    pub updated_at: i64,
+}
+
+/// The Verify surface's rows.
+#[async_trait]
+pub trait VerifyStore {
+    /// Sets the application's account (a new one, or a new token for the
+    /// one it has, under the same SID); false when there is no such
+    /// application, or the SID belongs to another one.
+    async fn set_account(&self, account: &Account) -> Result<bool>;
+    /// The application's account.
+    async fn account(&self, app_id: i64) -> Result<Option<Account>>;
+    /// The account with this SID.
+    async fn account_by_sid(&self, sid: &str) -> Result<Option<Account>>;
+
+    /// Stores a new service (its `seq` is the store's); false when the SID
+    /// is taken.
+    async fn create_verify_service(&self, row: &VerifyServiceRow) -> Result<bool>;
+    /// The application's service `sid`.
+    async fn verify_service(&self, app_id: i64, sid: &str) -> Result<Option<VerifyServiceRow>>;
+    /// Up to `limit` of the application's services after `after_seq`, in
+    /// the order they were created.
+    async fn verify_services(
+        &self,
+        app_id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<VerifyServiceRow>>;
+    /// Replaces the settings of the application's service `sid` if its
+    /// version is still `version`; false when it changed or is gone.
+    async fn update_verify_service(
+        &self,
+        app_id: i64,
+        sid: &str,
+        version: i64,
+        settings: &str,
+        now: i64,
+    ) -> Result<bool>;
+    /// Deletes the application's service `sid`; false when there is none.
+    async fn delete_verify_service(&self, app_id: i64, sid: &str) -> Result<bool>;
+}
