@@ -73,6 +73,8 @@ BASE_URL="http://127.0.0.1:$PORT"
 APP_JSON="$("$BIN" app create --init --database "$DB" --name "Conformance App" --json)" || { echo "run.sh: app create failed" >&2; exit 1; }
 APP_ID="$(printf '%s' "$APP_JSON" | json_field app_id)" || exit 1
 APP_KEY="$(printf '%s' "$APP_JSON" | json_field api_key)" || exit 1
+APP_ACCOUNT="$(printf '%s' "$APP_JSON" | json_field account_sid)" || exit 1
+APP_TOKEN="$(printf '%s' "$APP_JSON" | json_field auth_token)" || exit 1
 "$BIN" app set "$APP_ID" --database "$DB" --phone-export on >/dev/null || { echo "run.sh: app set failed" >&2; exit 1; }
 
 SANDBOX_JSON="$("$BIN" app create --database "$DB" --name "Sandbox App 1" --sandbox --json)" || { echo "run.sh: sandbox app create failed" >&2; exit 1; }
@@ -83,6 +85,8 @@ SANDBOX_KEY="$(printf '%s' "$SANDBOX_JSON" | json_field api_key)" || exit 1
 RESTRICTED_JSON="$("$BIN" app create --database "$DB" --name "Restricted App" --json)" || { echo "run.sh: restricted app create failed" >&2; exit 1; }
 RESTRICTED_ID="$(printf '%s' "$RESTRICTED_JSON" | json_field app_id)" || exit 1
 RESTRICTED_KEY="$(printf '%s' "$RESTRICTED_JSON" | json_field api_key)" || exit 1
+RESTRICTED_ACCOUNT="$(printf '%s' "$RESTRICTED_JSON" | json_field account_sid)" || exit 1
+RESTRICTED_TOKEN="$(printf '%s' "$RESTRICTED_JSON" | json_field auth_token)" || exit 1
 "$BIN" app set "$RESTRICTED_ID" --database "$DB" --sms off --calls off --generic-tokens off >/dev/null \
   || { echo "run.sh: restricted app set failed" >&2; exit 1; }
 
@@ -108,12 +112,21 @@ export AUTHY_APP_ID="$APP_ID" AUTHY_API_KEY="$APP_KEY"
 export AUTHY_SANDBOX_APP_ID="$SANDBOX_ID" AUTHY_SANDBOX_API_KEY="$SANDBOX_KEY"
 export AUTHY_RESTRICTED_API_KEY="$RESTRICTED_KEY"
 export AUTHY_MESSAGES_FILE="$MESSAGES"
+export VERIFY_BASE_URL="$BASE_URL"
+export VERIFY_ACCOUNT_SID="$APP_ACCOUNT" VERIFY_AUTH_TOKEN="$APP_TOKEN"
+export VERIFY_RESTRICTED_SID="$RESTRICTED_ACCOUNT" VERIFY_RESTRICTED_TOKEN="$RESTRICTED_TOKEN"
+# The SDKs' edge and region settings rewrite host names (VERIFY-V2.md 1.2).
+unset TWILIO_EDGE TWILIO_REGION
 
 status=0
 echo "== Python: authy 2.2.6 =="
 "$PYTHON" "$HERE/python/driver.py" || status=1
 echo "== Node: authy-client 1.1.4 =="
 (cd "$HERE/node" && "$NODE" driver.js) || status=1
+echo "== Python: twilio 9.13.0 (Verify v2) =="
+"$PYTHON" "$HERE/python/verify_driver.py" || status=1
+echo "== Node: twilio 6.2.0 (Verify v2) =="
+(cd "$HERE/node" && "$NODE" verify_driver.js) || status=1
 
 if [ "$status" != 0 ]; then
   echo "run.sh: FAILED (server log: last lines follow)" >&2

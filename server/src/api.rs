@@ -1,6 +1,6 @@
 //! HTTP: one router composed of the surfaces, each in its own module with
-//! its own extractor, bodies and fallback: [`authy`] (the Authy API) and
-//! [`ops`] (health, readiness, metrics). What they share is here: the
+//! its own extractor, bodies and fallback: [`authy`] (the Authy API),
+//! [`verify`] (Twilio Verify v2) and [`ops`] (health, readiness, metrics). What they share is here: the
 //! clock, the state handlers get, the JSON writer and the layers.
 
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use crate::telemetry;
 
 pub mod authy;
 pub mod ops;
+pub mod verify;
 
 /// The clock: Unix seconds, read once per request.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         state,
         Router::new()
             .merge(authy::router())
+            .merge(verify::router())
             .merge(ops::router(true)),
     )
 }
@@ -72,6 +74,7 @@ pub fn public_router(state: AppState) -> Router {
         state,
         Router::new()
             .merge(authy::router())
+            .merge(verify::router())
             .merge(ops::router(false)),
     )
 }

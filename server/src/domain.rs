@@ -51,7 +51,7 @@ use delivery::{Starter, Wording};
 use keys::*;
 use tokens::*;
 
-pub use accounts::AccountToken;
+pub use accounts::{AccountToken, rotate_token};
 pub use credentials::Enrolled;
 pub use lookup::PhoneInfo;
 pub use services::{ServicePatch, ServiceSettings, VerifyService};

@@ -171,6 +171,12 @@ enum AppCommand {
         /// Its id.
         id: i64,
     },
+    /// Give an application a new auth token for the Verify v2 API (the old
+    /// one stops working), and an account SID the first time.
+    RotateToken {
+        /// Its id.
+        id: i64,
+    },
     /// Delete an application with its users (asks for `--yes`).
     Delete {
         /// Its id.
@@ -185,6 +191,21 @@ enum AppCommand {
 struct KeyOut<'a> {
     app_id: i64,
     api_key: &'a str,
+}
+
+#[derive(Serialize)]
+struct CreatedOut<'a> {
+    app_id: i64,
+    api_key: &'a str,
+    account_sid: &'a str,
+    auth_token: &'a str,
+}
+
+#[derive(Serialize)]
+struct AccountOut<'a> {
+    app_id: i64,
+    account_sid: &'a str,
+    auth_token: &'a str,
 }
 
 #[derive(Serialize)]
@@ -260,6 +281,24 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             println!("application {id}: API key {key}");
         }
     };
+    let print_account = |id: i64, account: &passcode_server::domain::AccountToken| {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(&AccountOut {
+                    app_id: id,
+                    account_sid: &account.sid,
+                    auth_token: &account.token,
+                })
+                .unwrap_or_default()
+            );
+        } else {
+            println!(
+                "application {id}: account SID {} auth token {}",
+                account.sid, account.token
+            );
+        }
+    };
     match args.command {
         AppCommand::Create {
             name,
@@ -295,7 +334,24 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
                 .create_app(new, now)
                 .await
                 .map_err(|e| e.to_string())?;
-            print_key(app.id, &key);
+            let account = passcode_server::domain::rotate_token(store.as_ref(), app.id)
+                .await
+                .map_err(|e| e.message())?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&CreatedOut {
+                        app_id: app.id,
+                        api_key: &key,
+                        account_sid: &account.sid,
+                        auth_token: &account.token,
+                    })
+                    .unwrap_or_default()
+                );
+            } else {
+                print_key(app.id, &key);
+                print_account(app.id, &account);
+            }
         }
         AppCommand::List => {
             let apps = store.apps().await.map_err(|e| e.to_string())?;
@@ -372,6 +428,15 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
                 return Err(format!("no application {id}"));
             }
             print_key(id, &key);
+        }
+        AppCommand::RotateToken { id } => {
+            let account = passcode_server::domain::rotate_token(store.as_ref(), id)
+                .await
+                .map_err(|e| match e {
+                    passcode_server::error::ApiError::NotFound => format!("no application {id}"),
+                    e => e.message(),
+                })?;
+            print_account(id, &account);
         }
         AppCommand::Delete { id, yes } => {
             if !yes {

@@ -46,29 +46,38 @@ pub(super) fn sid_bytes(prefix: &str, text: &str) -> Option<[u8; 16]> {
     Some(bytes)
 }
 
+/// Gives the application a new auth token, and an account SID the first
+/// time: what `app create` and `app rotate-token` print (offline, with the
+/// store alone) and what a future admin page calls through the domain.
+///
+/// # Errors
+/// [`ApiError::NotFound`] when there is no such application.
+pub async fn rotate_token(store: &dyn Store, app_id: i64) -> Result<AccountToken, ApiError> {
+    let sid = match store.account(app_id).await? {
+        Some(account) => account.sid,
+        None => new_sid("AC"),
+    };
+    let mut secret = [0u8; 16];
+    rand::rng().fill_bytes(&mut secret);
+    let token = hex::encode(secret);
+    let account = Account {
+        app_id,
+        sid: sid.clone(),
+        token_hash: key_hash(&token),
+    };
+    if !store.set_account(&account).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(AccountToken { sid, token })
+}
+
 impl Domain {
-    /// Gives the application a new auth token, and an account SID the first
-    /// time: what `app create` and `app rotate-token` print.
+    /// Gives the application a new auth token (see [`rotate_token`]).
     ///
     /// # Errors
     /// [`ApiError::NotFound`] when there is no such application.
     pub async fn rotate_account_token(&self, app_id: i64) -> Result<AccountToken, ApiError> {
-        let sid = match self.store.account(app_id).await? {
-            Some(account) => account.sid,
-            None => new_sid("AC"),
-        };
-        let mut secret = [0u8; 16];
-        rand::rng().fill_bytes(&mut secret);
-        let token = hex::encode(secret);
-        let account = Account {
-            app_id,
-            sid: sid.clone(),
-            token_hash: key_hash(&token),
-        };
-        if !self.store.set_account(&account).await? {
-            return Err(ApiError::NotFound);
-        }
-        Ok(AccountToken { sid, token })
+        rotate_token(self.store.as_ref(), app_id).await
     }
 
     /// The application's account SID, if it has an account.

@@ -26,7 +26,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `app create --json --init`: stdout holds only `{"app_id":N,"api_key":"..."}`.
+/// `app create --json --init`: stdout holds only
+/// `{"app_id":N,"api_key":"...","account_sid":"AC...","auth_token":"..."}`.
 fn create_app(db: &str, name: &str, extra: &[&str]) -> (i64, String) {
     let mut args = vec![
         "app",
@@ -47,7 +48,10 @@ fn create_app(db: &str, name: &str, extra: &[&str]) -> (i64, String) {
     );
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let object = value.as_object().unwrap();
-    assert_eq!(object.len(), 2, "{value}");
+    assert_eq!(object.len(), 4, "{value}");
+    let sid = value["account_sid"].as_str().unwrap();
+    assert!(sid.len() == 34 && sid.starts_with("AC"), "{sid}");
+    assert_eq!(value["auth_token"].as_str().unwrap().len(), 32);
     (
         value["app_id"].as_i64().unwrap(),
         value["api_key"].as_str().unwrap().to_owned(),

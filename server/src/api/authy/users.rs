@@ -262,7 +262,7 @@ pub async fn phone_number(
 /// Whether `text` is `host[:port]`: a DNS name (letters, digits, hyphens,
 /// dots), an IPv4 address or a bracketed IPv6 one, and a port of 1 to
 /// 65535.
-fn valid_host(text: &str) -> bool {
+pub(crate) fn valid_host(text: &str) -> bool {
     let (host, port) = match text.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') || host.ends_with(']') => (host, Some(port)),
         _ => (text, None),

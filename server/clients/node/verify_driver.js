@@ -1,0 +1,181 @@
+'use strict';
+// Conformance driver: the official `twilio` npm SDK (6.2.0), unmodified,
+// against passcode-server's Verify v2 surface, pointed at it by the SDK's
+// own per-domain base URL (`client.verify.baseUrl`) and nothing else.
+// Environment: see ../python/verify_driver.py. Prints `N passed, M failed`.
+
+const fs = require('fs');
+const twilio = require('twilio');
+
+if (require('twilio/package.json').version !== '6.2.0') {
+  throw new Error('twilio 6.2.0 expected');
+}
+
+const BASE = process.env.VERIFY_BASE_URL;
+const SID = process.env.VERIFY_ACCOUNT_SID;
+const TOKEN = process.env.VERIFY_AUTH_TOKEN;
+const MESSAGES = process.env.AUTHY_MESSAGES_FILE;
+
+function clientFor(sid, token) {
+  const c = twilio(sid, token);
+  c.verify.baseUrl = BASE;
+  return c;
+}
+
+const client = clientFor(SID, TOKEN);
+const restricted = clientFor(process.env.VERIFY_RESTRICTED_SID, process.env.VERIFY_RESTRICTED_TOKEN);
+const S = {};
+let passed = 0;
+let failed = 0;
+
+class CaseFailure extends Error {}
+function check(cond, what) { if (!cond) throw new CaseFailure(what); }
+function eq(got, want, what) {
+  if (JSON.stringify(got) !== JSON.stringify(want)) {
+    throw new CaseFailure(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+  }
+}
+async function expectError(fn, status, code, what) {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof CaseFailure) throw e;
+    eq(e.status, status, `${what} status (${e.message})`);
+    eq(e.code, code, `${what} code (${e.message})`);
+    eq(e.moreInfo, `https://www.twilio.com/docs/errors/${code}`, `${what} more_info`);
+    return e;
+  }
+  throw new CaseFailure(`${what}: expected HTTP ${status} / ${code}, got success`);
+}
+
+function messageCount() {
+  try {
+    return fs.readFileSync(MESSAGES, 'utf8').split('\n').filter((l) => l.trim()).length;
+  } catch (e) {
+    return 0;
+  }
+}
+async function waitCode(after, to, channel = 'sms') {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    let lines = [];
+    try {
+      lines = fs.readFileSync(MESSAGES, 'utf8').split('\n').filter((l) => l.trim());
+    } catch (e) { /* not yet written */ }
+    for (const line of lines.slice(after).reverse()) {
+      const m = JSON.parse(line);
+      if (m.to === to && m.channel === channel) return m;
+    }
+    if (Date.now() > deadline) throw new CaseFailure(`no ${channel} message to ${to}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+function wrong(code) {
+  return String((Number(code) + 1) % (10 ** code.length)).padStart(code.length, '0');
+}
+
+const svc = () => client.verify.v2.services(S.service);
+const start = (to, channel = 'sms') => svc().verifications.create({ to, channel });
+const checkCode = (code, to, verificationSid) =>
+  svc().verificationChecks.create(verificationSid ? { code, verificationSid } : { code, to });
+
+const CASES = [
+  ['services.create', async () => {
+    const s = await client.verify.v2.services.create({ friendlyName: 'Node One', codeLength: 7 });
+    check(/^VA[0-9a-f]{32}$/.test(s.sid), `sid ${s.sid}`);
+    eq(s.accountSid, SID, 'accountSid');
+    eq(s.codeLength, 7, 'codeLength');
+    check(s.dateCreated instanceof Date && !isNaN(s.dateCreated), 'dateCreated is a Date');
+    check(s.url.startsWith(`${BASE}/v2/Services/${s.sid}`), `url ${s.url}`);
+    S.service = s.sid;
+  }],
+  ['services.fetch_update', async () => {
+    const s = await svc().update({ friendlyName: 'Node Two', 'totp.issuer': 'Example', 'totp.skew': 0 });
+    eq(s.friendlyName, 'Node Two', 'name');
+    eq(s.totp.issuer, 'Example', 'totp.issuer');
+    eq(s.totp.skew, 0, 'totp.skew');
+    eq((await svc().fetch()).friendlyName, 'Node Two', 'fetched');
+  }],
+  ['services.paging_120', async () => {
+    const made = [];
+    for (let i = 0; i < 120; i++) made.push((await client.verify.v2.services.create({ friendlyName: `Page ${i}` })).sid);
+    const listed = (await client.verify.v2.services.list({ pageSize: 50 })).map((s) => s.sid);
+    for (const sid of made) check(listed.includes(sid), `service ${sid} listed`);
+    eq(new Set(listed).size, listed.length, 'no duplicates');
+    for (const sid of made) await client.verify.v2.services(sid).remove();
+    await expectError(() => client.verify.v2.services(made[0]).fetch(), 404, 20404, 'deleted service');
+  }],
+  ['verifications.send_check_approve_404', async () => {
+    const to = '+14155550201';
+    const n = messageCount();
+    const v = await start(to);
+    check(/^VE[0-9a-f]{32}$/.test(v.sid), `sid ${v.sid}`);
+    eq([v.status, v.valid, v.channel], ['pending', false, 'sms'], 'pending');
+    const m = await waitCode(n, to);
+    eq(m.code.length, 7, 'the service code length');
+    const c = await checkCode(m.code, to);
+    eq([c.status, c.valid, c.sid], ['approved', true, v.sid], 'approved');
+    await expectError(() => checkCode(m.code, to), 404, 20404, 'check after approval');
+    await expectError(() => svc().verifications(v.sid).fetch(), 404, 20404, 'fetch after approval');
+  }],
+  ['verifications.resend_same_sid_code_60203', async () => {
+    const to = '+14155550202';
+    let n = messageCount();
+    const first = await start(to);
+    const code = (await waitCode(n, to)).code;
+    for (let i = 2; i <= 5; i++) {
+      n = messageCount();
+      const again = await start(to);
+      eq(again.sid, first.sid, `send ${i} SID`);
+      eq(again.sendCodeAttempts.length, i, `send ${i} attempts`);
+      eq((await waitCode(n, to)).code, code, `send ${i} code`);
+    }
+    await expectError(() => start(to), 429, 60203, 'sixth send');
+  }],
+  ['verifications.wrong_pending_60202_404', async () => {
+    const to = '+14155550203';
+    const n = messageCount();
+    const v = await start(to);
+    const code = (await waitCode(n, to)).code;
+    for (let i = 0; i < 5; i++) eq((await checkCode(wrong(code), undefined, v.sid)).status, 'pending', `wrong ${i + 1}`);
+    await expectError(() => checkCode(code, to), 429, 60202, 'sixth check');
+    eq((await svc().verifications(v.sid).fetch()).status, 'max_attempts_reached', 'status');
+    await expectError(() => checkCode(code, to), 404, 20404, 'after max attempts');
+  }],
+  ['verifications.cancel_60441', async () => {
+    const to = '+14155550204';
+    const v = await start(to);
+    eq((await svc().verifications(v.sid).update({ status: 'canceled' })).status, 'canceled', 'canceled');
+    eq((await svc().verifications(v.sid).fetch()).status, 'canceled', 'fetch canceled');
+    await expectError(() => svc().verifications(v.sid).update({ status: 'approved' }), 404, 20404, 'update after cancel');
+    const w = await start(to);
+    await expectError(() => svc().verifications(w.sid).update({ status: 'expired' }), 400, 60441, 'illegal status');
+  }],
+  ['verifications.bad_input', async () => {
+    await expectError(() => svc().verifications.create({ to: '12', channel: 'sms' }), 400, 60200, 'bad To');
+    await expectError(() => svc().verifications.create({ to: '+14155550205', channel: 'sna' }), 400, 60223, 'sna');
+    await expectError(() => svc().verificationChecks.create({ code: '1234567', to: '+14155550299' }), 404, 20404, 'nothing pending');
+  }],
+  ['verifications.channel_disabled_60223', async () => {
+    const s = await restricted.verify.v2.services.create({ friendlyName: 'Restricted Node' });
+    await expectError(() => restricted.verify.v2.services(s.sid).verifications.create({ to: '+14155550206', channel: 'call' }), 400, 60223, 'calls off');
+  }],
+  ['accounts.bad_credentials_20003', async () => {
+    await expectError(() => clientFor(SID, '0'.repeat(32)).verify.v2.services.list({ limit: 1 }), 401, 20003, 'wrong token');
+  }],
+];
+
+(async () => {
+  for (const [name, fn] of CASES) {
+    try {
+      await fn();
+      passed++;
+      console.log(`ok   ${name}`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL ${name}: ${e instanceof CaseFailure ? e.message : e.stack}`);
+    }
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+})();

@@ -1,0 +1,200 @@
+//! The Verify surface's errors: Twilio's body
+//! `{"code":N,"message":M,"more_info":"https://www.twilio.com/docs/errors/N","status":S}`,
+//! and the mapping of the domain's refusals to it.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::Limit;
+use crate::error::ApiError;
+
+/// Twilio answers `application/json`, with no charset.
+pub const JSON: &str = "application/json";
+
+/// An error as the Verify surface answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    /// Twilio's error code.
+    pub code: u32,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The message.
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: u32,
+    message: &'a str,
+    more_info: String,
+    status: u16,
+}
+
+impl VerifyError {
+    fn new(status: StatusCode, code: u32, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 400 / 60200 naming the parameter.
+    #[must_use]
+    pub fn parameter(name: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            60200,
+            format!("Invalid parameter: {name}"),
+        )
+    }
+
+    /// 400 / 60200 saying what about the request.
+    #[must_use]
+    pub fn invalid(what: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            60200,
+            format!("Invalid parameter: {what}"),
+        )
+    }
+
+    /// 401 / 20003.
+    #[must_use]
+    pub fn authenticate() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, 20003, "Authenticate")
+    }
+
+    /// 404 / 20404 for the resource at `path` (without `/v2`).
+    #[must_use]
+    pub fn not_found(path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            20404,
+            format!("The requested resource {path} was not found"),
+        )
+    }
+
+    /// 405 / 20004.
+    #[must_use]
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, 20004, "Method not allowed")
+    }
+
+    /// 400 / 60223.
+    #[must_use]
+    pub fn channel_disabled() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 60223, "Delivery channel disabled")
+    }
+
+    /// 400 / 60217: the e-mail channel without a mailer.
+    #[must_use]
+    pub fn no_mailer() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            60217,
+            "A Mailer must be associated with the Service",
+        )
+    }
+
+    /// 400 / 60441.
+    #[must_use]
+    pub fn illegal_status() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 60441, "Illegal status")
+    }
+
+    /// The domain's refusal `error`, on the resource at `path`.
+    #[must_use]
+    pub fn from_domain(error: ApiError, path: &str) -> Self {
+        match error {
+            ApiError::InvalidParameter { name, .. } => Self::parameter(name),
+            ApiError::InvalidPhoneNumber => Self::parameter("To"),
+            ApiError::SmsDisabled | ApiError::CallsDisabled => Self::channel_disabled(),
+            ApiError::TooManyRequests(
+                Limit::VerificationSends | Limit::DestinationBurst | Limit::DestinationDaily,
+            ) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                60203,
+                "Max send attempts reached",
+            ),
+            ApiError::TooManyRequests(Limit::VerificationChecks) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                60202,
+                "Max check attempts reached",
+            ),
+            ApiError::TooManyRequests(_) => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
+            }
+            ApiError::InvalidApiKey => Self::authenticate(),
+            ApiError::NotFound
+            | ApiError::UserNotFound
+            | ApiError::UserDoesNotExist
+            | ApiError::NoPendingVerification(_) => Self::not_found(path),
+            ApiError::SmsNotSent | ApiError::CallNotStarted => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                60008,
+                "Unable to send the verification: try again later",
+            ),
+            ApiError::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                20503,
+                "Service unavailable: try again later",
+            ),
+            ApiError::Internal => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                20500,
+                "Internal server error",
+            ),
+            _ => Self::invalid("the request"),
+        }
+    }
+
+    /// The JSON body.
+    #[must_use]
+    pub fn body(&self) -> Vec<u8> {
+        serde_json::to_vec(&Body {
+            code: self.code,
+            message: &self.message,
+            more_info: format!("https://www.twilio.com/docs/errors/{}", self.code),
+            status: self.status.as_u16(),
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl IntoResponse for VerifyError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.body()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            // The SDKs ask again with credentials only after a challenge.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Twilio API\""),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_has_twilios_keys_in_twilios_order() {
+        // The 429 example of twilio_verify_v2.json (createVerificationRateLimitExceeded).
+        let example = r#"{"code":20429,"message":"Too many requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#;
+        let error = VerifyError::from_domain(ApiError::TooManyRequests(Limit::ApplicationSends), "/x");
+        assert_eq!(String::from_utf8(error.body()).unwrap(), example);
+        let sends = VerifyError::from_domain(ApiError::TooManyRequests(Limit::VerificationSends), "/x");
+        assert_eq!((sends.status.as_u16(), sends.code), (429, 60203));
+        let checks = VerifyError::from_domain(ApiError::TooManyRequests(Limit::VerificationChecks), "/x");
+        assert_eq!((checks.status.as_u16(), checks.code), (429, 60202));
+        let gone = VerifyError::from_domain(ApiError::NotFound, "/Services/VA1/VerificationCheck");
+        assert_eq!(gone.message, "The requested resource /Services/VA1/VerificationCheck was not found");
+    }
+}
