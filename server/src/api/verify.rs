@@ -33,10 +33,7 @@ pub(super) fn router() -> Router<AppState> {
                 .post(services::update)
                 .delete(services::delete),
         )
-        .route(
-            "/Services/{sid}/Verifications",
-            post(verifications::create),
-        )
+        .route("/Services/{sid}/Verifications", post(verifications::create))
         .route(
             "/Services/{sid}/Verifications/{ve}",
             get(verifications::fetch).post(verifications::update),
@@ -174,9 +171,8 @@ impl FromRequest<AppState> for Call {
 /// `2015-07-30T20:00:00Z`: the only form both SDKs read as a date.
 #[must_use]
 pub fn date(unix: u64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     i64::try_from(unix)
         .ok()
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
@@ -286,10 +282,13 @@ mod tests {
     fn basic_credentials_are_read_and_bad_ones_refused() {
         let header = |v: &str| HeaderValue::from_str(v).unwrap();
         // "AC00000000000000000000000000000000:test-auth-token", as the SDKs sent it.
-        let sent = "Basic QUMwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA6dGVzdC1hdXRoLXRva2Vu";
+        let sent = "Basic QUMwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDp0ZXN0LWF1dGgtdG9rZW4=";
         assert_eq!(
             basic(&header(sent)),
-            Some(("AC00000000000000000000000000000000".into(), "test-auth-token".into()))
+            Some((
+                "AC00000000000000000000000000000000".into(),
+                "test-auth-token".into()
+            ))
         );
         for bad in ["Bearer abc", "Basic !!!", "Basic dXNlcg==", "Basic"] {
             assert_eq!(basic(&header(bad)), None, "{bad}");

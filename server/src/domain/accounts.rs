@@ -128,7 +128,7 @@ mod tests {
         let bytes = sid_bytes("VA", &sid).unwrap();
         assert_eq!(sid_text("VA", &bytes), sid);
         assert_eq!(
-            sid_bytes("VA", &sid.to_uppercase().replacen("VA", "VA", 1)),
+            sid_bytes("VA", &format!("VA{}", sid[2..].to_uppercase())),
             Some(bytes)
         );
         for bad in [

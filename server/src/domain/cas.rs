@@ -179,9 +179,9 @@ impl VerifyPart {
             VerifyEnd::Canceled => 2,
             VerifyEnd::Approved => 3,
         });
-        let sends = self.sends.min(MAX_SENDS as u8);
-        out.push(sends);
-        for (time, channel) in &self.attempts[..usize::from(sends)] {
+        let attempts = self.attempts();
+        out.push(u8::try_from(attempts.len()).unwrap_or(0));
+        for (time, channel) in attempts {
             out.extend_from_slice(&time.to_be_bytes());
             out.push(*channel);
         }

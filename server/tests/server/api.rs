@@ -19,6 +19,7 @@ use passcode_server::store::{
 };
 
 mod attacks;
+mod verify;
 
 /// 2023-11-14 22:13:20 UTC.
 const T0: u64 = 1_700_000_000;
@@ -530,6 +531,52 @@ async fn the_last_unit_of_a_quota_goes_to_exactly_one_request() {
 /// A store whose compare-and-set takes 3 ms more, as across a network:
 /// contenders that load together meet again at the next round.
 struct SlowCommits(Arc<dyn Store>);
+
+#[async_trait]
+impl store::VerifyStore for SlowCommits {
+    async fn set_account(&self, account: &store::Account) -> store::Result<bool> {
+        self.0.set_account(account).await
+    }
+    async fn account(&self, app_id: i64) -> store::Result<Option<store::Account>> {
+        self.0.account(app_id).await
+    }
+    async fn account_by_sid(&self, sid: &str) -> store::Result<Option<store::Account>> {
+        self.0.account_by_sid(sid).await
+    }
+    async fn create_verify_service(&self, row: &store::VerifyServiceRow) -> store::Result<bool> {
+        self.0.create_verify_service(row).await
+    }
+    async fn verify_service(
+        &self,
+        app_id: i64,
+        sid: &str,
+    ) -> store::Result<Option<store::VerifyServiceRow>> {
+        self.0.verify_service(app_id, sid).await
+    }
+    async fn verify_services(
+        &self,
+        app_id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> store::Result<Vec<store::VerifyServiceRow>> {
+        self.0.verify_services(app_id, after_seq, limit).await
+    }
+    async fn update_verify_service(
+        &self,
+        app_id: i64,
+        sid: &str,
+        version: i64,
+        settings: &str,
+        now: i64,
+    ) -> store::Result<bool> {
+        self.0
+            .update_verify_service(app_id, sid, version, settings, now)
+            .await
+    }
+    async fn delete_verify_service(&self, app_id: i64, sid: &str) -> store::Result<bool> {
+        self.0.delete_verify_service(app_id, sid).await
+    }
+}
 
 #[async_trait]
 impl Store for SlowCommits {

@@ -188,13 +188,19 @@ mod tests {
     fn the_body_has_twilios_keys_in_twilios_order() {
         // The 429 example of twilio_verify_v2.json (createVerificationRateLimitExceeded).
         let example = r#"{"code":20429,"message":"Too many requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#;
-        let error = VerifyError::from_domain(ApiError::TooManyRequests(Limit::ApplicationSends), "/x");
+        let error =
+            VerifyError::from_domain(ApiError::TooManyRequests(Limit::ApplicationSends), "/x");
         assert_eq!(String::from_utf8(error.body()).unwrap(), example);
-        let sends = VerifyError::from_domain(ApiError::TooManyRequests(Limit::VerificationSends), "/x");
+        let sends =
+            VerifyError::from_domain(ApiError::TooManyRequests(Limit::VerificationSends), "/x");
         assert_eq!((sends.status.as_u16(), sends.code), (429, 60203));
-        let checks = VerifyError::from_domain(ApiError::TooManyRequests(Limit::VerificationChecks), "/x");
+        let checks =
+            VerifyError::from_domain(ApiError::TooManyRequests(Limit::VerificationChecks), "/x");
         assert_eq!((checks.status.as_u16(), checks.code), (429, 60202));
         let gone = VerifyError::from_domain(ApiError::NotFound, "/Services/VA1/VerificationCheck");
-        assert_eq!(gone.message, "The requested resource /Services/VA1/VerificationCheck was not found");
+        assert_eq!(
+            gone.message,
+            "The requested resource /Services/VA1/VerificationCheck was not found"
+        );
     }
 }

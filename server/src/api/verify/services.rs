@@ -143,7 +143,11 @@ fn body<'a>(call: &'a Call, service: &'a VerifyService) -> Body<'a> {
 }
 
 /// A byte value (`u8`) of a setting in `range`.
-fn small(form: &Form, name: &str, range: std::ops::RangeInclusive<u32>) -> Result<Option<u8>, VerifyError> {
+fn small(
+    form: &Form,
+    name: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u8>, VerifyError> {
     Ok(form
         .integer(name, range)?
         .map(|n| u8::try_from(n).unwrap_or(u8::MAX)))

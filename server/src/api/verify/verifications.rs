@@ -106,7 +106,10 @@ fn body<'a>(call: &'a Call, v: &'a Verification) -> Body<'a> {
             })
             .collect(),
         sna: None,
-        url: call.url(&format!("/Services/{}/Verifications/{}", v.service_sid, v.sid)),
+        url: call.url(&format!(
+            "/Services/{}/Verifications/{}",
+            v.service_sid, v.sid
+        )),
     }
 }
 
