@@ -35,6 +35,7 @@ mod accounts;
 mod cas;
 mod credentials;
 mod delivery;
+mod factors;
 mod keys;
 mod lookup;
 mod services;
@@ -53,8 +54,12 @@ use tokens::*;
 
 pub use accounts::{AccountToken, rotate_token};
 pub use credentials::Enrolled;
+pub use factors::{
+    Alg, Challenge, ChallengeQuery, ChallengeStatus, Entity, Factor, FactorRequest, Migrated,
+    NewFactor, TotpProfile, migrate_authy_to_verify,
+};
 pub use lookup::PhoneInfo;
-pub use services::{ServicePatch, ServiceSettings, VerifyService};
+pub use services::{ServicePatch, ServiceSettings, VerifyService, verify_service};
 pub use stats::year_month;
 pub use tokens::{Matched, Sent};
 pub use users::Status;
@@ -140,6 +145,8 @@ pub enum Limit {
     ExportApplication,
     /// Secret exports of one user.
     SecretExport,
+    /// Wrong codes verifying one new Verify factor.
+    FactorVerifications,
 }
 
 impl Limit {
@@ -157,6 +164,7 @@ impl Limit {
             Self::ExportUser => "export_user",
             Self::ExportApplication => "export_application",
             Self::SecretExport => "secret_export",
+            Self::FactorVerifications => "factor_verifications",
         }
     }
 }

@@ -30,6 +30,7 @@ fn limit_message(limit: crate::domain::Limit) -> &'static str {
         Limit::ExportUser => "DoS protection: too many exports for this user",
         Limit::ExportApplication => "DoS protection: too many exports for this application",
         Limit::SecretExport => "DoS protection: too many exports",
+        Limit::FactorVerifications => "Factor verification attempts reached",
     }
 }
 
@@ -90,6 +91,15 @@ pub enum ApiError {
     MigrationDisabled,
     /// 400 / 60021: a phone verification that cannot be created, and why.
     CannotCreateVerification(&'static str),
+    /// 409: the resource exists already (a Verify entity or factor); the
+    /// Authy API never meets it.
+    Conflict(&'static str),
+    /// 403: a Verify factor that is not verified yet.
+    FactorUnverified,
+    /// 403: a Verify challenge past its expiry.
+    ChallengeExpired,
+    /// 400: a Verify challenge answered already.
+    ChallengeResponded,
     /// 404 / 60000: no such path (or no such method on it; 405 is not a
     /// status the clients map).
     NotFound,
@@ -124,7 +134,13 @@ impl ApiError {
             Self::CustomMessageDisallowed => "60091",
             Self::GenericTokensDisabled => "60123",
             Self::PhoneExportDisabled | Self::MigrationDisabled => "60154",
-            Self::NotFound | Self::Unavailable | Self::Internal => "60000",
+            Self::NotFound
+            | Self::Unavailable
+            | Self::Internal
+            | Self::Conflict(_)
+            | Self::FactorUnverified
+            | Self::ChallengeExpired
+            | Self::ChallengeResponded => "60000",
         }
     }
 
@@ -138,7 +154,9 @@ impl ApiError {
             | Self::UserNotValid(_)
             | Self::InvalidPhoneNumber
             | Self::CustomMessageDisallowed
-            | Self::CannotCreateVerification(_) => StatusCode::BAD_REQUEST,
+            | Self::CannotCreateVerification(_)
+            | Self::ChallengeResponded => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::InvalidApiKey
             | Self::ReusedToken
             | Self::TokenInvalid
@@ -147,7 +165,9 @@ impl ApiError {
             | Self::SmsDisabled
             | Self::GenericTokensDisabled
             | Self::PhoneExportDisabled
-            | Self::MigrationDisabled => StatusCode::FORBIDDEN,
+            | Self::MigrationDisabled
+            | Self::FactorUnverified
+            | Self::ChallengeExpired => StatusCode::FORBIDDEN,
             Self::NoPendingVerification(_)
             | Self::UserNotFound
             | Self::UserDoesNotExist
@@ -193,6 +213,10 @@ impl ApiError {
                 format!("Phone verification couldn't be created: {why}")
             }
             Self::NotFound => "Resource not found".into(),
+            Self::Conflict(what) => format!("{what} already exists"),
+            Self::FactorUnverified => "Factor is unverified".into(),
+            Self::ChallengeExpired => "Challenge expired".into(),
+            Self::ChallengeResponded => "Challenge already responded".into(),
             Self::Unavailable => "Service unavailable. Please try again later".into(),
             Self::Internal => "An error occurred".into(),
         }

@@ -47,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         from: ImportFrom,
     },
+    /// Move users from one API to another inside this server.
+    Migrate {
+        #[command(subcommand)]
+        to: MigrateTo,
+    },
     /// Copy a SQLite database, running server or not, as of one commit,
     /// and check the copy (PostgreSQL: use pg_dump).
     Backup {
@@ -86,6 +91,26 @@ enum ImportFrom {
         /// The JSON lines file.
         #[arg(long)]
         from: PathBuf,
+        /// The database, as for `serve`.
+        #[arg(long, env = "PASSCODE_DATABASE_URL")]
+        database: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateTo {
+    /// Turn each Authy authenticator of an application into a verified
+    /// TOTP factor of the Verify service's entity `authy-{authy_id}`,
+    /// sharing its seed and its used-step state: the user's authenticator
+    /// app keeps working, and a code used on one API is refused on the
+    /// other. A re-run skips what is there.
+    AuthyToVerify {
+        /// The application.
+        #[arg(long)]
+        app: i64,
+        /// Its Verify service (`VA...`).
+        #[arg(long)]
+        service: String,
         /// The database, as for `serve`.
         #[arg(long, env = "PASSCODE_DATABASE_URL")]
         database: Option<String>,
@@ -496,6 +521,14 @@ fn main() -> ExitCode {
                         database,
                     },
             }) => import_authy(database.as_deref(), app, &from).await,
+            Some(Command::Migrate {
+                to:
+                    MigrateTo::AuthyToVerify {
+                        app,
+                        service,
+                        database,
+                    },
+            }) => migrate_authy_to_verify(database.as_deref(), app, &service).await,
             Some(Command::Backup { database, to }) => {
                 let from = sqlite_path(database.as_deref())?;
                 passcode_server::store::sqlite::backup(&from, &to)?;
@@ -586,6 +619,38 @@ fn integer(value: &serde_json::Value) -> Option<i64> {
 /// `import authy`: each line's user created with its Authy id. Refused
 /// lines are reported by number and id (never by phone number) and make the
 /// exit status 1 once every line is read.
+async fn migrate_authy_to_verify(
+    database: Option<&str>,
+    app_id: i64,
+    service: &str,
+) -> Result<(), String> {
+    let store = offline_store(database, false).await?;
+    let app = store
+        .app(app_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no application {app_id}"))?;
+    let service = passcode_server::domain::verify_service(store.as_ref(), app.id, service)
+        .await
+        .map_err(|_| format!("application {app_id} has no Verify service {service}"))?;
+    let done = passcode_server::domain::migrate_authy_to_verify(
+        store.as_ref(),
+        &app,
+        &service,
+        u64::try_from(unix_now()).unwrap_or(0),
+        |so_far| {
+            eprintln!("{} authenticators done", so_far.created + so_far.present);
+        },
+    )
+    .await
+    .map_err(|e| e.message())?;
+    println!(
+        "factors created {}, already there {}",
+        done.created, done.present
+    );
+    Ok(())
+}
+
 async fn import_authy(database: Option<&str>, app_id: i64, from: &Path) -> Result<(), String> {
     let store = offline_store(database, false).await?;
     let app = store

@@ -11,10 +11,12 @@
 
 use async_trait::async_trait;
 
+mod factors;
 pub mod postgres;
 pub mod sqlite;
 mod verify;
 
+pub use factors::{ChallengeFilter, ChallengeRow, EntityRow, FactorRow, FactorStore};
 pub use verify::{Account, VerifyServiceRow, VerifyStore};
 
 /// An application (a tenant), as the API sees it.
@@ -270,7 +272,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The persistence seam, one implementation per database.
 #[async_trait]
-pub trait Store: VerifyStore + Send + Sync + 'static {
+pub trait Store: VerifyStore + FactorStore + Send + Sync + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
 

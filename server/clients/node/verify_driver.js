@@ -4,6 +4,7 @@
 // own per-domain base URL (`client.verify.baseUrl`) and nothing else.
 // Environment: see ../python/verify_driver.py. Prints `N passed, M failed`.
 
+const crypto = require('crypto');
 const fs = require('fs');
 const twilio = require('twilio');
 
@@ -74,6 +75,25 @@ function wrong(code) {
   return String((Number(code) + 1) % (10 ** code.length)).padStart(code.length, '0');
 }
 
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), written here as an independent
+// implementation to check the server's codes against.
+function base32(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of text.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+function totp(secret, unix) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unix / 30)));
+  const mac = crypto.createHmac('sha1', base32(secret)).update(counter).digest();
+  const offset = mac[19] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1000000;
+  return String(value).padStart(6, '0');
+}
+
 const svc = () => client.verify.v2.services(S.service);
 const start = (to, channel = 'sms') => svc().verifications.create({ to, channel });
 const checkCode = (code, to, verificationSid) =>
@@ -90,10 +110,10 @@ const CASES = [
     S.service = s.sid;
   }],
   ['services.fetch_update', async () => {
-    const s = await svc().update({ friendlyName: 'Node Two', 'totp.issuer': 'Example', 'totp.skew': 0 });
+    const s = await svc().update({ friendlyName: 'Node Two', 'totp.issuer': 'Example', 'totp.skew': 2 });
     eq(s.friendlyName, 'Node Two', 'name');
     eq(s.totp.issuer, 'Example', 'totp.issuer');
-    eq(s.totp.skew, 0, 'totp.skew');
+    eq(s.totp.skew, 2, 'totp.skew');
     eq((await svc().fetch()).friendlyName, 'Node Two', 'fetched');
   }],
   ['services.paging_120', async () => {
@@ -159,6 +179,31 @@ const CASES = [
   ['verifications.channel_disabled_60223', async () => {
     const s = await restricted.verify.v2.services.create({ friendlyName: 'Restricted Node' });
     await expectError(() => restricted.verify.v2.services(s.sid).verifications.create({ to: '+14155550206', channel: 'call' }), 400, 60223, 'calls off');
+  }],
+  ['factors.totp_enrol_verify_challenge_paging_120', async () => {
+    const identity = 'node-user-0001';
+    const ent = () => svc().entities(identity);
+    const f = await ent().newFactors.create({ friendlyName: 'Phone', factorType: 'totp' });
+    check(/^YF[0-9a-f]{32}$/.test(f.sid), `sid ${f.sid}`);
+    eq(f.status, 'unverified', 'status');
+    const secret = f.binding.secret;
+    // RFC 6238's SHA-1 vector at T = 59 first: the implementation here is right.
+    eq(totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', 59), '287082', 'RFC 6238 vector');
+    const now = Date.now() / 1000;
+    eq((await ent().factors(f.sid).update({ authPayload: totp(secret, now - 30) })).status, 'verified', 'verified');
+    const c = await ent().challenges.create({ factorSid: f.sid, authPayload: totp(secret, now) });
+    eq(c.status, 'approved', 'approved');
+    const again = await ent().challenges.create({ factorSid: f.sid, authPayload: totp(secret, now) });
+    eq(again.status, 'pending', 'a step once');
+    const made = [];
+    for (let i = 0; i < 120; i++) made.push((await ent().challenges.create({ factorSid: f.sid })).sid);
+    const listed = (await ent().challenges.list({ status: 'pending', pageSize: 50 })).map((x) => x.sid);
+    for (const sid of made) check(listed.includes(sid), `challenge ${sid} listed`);
+    eq(new Set(listed).size, listed.length, 'no duplicates');
+    const p = made[0];
+    eq((await ent().challenges(p).update({ authPayload: totp(secret, now + 30) })).status, 'approved', 'next step');
+    await expectError(() => ent().challenges(p).update({ authPayload: totp(secret, now + 30) }), 400, 60322, 'answered');
+    eq(await ent().remove(), true, 'entity deleted');
   }],
   ['accounts.bad_credentials_20003', async () => {
     await expectError(() => clientFor(SID, '0'.repeat(32)).verify.v2.services.list({ limit: 1 }), 401, 20003, 'wrong token');

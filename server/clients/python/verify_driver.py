@@ -19,6 +19,7 @@ import sys
 import time
 import traceback
 
+import pyotp
 import twilio
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
@@ -279,6 +280,70 @@ def t_bad_credentials():
     check("Authenticate" in e.msg, "message %r" % e.msg)
 
 
+# ---------------------------------------------------------------- TOTP factors
+
+def entity(identity):
+    return client.verify.v2.services(S["service"]).entities(identity)
+
+
+def t_factor_enrol_verify():
+    identity = "py-user-0001"
+    f = entity(identity).new_factors.create(friendly_name="Alice's phone", factor_type="totp")
+    check(re.fullmatch(r"YF[0-9a-f]{32}", f.sid), "factor sid %r" % f.sid)
+    eq(f.status, "unverified", "status")
+    # The service's default skew (2, set above) applies to its new factors.
+    eq(f.config, {"alg": "sha1", "skew": 2, "code_length": 6, "time_step": 30}, "config")
+    check(f.binding["uri"].startswith("otpauth://totp/"), "binding.uri %r" % f.binding["uri"])
+    totp = pyotp.TOTP(f.binding["secret"])
+    now = time.time()
+    got = entity(identity).factors(f.sid).update(auth_payload=wrong(totp.at(now)))
+    eq(got.status, "unverified", "wrong code")
+    got = entity(identity).factors(f.sid).update(auth_payload=totp.at(now - 30))
+    eq(got.status, "verified", "right code")
+    e = entity(identity).fetch()
+    check(re.fullmatch(r"YE[0-9a-f]{32}", e.sid), "entity sid %r" % e.sid)
+    S["factor"], S["totp"], S["identity"] = f.sid, totp, identity
+
+
+def t_challenge_totp():
+    identity, totp = S["identity"], S["totp"]
+    now = time.time()
+    c = entity(identity).challenges.create(factor_sid=S["factor"], auth_payload=totp.at(now),
+                                           details_message="Sign in?", hidden_details={"ip": "10.0.0.1"})
+    eq(c.status, "approved", "challenge with a right code")
+    eq(c.hidden_details, {"ip": "10.0.0.1"}, "hidden_details")
+    again = entity(identity).challenges.create(factor_sid=S["factor"], auth_payload=totp.at(now))
+    eq(again.status, "pending", "the same step again (RFC 6238 5.2)")
+    p = entity(identity).challenges.create(factor_sid=S["factor"])
+    eq(p.status, "pending", "no code")
+    eq(entity(identity).challenges(p.sid).update(auth_payload=wrong(totp.at(now + 30))).status, "pending", "wrong code")
+    eq(entity(identity).challenges(p.sid).update(auth_payload=totp.at(now + 30)).status, "approved", "next step")
+    expect_error(lambda: entity(identity).challenges(p.sid).update(auth_payload=totp.at(now + 30)), 400, 60322, "answered")
+
+
+def t_challenges_paging_and_filters():
+    identity = S["identity"]
+    made = [entity(identity).challenges.create(factor_sid=S["factor"]).sid for _ in range(120)]
+    listed = [c.sid for c in entity(identity).challenges.stream(status="pending", page_size=50)]
+    for sid in made:
+        check(sid in listed, "challenge %s listed" % sid)
+    eq(len(listed), len(set(listed)), "no challenge listed twice")
+    desc = entity(identity).challenges.list(order="desc", limit=3)
+    eq(desc[0].sid, made[-1], "newest first")
+    approved = entity(identity).challenges.list(status="approved", factor_sid=S["factor"])
+    eq(len(approved), 2, "approved challenges")
+
+
+def t_factor_unverified_and_push():
+    identity = "py-user-0002"
+    f = entity(identity).new_factors.create(friendly_name="New", factor_type="totp")
+    expect_error(lambda: entity(identity).challenges.create(factor_sid=f.sid), 403, 60318, "unverified factor")
+    expect_error(lambda: entity(identity).new_factors.create(friendly_name="x", factor_type="push",
+                                                           binding_alg="ES256", binding_public_key="x"), 400, 60200, "push")
+    eq(entity(identity).delete(), True, "entity deleted")
+    expect_error(lambda: entity(identity).factors(f.sid).fetch(), 404, 20404, "factor of a deleted entity")
+
+
 CASES = [
     ("services.create", t_service_create),
     ("services.fetch_update", t_service_fetch_update),
@@ -290,6 +355,10 @@ CASES = [
     ("verifications.cancel_approve_60441", t_verification_cancel_and_approve),
     ("verifications.bad_input", t_verification_bad_input),
     ("verifications.channel_disabled_60223", t_channel_disabled),
+    ("factors.totp_enrol_verify", t_factor_enrol_verify),
+    ("challenges.totp_approve_replay_60322", t_challenge_totp),
+    ("challenges.paging_120_filters", t_challenges_paging_and_filters),
+    ("factors.unverified_60318_push_entity_delete", t_factor_unverified_and_push),
     ("accounts.isolation", t_tenants_are_apart),
     ("accounts.bad_credentials_20003", t_bad_credentials),
 ]

@@ -16,6 +16,7 @@ use crate::store::App;
 use crate::telemetry;
 
 pub mod error;
+pub mod factors;
 pub mod form;
 pub mod services;
 pub mod verifications;
@@ -41,6 +42,32 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             "/Services/{sid}/VerificationCheck",
             post(verifications::check),
+        )
+        .route(
+            "/Services/{sid}/Entities",
+            post(factors::create_entity).get(factors::list_entities),
+        )
+        .route(
+            "/Services/{sid}/Entities/{identity}",
+            get(factors::fetch_entity).delete(factors::delete_entity),
+        )
+        .route(
+            "/Services/{sid}/Entities/{identity}/Factors",
+            post(factors::create_factor).get(factors::list_factors),
+        )
+        .route(
+            "/Services/{sid}/Entities/{identity}/Factors/{factor}",
+            get(factors::fetch_factor)
+                .post(factors::update_factor)
+                .delete(factors::delete_factor),
+        )
+        .route(
+            "/Services/{sid}/Entities/{identity}/Challenges",
+            post(factors::create_challenge).get(factors::list_challenges),
+        )
+        .route(
+            "/Services/{sid}/Entities/{identity}/Challenges/{challenge}",
+            get(factors::fetch_challenge).post(factors::update_challenge),
         )
         .route_layer(axum::middleware::from_fn(telemetry::measure))
         .fallback(not_found)
@@ -198,15 +225,38 @@ pub fn reply<T: Serialize>(status: StatusCode, body: &T) -> Response {
 }
 
 /// A list page's `meta`.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Meta {
     page: u32,
     page_size: u32,
     first_page_url: String,
     previous_page_url: Option<String>,
-    url: String,
     next_page_url: Option<String>,
     key: &'static str,
+    url: String,
+}
+
+impl Serialize for Meta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(7))?;
+        map.serialize_entry("page", &self.page)?;
+        map.serialize_entry("page_size", &self.page_size)?;
+        map.serialize_entry("first_page_url", &self.first_page_url)?;
+        map.serialize_entry("previous_page_url", &self.previous_page_url)?;
+        // The examples order these two ways: `url` last for services, before
+        // `next_page_url` for every list under a service.
+        if self.key == "services" {
+            map.serialize_entry("next_page_url", &self.next_page_url)?;
+            map.serialize_entry("key", self.key)?;
+            map.serialize_entry("url", &self.url)?;
+        } else {
+            map.serialize_entry("url", &self.url)?;
+            map.serialize_entry("next_page_url", &self.next_page_url)?;
+            map.serialize_entry("key", self.key)?;
+        }
+        map.end()
+    }
 }
 
 /// A page's place: its number, size and where it starts.

@@ -49,13 +49,38 @@ impl Domain {
             return Err(ApiError::Internal);
         };
         let totp = Totp::from_key(&seed, generic_config()).map_err(|_| ApiError::Internal)?;
-        if token.len() != usize::from(generic_config().digits().get()) {
+        self.check_totp(
+            &device_key(device.user_id, device.id),
+            &totp,
+            TotpPolicy::new(),
+            token,
+            now,
+            read,
+        )
+        .await
+    }
+
+    /// Checks `token` against `totp` under the state at `key` (the step
+    /// used, the drift, the throttle and the day's budget of wrong
+    /// guesses), by compare-and-set: the one check of an authenticator's
+    /// code, whichever API asks (an Authy device, a Verify factor; one
+    /// brought from Authy to Verify shares its device's key, so a step
+    /// used on one API is used on both).
+    pub(super) async fn check_totp(
+        &self,
+        key: &str,
+        totp: &Totp,
+        policy: TotpPolicy,
+        token: &str,
+        now: u64,
+        read: Option<Versioned>,
+    ) -> Result<Result<FirstUse, Refusal>, ApiError> {
+        if token.len() != usize::from(totp.config().digits().get()) {
             return Ok(Err(Refusal::Invalid));
         }
-        let policy = TotpPolicy::new();
         let budget = self.limits.totp_guesses;
         self.update_from(
-            &device_key(device.user_id, device.id),
+            key,
             Some(read),
             || Some(Guarded::default()),
             |state: Option<Guarded>| {

@@ -224,6 +224,25 @@ impl VerifyService {
     }
 }
 
+/// The application's Verify service `sid`, with the store alone.
+///
+/// # Errors
+/// [`ApiError::NotFound`].
+pub async fn verify_service(
+    store: &dyn Store,
+    app_id: i64,
+    sid: &str,
+) -> Result<VerifyService, ApiError> {
+    if sid_bytes("VA", sid).is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let row = store
+        .verify_service(app_id, sid)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    VerifyService::from_row(row)
+}
+
 impl Domain {
     /// Creates a Verify service.
     ///
@@ -260,15 +279,7 @@ impl Domain {
     /// # Errors
     /// [`ApiError::NotFound`].
     pub async fn verify_service(&self, app: &App, sid: &str) -> Result<VerifyService, ApiError> {
-        if sid_bytes("VA", sid).is_none() {
-            return Err(ApiError::NotFound);
-        }
-        let row = self
-            .store
-            .verify_service(app.id, sid)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        VerifyService::from_row(row)
+        verify_service(self.store.as_ref(), app.id, sid).await
     }
 
     /// Up to `limit` of the application's Verify services after position

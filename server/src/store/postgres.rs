@@ -28,8 +28,10 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_state_keys_collate_c.sql"),
     include_str!("../../migrations/postgres/0003_verify.sql"),
+    include_str!("../../migrations/postgres/0004_factors.sql"),
 ];
 
+mod factors;
 mod verify;
 
 /// The bound on each wait: for a connection, to connect, for a statement.

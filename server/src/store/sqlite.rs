@@ -26,8 +26,10 @@ use super::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_verify.sql"),
+    include_str!("../../migrations/sqlite/0003_factors.sql"),
 ];
 
+mod factors;
 mod verify;
 
 /// Jobs the writer takes into one transaction at most.

@@ -579,6 +579,119 @@ impl store::VerifyStore for SlowCommits {
 }
 
 #[async_trait]
+impl store::FactorStore for SlowCommits {
+    async fn create_entity(&self, row: &store::EntityRow) -> store::Result<bool> {
+        self.0.create_entity(row).await
+    }
+    async fn entity(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        identity: &str,
+    ) -> store::Result<Option<store::EntityRow>> {
+        self.0.entity(app_id, service_sid, identity).await
+    }
+    async fn entities(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> store::Result<Vec<store::EntityRow>> {
+        self.0.entities(app_id, service_sid, after_seq, limit).await
+    }
+    async fn delete_entity(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        identity: &str,
+    ) -> store::Result<bool> {
+        self.0.delete_entity(app_id, service_sid, identity).await
+    }
+    async fn create_factor(
+        &self,
+        row: &store::FactorRow,
+    ) -> store::Result<Option<store::FactorRow>> {
+        self.0.create_factor(row).await
+    }
+    async fn factor(
+        &self,
+        app_id: i64,
+        entity_seq: i64,
+        sid: &str,
+    ) -> store::Result<Option<store::FactorRow>> {
+        self.0.factor(app_id, entity_seq, sid).await
+    }
+    async fn factors(
+        &self,
+        app_id: i64,
+        entity_seq: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> store::Result<Vec<store::FactorRow>> {
+        self.0.factors(app_id, entity_seq, after_seq, limit).await
+    }
+    async fn update_factor(
+        &self,
+        app_id: i64,
+        sid: &str,
+        version: i64,
+        settings: &str,
+        now: i64,
+    ) -> store::Result<bool> {
+        self.0
+            .update_factor(app_id, sid, version, settings, now)
+            .await
+    }
+    async fn delete_factor(&self, app_id: i64, sid: &str) -> store::Result<bool> {
+        self.0.delete_factor(app_id, sid).await
+    }
+    async fn create_challenge(
+        &self,
+        row: &store::ChallengeRow,
+    ) -> store::Result<store::ChallengeRow> {
+        self.0.create_challenge(row).await
+    }
+    async fn challenge(
+        &self,
+        app_id: i64,
+        entity_seq: i64,
+        sid: &str,
+    ) -> store::Result<Option<store::ChallengeRow>> {
+        self.0.challenge(app_id, entity_seq, sid).await
+    }
+    async fn challenges(
+        &self,
+        app_id: i64,
+        entity_seq: i64,
+        filter: &store::ChallengeFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> store::Result<Vec<store::ChallengeRow>> {
+        self.0
+            .challenges(app_id, entity_seq, filter, after, limit)
+            .await
+    }
+    async fn app_devices(
+        &self,
+        app_id: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> store::Result<Vec<Device>> {
+        self.0.app_devices(app_id, after_id, limit).await
+    }
+    async fn respond_challenge(
+        &self,
+        app_id: i64,
+        sid: &str,
+        status: &str,
+        now: i64,
+    ) -> store::Result<bool> {
+        self.0.respond_challenge(app_id, sid, status, now).await
+    }
+}
+
+#[async_trait]
 impl Store for SlowCommits {
     async fn ping(&self) -> store::Result<()> {
         self.0.ping().await

@@ -123,6 +123,28 @@ impl VerifyError {
                 60202,
                 "Max check attempts reached",
             ),
+            ApiError::TooManyRequests(Limit::FactorVerifications) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                60310,
+                "Factor verification attempts reached",
+            ),
+            ApiError::Conflict("Factor") => {
+                Self::new(StatusCode::CONFLICT, 60317, "Factor already exists")
+            }
+            ApiError::Conflict(_) => {
+                Self::new(StatusCode::CONFLICT, 60304, "Entity already exists")
+            }
+            ApiError::FactorUnverified => {
+                Self::new(StatusCode::FORBIDDEN, 60318, "Factor is unverified")
+            }
+            ApiError::ChallengeExpired => {
+                Self::new(StatusCode::FORBIDDEN, 60323, "Challenge expired")
+            }
+            ApiError::ChallengeResponded => Self::new(
+                StatusCode::BAD_REQUEST,
+                60322,
+                "Challenge already responded",
+            ),
             ApiError::TooManyRequests(_) => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
             }

@@ -66,6 +66,14 @@ impl Form {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of `name`, in order (a repeated key is an array).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// `name`'s value, at most `max` characters.
     ///
     /// # Errors

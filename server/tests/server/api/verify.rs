@@ -63,23 +63,43 @@ fn key_paths(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
-fn same_shape(ours: &str, golden: &str) {
-    let ours: serde_json::Value = serde_json::from_str(ours).unwrap();
-    let golden: serde_json::Value = serde_json::from_str(golden).unwrap();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    key_paths(&ours, "", &mut a);
-    key_paths(&golden, "", &mut b);
-    assert_eq!(a, b, "ours: {ours}");
+/// The response examples of Twilio's OpenAPI description of Verify v2,
+/// copied unchanged (`golden/twilio_verify_v2_examples.json` names its
+/// commit), by `METHOD path example`.
+fn golden(name: &str) -> serde_json::Value {
+    let file: serde_json::Value =
+        serde_json::from_str(include_str!("../golden/twilio_verify_v2_examples.json")).unwrap();
+    file["examples"][name].clone()
 }
 
-// twilio_verify_v2.json @ d50069b, Services/{Sid} fetch example (VERIFY-V2.md 2.2).
-const SERVICE: &str = r#"{"sid":"VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","friendly_name":"name","code_length":4,"lookup_enabled":false,"psd2_enabled":false,"skip_sms_to_landlines":false,"dtmf_input_required":false,"tts_name":"name","do_not_share_warning_enabled":false,"custom_code_enabled":true,"push":{"include_date":false,"apn_credential_sid":null,"fcm_credential_sid":null},"totp":{"issuer":null,"time_step":null,"code_length":null,"skew":null},"whatsapp":{"msg_service_sid":null,"from":null},"passkeys":{"relying_party":{"id":null,"name":null,"origins":null},"authenticator_attachment":null,"discoverable_credentials":null,"user_verification":null},"default_template_sid":"HJaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","verify_event_subscription_enabled":false,"date_created":"2015-07-30T20:00:00Z","date_updated":"2015-07-30T20:00:00Z","url":"https://verify.twilio.com/v2/Services/VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","links":{"verification_checks":"https://verify.twilio.com/v2/Services/VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/VerificationCheck","verifications":"x","rate_limits":"x","messaging_configurations":"x","entities":"x","webhooks":"x","access_tokens":"x"}}"#;
-// Verifications create example (VERIFY-V2.md 2.3).
-const VERIFICATION: &str = r#"{"sid":"VEaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","service_sid":"VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","to":"+15017122661","channel":"sms","status":"pending","valid":false,"date_created":"2015-07-30T20:00:00Z","date_updated":"2015-07-30T20:00:00Z","lookup":{},"amount":null,"payee":null,"send_code_attempts":[{"time":"2015-07-30T20:00:00Z","channel":"SMS","attempt_sid":"VLaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}],"sna":null,"url":"https://verify.twilio.com/v2/Services/VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Verifications/VEaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#;
-// VerificationCheck example (VERIFY-V2.md 2.4).
-const CHECK: &str = r#"{"sid":"VEaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","service_sid":"VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","to":"+15017122661","channel":"sms","status":"approved","valid":true,"amount":null,"payee":null,"sna_attempts_error_codes":[],"date_created":"2015-07-30T20:00:00Z","date_updated":"2015-07-30T20:00:00Z"}"#;
-// The list envelope (VERIFY-V2.md 2.9).
-const LIST_META: &str = r#"{"page":0,"page_size":50,"first_page_url":"https://verify.twilio.com/v2/Services?PageSize=50&Page=0","previous_page_url":null,"url":"https://verify.twilio.com/v2/Services?PageSize=50&Page=0","next_page_url":null,"key":"services"}"#;
+/// Our body against the example: the same keys in the same order,
+/// recursively (a list's items and its `meta` each, whichever the list puts
+/// first), leaving out the subtrees named in `free` (values the caller
+/// gives, such as a challenge's `details`).
+fn same_as(ours: &serde_json::Value, example: &str, free: &[&str]) {
+    let golden = golden(example);
+    assert!(!golden.is_null(), "no example {example}");
+    let paths = |v: &serde_json::Value| {
+        let mut out = Vec::new();
+        key_paths(v, "", &mut out);
+        out.retain(|p| {
+            !free
+                .iter()
+                .any(|f| p.starts_with(&format!("{f}.")) || p.contains(&format!("[].{f}.")))
+        });
+        out
+    };
+    match (ours.get("meta"), golden.get("meta")) {
+        (Some(meta), Some(golden_meta)) => {
+            assert_eq!(paths(meta), paths(golden_meta), "{example}: meta {meta}");
+            let key = golden_meta["key"].as_str().unwrap();
+            let (item, golden_item) = (&ours[key][0], &golden[key][0]);
+            assert!(!item.is_null(), "{example}: an empty list: {ours}");
+            assert_eq!(paths(item), paths(golden_item), "{example}: item {item}");
+        }
+        _ => assert_eq!(paths(ours), paths(&golden), "{example}: {ours}"),
+    }
+}
 
 fn sid_like(value: &serde_json::Value, prefix: &str) {
     let text = value.as_str().unwrap_or_default();
@@ -111,7 +131,7 @@ async fn bodies_have_twilios_fields_in_twilios_order() {
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.content_type, "application/json");
-    same_shape(&created.body, SERVICE);
+    same_as(&json(&created), "POST /v2/Services createRecord", &[]);
     let service = json(&created);
     sid_like(&service["sid"], "VA");
     assert_eq!(service["account_sid"], a.sid.as_str());
@@ -137,7 +157,11 @@ async fn bodies_have_twilios_fields_in_twilios_order() {
         )
         .await;
     assert_eq!(started.status, 201, "{}", started.body);
-    same_shape(&started.body, VERIFICATION);
+    same_as(
+        &json(&started),
+        "POST /v2/Services/{ServiceSid}/Verifications createVerification",
+        &[],
+    );
     let v = json(&started);
     sid_like(&v["sid"], "VE");
     sid_like(&v["send_code_attempts"][0]["attempt_sid"], "VL");
@@ -155,18 +179,57 @@ async fn bodies_have_twilios_fields_in_twilios_order() {
         )
         .await;
     assert_eq!(checked.status, 200, "{}", checked.body);
-    same_shape(&checked.body, CHECK);
+    same_as(
+        &json(&checked),
+        "POST /v2/Services/{ServiceSid}/VerificationCheck verificationChecks200",
+        &[],
+    );
     assert_eq!(json(&checked)["sid"], v["sid"]);
 
+    let fetched = s.twilio(&a, "GET", &format!("/Services/{sid}"), &[]).await;
+    same_as(&json(&fetched), "GET /v2/Services/{Sid} fetchRecord", &[]);
+    let updated = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{sid}"),
+            &[("Totp.Issuer", "Example")],
+        )
+        .await;
+    same_as(&json(&updated), "POST /v2/Services/{Sid} updateRecord", &[]);
+    assert_eq!(json(&updated)["totp"]["issuer"], "Example");
+    let second = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{sid}/Verifications"),
+            &[("To", "+15017122662"), ("Channel", "sms")],
+        )
+        .await;
+    let ve = json(&second)["sid"].as_str().unwrap().to_owned();
+    let path = format!("/Services/{sid}/Verifications/{ve}");
+    same_as(
+        &json(&s.twilio(&a, "GET", &path, &[]).await),
+        "GET /v2/Services/{ServiceSid}/Verifications/{Sid} fetchVerification",
+        &[],
+    );
+    let canceled = s.twilio(&a, "POST", &path, &[("Status", "canceled")]).await;
+    same_as(
+        &json(&canceled),
+        "POST /v2/Services/{ServiceSid}/Verifications/{Sid} updateVerification",
+        &[],
+    );
+    assert_eq!(json(&canceled)["status"], "canceled");
     let listed = s.twilio(&a, "GET", "/Services", &[]).await;
     assert_eq!(listed.status, 200);
     let list = json(&listed);
-    same_shape(&list["meta"].to_string(), LIST_META);
+    same_as(&list, "GET /v2/Services readAll", &[]);
     assert_eq!(list["meta"]["key"], "services");
-    same_shape(&list["services"][0].to_string(), SERVICE);
 
     // The 429 example of Verifications create, byte for byte.
-    let limited = r#"{"code":20429,"message":"Too many requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#;
+    let limited =
+        golden("POST /v2/Services/{ServiceSid}/Verifications createVerificationRateLimitExceeded")
+            .to_string();
     let ours = api::verify::error::VerifyError::from_domain(
         passcode_server::error::ApiError::TooManyRequests(
             passcode_server::domain::Limit::ApplicationSends,
@@ -345,6 +408,18 @@ async fn bad_input_in_every_parameter_is_a_twilio_error_never_a_5xx() {
         .as_str()
         .unwrap()
         .to_owned();
+    let factor = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{service}/Entities/user-0001/Factors"),
+            &[("FactorType", "totp"), ("FriendlyName", "x")],
+        )
+        .await;
+    let factor_path = format!(
+        "/Services/{service}/Entities/user-0001/Factors/{}",
+        json(&factor)["sid"].as_str().unwrap()
+    );
     let huge = "9".repeat(70_000);
     let long = "x".repeat(4_000);
     let values: Vec<&str> = vec![
@@ -409,6 +484,51 @@ async fn bad_input_in_every_parameter_is_a_twilio_error_never_a_5xx() {
             format!("/Services/{service}/Verifications/VE{}", "0".repeat(32)),
             vec!["Status"],
         ),
+        (
+            "POST",
+            format!("/Services/{service}/Entities"),
+            vec!["Identity"],
+        ),
+        (
+            "GET",
+            format!("/Services/{service}/Entities"),
+            vec!["PageSize", "PageToken"],
+        ),
+        (
+            "POST",
+            format!("/Services/{service}/Entities/user-0001/Factors"),
+            vec![
+                "FactorType",
+                "FriendlyName",
+                "Binding.Secret",
+                "Config.Alg",
+                "Config.CodeLength",
+                "Config.TimeStep",
+                "Config.Skew",
+            ],
+        ),
+        (
+            "POST",
+            factor_path.clone(),
+            vec!["AuthPayload", "FriendlyName"],
+        ),
+        (
+            "POST",
+            format!("/Services/{service}/Entities/user-0001/Challenges"),
+            vec![
+                "FactorSid",
+                "ExpirationDate",
+                "Details.Message",
+                "Details.Fields",
+                "HiddenDetails",
+                "AuthPayload",
+            ],
+        ),
+        (
+            "GET",
+            format!("/Services/{service}/Entities/user-0001/Challenges"),
+            vec!["Status", "Order", "FactorSid", "PageSize"],
+        ),
     ];
     for (method, path, names) in &endpoints {
         for name in names {
@@ -418,6 +538,8 @@ async fn bad_input_in_every_parameter_is_a_twilio_error_never_a_5xx() {
                     ("To", "+15017122661"),
                     ("Channel", "sms"),
                     ("Code", "123456"),
+                    ("Identity", "user-0002"),
+                    ("FactorType", "totp"),
                 ];
                 form.retain(|(n, _)| n != name);
                 form.push((name, value));
@@ -488,5 +610,398 @@ async fn bad_input_in_every_parameter_is_a_twilio_error_never_a_5xx() {
             || name == "VA00"
             || name == "99999999999999999999",
         "{name}"
+    );
+}
+
+fn totp_now(secret: &str, now: u64) -> String {
+    let secret = passcode::Secret::from_base32(secret).unwrap();
+    Totp::new(&secret, TotpConfig::new())
+        .unwrap()
+        .generate(now)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn entities_factors_and_challenges_follow_twilios_examples_and_lifecycle() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let service = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Totp")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = format!("/Services/{service}/Entities");
+    let entity = s
+        .twilio(
+            &a,
+            "POST",
+            &base,
+            &[("Identity", "ff483d1ff591898a9942916050d2ca3f")],
+        )
+        .await;
+    assert_eq!(entity.status, 201, "{}", entity.body);
+    same_as(
+        &json(&entity),
+        "POST /v2/Services/{ServiceSid}/Entities create",
+        &[],
+    );
+    sid_like(&json(&entity)["sid"], "YE");
+    let again = s
+        .twilio(
+            &a,
+            "POST",
+            &base,
+            &[("Identity", "ff483d1ff591898a9942916050d2ca3f")],
+        )
+        .await;
+    assert_eq!(
+        (again.status, json(&again)["code"].as_u64()),
+        (409, Some(60304))
+    );
+    let short = s.twilio(&a, "POST", &base, &[("Identity", "short")]).await;
+    assert_eq!(
+        (short.status, json(&short)["code"].as_u64()),
+        (400, Some(60200))
+    );
+    let ent = format!("{base}/ff483d1ff591898a9942916050d2ca3f");
+    same_as(
+        &json(&s.twilio(&a, "GET", &ent, &[]).await),
+        "GET /v2/Services/{ServiceSid}/Entities/{Identity} fetch",
+        &[],
+    );
+    same_as(
+        &json(&s.twilio(&a, "GET", &base, &[]).await),
+        "GET /v2/Services/{ServiceSid}/Entities readFull",
+        &[],
+    );
+
+    // A factor on an unknown identity creates it.
+    let created = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("{base}/user-0001/Factors"),
+            &[("FactorType", "totp"), ("FriendlyName", "Phone")],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let factor = json(&created);
+    same_as(
+        &factor,
+        "POST /v2/Services/{ServiceSid}/Entities/{Identity}/Factors createTotp",
+        &[],
+    );
+    sid_like(&factor["sid"], "YF");
+    assert_eq!(factor["status"], "unverified");
+    assert_eq!(
+        factor["config"],
+        serde_json::json!({"alg":"sha1","skew":1,"code_length":6,"time_step":30})
+    );
+    let secret = factor["binding"]["secret"].as_str().unwrap().to_owned();
+    assert!(
+        factor["binding"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
+    let yf = factor["sid"].as_str().unwrap().to_owned();
+    let fpath = format!("{base}/user-0001/Factors/{yf}");
+    let fetched = json(&s.twilio(&a, "GET", &fpath, &[]).await);
+    same_as(
+        &fetched,
+        "GET /v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid} fetchTotp",
+        &[],
+    );
+    assert!(
+        fetched.get("binding").is_none(),
+        "the secret is shown once: {fetched}"
+    );
+
+    // A challenge of an unverified factor is refused; five wrong codes
+    // leave it unverified, the sixth is refused.
+    let challenges = format!("{base}/user-0001/Challenges");
+    let early = s
+        .twilio(&a, "POST", &challenges, &[("FactorSid", &yf)])
+        .await;
+    assert_eq!(
+        (early.status, json(&early)["code"].as_u64()),
+        (403, Some(60318))
+    );
+    let now = s.now();
+    let right = totp_now(&secret, now);
+    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
+    for _ in 0..5 {
+        let answer = s
+            .twilio(&a, "POST", &fpath, &[("AuthPayload", &wrong)])
+            .await;
+        assert_eq!(json(&answer)["status"], "unverified", "{}", answer.body);
+    }
+    let sixth = s
+        .twilio(&a, "POST", &fpath, &[("AuthPayload", &right)])
+        .await;
+    assert_eq!(
+        (sixth.status, json(&sixth)["code"].as_u64()),
+        (429, Some(60310))
+    );
+    s.advance(3600);
+    let right = totp_now(&secret, s.now());
+    let verified = s
+        .twilio(&a, "POST", &fpath, &[("AuthPayload", &right)])
+        .await;
+    assert_eq!(json(&verified)["status"], "verified", "{}", verified.body);
+    same_as(
+        &json(&verified),
+        "POST /v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid} verifyTotp",
+        &[],
+    );
+
+    // The step that verified the factor is used: a challenge with it stays
+    // pending; the next step approves one, once.
+    let reused = s
+        .twilio(
+            &a,
+            "POST",
+            &challenges,
+            &[
+                ("FactorSid", &yf),
+                ("AuthPayload", &right),
+                ("HiddenDetails", r#"{"ip":"172.168.1.234"}"#),
+                ("Details.Message", "Sign in?"),
+                ("Details.Fields", r#"{"label":"Action","value":"Sign in"}"#),
+            ],
+        )
+        .await;
+    assert_eq!(reused.status, 201, "{}", reused.body);
+    let pending = json(&reused);
+    same_as(
+        &pending,
+        "POST /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges createTotpWithoutAuthPayload",
+        &["details", "hidden_details"],
+    );
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(pending["hidden_details"]["ip"], "172.168.1.234");
+    assert_eq!(pending["details"]["fields"][0]["label"], "Action");
+    s.advance(30);
+    let next = totp_now(&secret, s.now());
+    let yc = pending["sid"].as_str().unwrap().to_owned();
+    let cpath = format!("{challenges}/{yc}");
+    let approved = s
+        .twilio(&a, "POST", &cpath, &[("AuthPayload", &next)])
+        .await;
+    assert_eq!(json(&approved)["status"], "approved", "{}", approved.body);
+    same_as(
+        &json(&approved),
+        "POST /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid} verifyTotp",
+        &["details", "hidden_details"],
+    );
+    let twice = s
+        .twilio(&a, "POST", &cpath, &[("AuthPayload", &next)])
+        .await;
+    assert_eq!(
+        (twice.status, json(&twice)["code"].as_u64()),
+        (400, Some(60322))
+    );
+    let replay = s
+        .twilio(
+            &a,
+            "POST",
+            &challenges,
+            &[("FactorSid", &yf), ("AuthPayload", &next)],
+        )
+        .await;
+    assert_eq!(
+        json(&replay)["status"],
+        "pending",
+        "a step is accepted once: {}",
+        replay.body
+    );
+    s.advance(30);
+    let third = totp_now(&secret, s.now());
+    let at_once = s
+        .twilio(
+            &a,
+            "POST",
+            &challenges,
+            &[("FactorSid", &yf), ("AuthPayload", &third)],
+        )
+        .await;
+    same_as(
+        &json(&at_once),
+        "POST /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges createTotpWithAuthPayload",
+        &["details", "hidden_details"],
+    );
+    assert_eq!(json(&at_once)["status"], "approved");
+
+    // Expiry: 403 / 60323; lists filter by status and factor.
+    let expiring = json(
+        &s.twilio(&a, "POST", &challenges, &[("FactorSid", &yf)])
+            .await,
+    );
+    s.advance(301);
+    let late = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("{challenges}/{}", expiring["sid"].as_str().unwrap()),
+            &[("AuthPayload", &totp_now(&secret, s.now()))],
+        )
+        .await;
+    assert_eq!(
+        (late.status, json(&late)["code"].as_u64()),
+        (403, Some(60323))
+    );
+    let listed = json(
+        &s.twilio(
+            &a,
+            "GET",
+            &challenges,
+            &[("Status", "approved"), ("FactorSid", &yf)],
+        )
+        .await,
+    );
+    same_as(
+        &listed,
+        "GET /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges readFull",
+        &["details", "hidden_details"],
+    );
+    assert_eq!(
+        listed["challenges"].as_array().unwrap().len(),
+        2,
+        "{listed}"
+    );
+    let expired = json(
+        &s.twilio(&a, "GET", &challenges, &[("Status", "expired")])
+            .await,
+    );
+    assert!(
+        expired["challenges"].as_array().unwrap().len() >= 2,
+        "{expired}"
+    );
+    let factors = json(
+        &s.twilio(&a, "GET", &format!("{base}/user-0001/Factors"), &[])
+            .await,
+    );
+    same_as(
+        &factors,
+        "GET /v2/Services/{ServiceSid}/Entities/{Identity}/Factors readFullTotp",
+        &[],
+    );
+
+    // Push factors are not there yet; deleting the entity takes its factors.
+    let push = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("{base}/user-0001/Factors"),
+            &[("FactorType", "push"), ("FriendlyName", "x")],
+        )
+        .await;
+    assert_eq!(
+        (push.status, json(&push)["code"].as_u64()),
+        (400, Some(60200))
+    );
+    assert!(push.body.contains("not supported yet"), "{}", push.body);
+    let gone = s
+        .twilio(&a, "DELETE", &format!("{base}/user-0001"), &[])
+        .await;
+    assert_eq!(gone.status, 204);
+    assert_eq!(s.twilio(&a, "GET", &fpath, &[]).await.status, 404);
+}
+
+#[tokio::test]
+async fn an_authy_authenticator_migrates_to_a_verify_factor_sharing_its_steps() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let totp = enrol(&s, KEY_A, user).await;
+    let service_sid = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Moved")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = s.store.app(1).await.unwrap().unwrap();
+    let service = passcode_server::domain::verify_service(s.store.as_ref(), 1, &service_sid)
+        .await
+        .unwrap();
+    let mut pages = 0;
+    let done = passcode_server::domain::migrate_authy_to_verify(
+        s.store.as_ref(),
+        &app,
+        &service,
+        s.now(),
+        |_| pages += 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!((done.created, done.present, pages), (1, 0, 1));
+    let again = passcode_server::domain::migrate_authy_to_verify(
+        s.store.as_ref(),
+        &app,
+        &service,
+        s.now(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (again.created, again.present),
+        (0, 1),
+        "a re-run makes nothing twice"
+    );
+
+    let identity = format!("authy-{user}");
+    let factors = json(
+        &s.twilio(
+            &a,
+            "GET",
+            &format!("/Services/{service_sid}/Entities/{identity}/Factors"),
+            &[],
+        )
+        .await,
+    );
+    let factor = &factors["factors"][0];
+    assert_eq!(factor["status"], "verified", "{factors}");
+    let yf = factor["sid"].as_str().unwrap().to_owned();
+    let challenges = format!("/Services/{service_sid}/Entities/{identity}/Challenges");
+
+    // A code accepted by Authy is a replay on Verify, and the reverse.
+    let code = totp.generate(s.now()).unwrap().to_string();
+    assert_eq!(
+        s.get(KEY_A, &format!("verify/{code}/{user}")).await.status,
+        200
+    );
+    let replay = json(
+        &s.twilio(
+            &a,
+            "POST",
+            &challenges,
+            &[("FactorSid", &yf), ("AuthPayload", &code)],
+        )
+        .await,
+    );
+    assert_eq!(replay["status"], "pending", "{replay}");
+    s.advance(30);
+    let next = totp.generate(s.now()).unwrap().to_string();
+    let approved = json(
+        &s.twilio(
+            &a,
+            "POST",
+            &challenges,
+            &[("FactorSid", &yf), ("AuthPayload", &next)],
+        )
+        .await,
+    );
+    assert_eq!(approved["status"], "approved", "{approved}");
+    let authy = s.get(KEY_A, &format!("verify/{next}/{user}")).await;
+    assert_eq!(authy.status, 401, "{}", authy.body);
+    assert!(
+        authy.body.contains("60019"),
+        "refused as used: {}",
+        authy.body
     );
 }

@@ -1,0 +1,1149 @@
+//! Verify's entities, TOTP factors and challenges. A factor's code is
+//! checked by the one TOTP check (`check_totp`) under a compare-and-set
+//! state: a factor brought over from the Authy API shares its
+//! authenticator's seed and state, so a step used on one API is refused as
+//! a replay on the other (RFC 6238 5.2).
+
+use serde::{Deserialize, Serialize};
+
+use super::accounts::{new_sid, sid_bytes};
+use super::services::VerifyService;
+use super::*;
+use crate::store::{ChallengeFilter, ChallengeRow, EntityRow, FactorRow};
+
+/// A challenge lives 5 minutes unless asked otherwise, an hour at most.
+pub(super) const CHALLENGE_DEFAULT_TTL: u64 = 300;
+/// The longest a challenge may live.
+pub(super) const CHALLENGE_MAX_TTL: u64 = 3600;
+
+/// Wrong codes a new factor's verification takes: the sixth is refused.
+fn factor_verify_limit() -> RateLimit {
+    RateLimit::new(5, 3600, 5).unwrap_or_else(|_| unreachable_limit())
+}
+
+/// A Verify entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    /// `YE` and 32 hex digits.
+    pub sid: String,
+    /// The application's name for it.
+    pub identity: String,
+    /// Its service's SID.
+    pub service_sid: String,
+    /// When it was created.
+    pub created_at: u64,
+    seq: i64,
+}
+
+impl Entity {
+    fn from_row(row: EntityRow) -> Self {
+        Self {
+            sid: row.sid,
+            identity: row.identity,
+            service_sid: row.service_sid,
+            created_at: u64::try_from(row.created_at).unwrap_or(0),
+            seq: row.seq,
+        }
+    }
+
+    /// Its place in the service's list.
+    #[must_use]
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+/// An identity as Verify takes it: 8 to 64 characters, letters and digits
+/// in groups separated by single dashes.
+fn valid_identity(identity: &str) -> bool {
+    (8..=64).contains(&identity.len())
+        && identity
+            .split('-')
+            .all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// A TOTP factor's profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpProfile {
+    /// `sha1`, `sha256` or `sha512`.
+    pub alg: Alg,
+    /// Digits, 6 to 8 (RFC 4226 allows no fewer).
+    pub code_length: u8,
+    /// Seconds a step, 20 to 60.
+    pub time_step: u8,
+    /// Steps accepted either way, 0 to 2.
+    pub skew: u8,
+}
+
+/// A factor's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Alg {
+    /// HMAC-SHA-1.
+    Sha1,
+    /// HMAC-SHA-256.
+    Sha256,
+    /// HMAC-SHA-512.
+    Sha512,
+}
+
+impl Alg {
+    /// Its name on the Verify surface.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sha1 => "sha1",
+            Self::Sha256 => "sha256",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    fn algorithm(self) -> passcode::Algorithm {
+        match self {
+            Self::Sha1 => passcode::Algorithm::Sha1,
+            Self::Sha256 => passcode::Algorithm::Sha256,
+            Self::Sha512 => passcode::Algorithm::Sha512,
+        }
+    }
+}
+
+impl TotpProfile {
+    /// The generic authenticators' profile: SHA-1, 6 digits, 30 s, one
+    /// step either way.
+    #[must_use]
+    pub fn generic() -> Self {
+        Self {
+            alg: Alg::Sha1,
+            code_length: 6,
+            time_step: 30,
+            skew: 1,
+        }
+    }
+
+    fn config(self) -> Result<TotpConfig, ApiError> {
+        let digits =
+            passcode::Digits::new(self.code_length).map_err(|_| ApiError::InvalidParameter {
+                name: "Config.CodeLength",
+                reason: "6 to 8 (RFC 4226 allows no fewer than 6)".into(),
+            })?;
+        let period = passcode::Period::new(u64::from(self.time_step)).map_err(|_| {
+            ApiError::InvalidParameter {
+                name: "Config.TimeStep",
+                reason: "20 to 60".into(),
+            }
+        })?;
+        Ok(TotpConfig::new()
+            .with_algorithm(self.alg.algorithm())
+            .with_digits(digits)
+            .with_period(period))
+    }
+
+    fn policy(self) -> Result<TotpPolicy, ApiError> {
+        let window = passcode::Window::new(self.skew, self.skew).map_err(|_| ApiError::Internal)?;
+        // Verify documents five attempts: the library's delays start after
+        // them (the day's guess budget bounds them all the same).
+        Ok(TotpPolicy::new()
+            .with_window(window)
+            .with_throttle(passcode::Throttle::new().with_free_failures(5)))
+    }
+
+    fn check(self) -> Result<Self, ApiError> {
+        let bad = |name, reason: &str| ApiError::InvalidParameter {
+            name,
+            reason: reason.into(),
+        };
+        if !(6..=8).contains(&self.code_length) {
+            return Err(bad(
+                "Config.CodeLength",
+                "6 to 8 (RFC 4226 allows no fewer than 6)",
+            ));
+        }
+        if !(20..=60).contains(&self.time_step) {
+            return Err(bad("Config.TimeStep", "20 to 60"));
+        }
+        if self.skew > 2 {
+            return Err(bad("Config.Skew", "0 to 2"));
+        }
+        Ok(self)
+    }
+}
+
+/// What a factor row's settings hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FactorSettings {
+    friendly_name: String,
+    verified: bool,
+    profile: TotpProfile,
+    /// The owner of the Authy authenticator it shares, when it has one.
+    user_id: Option<i64>,
+}
+
+/// A TOTP factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Factor {
+    /// `YF` and 32 hex digits.
+    pub sid: String,
+    /// Its entity.
+    pub entity_sid: String,
+    /// Its entity's identity.
+    pub identity: String,
+    /// Its name.
+    pub friendly_name: String,
+    /// Whether a code verified it.
+    pub verified: bool,
+    /// Its profile.
+    pub profile: TotpProfile,
+    /// When it was created.
+    pub created_at: u64,
+    /// When it last changed.
+    pub updated_at: u64,
+    /// Its place in the entity's list.
+    pub seq: i64,
+    row: FactorRow,
+    settings: FactorSettings,
+}
+
+/// A factor just created: its secret and key URI, shown this once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewFactor {
+    /// The factor.
+    pub factor: Factor,
+    /// The secret in base32.
+    pub secret: String,
+    /// The `otpauth://` URI.
+    pub uri: String,
+}
+
+impl std::fmt::Debug for NewFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewFactor")
+            .field("factor", &self.factor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a factor is created with.
+#[derive(Clone, Default)]
+pub struct FactorRequest {
+    /// Its name (1 to 64 characters).
+    pub friendly_name: String,
+    /// A secret to import (base32), else one is made.
+    pub secret: Option<String>,
+    /// Its hash, else the service's default, else SHA-1.
+    pub alg: Option<Alg>,
+    /// Digits, else the service's default, else 6.
+    pub code_length: Option<u8>,
+    /// Step, else the service's default, else 30.
+    pub time_step: Option<u8>,
+    /// Skew, else the service's default, else 1.
+    pub skew: Option<u8>,
+}
+
+impl std::fmt::Debug for FactorRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactorRequest")
+            .field("friendly_name", &self.friendly_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A challenge's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeStatus {
+    /// Waiting for its code.
+    Pending,
+    /// Its code was right.
+    Approved,
+    /// Denied.
+    Denied,
+    /// Its time ran out.
+    Expired,
+}
+
+impl ChallengeStatus {
+    /// Its name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// A challenge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Challenge {
+    /// `YC` and 32 hex digits.
+    pub sid: String,
+    /// Its entity.
+    pub entity_sid: String,
+    /// Its entity's identity.
+    pub identity: String,
+    /// Its factor.
+    pub factor_sid: String,
+    /// Its status.
+    pub status: ChallengeStatus,
+    /// When it was created.
+    pub created_at: u64,
+    /// When it last changed.
+    pub updated_at: u64,
+    /// When it was answered.
+    pub responded_at: Option<u64>,
+    /// When it expires.
+    pub expires_at: u64,
+    /// Details, hidden details and metadata as given.
+    pub details: serde_json::Value,
+    /// Its place in the entity's list.
+    pub seq: i64,
+}
+
+/// Which of an entity's challenges a list shows, and from where.
+#[derive(Debug, Clone, Default)]
+pub struct ChallengeQuery {
+    /// Only this factor's.
+    pub factor_sid: Option<String>,
+    /// Only with this status.
+    pub status: Option<ChallengeStatus>,
+    /// Newest first.
+    pub descending: bool,
+    /// After this place.
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// What a migration to Verify did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Migrated {
+    /// Factors made.
+    pub created: usize,
+    /// Authenticators that had their factor already.
+    pub present: usize,
+}
+
+fn u(t: i64) -> u64 {
+    u64::try_from(t).unwrap_or(0)
+}
+
+/// The association data a factor's own seed is sealed with.
+fn factor_seed_context(sid: &str) -> Vec<u8> {
+    let mut context = b"passcode-server factor seed v1:".to_vec();
+    context.extend_from_slice(sid.as_bytes());
+    context
+}
+
+fn factor_key(app_id: i64, seq: i64) -> String {
+    format!("app:{app_id}:factor:{seq}")
+}
+
+fn factor_verify_key(app_id: i64, seq: i64) -> String {
+    format!("app:{app_id}:factor_verify:{seq}")
+}
+
+impl Domain {
+    fn factor_view(entity: &Entity, row: FactorRow) -> Result<Factor, ApiError> {
+        let settings: FactorSettings = serde_json::from_str(&row.settings).map_err(|_| {
+            tracing::error!("a factor's stored settings do not read");
+            ApiError::Internal
+        })?;
+        Ok(Factor {
+            sid: row.sid.clone(),
+            entity_sid: entity.sid.clone(),
+            identity: entity.identity.clone(),
+            friendly_name: settings.friendly_name.clone(),
+            verified: settings.verified,
+            profile: settings.profile,
+            created_at: u(row.created_at),
+            updated_at: u(row.updated_at),
+            seq: row.seq,
+            row,
+            settings,
+        })
+    }
+
+    /// The entity `identity` of the service.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`].
+    pub async fn entity(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+    ) -> Result<Entity, ApiError> {
+        self.store
+            .entity(app.id, &service.sid, identity)
+            .await?
+            .map(Entity::from_row)
+            .ok_or(ApiError::NotFound)
+    }
+
+    /// Creates the entity `identity`; `existing_ok` returns the one there
+    /// (a factor for an unknown identity creates it).
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidParameter`] for an identity Verify does not take,
+    /// [`ApiError::Conflict`] when it exists and `existing_ok` is false.
+    pub async fn create_entity(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        existing_ok: bool,
+        now: u64,
+    ) -> Result<Entity, ApiError> {
+        if !valid_identity(identity) {
+            return Err(ApiError::InvalidParameter {
+                name: "Identity",
+                reason: "8 to 64 letters and digits in groups separated by dashes".into(),
+            });
+        }
+        let row = EntityRow {
+            seq: 0,
+            sid: new_sid("YE"),
+            app_id: app.id,
+            service_sid: service.sid.clone(),
+            identity: identity.to_owned(),
+            created_at: now_i64(now),
+        };
+        let created = self.store.create_entity(&row).await?;
+        if !created && !existing_ok {
+            return Err(ApiError::Conflict("Entity"));
+        }
+        self.entity(app, service, identity).await
+    }
+
+    /// Up to `limit` of the service's entities after place `after`.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn entities(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Entity>, ApiError> {
+        Ok(self
+            .store
+            .entities(app.id, &service.sid, after, limit)
+            .await?
+            .into_iter()
+            .map(Entity::from_row)
+            .collect())
+    }
+
+    /// Deletes an entity with its factors (and their own states) and
+    /// challenges. A factor brought from the Authy API leaves its
+    /// authenticator as it was.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`].
+    pub async fn delete_entity(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+    ) -> Result<(), ApiError> {
+        let entity = self.entity(app, service, identity).await?;
+        let mut after = 0;
+        loop {
+            let page = self.store.factors(app.id, entity.seq, after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for factor in &page {
+                self.store.remove(&factor_key(app.id, factor.seq)).await?;
+                self.store
+                    .remove(&factor_verify_key(app.id, factor.seq))
+                    .await?;
+            }
+        }
+        if !self
+            .store
+            .delete_entity(app.id, &service.sid, identity)
+            .await?
+        {
+            return Err(ApiError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Creates a TOTP factor for `identity` (and the entity, if new): a
+    /// new seed, or the one given (`Binding.Secret`).
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidParameter`] for a profile or secret out of range.
+    pub async fn create_factor(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        request: FactorRequest,
+        now: u64,
+    ) -> Result<NewFactor, ApiError> {
+        let s = &service.settings;
+        let profile = TotpProfile {
+            alg: request.alg.unwrap_or(Alg::Sha1),
+            code_length: request.code_length.or(s.totp_code_length).unwrap_or(6),
+            time_step: request.time_step.or(s.totp_time_step).unwrap_or(30),
+            skew: request.skew.or(s.totp_skew).unwrap_or(1),
+        }
+        .check()?;
+        let config = profile.config()?;
+        let name_len = request.friendly_name.chars().count();
+        if name_len == 0 || name_len > 64 {
+            return Err(ApiError::InvalidParameter {
+                name: "FriendlyName",
+                reason: "1 to 64 characters".into(),
+            });
+        }
+        let secret = match &request.secret {
+            Some(text) => Secret::from_base32(text).map_err(|_| ApiError::InvalidParameter {
+                name: "Binding.Secret",
+                reason: "base32 of 16 bytes or more".into(),
+            })?,
+            None => Secret::generate(&mut rand::rng(), profile.alg.algorithm()),
+        };
+        let issuer = s
+            .totp_issuer
+            .clone()
+            .unwrap_or_else(|| s.friendly_name.clone());
+        let uri = KeyUri::with_issuer(
+            &secret,
+            OtpKind::Totp(config),
+            &issuer,
+            &request.friendly_name,
+        )
+        .map_err(|_| ApiError::InvalidParameter {
+            name: "FriendlyName",
+            reason: "a name a key URI can carry".into(),
+        })?
+        .to_string();
+        let entity = self
+            .create_entity(app, service, identity, true, now)
+            .await?;
+        let sid = new_sid("YF");
+        let settings = FactorSettings {
+            friendly_name: request.friendly_name,
+            verified: false,
+            profile,
+            user_id: None,
+        };
+        let row = FactorRow {
+            seq: 0,
+            sealed_seed: Some(self.key.seal(secret.as_bytes(), &factor_seed_context(&sid))),
+            sid,
+            app_id: app.id,
+            entity_seq: entity.seq,
+            device_id: None,
+            settings: serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?,
+            version: 1,
+            created_at: now_i64(now),
+            updated_at: now_i64(now),
+        };
+        let row = self
+            .store
+            .create_factor(&row)
+            .await?
+            .ok_or(ApiError::Internal)?;
+        Ok(NewFactor {
+            factor: Self::factor_view(&entity, row)?,
+            secret: secret.to_base32().to_string(),
+            uri,
+        })
+    }
+
+    /// The factor `sid` of `identity`.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`].
+    pub async fn factor(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        sid: &str,
+    ) -> Result<Factor, ApiError> {
+        let entity = self.entity(app, service, identity).await?;
+        self.factor_of(app, &entity, sid).await
+    }
+
+    async fn factor_of(&self, app: &App, entity: &Entity, sid: &str) -> Result<Factor, ApiError> {
+        if sid_bytes("YF", sid).is_none() {
+            return Err(ApiError::NotFound);
+        }
+        let row = self
+            .store
+            .factor(app.id, entity.seq, sid)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Self::factor_view(entity, row)
+    }
+
+    /// Up to `limit` of an entity's factors after place `after`.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for an unknown entity.
+    pub async fn factors(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Factor>, ApiError> {
+        let entity = self.entity(app, service, identity).await?;
+        self.store
+            .factors(app.id, entity.seq, after, limit)
+            .await?
+            .into_iter()
+            .map(|row| Self::factor_view(&entity, row))
+            .collect()
+    }
+
+    /// Deletes a factor (and its own state).
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`].
+    pub async fn delete_factor(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        sid: &str,
+    ) -> Result<(), ApiError> {
+        let factor = self.factor(app, service, identity, sid).await?;
+        if !self.store.delete_factor(app.id, sid).await? {
+            return Err(ApiError::NotFound);
+        }
+        self.store.remove(&factor_key(app.id, factor.seq)).await?;
+        self.store
+            .remove(&factor_verify_key(app.id, factor.seq))
+            .await?;
+        Ok(())
+    }
+
+    /// Renames a factor, by compare-and-set on its version.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`], [`ApiError::InvalidParameter`].
+    pub async fn rename_factor(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        sid: &str,
+        name: &str,
+        now: u64,
+    ) -> Result<Factor, ApiError> {
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(ApiError::InvalidParameter {
+                name: "FriendlyName",
+                reason: "1 to 64 characters".into(),
+            });
+        }
+        self.change_factor(app, service, identity, sid, now, |s| {
+            s.friendly_name = name.to_owned();
+        })
+        .await
+    }
+
+    async fn change_factor(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        sid: &str,
+        now: u64,
+        change: impl Fn(&mut FactorSettings),
+    ) -> Result<Factor, ApiError> {
+        let entity = self.entity(app, service, identity).await?;
+        for round in 0..CAS_ROUNDS {
+            if round > 0 {
+                backoff(round).await;
+            }
+            let factor = self.factor_of(app, &entity, sid).await?;
+            let mut settings = factor.settings.clone();
+            change(&mut settings);
+            let json = serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?;
+            if self
+                .store
+                .update_factor(app.id, sid, factor.row.version, &json, now_i64(now))
+                .await?
+            {
+                return self.factor_of(app, &entity, sid).await;
+            }
+        }
+        Err(ApiError::Unavailable)
+    }
+
+    /// Checks `code` against the factor: its seed (its own, or its Authy
+    /// authenticator's) under its state.
+    async fn check_factor(
+        &self,
+        app: &App,
+        factor: &Factor,
+        code: &str,
+        now: u64,
+    ) -> Result<Result<(), Refusal>, ApiError> {
+        let (seed, key) = match (factor.row.device_id, factor.settings.user_id) {
+            (Some(device_id), Some(user_id)) => {
+                let devices = self.store.devices(user_id).await?;
+                let device = devices
+                    .iter()
+                    .find(|d| d.id == device_id)
+                    .ok_or(ApiError::NotFound)?;
+                let seed = self
+                    .key
+                    .open(&device.sealed_seed, &seed_context(device))
+                    .ok_or(ApiError::Internal)?;
+                (seed, device_key(user_id, device_id))
+            }
+            _ => {
+                let sealed = factor
+                    .row
+                    .sealed_seed
+                    .as_deref()
+                    .ok_or(ApiError::Internal)?;
+                let seed = self
+                    .key
+                    .open(sealed, &factor_seed_context(&factor.sid))
+                    .ok_or(ApiError::Internal)?;
+                (seed, factor_key(app.id, factor.seq))
+            }
+        };
+        let totp =
+            Totp::from_key(&seed, factor.profile.config()?).map_err(|_| ApiError::Internal)?;
+        let checked = self
+            .check_totp(&key, &totp, factor.profile.policy()?, code, now, None)
+            .await?;
+        Ok(checked.map(|_| ()))
+    }
+
+    /// Verifies a new factor with its first code: `verified` when right,
+    /// the factor as it was when wrong; the sixth wrong code is refused
+    /// (`Limit::FactorVerifications`).
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`], [`ApiError::TooManyRequests`].
+    pub async fn verify_factor(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        sid: &str,
+        code: &str,
+        now: u64,
+    ) -> Result<Factor, ApiError> {
+        let factor = self.factor(app, service, identity, sid).await?;
+        if factor.verified {
+            return Ok(factor);
+        }
+        let limit_key = factor_verify_key(app.id, factor.seq);
+        let limit = factor_verify_limit();
+        let spent = self
+            .store
+            .load(&limit_key)
+            .await?
+            .and_then(|v| RateLimitState::decode(&v.value))
+            .is_some_and(|mut state| limit.check(&mut state, now).is_err());
+        if spent {
+            return Err(ApiError::TooManyRequests(Limit::FactorVerifications));
+        }
+        match self.check_factor(app, &factor, code, now).await? {
+            Ok(()) => {
+                self.change_factor(app, service, identity, sid, now, |s| s.verified = true)
+                    .await
+            }
+            Err(Refusal::Throttled) => Err(ApiError::TooManyRequests(Limit::FactorVerifications)),
+            Err(_) => {
+                self.take(&limit_key, limit, now, Limit::FactorVerifications)
+                    .await?;
+                Ok(factor)
+            }
+        }
+    }
+
+    fn challenge_view(
+        entity: &Entity,
+        factor_sid: String,
+        row: ChallengeRow,
+        now: u64,
+    ) -> Challenge {
+        let status = match row.status.as_str() {
+            "approved" => ChallengeStatus::Approved,
+            "denied" => ChallengeStatus::Denied,
+            _ if now >= u(row.expires_at) => ChallengeStatus::Expired,
+            _ => ChallengeStatus::Pending,
+        };
+        Challenge {
+            sid: row.sid,
+            entity_sid: entity.sid.clone(),
+            identity: entity.identity.clone(),
+            factor_sid,
+            status,
+            created_at: u(row.created_at),
+            updated_at: u(row.updated_at),
+            responded_at: row.responded_at.map(u),
+            expires_at: u(row.expires_at),
+            details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
+            seq: row.seq,
+        }
+    }
+
+    /// Creates a challenge of a verified factor, answered at once when a
+    /// code comes with it (`approved` when right, `pending` when wrong).
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`], [`ApiError::FactorUnverified`],
+    /// [`ApiError::InvalidParameter`] for an expiry past an hour.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_challenge(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        factor_sid: &str,
+        code: Option<&str>,
+        expires_at: Option<u64>,
+        details: serde_json::Value,
+        now: u64,
+    ) -> Result<Challenge, ApiError> {
+        let entity = self.entity(app, service, identity).await?;
+        let factor = self.factor_of(app, &entity, factor_sid).await?;
+        if !factor.verified {
+            return Err(ApiError::FactorUnverified);
+        }
+        let expires_at = expires_at.unwrap_or(now + CHALLENGE_DEFAULT_TTL);
+        if expires_at <= now || expires_at > now + CHALLENGE_MAX_TTL {
+            return Err(ApiError::InvalidParameter {
+                name: "ExpirationDate",
+                reason: "within the next hour".into(),
+            });
+        }
+        let approved = match code {
+            Some(code) => self.check_factor(app, &factor, code, now).await? == Ok(()),
+            None => false,
+        };
+        let row = ChallengeRow {
+            seq: 0,
+            sid: new_sid("YC"),
+            app_id: app.id,
+            entity_seq: entity.seq,
+            factor_seq: factor.seq,
+            status: if approved { "approved" } else { "pending" }.into(),
+            details: details.to_string(),
+            created_at: now_i64(now),
+            updated_at: now_i64(now),
+            expires_at: now_i64(expires_at),
+            responded_at: approved.then_some(now_i64(now)),
+        };
+        let row = self.store.create_challenge(&row).await?;
+        if approved {
+            self.count_later(app.id, now, Counter::Auth);
+        }
+        Ok(Self::challenge_view(&entity, factor.sid, row, now))
+    }
+
+    async fn challenge_of(
+        &self,
+        app: &App,
+        entity: &Entity,
+        sid: &str,
+        now: u64,
+    ) -> Result<(Challenge, Factor), ApiError> {
+        if sid_bytes("YC", sid).is_none() {
+            return Err(ApiError::NotFound);
+        }
+        let row = self
+            .store
+            .challenge(app.id, entity.seq, sid)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let factors = self
+            .store
+            .factors(app.id, entity.seq, row.factor_seq - 1, 1)
+            .await?;
+        let factor_row = factors
+            .into_iter()
+            .find(|f| f.seq == row.factor_seq)
+            .ok_or(ApiError::NotFound)?;
+        let factor = Self::factor_view(entity, factor_row)?;
+        Ok((
+            Self::challenge_view(entity, factor.sid.clone(), row, now),
+            factor,
+        ))
+    }
+
+    /// The challenge `sid` of `identity`.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`].
+    pub async fn challenge(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<Challenge, ApiError> {
+        let entity = self.entity(app, service, identity).await?;
+        Ok(self.challenge_of(app, &entity, sid, now).await?.0)
+    }
+
+    /// Answers a pending challenge with a code: `approved` when right (a
+    /// step is accepted once), the challenge still `pending` when wrong.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`], [`ApiError::ChallengeExpired`],
+    /// [`ApiError::ChallengeResponded`], a throttle.
+    pub async fn answer_challenge(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        sid: &str,
+        code: &str,
+        now: u64,
+    ) -> Result<Challenge, ApiError> {
+        let entity = self.entity(app, service, identity).await?;
+        let (challenge, factor) = self.challenge_of(app, &entity, sid, now).await?;
+        match challenge.status {
+            ChallengeStatus::Pending => {}
+            ChallengeStatus::Expired => return Err(ApiError::ChallengeExpired),
+            _ => return Err(ApiError::ChallengeResponded),
+        }
+        match self.check_factor(app, &factor, code, now).await? {
+            Ok(()) => {
+                if !self
+                    .store
+                    .respond_challenge(app.id, sid, "approved", now_i64(now))
+                    .await?
+                {
+                    return Err(ApiError::ChallengeResponded);
+                }
+                self.count_later(app.id, now, Counter::Auth);
+                Ok(self.challenge_of(app, &entity, sid, now).await?.0)
+            }
+            Err(Refusal::Throttled) => Err(ApiError::TooManyRequests(Limit::FailedTokens)),
+            Err(_) => Ok(challenge),
+        }
+    }
+
+    /// An entity's challenges, by the query.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for an unknown entity or factor.
+    pub async fn challenges(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        identity: &str,
+        query: ChallengeQuery,
+        now: u64,
+    ) -> Result<Vec<Challenge>, ApiError> {
+        let entity = self.entity(app, service, identity).await?;
+        let factor = match &query.factor_sid {
+            Some(sid) => Some(self.factor_of(app, &entity, sid).await?),
+            None => None,
+        };
+        let filter = ChallengeFilter {
+            factor_seq: factor.as_ref().map(|f| f.seq),
+            // Expired is read from the time: stored, such a row is pending.
+            status: query.status.map(|s| match s {
+                ChallengeStatus::Expired => "pending".to_owned(),
+                s => s.as_str().to_owned(),
+            }),
+            descending: query.descending,
+        };
+        let rows = self
+            .store
+            .challenges(app.id, entity.seq, &filter, query.after, query.limit)
+            .await?;
+        let mut sids = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let factor_sid = match sids.get(&row.factor_seq) {
+                Some(sid) => Clone::clone(sid),
+                None => {
+                    let found = self
+                        .store
+                        .factors(app.id, entity.seq, row.factor_seq - 1, 1)
+                        .await?
+                        .into_iter()
+                        .find(|f| f.seq == row.factor_seq)
+                        .map(|f| f.sid)
+                        .unwrap_or_default();
+                    sids.insert(row.factor_seq, found.clone());
+                    found
+                }
+            };
+            out.push(Self::challenge_view(&entity, factor_sid, row, now));
+        }
+        // A page filtered by pending or expired keeps only its own.
+        if let Some(wanted @ (ChallengeStatus::Pending | ChallengeStatus::Expired)) = query.status {
+            out.retain(|c| c.status == wanted);
+        }
+        Ok(out)
+    }
+
+    /// Brings the application's Authy authenticators to a Verify service
+    /// (see [`migrate_authy_to_verify`]).
+    ///
+    /// # Errors
+    /// A store failure; what was done before it stays done.
+    pub async fn migrate_authy_to_verify(
+        &self,
+        app: &App,
+        service: &VerifyService,
+        now: u64,
+        progress: impl FnMut(Migrated),
+    ) -> Result<Migrated, ApiError> {
+        migrate_authy_to_verify(self.store.as_ref(), app, service, now, progress).await
+    }
+}
+
+/// Brings the application's Authy authenticators to a Verify service: for
+/// each, a verified TOTP factor of the entity `authy-{user id}` that shares
+/// the authenticator's seed and state (a code used on one API is refused
+/// on the other, and the user's app keeps working). Idempotent: an
+/// authenticator with its factor is counted as present. `progress` is
+/// called after each page. Offline (`passcode-server migrate`), with the
+/// store alone: nothing is sealed anew.
+///
+/// # Errors
+/// A store failure; what was done before it stays done.
+pub async fn migrate_authy_to_verify(
+    store: &dyn Store,
+    app: &App,
+    service: &VerifyService,
+    now: u64,
+    mut progress: impl FnMut(Migrated),
+) -> Result<Migrated, ApiError> {
+    let mut done = Migrated::default();
+    let mut after = 0;
+    loop {
+        let page = store.app_devices(app.id, after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for device in &page {
+            let identity = format!("authy-{}", device.user_id);
+            let entity = EntityRow {
+                seq: 0,
+                sid: new_sid("YE"),
+                app_id: app.id,
+                service_sid: service.sid.clone(),
+                identity: identity.clone(),
+                created_at: now_i64(now),
+            };
+            store.create_entity(&entity).await?;
+            let entity = store
+                .entity(app.id, &service.sid, &identity)
+                .await?
+                .ok_or(ApiError::Internal)?;
+            let settings = FactorSettings {
+                friendly_name: "Authy authenticator".into(),
+                verified: true,
+                profile: TotpProfile::generic(),
+                user_id: Some(device.user_id),
+            };
+            let row = FactorRow {
+                seq: 0,
+                sid: new_sid("YF"),
+                app_id: app.id,
+                entity_seq: entity.seq,
+                device_id: Some(device.id),
+                sealed_seed: None,
+                settings: serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?,
+                version: 1,
+                created_at: now_i64(now),
+                updated_at: now_i64(now),
+            };
+            if store.create_factor(&row).await?.is_some() {
+                done.created += 1;
+            } else {
+                done.present += 1;
+            }
+        }
+        progress(done);
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_follow_verifys_rule() {
+        for good in [
+            "ff483d1ff591898a9942916050d2ca3f",
+            "authy-51",
+            "a-b-c-d-e",
+            &"a".repeat(64),
+        ] {
+            assert!(valid_identity(good), "{good}");
+        }
+        for bad in [
+            "short",
+            "authy--1000",
+            "-authy1000",
+            "authy1000-",
+            "authy_1000",
+            &"a".repeat(65),
+            "identité1",
+        ] {
+            assert!(!valid_identity(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn profiles_outside_verifys_ranges_or_rfc_4226_are_refused() {
+        assert!(TotpProfile::generic().check().is_ok());
+        for (profile, name) in [
+            (
+                TotpProfile {
+                    code_length: 5,
+                    ..TotpProfile::generic()
+                },
+                "Config.CodeLength",
+            ),
+            (
+                TotpProfile {
+                    code_length: 9,
+                    ..TotpProfile::generic()
+                },
+                "Config.CodeLength",
+            ),
+            (
+                TotpProfile {
+                    time_step: 19,
+                    ..TotpProfile::generic()
+                },
+                "Config.TimeStep",
+            ),
+            (
+                TotpProfile {
+                    time_step: 61,
+                    ..TotpProfile::generic()
+                },
+                "Config.TimeStep",
+            ),
+            (
+                TotpProfile {
+                    skew: 3,
+                    ..TotpProfile::generic()
+                },
+                "Config.Skew",
+            ),
+        ] {
+            match profile.check() {
+                Err(ApiError::InvalidParameter { name: got, .. }) => assert_eq!(got, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+}
