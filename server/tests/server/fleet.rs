@@ -44,6 +44,8 @@ impl Drop for Node {
 struct Fleet {
     nodes: Vec<Node>,
     key: String,
+    /// The application's account SID and auth token (Verify v2).
+    account: (String, String),
     dir: tempfile::TempDir,
     http: reqwest::Client,
 }
@@ -71,6 +73,10 @@ async fn fleet() -> Option<Fleet> {
     );
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let key = created["api_key"].as_str().unwrap().to_owned();
+    let account = (
+        created["account_sid"].as_str().unwrap().to_owned(),
+        created["auth_token"].as_str().unwrap().to_owned(),
+    );
     let id = created["app_id"].to_string();
     let set = Command::new(BIN)
         .args([
@@ -89,6 +95,7 @@ async fn fleet() -> Option<Fleet> {
     Some(Fleet {
         nodes,
         key,
+        account,
         dir,
         http: reqwest::Client::new(),
     })
@@ -189,6 +196,31 @@ impl Fleet {
             )
             .unwrap(),
         )
+    }
+
+    /// A Verify v2 POST on node `i`: status and JSON body.
+    async fn twilio(
+        &self,
+        i: usize,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let base = self.nodes[i % self.nodes.len()]
+            .base
+            .trim_end_matches("/protected/json")
+            .to_owned();
+        let response = self
+            .http
+            .post(format!("{base}/v2{path}"))
+            .basic_auth(&self.account.0, Some(&self.account.1))
+            .form(form)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap())
     }
 
     fn last_code(&self) -> String {
@@ -424,6 +456,10 @@ async fn proxied_fleet(name: &str, nodes: usize) -> Option<(Fleet, Proxy)> {
     let fleet = Fleet {
         nodes: (0..nodes).map(|i| start(&proxied, dir.path(), i)).collect(),
         key: created["api_key"].as_str().unwrap().to_owned(),
+        account: (
+            created["account_sid"].as_str().unwrap().to_owned(),
+            created["auth_token"].as_str().unwrap().to_owned(),
+        ),
         dir,
         http: reqwest::Client::new(),
     };
@@ -688,5 +724,55 @@ async fn postgres_restarted_mid_load_neither_loses_nor_doubles_an_acceptance() {
             .await
             .unwrap();
         assert_eq!(status, 200, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verify_checks_on_three_nodes_approve_once_and_count_five_wrong() {
+    let _shared = CLUSTER.read().await;
+    let Some(fleet) = fleet().await else { return };
+    let (status, service) = fleet
+        .twilio(0, "/Services", &[("FriendlyName", "Fleet")])
+        .await;
+    assert_eq!(status, 201, "{service}");
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    for (to, right) in [("+17754615609", true), ("+17754615610", false)] {
+        let (status, started) = fleet
+            .twilio(
+                1,
+                &format!("/Services/{sid}/Verifications"),
+                &[("To", to), ("Channel", "sms")],
+            )
+            .await;
+        assert_eq!(status, 201, "{started}");
+        let code = fleet.last_code();
+        let sent = if right {
+            code
+        } else {
+            format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
+        };
+        let path = format!("/Services/{sid}/VerificationCheck");
+        let form = [("To", to), ("Code", sent.as_str())];
+        let answers =
+            futures::future::join_all((0..100).map(|i| fleet.twilio(i, &path, &form))).await;
+        let count = |want: &str| {
+            answers
+                .iter()
+                .filter(|(s, b)| {
+                    (*s == 200 && b["status"] == want)
+                        || b["code"].as_u64().is_some_and(|c| c.to_string() == want)
+                })
+                .count()
+        };
+        assert!(answers.iter().all(|(s, _)| *s < 500), "{answers:?}");
+        if right {
+            assert_eq!((count("approved"), count("20404")), (1, 99), "{answers:?}");
+        } else {
+            assert_eq!(
+                (count("pending"), count("60202"), count("20404")),
+                (5, 1, 94),
+                "exactly five wrong checks counted, on whichever nodes"
+            );
+        }
     }
 }
