@@ -76,6 +76,9 @@ APP_KEY="$(printf '%s' "$APP_JSON" | json_field api_key)" || exit 1
 APP_ACCOUNT="$(printf '%s' "$APP_JSON" | json_field account_sid)" || exit 1
 APP_TOKEN="$(printf '%s' "$APP_JSON" | json_field auth_token)" || exit 1
 "$BIN" app set "$APP_ID" --database "$DB" --phone-export on >/dev/null || { echo "run.sh: app set failed" >&2; exit 1; }
+KEY_JSON="$("$BIN" app key create "$APP_ID" --database "$DB" --name "Conformance key" --json)" || { echo "run.sh: app key create failed" >&2; exit 1; }
+API_KEY_SID="$(printf '%s' "$KEY_JSON" | json_field sid)" || exit 1
+API_KEY_SECRET="$(printf '%s' "$KEY_JSON" | json_field secret)" || exit 1
 
 SANDBOX_JSON="$("$BIN" app create --database "$DB" --name "Sandbox App 1" --sandbox --json)" || { echo "run.sh: sandbox app create failed" >&2; exit 1; }
 SANDBOX_ID="$(printf '%s' "$SANDBOX_JSON" | json_field app_id)" || exit 1
@@ -114,6 +117,7 @@ export AUTHY_RESTRICTED_API_KEY="$RESTRICTED_KEY"
 export AUTHY_MESSAGES_FILE="$MESSAGES"
 export VERIFY_BASE_URL="$BASE_URL"
 export VERIFY_ACCOUNT_SID="$APP_ACCOUNT" VERIFY_AUTH_TOKEN="$APP_TOKEN"
+export VERIFY_API_KEY_SID="$API_KEY_SID" VERIFY_API_KEY_SECRET="$API_KEY_SECRET"
 export VERIFY_RESTRICTED_SID="$RESTRICTED_ACCOUNT" VERIFY_RESTRICTED_TOKEN="$RESTRICTED_TOKEN"
 # The SDKs' edge and region settings rewrite host names (VERIFY-V2.md 1.2).
 unset TWILIO_EDGE TWILIO_REGION

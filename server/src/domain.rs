@@ -52,7 +52,7 @@ use delivery::{Starter, Wording};
 use keys::*;
 use tokens::*;
 
-pub use accounts::{AccountToken, rotate_token};
+pub use accounts::{AccountToken, NewApiKey, create_api_key, rotate_token};
 pub use credentials::Enrolled;
 pub use factors::{
     Alg, Challenge, ChallengeQuery, ChallengeStatus, Entity, Factor, FactorRequest, Migrated,

@@ -98,6 +98,30 @@ enum ImportFrom {
 }
 
 #[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Make an API key and print its SID and secret (shown once).
+    Create {
+        /// The application.
+        id: i64,
+        /// Its name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List an application's API keys (never their secrets).
+    List {
+        /// The application.
+        id: i64,
+    },
+    /// Delete an API key: requests signed with it are refused at once.
+    Delete {
+        /// The application.
+        id: i64,
+        /// The key's SID (`SK...`).
+        sid: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum MigrateTo {
     /// Turn each Authy authenticator of an application into a verified
     /// TOTP factor of the Verify service's entity `authy-{authy_id}`,
@@ -195,6 +219,11 @@ enum AppCommand {
     RotateKey {
         /// Its id.
         id: i64,
+    },
+    /// API keys of an application's Verify v2 account (`SK...:secret`).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
     },
     /// Give an application a new auth token for the Verify v2 API (the old
     /// one stops working), and an account SID the first time.
@@ -454,6 +483,55 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             }
             print_key(id, &key);
         }
+        AppCommand::Key { command } => match command {
+            KeyCommand::Create { id, name } => {
+                let key = passcode_server::domain::create_api_key(store.as_ref(), id, &name, now)
+                    .await
+                    .map_err(|e| match e {
+                        passcode_server::error::ApiError::NotFound => {
+                            format!("application {id} has no account: run app rotate-token {id}")
+                        }
+                        e => e.message(),
+                    })?;
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"app_id": id, "sid": key.sid, "secret": key.secret})
+                    );
+                } else {
+                    println!(
+                        "application {id}: API key {} secret {}",
+                        key.sid, key.secret
+                    );
+                }
+            }
+            KeyCommand::List { id } => {
+                let keys = store.api_keys(id).await.map_err(|e| e.to_string())?;
+                for key in keys {
+                    if args.json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"app_id": id, "sid": key.sid, "friendly_name": key.friendly_name, "created_at": key.created_at})
+                        );
+                    } else {
+                        println!(
+                            "{} {:?} created {}",
+                            key.sid, key.friendly_name, key.created_at
+                        );
+                    }
+                }
+            }
+            KeyCommand::Delete { id, sid } => {
+                if !store
+                    .delete_api_key(id, &sid)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    return Err(format!("application {id} has no API key {sid}"));
+                }
+                println!("API key {sid} deleted");
+            }
+        },
         AppCommand::RotateToken { id } => {
             let account = passcode_server::domain::rotate_token(store.as_ref(), id)
                 .await

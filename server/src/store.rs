@@ -17,7 +17,7 @@ pub mod sqlite;
 mod verify;
 
 pub use factors::{ChallengeFilter, ChallengeRow, EntityRow, FactorRow, FactorStore};
-pub use verify::{Account, VerifyServiceRow, VerifyStore};
+pub use verify::{Account, ApiKey, VerifyServiceRow, VerifyStore};
 
 /// An application (a tenant), as the API sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

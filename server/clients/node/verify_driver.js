@@ -205,6 +205,14 @@ const CASES = [
     await expectError(() => ent().challenges(p).update({ authPayload: totp(secret, now + 30) }), 400, 60322, 'answered');
     eq(await ent().remove(), true, 'entity deleted');
   }],
+  ['accounts.api_key', async () => {
+    const keyed = twilio(process.env.VERIFY_API_KEY_SID, process.env.VERIFY_API_KEY_SECRET, { accountSid: SID });
+    keyed.verify.baseUrl = BASE;
+    eq((await keyed.verify.v2.services(S.service).fetch()).accountSid, SID, "the key's account");
+    const bad = twilio(process.env.VERIFY_API_KEY_SID, 'x'.repeat(32), { accountSid: SID });
+    bad.verify.baseUrl = BASE;
+    await expectError(() => bad.verify.v2.services(S.service).fetch(), 401, 20003, 'wrong secret');
+  }],
   ['accounts.bad_credentials_20003', async () => {
     await expectError(() => clientFor(SID, '0'.repeat(32)).verify.v2.services.list({ limit: 1 }), 401, 20003, 'wrong token');
   }],

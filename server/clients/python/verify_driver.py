@@ -270,6 +270,16 @@ def t_tenants_are_apart():
     expect_error(lambda: restricted.verify.v2.services(S["service"]).fetch(), 404, 20404, "another account's service")
 
 
+def t_api_key():
+    keyed = Client(os.environ["VERIFY_API_KEY_SID"], os.environ["VERIFY_API_KEY_SECRET"], SID)
+    keyed.verify.base_url = BASE
+    s = keyed.verify.v2.services(S["service"]).fetch()
+    eq(s.account_sid, SID, "the key's account")
+    bad = Client(os.environ["VERIFY_API_KEY_SID"], "x" * 32, SID)
+    bad.verify.base_url = BASE
+    expect_error(lambda: bad.verify.v2.services(S["service"]).fetch(), 401, 20003, "wrong secret")
+
+
 def t_bad_credentials():
     # A fetch: a list page that is not 200 is the SDK's own TwilioException.
     bad = client_for(SID, "0" * 32)
@@ -360,6 +370,7 @@ CASES = [
     ("challenges.paging_120_filters", t_challenges_paging_and_filters),
     ("factors.unverified_60318_push_entity_delete", t_factor_unverified_and_push),
     ("accounts.isolation", t_tenants_are_apart),
+    ("accounts.api_key", t_api_key),
     ("accounts.bad_credentials_20003", t_bad_credentials),
 ]
 

@@ -8,6 +8,17 @@ CREATE TABLE accounts (
     token_hash BLOB    NOT NULL
 );
 
+-- API keys of an application's account (`SK...` and the SHA-256 of the
+-- secret, shown once): Basic auth as `SK...:secret`.
+CREATE TABLE api_keys (
+    sid           TEXT    PRIMARY KEY,
+    app_id        INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    friendly_name TEXT    NOT NULL,
+    secret_hash   BLOB    NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX api_keys_app ON api_keys (app_id);
+
 -- Verify services: an application's settings for its verifications, one
 -- JSON document changed by compare-and-set on `version`; `seq` orders the
 -- list and its pages.

@@ -158,7 +158,7 @@ impl FromRequest<AppState> for Call {
             .get(header::AUTHORIZATION)
             .and_then(basic)
             .ok_or_else(VerifyError::authenticate)?;
-        let app = state
+        let (app, account_sid) = state
             .domain
             .authenticate_account(&user, &password)
             .await
@@ -186,7 +186,7 @@ impl FromRequest<AppState> for Call {
         };
         Ok(Self {
             app,
-            account_sid: user,
+            account_sid,
             form,
             now,
             base,

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::crypto::key_hash;
-use crate::store::Account;
+use crate::store::{Account, ApiKey};
 
 /// An application's account SID and a new auth token: shown once.
 #[derive(Clone, PartialEq, Eq)]
@@ -71,6 +71,50 @@ pub async fn rotate_token(store: &dyn Store, app_id: i64) -> Result<AccountToken
     Ok(AccountToken { sid, token })
 }
 
+/// A new API key: its SID and secret, shown once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// `SK` and 32 hex digits.
+    pub sid: String,
+    /// 32 characters of letters and digits.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewApiKey")
+            .field("sid", &self.sid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes an API key for the application's account (which it must have).
+///
+/// # Errors
+/// [`ApiError::NotFound`] when the application has no account.
+pub async fn create_api_key(
+    store: &dyn Store,
+    app_id: i64,
+    friendly_name: &str,
+    now: i64,
+) -> Result<NewApiKey, ApiError> {
+    if store.account(app_id).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let sid = new_sid("SK");
+    let secret = crate::crypto::new_api_key();
+    store
+        .create_api_key(&ApiKey {
+            sid: sid.clone(),
+            app_id,
+            friendly_name: friendly_name.to_owned(),
+            secret_hash: key_hash(&secret),
+            created_at: now,
+        })
+        .await?;
+    Ok(NewApiKey { sid, secret })
+}
+
 impl Domain {
     /// Gives the application a new auth token (see [`rotate_token`]).
     ///
@@ -88,8 +132,9 @@ impl Domain {
         Ok(self.store.account(app_id).await?.map(|a| a.sid))
     }
 
-    /// The application whose account `sid` has the auth token `token`;
-    /// `None` for any other pair. The token is compared by its hash, in
+    /// The application whose account `sid` has the auth token `token`, or
+    /// whose API key `sid` (`SK...`) has the secret `token`, with its
+    /// account SID; `None` for any other pair. The token is compared by its hash, in
     /// constant time.
     ///
     /// # Errors
@@ -98,7 +143,23 @@ impl Domain {
         &self,
         sid: &str,
         token: &str,
-    ) -> Result<Option<App>, ApiError> {
+    ) -> Result<Option<(App, String)>, ApiError> {
+        // An API key names its account: the application's.
+        if sid_bytes("SK", sid).is_some() {
+            let Some(key) = self.store.api_key(sid).await? else {
+                return Ok(None);
+            };
+            if !bool::from(key_hash(token).ct_eq(&key.secret_hash)) {
+                return Ok(None);
+            }
+            let (Some(app), Some(account)) = (
+                self.store.app(key.app_id).await?,
+                self.store.account(key.app_id).await?,
+            ) else {
+                return Ok(None);
+            };
+            return Ok(Some((app, account.sid)));
+        }
         if sid_bytes("AC", sid).is_none() {
             return Ok(None);
         }
@@ -108,7 +169,11 @@ impl Domain {
         if !bool::from(key_hash(token).ct_eq(&account.token_hash)) {
             return Ok(None);
         }
-        Ok(self.store.app(account.app_id).await?)
+        Ok(self
+            .store
+            .app(account.app_id)
+            .await?
+            .map(|app| (app, account.sid)))
     }
 }
 

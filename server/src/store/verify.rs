@@ -27,6 +27,31 @@ impl std::fmt::Debug for Account {
     }
 }
 
+/// An API key of an application's account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// `SK` and 32 hex digits.
+    pub sid: String,
+    /// The application.
+    pub app_id: i64,
+    /// Its name.
+    pub friendly_name: String,
+    /// SHA-256 of its secret.
+    pub secret_hash: [u8; 32],
+    /// When it was made (Unix seconds).
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("sid", &self.sid)
+            .field("app_id", &self.app_id)
+            .field("friendly_name", &self.friendly_name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A Verify service as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyServiceRow {
@@ -57,6 +82,15 @@ pub trait VerifyStore {
     async fn account(&self, app_id: i64) -> Result<Option<Account>>;
     /// The account with this SID.
     async fn account_by_sid(&self, sid: &str) -> Result<Option<Account>>;
+
+    /// Stores a new API key.
+    async fn create_api_key(&self, key: &ApiKey) -> Result<()>;
+    /// The API key `sid`.
+    async fn api_key(&self, sid: &str) -> Result<Option<ApiKey>>;
+    /// The application's API keys, oldest first.
+    async fn api_keys(&self, app_id: i64) -> Result<Vec<ApiKey>>;
+    /// Deletes the application's API key `sid`; false when there is none.
+    async fn delete_api_key(&self, app_id: i64, sid: &str) -> Result<bool>;
 
     /// Stores a new service (its `seq` is the store's); false when the SID
     /// is taken.

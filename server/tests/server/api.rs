@@ -534,6 +534,18 @@ struct SlowCommits(Arc<dyn Store>);
 
 #[async_trait]
 impl store::VerifyStore for SlowCommits {
+    async fn create_api_key(&self, key: &store::ApiKey) -> store::Result<()> {
+        self.0.create_api_key(key).await
+    }
+    async fn api_key(&self, sid: &str) -> store::Result<Option<store::ApiKey>> {
+        self.0.api_key(sid).await
+    }
+    async fn api_keys(&self, app_id: i64) -> store::Result<Vec<store::ApiKey>> {
+        self.0.api_keys(app_id).await
+    }
+    async fn delete_api_key(&self, app_id: i64, sid: &str) -> store::Result<bool> {
+        self.0.delete_api_key(app_id, sid).await
+    }
     async fn set_account(&self, account: &store::Account) -> store::Result<bool> {
         self.0.set_account(account).await
     }

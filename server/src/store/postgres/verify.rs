@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Postgres, StoreError};
-use crate::store::{Account, Result, VerifyServiceRow, VerifyStore};
+use crate::store::{Account, ApiKey, Result, VerifyServiceRow, VerifyStore};
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
 
@@ -30,8 +30,69 @@ fn account_row(r: &tokio_postgres::Row) -> Result<Account> {
     })
 }
 
+fn key_row(r: &tokio_postgres::Row) -> Result<ApiKey> {
+    let hash: Vec<u8> = r.get(3);
+    Ok(ApiKey {
+        sid: r.get(0),
+        app_id: r.get(1),
+        friendly_name: r.get(2),
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Internal("a secret hash is not 32 bytes".into()))?,
+        created_at: r.get(4),
+    })
+}
+
 #[async_trait]
 impl VerifyStore for Postgres {
+    async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+        self.exec(
+            "INSERT INTO api_keys (sid, app_id, friendly_name, secret_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &key.sid,
+                &key.app_id,
+                &key.friendly_name,
+                &key.secret_hash.as_slice(),
+                &key.created_at,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn api_key(&self, sid: &str) -> Result<Option<ApiKey>> {
+        self.row(
+            "SELECT sid, app_id, friendly_name, secret_hash, created_at FROM api_keys WHERE sid = $1",
+            &[&sid],
+        )
+        .await?
+        .as_ref()
+        .map(key_row)
+        .transpose()
+    }
+
+    async fn api_keys(&self, app_id: i64) -> Result<Vec<ApiKey>> {
+        self.rows(
+            "SELECT sid, app_id, friendly_name, secret_hash, created_at FROM api_keys \
+             WHERE app_id = $1 ORDER BY created_at, sid",
+            &[&app_id],
+        )
+        .await?
+        .iter()
+        .map(key_row)
+        .collect()
+    }
+
+    async fn delete_api_key(&self, app_id: i64, sid: &str) -> Result<bool> {
+        self.exec(
+            "DELETE FROM api_keys WHERE sid = $1 AND app_id = $2",
+            &[&sid, &app_id],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
     async fn set_account(&self, new: &Account) -> Result<bool> {
         // The SID is unique: one another application holds conflicts on it,
         // which `ON CONFLICT (app_id)` does not cover: refused as false.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Cached, Sqlite, classify, internal};
-use crate::store::{Account, Result, VerifyServiceRow, VerifyStore};
+use crate::store::{Account, ApiKey, Result, VerifyServiceRow, VerifyStore};
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
 
@@ -36,8 +36,93 @@ fn account((app_id, sid, hash): AccountColumns) -> Result<Account> {
     })
 }
 
+type KeyColumns = (String, i64, String, Vec<u8>, i64);
+
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyColumns> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn api_key((sid, app_id, friendly_name, hash, created_at): KeyColumns) -> Result<ApiKey> {
+    Ok(ApiKey {
+        sid,
+        app_id,
+        friendly_name,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| internal("a secret hash is not 32 bytes"))?,
+        created_at,
+    })
+}
+
 #[async_trait]
 impl VerifyStore for Sqlite {
+    async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+        let key = key.clone();
+        self.write(move |c| {
+            c.run(
+                "INSERT INTO api_keys (sid, app_id, friendly_name, secret_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    key.sid,
+                    key.app_id,
+                    key.friendly_name,
+                    key.secret_hash.as_slice(),
+                    key.created_at
+                ],
+            )
+            .map(drop)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn api_key(&self, sid: &str) -> Result<Option<ApiKey>> {
+        let sid = sid.to_owned();
+        self.read(move |c| {
+            c.row(
+                "SELECT sid, app_id, friendly_name, secret_hash, created_at FROM api_keys WHERE sid = ?1",
+                [sid],
+                key_row,
+            )
+            .optional()
+            .map_err(classify)?
+            .map(api_key)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn api_keys(&self, app_id: i64) -> Result<Vec<ApiKey>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT sid, app_id, friendly_name, secret_hash, created_at FROM api_keys \
+                     WHERE app_id = ?1 ORDER BY created_at, sid",
+                )
+                .map_err(classify)?;
+            let rows = stmt.query_map([app_id], key_row).map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(classify)?
+                .into_iter()
+                .map(api_key)
+                .collect()
+        })
+        .await
+    }
+
+    async fn delete_api_key(&self, app_id: i64, sid: &str) -> Result<bool> {
+        let sid = sid.to_owned();
+        self.write(move |c| {
+            c.run(
+                "DELETE FROM api_keys WHERE sid = ?1 AND app_id = ?2",
+                params![sid, app_id],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
     async fn set_account(&self, new: &Account) -> Result<bool> {
         let new = new.clone();
         self.write(move |c| {

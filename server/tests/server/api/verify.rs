@@ -1005,3 +1005,43 @@ async fn an_authy_authenticator_migrates_to_a_verify_factor_sharing_its_steps() 
         authy.body
     );
 }
+
+#[tokio::test]
+async fn an_api_key_acts_for_its_account_until_it_is_deleted() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let key = passcode_server::domain::create_api_key(s.store.as_ref(), 1, "ci", 0)
+        .await
+        .unwrap();
+    assert!(key.sid.starts_with("SK") && key.sid.len() == 34);
+    let keyed = Account {
+        sid: key.sid.clone(),
+        token: key.secret.clone(),
+    };
+    let created = s
+        .twilio(&keyed, "POST", "/Services", &[("FriendlyName", "Keyed")])
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        json(&created)["account_sid"],
+        a.sid.as_str(),
+        "the key's account, not the key"
+    );
+    let wrong = Account {
+        sid: key.sid.clone(),
+        token: "x".repeat(32),
+    };
+    assert_eq!(s.twilio(&wrong, "GET", "/Services", &[]).await.status, 401);
+    // Application 2 has no account: no key for it.
+    assert!(
+        passcode_server::domain::create_api_key(s.store.as_ref(), 2, "x", 0)
+            .await
+            .is_err()
+    );
+    assert!(s.store.delete_api_key(1, &key.sid).await.unwrap());
+    let gone = s.twilio(&keyed, "GET", "/Services", &[]).await;
+    assert_eq!(
+        (gone.status, json(&gone)["code"].as_u64()),
+        (401, Some(20003))
+    );
+}
