@@ -14,7 +14,6 @@
 
 use std::sync::Arc;
 
-use hmac::{Hmac, KeyInit, Mac};
 use passcode::{
     Code, KeyUri, OtpKind, RateLimit, RateLimitState, Secret, SmsCheck, SmsError, SmsPolicy,
     SmsVerification, SmsVerifier, Totp, TotpConfig, TotpPolicy, TotpState, VerifyError,
@@ -32,6 +31,7 @@ use crate::store::sqlite::SANDBOX_USER;
 use crate::store::{App, Counter, Device, MonthStats, Store, StoreError, User, Versioned};
 
 mod accounts;
+mod buckets;
 mod cas;
 mod credentials;
 mod delivery;
@@ -53,6 +53,7 @@ use keys::*;
 use tokens::*;
 
 pub use accounts::{AccountToken, NewApiKey, create_api_key, rotate_token};
+pub use buckets::{Bucket, VerifyRateLimit};
 pub use credentials::Enrolled;
 pub use factors::{
     Alg, Challenge, ChallengeQuery, ChallengeStatus, Entity, Factor, FactorRequest, Migrated,
@@ -147,6 +148,8 @@ pub enum Limit {
     SecretExport,
     /// Wrong codes verifying one new Verify factor.
     FactorVerifications,
+    /// A bucket of a Verify service's own rate limit.
+    ServiceRateLimit,
 }
 
 impl Limit {
@@ -165,6 +168,7 @@ impl Limit {
             Self::ExportApplication => "export_application",
             Self::SecretExport => "secret_export",
             Self::FactorVerifications => "factor_verifications",
+            Self::ServiceRateLimit => "service_rate_limit",
         }
     }
 }

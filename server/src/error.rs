@@ -31,6 +31,7 @@ fn limit_message(limit: crate::domain::Limit) -> &'static str {
         Limit::ExportApplication => "DoS protection: too many exports for this application",
         Limit::SecretExport => "DoS protection: too many exports",
         Limit::FactorVerifications => "Factor verification attempts reached",
+        Limit::ServiceRateLimit => "Too many requests",
     }
 }
 

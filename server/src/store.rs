@@ -13,10 +13,12 @@ use async_trait::async_trait;
 
 mod factors;
 pub mod postgres;
+mod rate_limits;
 pub mod sqlite;
 mod verify;
 
 pub use factors::{ChallengeFilter, ChallengeRow, EntityRow, FactorRow, FactorStore};
+pub use rate_limits::{BucketRow, RateLimitRow, RateLimitStore};
 pub use verify::{Account, ApiKey, VerifyServiceRow, VerifyStore};
 
 /// An application (a tenant), as the API sees it.
@@ -272,7 +274,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The persistence seam, one implementation per database.
 #[async_trait]
-pub trait Store: VerifyStore + FactorStore + Send + Sync + 'static {
+pub trait Store: VerifyStore + FactorStore + RateLimitStore + Send + Sync + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
 

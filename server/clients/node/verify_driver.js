@@ -205,6 +205,16 @@ const CASES = [
     await expectError(() => ent().challenges(p).update({ authPayload: totp(secret, now + 30) }), 400, 60322, 'answered');
     eq(await ent().remove(), true, 'entity deleted');
   }],
+  ['rate_limits.buckets_20429', async () => {
+    const rl = await svc().rateLimits.create({ uniqueName: 'end_user_ip_address' });
+    check(/^RK[0-9a-f]{32}$/.test(rl.sid), `sid ${rl.sid}`);
+    const b = await svc().rateLimits(rl.sid).buckets.create({ max: 1, interval: 60 });
+    eq([b.max, b.interval], [1, 60], 'bucket');
+    await svc().verifications.create({ to: '+14155550401', channel: 'sms', rateLimits: { end_user_ip_address: '203.0.113.9' } });
+    await expectError(() => svc().verifications.create({ to: '+14155550402', channel: 'sms', rateLimits: { end_user_ip_address: '203.0.113.9' } }), 429, 20429, 'bucket empty');
+    eq((await svc().rateLimits.list()).map((x) => x.sid), [rl.sid], 'listed');
+    eq(await svc().rateLimits(rl.sid).remove(), true, 'deleted');
+  }],
   ['accounts.api_key', async () => {
     const keyed = twilio(process.env.VERIFY_API_KEY_SID, process.env.VERIFY_API_KEY_SECRET, { accountSid: SID });
     keyed.verify.baseUrl = BASE;

@@ -354,6 +354,23 @@ def t_factor_unverified_and_push():
     expect_error(lambda: entity(identity).factors(f.sid).fetch(), 404, 20404, "factor of a deleted entity")
 
 
+def t_rate_limits_buckets():
+    svc = client.verify.v2.services(S["service"])
+    rl = svc.rate_limits.create(unique_name="end_user_ip_address", description="per IP")
+    check(re.fullmatch(r"RK[0-9a-f]{32}", rl.sid), "rate limit sid %r" % rl.sid)
+    b = svc.rate_limits(rl.sid).buckets.create(max=2, interval=60)
+    eq((b.max, b.interval), (2, 60), "bucket")
+    expect_error(lambda: svc.rate_limits(rl.sid).buckets.create(max=3, interval=60), 409, 60211, "same interval")
+    expect_error(lambda: svc.rate_limits.create(unique_name="end_user_ip_address"), 409, 60208, "same name")
+    for to in ("+14155550301", "+14155550302"):
+        svc.verifications.create(to=to, channel="sms", rate_limits={"end_user_ip_address": "198.51.100.7"})
+    expect_error(lambda: svc.verifications.create(to="+14155550303", channel="sms",
+                                                  rate_limits={"end_user_ip_address": "198.51.100.7"}), 429, 20429, "bucket empty")
+    eq([x.sid for x in svc.rate_limits(rl.sid).buckets.list()], [b.sid], "buckets listed")
+    eq(svc.rate_limits(rl.sid).buckets(b.sid).update(max=5).max, 5, "bucket updated")
+    eq(svc.rate_limits(rl.sid).delete(), True, "rate limit deleted")
+
+
 CASES = [
     ("services.create", t_service_create),
     ("services.fetch_update", t_service_fetch_update),
@@ -369,6 +386,7 @@ CASES = [
     ("challenges.totp_approve_replay_60322", t_challenge_totp),
     ("challenges.paging_120_filters", t_challenges_paging_and_filters),
     ("factors.unverified_60318_push_entity_delete", t_factor_unverified_and_push),
+    ("rate_limits.buckets_60208_60211_20429", t_rate_limits_buckets),
     ("accounts.isolation", t_tenants_are_apart),
     ("accounts.api_key", t_api_key),
     ("accounts.bad_credentials_20003", t_bad_credentials),

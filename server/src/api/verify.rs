@@ -18,6 +18,7 @@ use crate::telemetry;
 pub mod error;
 pub mod factors;
 pub mod form;
+pub mod rate_limits;
 pub mod services;
 pub mod verifications;
 
@@ -42,6 +43,26 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             "/Services/{sid}/VerificationCheck",
             post(verifications::check),
+        )
+        .route(
+            "/Services/{sid}/RateLimits",
+            post(rate_limits::create).get(rate_limits::list),
+        )
+        .route(
+            "/Services/{sid}/RateLimits/{rk}",
+            get(rate_limits::fetch)
+                .post(rate_limits::update)
+                .delete(rate_limits::delete),
+        )
+        .route(
+            "/Services/{sid}/RateLimits/{rk}/Buckets",
+            post(rate_limits::create_bucket).get(rate_limits::list_buckets),
+        )
+        .route(
+            "/Services/{sid}/RateLimits/{rk}/Buckets/{bl}",
+            get(rate_limits::fetch_bucket)
+                .post(rate_limits::update_bucket)
+                .delete(rate_limits::delete_bucket),
         )
         .route(
             "/Services/{sid}/Entities",
@@ -244,9 +265,9 @@ impl Serialize for Meta {
         map.serialize_entry("page_size", &self.page_size)?;
         map.serialize_entry("first_page_url", &self.first_page_url)?;
         map.serialize_entry("previous_page_url", &self.previous_page_url)?;
-        // The examples order these two ways: `url` last for services, before
-        // `next_page_url` for every list under a service.
-        if self.key == "services" {
+        // The examples order these two ways: `url` last for services and
+        // rate limits, before `next_page_url` for the other lists.
+        if matches!(self.key, "services" | "rate_limits") {
             map.serialize_entry("next_page_url", &self.next_page_url)?;
             map.serialize_entry("key", self.key)?;
             map.serialize_entry("url", &self.url)?;

@@ -17,6 +17,26 @@ pub(super) fn verification_key(app_id: i64, e164: &str) -> String {
     format!("app:{app_id}:verification:{e164}")
 }
 
+impl super::Domain {
+    /// HMAC-SHA-256 under the SMS key of `label` and `parts` joined by NUL
+    /// bytes: a tag of a value that must not be stored itself (a token
+    /// used, a value a rate limit counts), which no one without the master
+    /// key can compute or test guesses against.
+    pub(super) fn keyed_tag(&self, label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.key.sms_key())
+            .unwrap_or_else(|_| std::process::abort());
+        mac.update(label);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                mac.update(b"\0");
+            }
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
 /// A state key as a log line may show it: its owner and kind, never the
 /// phone number or QR token some keys end with (`app:1:dest`, `qr`).
 pub(super) fn key_kind(key: &str) -> String {

@@ -62,6 +62,8 @@ impl Domain {
             } else {
                 key.ends_with(":day") && full(self.limits.destination_daily)
             }
+        } else if key.starts_with("app:") && key.contains(":bucket:") {
+            buckets::bucket_key_limit(key).is_some_and(full)
         } else if key.starts_with("app:") && key.contains(":verification:") {
             expired()
         } else {

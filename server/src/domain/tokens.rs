@@ -243,13 +243,10 @@ impl Domain {
 
     /// HMAC-SHA-256 under the SMS key of a token offered for `subject`.
     pub(super) fn used_tag(&self, subject: &str, token: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.sms_key())
-            .unwrap_or_else(|_| std::process::abort());
-        mac.update(b"passcode-server used token v1\0");
-        mac.update(subject.as_bytes());
-        mac.update(b"\0");
-        mac.update(token.as_bytes());
-        mac.finalize().into_bytes().into()
+        self.keyed_tag(
+            b"passcode-server used token v1\0",
+            &[subject.as_bytes(), token.as_bytes()],
+        )
     }
 }
 

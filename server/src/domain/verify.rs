@@ -67,6 +67,9 @@ pub struct VerifyStart {
     pub locale: Option<String>,
     /// The name the message gives instead of the service's.
     pub custom_friendly_name: Option<String>,
+    /// The service's rate limits to count this start against, by unique
+    /// name, with the value each counts.
+    pub rate_limits: Vec<(String, String)>,
 }
 
 /// Which verification a check is for.
@@ -239,6 +242,8 @@ impl Domain {
         let sid = self
             .verification_sid(&phone.e164)
             .ok_or(ApiError::InvalidPhoneNumber)?;
+        self.take_rate_limits(app, service, &request.rate_limits, now)
+            .await?;
         self.take_destination_limits(app, &phone.e164, now).await?;
         let (code, pending) = self
             .resend_or_start(

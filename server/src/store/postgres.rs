@@ -29,9 +29,11 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_state_keys_collate_c.sql"),
     include_str!("../../migrations/postgres/0003_verify.sql"),
     include_str!("../../migrations/postgres/0004_factors.sql"),
+    include_str!("../../migrations/postgres/0005_rate_limits.sql"),
 ];
 
 mod factors;
+mod rate_limits;
 mod verify;
 
 /// The bound on each wait: for a connection, to connect, for a statement.

@@ -27,9 +27,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_verify.sql"),
     include_str!("../../migrations/sqlite/0003_factors.sql"),
+    include_str!("../../migrations/sqlite/0004_rate_limits.sql"),
 ];
 
 mod factors;
+mod rate_limits;
 mod verify;
 
 /// Jobs the writer takes into one transaction at most.

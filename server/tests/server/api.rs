@@ -704,6 +704,91 @@ impl store::FactorStore for SlowCommits {
 }
 
 #[async_trait]
+impl store::RateLimitStore for SlowCommits {
+    async fn create_rate_limit(&self, row: &store::RateLimitRow) -> store::Result<bool> {
+        self.0.create_rate_limit(row).await
+    }
+    async fn rate_limit(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        sid: &str,
+    ) -> store::Result<Option<store::RateLimitRow>> {
+        self.0.rate_limit(app_id, service_sid, sid).await
+    }
+    async fn rate_limit_named(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        unique_name: &str,
+    ) -> store::Result<Option<store::RateLimitRow>> {
+        self.0
+            .rate_limit_named(app_id, service_sid, unique_name)
+            .await
+    }
+    async fn rate_limits(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> store::Result<Vec<store::RateLimitRow>> {
+        self.0
+            .rate_limits(app_id, service_sid, after_seq, limit)
+            .await
+    }
+    async fn describe_rate_limit(
+        &self,
+        app_id: i64,
+        sid: &str,
+        description: &str,
+        now: i64,
+    ) -> store::Result<bool> {
+        self.0
+            .describe_rate_limit(app_id, sid, description, now)
+            .await
+    }
+    async fn delete_rate_limit(&self, app_id: i64, sid: &str) -> store::Result<bool> {
+        self.0.delete_rate_limit(app_id, sid).await
+    }
+    async fn create_bucket(&self, row: &store::BucketRow) -> store::Result<bool> {
+        self.0.create_bucket(row).await
+    }
+    async fn bucket(
+        &self,
+        app_id: i64,
+        rate_limit_seq: i64,
+        sid: &str,
+    ) -> store::Result<Option<store::BucketRow>> {
+        self.0.bucket(app_id, rate_limit_seq, sid).await
+    }
+    async fn buckets(
+        &self,
+        app_id: i64,
+        rate_limit_seq: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> store::Result<Vec<store::BucketRow>> {
+        self.0
+            .buckets(app_id, rate_limit_seq, after_seq, limit)
+            .await
+    }
+    async fn set_bucket(
+        &self,
+        app_id: i64,
+        sid: &str,
+        max: i64,
+        interval: i64,
+        now: i64,
+    ) -> store::Result<bool> {
+        self.0.set_bucket(app_id, sid, max, interval, now).await
+    }
+    async fn delete_bucket(&self, app_id: i64, sid: &str) -> store::Result<bool> {
+        self.0.delete_bucket(app_id, sid).await
+    }
+}
+
+#[async_trait]
 impl Store for SlowCommits {
     async fn ping(&self) -> store::Result<()> {
         self.0.ping().await

@@ -776,3 +776,57 @@ async fn verify_checks_on_three_nodes_approve_once_and_count_five_wrong() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verify_rate_limit_bucket_holds_across_nodes() {
+    let _shared = CLUSTER.read().await;
+    let Some(fleet) = fleet().await else { return };
+    let (_, service) = fleet
+        .twilio(0, "/Services", &[("FriendlyName", "Buckets")])
+        .await;
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let (status, limit) = fleet
+        .twilio(
+            1,
+            &format!("/Services/{sid}/RateLimits"),
+            &[("UniqueName", "ip")],
+        )
+        .await;
+    assert_eq!(status, 201, "{limit}");
+    let rk = limit["sid"].as_str().unwrap().to_owned();
+    let (status, bucket) = fleet
+        .twilio(
+            2,
+            &format!("/Services/{sid}/RateLimits/{rk}/Buckets"),
+            &[("Max", "3"), ("Interval", "3600")],
+        )
+        .await;
+    assert_eq!(status, 201, "{bucket}");
+    let path = format!("/Services/{sid}/Verifications");
+    let forms: Vec<[(&str, String); 3]> = (0..30)
+        .map(|i| {
+            [
+                ("To", format!("+1775461{:04}", 5600 + i)),
+                ("Channel", "sms".to_owned()),
+                ("RateLimits", r#"{"ip":"10.0.0.1"}"#.to_owned()),
+            ]
+        })
+        .collect();
+    let pairs: Vec<Vec<(&str, &str)>> = forms
+        .iter()
+        .map(|form| form.iter().map(|(k, v)| (*k, v.as_str())).collect())
+        .collect();
+    let answers = futures::future::join_all(
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, form)| fleet.twilio(i, &path, form)),
+    )
+    .await;
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    let limited = answers
+        .iter()
+        .filter(|(s, b)| *s == 429 && b["code"] == 20429)
+        .count();
+    assert_eq!((created, limited), (3, 27), "{answers:?}");
+}

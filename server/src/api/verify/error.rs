@@ -131,6 +131,16 @@ impl VerifyError {
             ApiError::Conflict("Factor") => {
                 Self::new(StatusCode::CONFLICT, 60317, "Factor already exists")
             }
+            ApiError::Conflict("RateLimit") => Self::new(
+                StatusCode::CONFLICT,
+                60208,
+                "A Rate Limit with this UniqueName already exists",
+            ),
+            ApiError::Conflict("Bucket") => Self::new(
+                StatusCode::CONFLICT,
+                60211,
+                "A Bucket with this Interval already exists",
+            ),
             ApiError::Conflict(_) => {
                 Self::new(StatusCode::CONFLICT, 60304, "Entity already exists")
             }

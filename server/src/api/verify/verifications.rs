@@ -121,6 +121,26 @@ async fn service(state: &AppState, call: &Call, sid: &str) -> Result<VerifyServi
         .map_err(|e| call.fail(e))
 }
 
+/// `RateLimits`: a JSON object of unique names to values (strings or
+/// numbers), at most 20.
+fn rate_limits(text: Option<&str>) -> Result<Vec<(String, String)>, VerifyError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let bad = || VerifyError::parameter("RateLimits");
+    let map = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) if map.len() <= 20 => map,
+        _ => return Err(bad()),
+    };
+    map.into_iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::String(v) if v.len() <= 255 => Ok((name, v)),
+            serde_json::Value::Number(n) => Ok((name, n.to_string())),
+            _ => Err(bad()),
+        })
+        .collect()
+}
+
 /// `POST .../Verifications`: 201, the same SID and code while pending.
 pub async fn create(
     State(state): State<AppState>,
@@ -156,6 +176,7 @@ pub async fn create(
         channel,
         locale: f.short("Locale", 16)?,
         custom_friendly_name: f.short("CustomFriendlyName", 30)?,
+        rate_limits: rate_limits(f.text("RateLimits"))?,
     };
     let verification = state
         .domain

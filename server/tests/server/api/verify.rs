@@ -1045,3 +1045,172 @@ async fn an_api_key_acts_for_its_account_until_it_is_deleted() {
         (401, Some(20003))
     );
 }
+
+#[tokio::test]
+async fn rate_limits_and_buckets_limit_verifications_by_their_values() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let service = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Limited")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let limits = format!("/Services/{service}/RateLimits");
+    let created = s
+        .twilio(
+            &a,
+            "POST",
+            &limits,
+            &[
+                ("UniqueName", "end_user_ip_address"),
+                ("Description", "per IP"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    same_as(
+        &json(&created),
+        "POST /v2/Services/{ServiceSid}/RateLimits createRateLimit",
+        &[],
+    );
+    let rk = json(&created)["sid"].as_str().unwrap().to_owned();
+    sid_like(&json(&created)["sid"], "RK");
+    let taken = s
+        .twilio(
+            &a,
+            "POST",
+            &limits,
+            &[("UniqueName", "end_user_ip_address")],
+        )
+        .await;
+    assert_eq!(
+        (taken.status, json(&taken)["code"].as_u64()),
+        (409, Some(60208))
+    );
+    let limit = format!("{limits}/{rk}");
+    same_as(
+        &json(&s.twilio(&a, "GET", &limit, &[]).await),
+        "GET /v2/Services/{ServiceSid}/RateLimits/{Sid} fetchRateLimit",
+        &[],
+    );
+    let described = s
+        .twilio(&a, "POST", &limit, &[("Description", "by IP")])
+        .await;
+    same_as(
+        &json(&described),
+        "POST /v2/Services/{ServiceSid}/RateLimits/{Sid} updateRateLimit",
+        &[],
+    );
+    assert_eq!(json(&described)["description"], "by IP");
+    same_as(
+        &json(&s.twilio(&a, "GET", &limits, &[]).await),
+        "GET /v2/Services/{ServiceSid}/RateLimits readAll",
+        &[],
+    );
+
+    let buckets = format!("{limit}/Buckets");
+    let bucket = s
+        .twilio(&a, "POST", &buckets, &[("Max", "2"), ("Interval", "60")])
+        .await;
+    assert_eq!(bucket.status, 201, "{}", bucket.body);
+    same_as(
+        &json(&bucket),
+        "POST /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets createBucket",
+        &[],
+    );
+    let bl = json(&bucket)["sid"].as_str().unwrap().to_owned();
+    let again = s
+        .twilio(&a, "POST", &buckets, &[("Max", "9"), ("Interval", "60")])
+        .await;
+    assert_eq!(
+        (again.status, json(&again)["code"].as_u64()),
+        (409, Some(60211))
+    );
+    same_as(
+        &json(&s.twilio(&a, "GET", &format!("{buckets}/{bl}"), &[]).await),
+        "GET /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid} fetchBucket",
+        &[],
+    );
+    same_as(
+        &json(&s.twilio(&a, "GET", &buckets, &[]).await),
+        "GET /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets readFull",
+        &[],
+    );
+
+    // Two starts an IP a minute, whatever the numbers; another IP is apart.
+    let start = |to: &'static str, ip: &'static str| {
+        let s = &s;
+        let a = &a;
+        let path = format!("/Services/{service}/Verifications");
+        async move {
+            let limits = format!(r#"{{"end_user_ip_address":"{ip}"}}"#);
+            s.twilio(
+                a,
+                "POST",
+                &path,
+                &[("To", to), ("Channel", "sms"), ("RateLimits", &limits)],
+            )
+            .await
+        }
+    };
+    assert_eq!(start("+15017122661", "10.0.0.1").await.status, 201);
+    assert_eq!(start("+15017122662", "10.0.0.1").await.status, 201);
+    let third = start("+15017122663", "10.0.0.1").await;
+    assert_eq!(
+        (third.status, json(&third)["code"].as_u64()),
+        (429, Some(20429)),
+        "{}",
+        third.body
+    );
+    assert_eq!(start("+15017122663", "10.0.0.2").await.status, 201);
+    s.advance(60);
+    assert_eq!(
+        start("+15017122664", "10.0.0.1").await.status,
+        201,
+        "the bucket refills"
+    );
+    // A raised bucket takes more at once.
+    let raised = s
+        .twilio(&a, "POST", &format!("{buckets}/{bl}"), &[("Max", "5")])
+        .await;
+    same_as(
+        &json(&raised),
+        "POST /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid} updateBucket",
+        &[],
+    );
+    assert_eq!(json(&raised)["max"], 5);
+    let unknown = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{service}/Verifications"),
+            &[
+                ("To", "+15017122665"),
+                ("Channel", "sms"),
+                ("RateLimits", r#"{"nope":"1"}"#),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, json(&unknown)["code"].as_u64()),
+        (400, Some(60200))
+    );
+    // The value is in no key: only its keyed tag.
+    let mut after = String::new();
+    loop {
+        let page = s.store.scan_states(&after, 500).await.unwrap();
+        let Some((last, _)) = page.last() else { break };
+        after = last.clone();
+        assert!(page.iter().all(|(k, _)| !k.contains("10.0.0")), "{page:?}");
+    }
+    assert_eq!(
+        s.twilio(&a, "DELETE", &format!("{buckets}/{bl}"), &[])
+            .await
+            .status,
+        204
+    );
+    assert_eq!(s.twilio(&a, "DELETE", &limit, &[]).await.status, 204);
+    assert_eq!(s.twilio(&a, "GET", &limit, &[]).await.status, 404);
+}
