@@ -45,6 +45,7 @@ mod tokens;
 mod users;
 mod verifications;
 mod verify;
+mod webhooks;
 
 use cas::*;
 use credentials::*;
@@ -68,6 +69,7 @@ pub use verifications::{StartRequest, Started, VerificationState, VerificationSt
 pub use verify::{
     CheckFor, Checked, SendAttempt, Verification, VerifyStart, VerifyStatus, VerifyUpdate,
 };
+pub use webhooks::{EVENT_TYPES, Webhook, WebhookSettings};
 
 /// Seconds an SMS or voice token stays valid.
 const TOKEN_VALIDITY: u64 = 600;
@@ -185,6 +187,8 @@ pub struct Domain {
     sender: Arc<dyn Sender>,
     limits: Limits,
     counters: std::sync::Mutex<std::collections::HashMap<(i64, i32, u8, Counter), i64>>,
+    /// Where Verify webhook events go; none: they are not sent.
+    events: Option<Arc<crate::sender::outbox::Outbox<crate::sender::events::Event>>>,
 }
 
 impl std::fmt::Debug for Domain {
@@ -239,7 +243,18 @@ impl Domain {
             sender,
             limits,
             counters: std::sync::Mutex::default(),
+            events: None,
         }
+    }
+
+    /// The same domain, sending Verify webhook events through `events`.
+    #[must_use]
+    pub fn with_events(
+        mut self,
+        events: Arc<crate::sender::outbox::Outbox<crate::sender::events::Event>>,
+    ) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// The store.

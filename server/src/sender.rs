@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod events;
 pub mod outbox;
 pub mod twilio;
 pub mod webhook;

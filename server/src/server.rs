@@ -192,13 +192,18 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         tracing::warn!("durability is `normal`: a power loss can forget that a code was used");
     }
     warn_of_live_sandboxes(store.as_ref()).await?;
+    let events = Arc::new(crate::sender::outbox::Outbox::start(
+        Arc::new(crate::sender::events::EventGateway::new()?),
+        Retry::default(),
+    ));
     let shared = Arc::new(Shared {
         domain: Domain::new(
             Arc::clone(&store),
             Arc::new(key),
             Arc::clone(&sender),
             settings.limits,
-        ),
+        )
+        .with_events(Arc::clone(&events)),
         clock: api::system_clock(),
         public_url: settings.public_url.clone(),
         body_timeout: settings.body_timeout,
@@ -302,6 +307,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     shared.domain.flush_counters().await;
     sender
         .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        .await;
+    events
+        .close(deadline.saturating_duration_since(tokio::time::Instant::now()))
         .await;
     drop(store);
     tracing::info!("stopped");

@@ -215,6 +215,35 @@ const CASES = [
     eq((await svc().rateLimits.list()).map((x) => x.sid), [rl.sid], 'listed');
     eq(await svc().rateLimits(rl.sid).remove(), true, 'deleted');
   }],
+  ['webhooks.signed_for_validateRequest', async () => {
+    const http = require('http');
+    const received = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        received.push({ signature: req.headers['x-twilio-signature'], params: Object.fromEntries(new URLSearchParams(body)) });
+        res.end('ok');
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${server.address().port}/hook`;
+      const hook = await svc().webhooks.create({ friendlyName: 'node', eventTypes: ['factor.created'], webhookUrl: url });
+      check(/^YW[0-9a-f]{32}$/.test(hook.sid), `sid ${hook.sid}`);
+      const f = await svc().entities('node-hook-0001').newFactors.create({ friendlyName: 'Phone', factorType: 'totp' });
+      const deadline = Date.now() + 5000;
+      while (!received.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      check(received.length > 0, 'a webhook arrived');
+      const { signature, params } = received[0];
+      eq(params.factor_sid, f.sid, 'factor_sid');
+      check(twilio.validateRequest(TOKEN, signature, url, params), "the SDK's validateRequest accepts it");
+      check(!twilio.validateRequest('0'.repeat(32), signature, url, params), 'another token does not');
+      eq(await svc().webhooks(hook.sid).remove(), true, 'deleted');
+    } finally {
+      server.close();
+    }
+  }],
   ['accounts.api_key', async () => {
     const keyed = twilio(process.env.VERIFY_API_KEY_SID, process.env.VERIFY_API_KEY_SECRET, { accountSid: SID });
     keyed.verify.baseUrl = BASE;

@@ -12,16 +12,21 @@ Environment (set by run.sh):
 
 Prints one line per case and `N passed, M failed`; exits 1 on a failure.
 """
+import http.server
 import json
 import os
+import queue
 import re
 import sys
+import threading
 import time
 import traceback
+import urllib.parse
 
 import pyotp
 import twilio
 from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 assert twilio.__version__ == "9.13.0", twilio.__version__
@@ -371,6 +376,43 @@ def t_rate_limits_buckets():
     eq(svc.rate_limits(rl.sid).delete(), True, "rate limit deleted")
 
 
+# ---------------------------------------------------------------- webhooks
+
+HOOKS = queue.Queue()
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - the handler's name is http.server's
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        HOOKS.put((self.headers.get("X-Twilio-Signature"), dict(urllib.parse.parse_qsl(body, keep_blank_values=True))))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def t_webhook_signed_for_the_sdk_validator():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/hook" % server.server_address[1]
+        svc = client.verify.v2.services(S["service"])
+        hook = svc.webhooks.create(friendly_name="py", event_types=["factor.created"], webhook_url=url)
+        check(re.fullmatch(r"YW[0-9a-f]{32}", hook.sid), "webhook sid %r" % hook.sid)
+        eq((hook.status, hook.webhook_method, hook.version), ("enabled", "POST", "v2"), "webhook")
+        f = entity("py-hook-0001").new_factors.create(friendly_name="Phone", factor_type="totp")
+        signature, params = HOOKS.get(timeout=5)
+        eq(params.get("type"), "factor.created", "event type")
+        eq(params.get("factor_sid"), f.sid, "factor_sid")
+        check(RequestValidator(TOKEN).validate(url, params, signature), "the SDK's RequestValidator accepts it")
+        check(not RequestValidator("0" * 32).validate(url, params, signature), "another token does not")
+        eq(svc.webhooks(hook.sid).delete(), True, "webhook deleted")
+    finally:
+        server.shutdown()
+
+
 CASES = [
     ("services.create", t_service_create),
     ("services.fetch_update", t_service_fetch_update),
@@ -387,6 +429,7 @@ CASES = [
     ("challenges.paging_120_filters", t_challenges_paging_and_filters),
     ("factors.unverified_60318_push_entity_delete", t_factor_unverified_and_push),
     ("rate_limits.buckets_60208_60211_20429", t_rate_limits_buckets),
+    ("webhooks.signed_for_the_sdk_validator", t_webhook_signed_for_the_sdk_validator),
     ("accounts.isolation", t_tenants_are_apart),
     ("accounts.api_key", t_api_key),
     ("accounts.bad_credentials_20003", t_bad_credentials),

@@ -1,11 +1,15 @@
 -- passcode-server schema, version 2 (SQLite): the Twilio Verify v2 surface.
 
--- An application's account on the Verify surface: its SID and the SHA-256
--- of its auth token (the token itself is shown once, never stored).
+-- An application's account on the Verify surface: its SID, the SHA-256
+-- of its auth token, and the token sealed under the master key, which signs
+-- its webhooks (X-Twilio-Signature is keyed by the token). The sealed token
+-- is written by the server at the token's first use, as the offline `app`
+-- commands hold no master key.
 CREATE TABLE accounts (
-    app_id     INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
-    sid        TEXT    NOT NULL UNIQUE,
-    token_hash BLOB    NOT NULL
+    app_id       INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    sid          TEXT    NOT NULL UNIQUE,
+    token_hash   BLOB    NOT NULL,
+    sealed_token BLOB
 );
 
 -- API keys of an application's account (`SK...` and the SHA-256 of the
@@ -32,3 +36,15 @@ CREATE TABLE verify_services (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX verify_services_app ON verify_services (app_id, seq);
+
+-- Verify webhooks of a service: factor and challenge events, posted signed.
+CREATE TABLE verify_webhooks (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    sid           TEXT    NOT NULL UNIQUE,
+    app_id        INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    service_sid   TEXT    NOT NULL REFERENCES verify_services(sid) ON DELETE CASCADE,
+    settings      TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+CREATE INDEX verify_webhooks_service ON verify_webhooks (service_sid, seq);

@@ -21,6 +21,7 @@ pub mod form;
 pub mod rate_limits;
 pub mod services;
 pub mod verifications;
+pub mod webhooks;
 
 use error::{JSON, VerifyError};
 use form::{BODY_LIMIT, Form};
@@ -63,6 +64,16 @@ pub(super) fn router() -> Router<AppState> {
             get(rate_limits::fetch_bucket)
                 .post(rate_limits::update_bucket)
                 .delete(rate_limits::delete_bucket),
+        )
+        .route(
+            "/Services/{sid}/Webhooks",
+            post(webhooks::create).get(webhooks::list),
+        )
+        .route(
+            "/Services/{sid}/Webhooks/{yw}",
+            get(webhooks::fetch)
+                .post(webhooks::update)
+                .delete(webhooks::delete),
         )
         .route(
             "/Services/{sid}/Entities",

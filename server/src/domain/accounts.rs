@@ -64,6 +64,7 @@ pub async fn rotate_token(store: &dyn Store, app_id: i64) -> Result<AccountToken
         app_id,
         sid: sid.clone(),
         token_hash: key_hash(&token),
+        sealed_token: None,
     };
     if !store.set_account(&account).await? {
         return Err(ApiError::NotFound);
@@ -168,6 +169,16 @@ impl Domain {
         };
         if !bool::from(key_hash(token).ct_eq(&account.token_hash)) {
             return Ok(None);
+        }
+        // The token's first use on this server: kept sealed, to sign the
+        // account's webhooks (once per token; a rotation clears it).
+        if account.sealed_token.is_none() {
+            let sealed = self
+                .key
+                .seal(token.as_bytes(), &webhooks::token_context(account.app_id));
+            self.store
+                .seal_account_token(account.app_id, &account.token_hash, &sealed)
+                .await?;
         }
         Ok(self
             .store

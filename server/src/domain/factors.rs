@@ -168,6 +168,18 @@ impl TotpProfile {
     }
 }
 
+impl Factor {
+    /// What its events say of it.
+    fn facts<'a>(&'a self, challenge_sid: Option<&'a str>) -> webhooks::EventFacts<'a> {
+        webhooks::EventFacts {
+            identity: &self.identity,
+            factor_sid: &self.sid,
+            factor_name: &self.friendly_name,
+            challenge_sid,
+        }
+    }
+}
+
 /// What a factor row's settings hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct FactorSettings {
@@ -549,8 +561,11 @@ impl Domain {
             .create_factor(&row)
             .await?
             .ok_or(ApiError::Internal)?;
+        let factor = Self::factor_view(&entity, row)?;
+        self.emit(app, service, "factor.created", factor.facts(None))
+            .await;
         Ok(NewFactor {
-            factor: Self::factor_view(&entity, row)?,
+            factor,
             secret: secret.to_base32().to_string(),
             uri,
         })
@@ -623,6 +638,8 @@ impl Domain {
         self.store
             .remove(&factor_verify_key(app.id, factor.seq))
             .await?;
+        self.emit(app, service, "factor.deleted", factor.facts(None))
+            .await;
         Ok(())
     }
 
@@ -755,8 +772,12 @@ impl Domain {
         }
         match self.check_factor(app, &factor, code, now).await? {
             Ok(()) => {
-                self.change_factor(app, service, identity, sid, now, |s| s.verified = true)
-                    .await
+                let factor = self
+                    .change_factor(app, service, identity, sid, now, |s| s.verified = true)
+                    .await?;
+                self.emit(app, service, "factor.verified", factor.facts(None))
+                    .await;
+                Ok(factor)
             }
             Err(Refusal::Throttled) => Err(ApiError::TooManyRequests(Limit::FactorVerifications)),
             Err(_) => {
@@ -844,6 +865,13 @@ impl Domain {
         let row = self.store.create_challenge(&row).await?;
         if approved {
             self.count_later(app.id, now, Counter::Auth);
+            self.emit(
+                app,
+                service,
+                "challenge.approved",
+                factor.facts(Some(&row.sid)),
+            )
+            .await;
         }
         Ok(Self::challenge_view(&entity, factor.sid, row, now))
     }
@@ -926,6 +954,8 @@ impl Domain {
                     return Err(ApiError::ChallengeResponded);
                 }
                 self.count_later(app.id, now, Counter::Auth);
+                self.emit(app, service, "challenge.approved", factor.facts(Some(sid)))
+                    .await;
                 Ok(self.challenge_of(app, &entity, sid, now).await?.0)
             }
             Err(Refusal::Throttled) => Err(ApiError::TooManyRequests(Limit::FailedTokens)),

@@ -16,6 +16,9 @@ pub struct Account {
     pub sid: String,
     /// SHA-256 of the auth token.
     pub token_hash: [u8; 32],
+    /// The auth token sealed under the master key, once the server has
+    /// seen it (it signs webhooks).
+    pub sealed_token: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Account {
@@ -25,6 +28,25 @@ impl std::fmt::Debug for Account {
             .field("sid", &self.sid)
             .finish_non_exhaustive()
     }
+}
+
+/// A Verify webhook of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRow {
+    /// Its place in the service's list.
+    pub seq: i64,
+    /// `YW` and 32 hex digits.
+    pub sid: String,
+    /// Its application.
+    pub app_id: i64,
+    /// Its service.
+    pub service_sid: String,
+    /// Its settings, a JSON document the domain reads and writes.
+    pub settings: String,
+    /// When it was created (Unix seconds).
+    pub created_at: i64,
+    /// When it last changed.
+    pub updated_at: i64,
 }
 
 /// An API key of an application's account.
@@ -82,6 +104,42 @@ pub trait VerifyStore {
     async fn account(&self, app_id: i64) -> Result<Option<Account>>;
     /// The account with this SID.
     async fn account_by_sid(&self, sid: &str) -> Result<Option<Account>>;
+    /// Keeps the sealed auth token of the application's account if the
+    /// token is still the one hashed to `token_hash` and none is kept yet.
+    async fn seal_account_token(
+        &self,
+        app_id: i64,
+        token_hash: &[u8; 32],
+        sealed: &[u8],
+    ) -> Result<bool>;
+
+    /// Stores a new webhook.
+    async fn create_webhook(&self, row: &WebhookRow) -> Result<()>;
+    /// The webhook `sid` of a service.
+    async fn webhook(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        sid: &str,
+    ) -> Result<Option<WebhookRow>>;
+    /// Up to `limit` of a service's webhooks after `after_seq`.
+    async fn webhooks(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookRow>>;
+    /// Replaces a webhook's settings.
+    async fn update_webhook(
+        &self,
+        app_id: i64,
+        sid: &str,
+        settings: &str,
+        now: i64,
+    ) -> Result<bool>;
+    /// Deletes a webhook.
+    async fn delete_webhook(&self, app_id: i64, sid: &str) -> Result<bool>;
 
     /// Stores a new API key.
     async fn create_api_key(&self, key: &ApiKey) -> Result<()>;

@@ -87,12 +87,20 @@ async fn start_bounded(
     let read = Arc::clone(&clock);
     let clock_fn: Clock = Arc::new(move || read.load(Ordering::SeqCst));
     let sent = Arc::new(Recorder::default());
+    let events = passcode_server::sender::outbox::Outbox::start(
+        Arc::new(passcode_server::sender::events::EventGateway::new().unwrap()),
+        passcode_server::sender::outbox::Retry {
+            attempts: 3,
+            first_delay: Duration::from_millis(20),
+        },
+    );
     let service = Domain::new(
         Arc::clone(&store),
         Arc::new(MasterKey::from_bytes(&[5; 32])),
         sent.clone(),
         limits,
-    );
+    )
+    .with_events(Arc::new(events));
     let app = api::router(Arc::new(Shared {
         domain: service,
         clock: clock_fn,
@@ -534,6 +542,46 @@ struct SlowCommits(Arc<dyn Store>);
 
 #[async_trait]
 impl store::VerifyStore for SlowCommits {
+    async fn seal_account_token(
+        &self,
+        app_id: i64,
+        token_hash: &[u8; 32],
+        sealed: &[u8],
+    ) -> store::Result<bool> {
+        self.0.seal_account_token(app_id, token_hash, sealed).await
+    }
+    async fn create_webhook(&self, row: &store::WebhookRow) -> store::Result<()> {
+        self.0.create_webhook(row).await
+    }
+    async fn webhook(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        sid: &str,
+    ) -> store::Result<Option<store::WebhookRow>> {
+        self.0.webhook(app_id, service_sid, sid).await
+    }
+    async fn webhooks(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> store::Result<Vec<store::WebhookRow>> {
+        self.0.webhooks(app_id, service_sid, after_seq, limit).await
+    }
+    async fn update_webhook(
+        &self,
+        app_id: i64,
+        sid: &str,
+        settings: &str,
+        now: i64,
+    ) -> store::Result<bool> {
+        self.0.update_webhook(app_id, sid, settings, now).await
+    }
+    async fn delete_webhook(&self, app_id: i64, sid: &str) -> store::Result<bool> {
+        self.0.delete_webhook(app_id, sid).await
+    }
     async fn create_api_key(&self, key: &store::ApiKey) -> store::Result<()> {
         self.0.create_api_key(key).await
     }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Postgres, StoreError};
-use crate::store::{Account, ApiKey, Result, VerifyServiceRow, VerifyStore};
+use crate::store::{Account, ApiKey, Result, VerifyServiceRow, VerifyStore, WebhookRow};
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
 
@@ -27,7 +27,22 @@ fn account_row(r: &tokio_postgres::Row) -> Result<Account> {
         token_hash: hash
             .try_into()
             .map_err(|_| StoreError::Internal("a token hash is not 32 bytes".into()))?,
+        sealed_token: r.get(3),
     })
+}
+
+const WEBHOOK: &str = "seq, sid, app_id, service_sid, settings, created_at, updated_at";
+
+fn webhook_row(r: &tokio_postgres::Row) -> WebhookRow {
+    WebhookRow {
+        seq: r.get(0),
+        sid: r.get(1),
+        app_id: r.get(2),
+        service_sid: r.get(3),
+        settings: r.get(4),
+        created_at: r.get(5),
+        updated_at: r.get(6),
+    }
 }
 
 fn key_row(r: &tokio_postgres::Row) -> Result<ApiKey> {
@@ -100,8 +115,8 @@ impl VerifyStore for Postgres {
             .exec(
                 "INSERT INTO accounts (app_id, sid, token_hash) \
                  SELECT id, $2, $3 FROM apps WHERE id = $1 \
-                 ON CONFLICT (app_id) DO UPDATE SET token_hash = excluded.token_hash \
-                 WHERE accounts.sid = excluded.sid",
+                 ON CONFLICT (app_id) DO UPDATE SET token_hash = excluded.token_hash, \
+                 sealed_token = NULL WHERE accounts.sid = excluded.sid",
                 &[&new.app_id, &new.sid, &new.token_hash.as_slice()],
             )
             .await;
@@ -114,7 +129,7 @@ impl VerifyStore for Postgres {
 
     async fn account(&self, app_id: i64) -> Result<Option<Account>> {
         self.row(
-            "SELECT app_id, sid, token_hash FROM accounts WHERE app_id = $1",
+            "SELECT app_id, sid, token_hash, sealed_token FROM accounts WHERE app_id = $1",
             &[&app_id],
         )
         .await?
@@ -125,13 +140,100 @@ impl VerifyStore for Postgres {
 
     async fn account_by_sid(&self, sid: &str) -> Result<Option<Account>> {
         self.row(
-            "SELECT app_id, sid, token_hash FROM accounts WHERE sid = $1",
+            "SELECT app_id, sid, token_hash, sealed_token FROM accounts WHERE sid = $1",
             &[&sid],
         )
         .await?
         .as_ref()
         .map(account_row)
         .transpose()
+    }
+
+    async fn seal_account_token(
+        &self,
+        app_id: i64,
+        token_hash: &[u8; 32],
+        sealed: &[u8],
+    ) -> Result<bool> {
+        self.exec(
+            "UPDATE accounts SET sealed_token = $3 \
+             WHERE app_id = $1 AND token_hash = $2 AND sealed_token IS NULL",
+            &[&app_id, &token_hash.as_slice(), &sealed],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn create_webhook(&self, row: &WebhookRow) -> Result<()> {
+        self.exec(
+            "INSERT INTO verify_webhooks (sid, app_id, service_sid, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&row.sid, &row.app_id, &row.service_sid, &row.settings, &row.created_at, &row.updated_at],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn webhook(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        sid: &str,
+    ) -> Result<Option<WebhookRow>> {
+        Ok(self
+            .row(
+                &format!("SELECT {WEBHOOK} FROM verify_webhooks WHERE sid = $1 AND app_id = $2 AND service_sid = $3"),
+                &[&sid, &app_id, &service_sid],
+            )
+            .await?
+            .as_ref()
+            .map(webhook_row))
+    }
+
+    async fn webhooks(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookRow>> {
+        let limit = i64::from(limit);
+        Ok(self
+            .rows(
+                &format!(
+                    "SELECT {WEBHOOK} FROM verify_webhooks WHERE app_id = $1 AND service_sid = $2 \
+                     AND seq > $3 ORDER BY seq LIMIT $4"
+                ),
+                &[&app_id, &service_sid, &after_seq, &limit],
+            )
+            .await?
+            .iter()
+            .map(webhook_row)
+            .collect())
+    }
+
+    async fn update_webhook(
+        &self,
+        app_id: i64,
+        sid: &str,
+        settings: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.exec(
+            "UPDATE verify_webhooks SET settings = $3, updated_at = $4 WHERE sid = $1 AND app_id = $2",
+            &[&sid, &app_id, &settings, &now],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    async fn delete_webhook(&self, app_id: i64, sid: &str) -> Result<bool> {
+        self.exec(
+            "DELETE FROM verify_webhooks WHERE sid = $1 AND app_id = $2",
+            &[&sid, &app_id],
+        )
+        .await
+        .map(|n| n == 1)
     }
 
     async fn create_verify_service(&self, row: &VerifyServiceRow) -> Result<bool> {

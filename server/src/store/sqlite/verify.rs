@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Cached, Sqlite, classify, internal};
-use crate::store::{Account, ApiKey, Result, VerifyServiceRow, VerifyStore};
+use crate::store::{Account, ApiKey, Result, VerifyServiceRow, VerifyStore, WebhookRow};
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
 
@@ -20,19 +20,34 @@ fn service_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VerifyServiceRow> {
     })
 }
 
-type AccountColumns = (i64, String, Vec<u8>);
+type AccountColumns = (i64, String, Vec<u8>, Option<Vec<u8>>);
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountColumns> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
-fn account((app_id, sid, hash): AccountColumns) -> Result<Account> {
+fn account((app_id, sid, hash, sealed_token): AccountColumns) -> Result<Account> {
     Ok(Account {
         app_id,
         sid,
         token_hash: hash
             .try_into()
             .map_err(|_| internal("a token hash is not 32 bytes"))?,
+        sealed_token,
+    })
+}
+
+const WEBHOOK: &str = "seq, sid, app_id, service_sid, settings, created_at, updated_at";
+
+fn webhook_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebhookRow> {
+    Ok(WebhookRow {
+        seq: r.get(0)?,
+        sid: r.get(1)?,
+        app_id: r.get(2)?,
+        service_sid: r.get(3)?,
+        settings: r.get(4)?,
+        created_at: r.get(5)?,
+        updated_at: r.get(6)?,
     })
 }
 
@@ -131,8 +146,8 @@ impl VerifyStore for Sqlite {
             c.run(
                 "INSERT INTO accounts (app_id, sid, token_hash) \
                  SELECT id, ?2, ?3 FROM apps WHERE id = ?1 \
-                 ON CONFLICT (app_id) DO UPDATE SET token_hash = excluded.token_hash \
-                 WHERE accounts.sid = excluded.sid",
+                 ON CONFLICT (app_id) DO UPDATE SET token_hash = excluded.token_hash, \
+                 sealed_token = NULL WHERE accounts.sid = excluded.sid",
                 params![new.app_id, new.sid, new.token_hash.as_slice()],
             )
             .map_or_else(
@@ -149,7 +164,7 @@ impl VerifyStore for Sqlite {
     async fn account(&self, app_id: i64) -> Result<Option<Account>> {
         self.read(move |c| {
             c.row(
-                "SELECT app_id, sid, token_hash FROM accounts WHERE app_id = ?1",
+                "SELECT app_id, sid, token_hash, sealed_token FROM accounts WHERE app_id = ?1",
                 [app_id],
                 account_row,
             )
@@ -165,7 +180,7 @@ impl VerifyStore for Sqlite {
         let sid = sid.to_owned();
         self.read(move |c| {
             c.row(
-                "SELECT app_id, sid, token_hash FROM accounts WHERE sid = ?1",
+                "SELECT app_id, sid, token_hash, sealed_token FROM accounts WHERE sid = ?1",
                 [sid],
                 account_row,
             )
@@ -173,6 +188,113 @@ impl VerifyStore for Sqlite {
             .map_err(classify)?
             .map(account)
             .transpose()
+        })
+        .await
+    }
+
+    async fn seal_account_token(
+        &self,
+        app_id: i64,
+        token_hash: &[u8; 32],
+        sealed: &[u8],
+    ) -> Result<bool> {
+        let (hash, sealed) = (token_hash.to_vec(), sealed.to_vec());
+        self.write(move |c| {
+            c.run(
+                "UPDATE accounts SET sealed_token = ?3 \
+                 WHERE app_id = ?1 AND token_hash = ?2 AND sealed_token IS NULL",
+                params![app_id, hash, sealed],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn create_webhook(&self, row: &WebhookRow) -> Result<()> {
+        let row = row.clone();
+        self.write(move |c| {
+            c.run(
+                "INSERT INTO verify_webhooks (sid, app_id, service_sid, settings, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![row.sid, row.app_id, row.service_sid, row.settings, row.created_at, row.updated_at],
+            )
+            .map(drop)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn webhook(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        sid: &str,
+    ) -> Result<Option<WebhookRow>> {
+        let (service_sid, sid) = (service_sid.to_owned(), sid.to_owned());
+        self.read(move |c| {
+            c.row(
+                &format!("SELECT {WEBHOOK} FROM verify_webhooks WHERE sid = ?1 AND app_id = ?2 AND service_sid = ?3"),
+                params![sid, app_id, service_sid],
+                webhook_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn webhooks(
+        &self,
+        app_id: i64,
+        service_sid: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookRow>> {
+        let service_sid = service_sid.to_owned();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {WEBHOOK} FROM verify_webhooks WHERE app_id = ?1 AND service_sid = ?2 \
+                     AND seq > ?3 ORDER BY seq LIMIT ?4"
+                ))
+                .map_err(classify)?;
+            let rows = stmt
+                .query_map(params![app_id, service_sid, after_seq, limit], webhook_row)
+                .map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn update_webhook(
+        &self,
+        app_id: i64,
+        sid: &str,
+        settings: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let (sid, settings) = (sid.to_owned(), settings.to_owned());
+        self.write(move |c| {
+            c.run(
+                "UPDATE verify_webhooks SET settings = ?3, updated_at = ?4 WHERE sid = ?1 AND app_id = ?2",
+                params![sid, app_id, settings, now],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn delete_webhook(&self, app_id: i64, sid: &str) -> Result<bool> {
+        let sid = sid.to_owned();
+        self.write(move |c| {
+            c.run(
+                "DELETE FROM verify_webhooks WHERE sid = ?1 AND app_id = ?2",
+                params![sid, app_id],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
         })
         .await
     }

@@ -1214,3 +1214,224 @@ async fn rate_limits_and_buckets_limit_verifications_by_their_values() {
     assert_eq!(s.twilio(&a, "DELETE", &limit, &[]).await.status, 204);
     assert_eq!(s.twilio(&a, "GET", &limit, &[]).await.status, 404);
 }
+
+/// A loopback receiver of webhook posts: each one's signature header,
+/// URL and form parameters.
+async fn receiver() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Vec<(String, String)>)>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let tx = tx.clone();
+                async move {
+                    let signature = headers
+                        .get("x-twilio-signature")
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default();
+                    let params = form_urlencoded::parse(&body).into_owned().collect();
+                    tx.send((signature, params)).unwrap();
+                    "ok"
+                }
+            },
+        ),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn webhooks_hear_factor_and_challenge_events_signed_with_the_auth_token() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let service = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Hooks")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (url, mut received) = receiver().await;
+    let hooks = format!("/Services/{service}/Webhooks");
+    let created = s
+        .twilio(
+            &a,
+            "POST",
+            &hooks,
+            &[
+                ("FriendlyName", "all"),
+                ("EventTypes", "factor.created"),
+                ("EventTypes", "factor.verified"),
+                ("EventTypes", "challenge.approved"),
+                ("WebhookUrl", &url),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    same_as(
+        &json(&created),
+        "POST /v2/Services/{ServiceSid}/Webhooks create",
+        &[],
+    );
+    let yw = json(&created)["sid"].as_str().unwrap().to_owned();
+    sid_like(&json(&created)["sid"], "YW");
+    same_as(
+        &json(&s.twilio(&a, "GET", &format!("{hooks}/{yw}"), &[]).await),
+        "GET /v2/Services/{ServiceSid}/Webhooks/{Sid} fetch",
+        &[],
+    );
+    same_as(
+        &json(&s.twilio(&a, "GET", &hooks, &[]).await),
+        "GET /v2/Services/{ServiceSid}/Webhooks readFull",
+        &[],
+    );
+    let bad = s
+        .twilio(
+            &a,
+            "POST",
+            &hooks,
+            &[
+                ("FriendlyName", "x"),
+                ("EventTypes", "sms.sent"),
+                ("WebhookUrl", &url),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (bad.status, json(&bad)["code"].as_u64()),
+        (400, Some(60200))
+    );
+
+    let factors = format!("/Services/{service}/Entities/hook-user-1/Factors");
+    let factor = json(
+        &s.twilio(
+            &a,
+            "POST",
+            &factors,
+            &[("FactorType", "totp"), ("FriendlyName", "Phone")],
+        )
+        .await,
+    );
+    let (signature, params) = tokio::time::timeout(Duration::from_secs(5), received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(get("type"), "factor.created");
+    assert_eq!(get("factor_sid"), factor["sid"].as_str().unwrap());
+    assert_eq!(get("entity_identity"), "hook-user-1");
+    assert_eq!(get("account_sid"), a.sid);
+    assert_eq!(
+        signature,
+        passcode_server::sender::events::twilio_signature(&a.token, &url, &params),
+        "signed with the auth token over the URL and the sorted parameters"
+    );
+    assert_ne!(
+        signature,
+        passcode_server::sender::events::twilio_signature("other", &url, &params)
+    );
+
+    let secret = factor["binding"]["secret"].as_str().unwrap().to_owned();
+    let fpath = format!("{factors}/{}", factor["sid"].as_str().unwrap());
+    s.twilio(
+        &a,
+        "POST",
+        &fpath,
+        &[("AuthPayload", &totp_now(&secret, s.now()))],
+    )
+    .await;
+    let (_, params) = tokio::time::timeout(Duration::from_secs(5), received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        params.contains(&("type".into(), "factor.verified".into())),
+        "{params:?}"
+    );
+
+    // Disabled, it hears nothing; a challenge approved is heard once on.
+    let off = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("{hooks}/{yw}"),
+            &[("Status", "disabled")],
+        )
+        .await;
+    same_as(
+        &json(&off),
+        "POST /v2/Services/{ServiceSid}/Webhooks/{Sid} update",
+        &[],
+    );
+    assert_eq!(json(&off)["status"], "disabled");
+    s.advance(30);
+    let challenges = format!("/Services/{service}/Entities/hook-user-1/Challenges");
+    let factor_sid = factor["sid"].as_str().unwrap().to_owned();
+    s.twilio(
+        &a,
+        "POST",
+        &challenges,
+        &[
+            ("FactorSid", &factor_sid),
+            ("AuthPayload", &totp_now(&secret, s.now())),
+        ],
+    )
+    .await;
+    s.twilio(
+        &a,
+        "POST",
+        &format!("{hooks}/{yw}"),
+        &[("Status", "enabled")],
+    )
+    .await;
+    s.advance(30);
+    let approved = json(
+        &s.twilio(
+            &a,
+            "POST",
+            &challenges,
+            &[
+                ("FactorSid", &factor_sid),
+                ("AuthPayload", &totp_now(&secret, s.now())),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(approved["status"], "approved");
+    let (_, params) = tokio::time::timeout(Duration::from_secs(5), received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        params.contains(&("type".into(), "challenge.approved".into())),
+        "{params:?}"
+    );
+    assert!(
+        params.contains(&(
+            "challenge_sid".into(),
+            approved["sid"].as_str().unwrap().to_owned()
+        )),
+        "{params:?}"
+    );
+    assert!(
+        received.try_recv().is_err(),
+        "nothing while disabled, nothing twice"
+    );
+    assert_eq!(
+        s.twilio(&a, "DELETE", &format!("{hooks}/{yw}"), &[])
+            .await
+            .status,
+        204
+    );
+}
