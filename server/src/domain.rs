@@ -31,6 +31,7 @@ use crate::store::sqlite::SANDBOX_USER;
 use crate::store::{App, Counter, Device, MonthStats, Store, StoreError, User, Versioned};
 
 mod accounts;
+mod attempts;
 mod buckets;
 mod cas;
 mod credentials;
@@ -54,6 +55,7 @@ use keys::*;
 use tokens::*;
 
 pub use accounts::{AccountToken, NewApiKey, create_api_key, rotate_token};
+pub use attempts::{AttemptQuery, VerifyAttempt};
 pub use buckets::{Bucket, VerifyRateLimit};
 pub use credentials::Enrolled;
 pub use factors::{

@@ -127,6 +127,13 @@ impl Phone {
         Ok(phone)
     }
 
+    /// The number's region as ISO 3166 alpha-2 (the calling code's main
+    /// region), or `ZZ` where the metadata has none.
+    #[must_use]
+    pub fn region(&self) -> String {
+        main_region(self.country_code).map_or_else(|| "ZZ".to_owned(), |id| id.as_ref().to_owned())
+    }
+
     /// The line type; sandbox numbers are landlines, as Authy's sandbox
     /// said of every number.
     #[must_use]

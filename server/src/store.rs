@@ -19,7 +19,9 @@ mod verify;
 
 pub use factors::{ChallengeFilter, ChallengeRow, EntityRow, FactorRow, FactorStore};
 pub use rate_limits::{BucketRow, RateLimitRow, RateLimitStore};
-pub use verify::{Account, ApiKey, VerifyServiceRow, VerifyStore, WebhookRow};
+pub use verify::{
+    Account, ApiKey, AttemptFilter, AttemptRow, VerifyServiceRow, VerifyStore, WebhookRow,
+};
 
 /// An application (a tenant), as the API sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

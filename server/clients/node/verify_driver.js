@@ -244,6 +244,19 @@ const CASES = [
       server.close();
     }
   }],
+  ['attempts.list_fetch_summary', async () => {
+    const to = '+14155550502';
+    const n = messageCount();
+    const v = await start(to);
+    const code = (await waitCode(n, to)).code;
+    await checkCode(code, to);
+    const attempts = await client.verify.v2.verificationAttempts.list({ verificationSid: v.sid });
+    eq(attempts.length, 1, 'one send');
+    eq(attempts[0].conversionStatus, 'converted', 'converted');
+    eq((await client.verify.v2.verificationAttempts(attempts[0].sid).fetch()).verificationSid, v.sid, 'fetched');
+    const summary = await client.verify.v2.verificationAttemptsSummary().fetch({ verifyServiceSid: S.service });
+    eq(summary.totalAttempts, summary.totalConverted + summary.totalUnconverted, 'totals add up');
+  }],
   ['accounts.api_key', async () => {
     const keyed = twilio(process.env.VERIFY_API_KEY_SID, process.env.VERIFY_API_KEY_SECRET, { accountSid: SID });
     keyed.verify.baseUrl = BASE;

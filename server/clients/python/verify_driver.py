@@ -413,6 +413,24 @@ def t_webhook_signed_for_the_sdk_validator():
         server.shutdown()
 
 
+def t_attempts_and_summary():
+    to = "+14155550501"
+    n = message_count()
+    v = start(to)
+    code = wait_code(n, to)["code"]
+    check_code(code, to=to)
+    attempts = client.verify.v2.verification_attempts.list(verification_sid=v.sid)
+    eq(len(attempts), 1, "one send")
+    eq(attempts[0].sid, v.send_code_attempts[0]["attempt_sid"], "the send's VL SID")
+    eq(attempts[0].conversion_status, "converted", "converted")
+    check(not isinstance(attempts[0].date_created, str), "date_created parsed")
+    fetched = client.verify.v2.verification_attempts(attempts[0].sid).fetch()
+    eq(fetched.verification_sid, v.sid, "fetched")
+    summary = client.verify.v2.verification_attempts_summary().fetch(verify_service_sid=S["service"])
+    check(summary.total_attempts >= 1 and summary.total_converted >= 1, "summary %r" % summary.total_attempts)
+    eq(summary.total_attempts, summary.total_converted + summary.total_unconverted, "totals add up")
+
+
 CASES = [
     ("services.create", t_service_create),
     ("services.fetch_update", t_service_fetch_update),
@@ -430,6 +448,7 @@ CASES = [
     ("factors.unverified_60318_push_entity_delete", t_factor_unverified_and_push),
     ("rate_limits.buckets_60208_60211_20429", t_rate_limits_buckets),
     ("webhooks.signed_for_the_sdk_validator", t_webhook_signed_for_the_sdk_validator),
+    ("attempts.list_fetch_summary", t_attempts_and_summary),
     ("accounts.isolation", t_tenants_are_apart),
     ("accounts.api_key", t_api_key),
     ("accounts.bad_credentials_20003", t_bad_credentials),

@@ -48,3 +48,25 @@ CREATE TABLE verify_webhooks (
     updated_at    BIGINT NOT NULL
 );
 CREATE INDEX verify_webhooks_service ON verify_webhooks (service_sid, seq);
+
+-- Each send of a Verify verification's code, and whether the verification
+-- was approved: what /v2/Attempts lists and sums up. The number is kept
+-- masked, with a keyed tag to find it by, never in full.
+CREATE TABLE verify_attempts (
+    seq              BIGSERIAL PRIMARY KEY,
+    sid              TEXT    NOT NULL UNIQUE,
+    app_id           BIGINT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    service_sid      TEXT    NOT NULL,
+    verification_sid TEXT    NOT NULL,
+    channel          TEXT    NOT NULL,
+    country          TEXT    NOT NULL,
+    masked_to        TEXT    NOT NULL,
+    to_tag           TEXT    NOT NULL,
+    code_length      BIGINT NOT NULL,
+    locale           TEXT    NOT NULL,
+    converted        BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL
+);
+CREATE INDEX verify_attempts_app ON verify_attempts (app_id, seq);
+CREATE INDEX verify_attempts_verification ON verify_attempts (app_id, verification_sid);

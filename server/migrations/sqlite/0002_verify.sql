@@ -48,3 +48,25 @@ CREATE TABLE verify_webhooks (
     updated_at    INTEGER NOT NULL
 );
 CREATE INDEX verify_webhooks_service ON verify_webhooks (service_sid, seq);
+
+-- Each send of a Verify verification's code, and whether the verification
+-- was approved: what /v2/Attempts lists and sums up. The number is kept
+-- masked, with a keyed tag to find it by, never in full.
+CREATE TABLE verify_attempts (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    sid              TEXT    NOT NULL UNIQUE,
+    app_id           INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    service_sid      TEXT    NOT NULL,
+    verification_sid TEXT    NOT NULL,
+    channel          TEXT    NOT NULL,
+    country          TEXT    NOT NULL,
+    masked_to        TEXT    NOT NULL,
+    to_tag           TEXT    NOT NULL,
+    code_length      INTEGER NOT NULL,
+    locale           TEXT    NOT NULL,
+    converted        INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE INDEX verify_attempts_app ON verify_attempts (app_id, seq);
+CREATE INDEX verify_attempts_verification ON verify_attempts (app_id, verification_sid);

@@ -15,6 +15,7 @@ use super::AppState;
 use crate::store::App;
 use crate::telemetry;
 
+pub mod attempts;
 pub mod error;
 pub mod factors;
 pub mod form;
@@ -29,6 +30,9 @@ use form::{BODY_LIMIT, Form};
 /// The surface's routes, nested under `/v2`, with its own fallback.
 pub(super) fn router() -> Router<AppState> {
     let v2 = Router::new()
+        .route("/Attempts", get(attempts::list))
+        .route("/Attempts/Summary", get(attempts::summary))
+        .route("/Attempts/{sid}", get(attempts::fetch))
         .route("/Services", post(services::create).get(services::list))
         .route(
             "/Services/{sid}",
@@ -272,6 +276,11 @@ impl Serialize for Meta {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(7))?;
+        // The attempts list names its key first.
+        let key_first = self.key == "attempts";
+        if key_first {
+            map.serialize_entry("key", self.key)?;
+        }
         map.serialize_entry("page", &self.page)?;
         map.serialize_entry("page_size", &self.page_size)?;
         map.serialize_entry("first_page_url", &self.first_page_url)?;
@@ -285,7 +294,9 @@ impl Serialize for Meta {
         } else {
             map.serialize_entry("url", &self.url)?;
             map.serialize_entry("next_page_url", &self.next_page_url)?;
-            map.serialize_entry("key", self.key)?;
+            if !key_first {
+                map.serialize_entry("key", self.key)?;
+            }
         }
         map.end()
     }

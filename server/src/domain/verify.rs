@@ -282,7 +282,11 @@ impl Domain {
                 Channel::Call => Counter::Call,
             },
         );
-        Self::view(service, &phone.e164, &pending, now).ok_or(ApiError::Internal)
+        let verification =
+            Self::view(service, &phone.e164, &pending, now).ok_or(ApiError::Internal)?;
+        self.record_send(app, &verification, &phone, pending.digits, lang, now)
+            .await;
+        Ok(verification)
     }
 
     /// The verification `sid` of `service`: approved and expired ones are
@@ -328,33 +332,40 @@ impl Domain {
         let e164 = self.number_of(sid).ok_or(ApiError::NotFound)?;
         let mine = sid_bytes("VE", sid).ok_or(ApiError::NotFound)?;
         let service_sid = service.sid_bytes();
-        self.update(
-            &verification_key(app.id, &e164),
-            || None,
-            |pending: Option<Pending>| {
-                let mut pending = pending.ok_or(ApiError::NotFound)?;
-                let view = Self::view(service, &e164, &pending, now).ok_or(ApiError::NotFound)?;
-                let Some(part) = pending.verify.as_mut() else {
-                    return Err(ApiError::NotFound);
-                };
-                if part.sid != mine
-                    || part.service != service_sid
-                    || view.status != VerifyStatus::Pending
-                {
-                    return Err(ApiError::NotFound);
-                }
-                part.end = match update {
-                    VerifyUpdate::Cancel => VerifyEnd::Canceled,
-                    VerifyUpdate::Approve => VerifyEnd::Approved,
-                };
-                part.updated_at = now;
-                // No code approves it any more, on either surface.
-                pending.state.cancel();
-                let view = Self::view(service, &e164, &pending, now).ok_or(ApiError::Internal)?;
-                Ok((Some(pending), Step::Write(view)))
-            },
-        )
-        .await
+        let updated = self
+            .update(
+                &verification_key(app.id, &e164),
+                || None,
+                |pending: Option<Pending>| {
+                    let mut pending = pending.ok_or(ApiError::NotFound)?;
+                    let view =
+                        Self::view(service, &e164, &pending, now).ok_or(ApiError::NotFound)?;
+                    let Some(part) = pending.verify.as_mut() else {
+                        return Err(ApiError::NotFound);
+                    };
+                    if part.sid != mine
+                        || part.service != service_sid
+                        || view.status != VerifyStatus::Pending
+                    {
+                        return Err(ApiError::NotFound);
+                    }
+                    part.end = match update {
+                        VerifyUpdate::Cancel => VerifyEnd::Canceled,
+                        VerifyUpdate::Approve => VerifyEnd::Approved,
+                    };
+                    part.updated_at = now;
+                    // No code approves it any more, on either surface.
+                    pending.state.cancel();
+                    let view =
+                        Self::view(service, &e164, &pending, now).ok_or(ApiError::Internal)?;
+                    Ok((Some(pending), Step::Write(view)))
+                },
+            )
+            .await?;
+        if updated.status == VerifyStatus::Approved {
+            self.record_conversion(app, &updated.sid, now).await;
+        }
+        Ok(updated)
     }
 
     /// Checks `code` against the pending verification of a number or SID.
@@ -431,8 +442,9 @@ impl Domain {
                 },
             )
             .await?;
-        if matches!(checked, Checked::Approved(_)) {
+        if let Checked::Approved(verification) = &checked {
             self.count_later(app.id, now, Counter::Auth);
+            self.record_conversion(app, &verification.sid, now).await;
         }
         Ok(checked)
     }

@@ -49,6 +49,60 @@ pub struct WebhookRow {
     pub updated_at: i64,
 }
 
+/// One send of a Verify verification's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    /// Its place in the application's list.
+    pub seq: i64,
+    /// `VL` and 32 hex digits.
+    pub sid: String,
+    /// Its application.
+    pub app_id: i64,
+    /// Its service.
+    pub service_sid: String,
+    /// Its verification.
+    pub verification_sid: String,
+    /// `sms` or `call`.
+    pub channel: String,
+    /// The number's region (ISO 3166 alpha-2).
+    pub country: String,
+    /// The number, masked.
+    pub masked_to: String,
+    /// A keyed tag of the number, to find its attempts by.
+    pub to_tag: String,
+    /// Digits of the code.
+    pub code_length: i64,
+    /// The message's language.
+    pub locale: String,
+    /// Whether its verification was approved.
+    pub converted: bool,
+    /// When it was sent (Unix seconds).
+    pub created_at: i64,
+    /// When it last changed.
+    pub updated_at: i64,
+}
+
+/// Which attempts a list or a summary counts; `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptFilter {
+    /// Of this service.
+    pub service_sid: Option<String>,
+    /// Of this verification.
+    pub verification_sid: Option<String>,
+    /// By this channel.
+    pub channel: Option<String>,
+    /// To this region.
+    pub country: Option<String>,
+    /// To the number with this tag.
+    pub to_tag: Option<String>,
+    /// Converted (true) or not (false).
+    pub converted: Option<bool>,
+    /// Sent at or after.
+    pub created_after: Option<i64>,
+    /// Sent before.
+    pub created_before: Option<i64>,
+}
+
 /// An API key of an application's account.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey {
@@ -112,6 +166,24 @@ pub trait VerifyStore {
         token_hash: &[u8; 32],
         sealed: &[u8],
     ) -> Result<bool>;
+
+    /// Records a send.
+    async fn record_attempt(&self, row: &AttemptRow) -> Result<()>;
+    /// Marks a verification's sends converted.
+    async fn convert_attempts(&self, app_id: i64, verification_sid: &str, now: i64) -> Result<()>;
+    /// The attempt `sid`.
+    async fn attempt(&self, app_id: i64, sid: &str) -> Result<Option<AttemptRow>>;
+    /// Up to `limit` of the application's attempts after `after_seq`, by
+    /// the filter.
+    async fn attempts(
+        &self,
+        app_id: i64,
+        filter: &AttemptFilter,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AttemptRow>>;
+    /// How many attempts the filter matches, and how many are converted.
+    async fn attempt_totals(&self, app_id: i64, filter: &AttemptFilter) -> Result<(i64, i64)>;
 
     /// Stores a new webhook.
     async fn create_webhook(&self, row: &WebhookRow) -> Result<()>;

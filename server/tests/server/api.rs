@@ -542,6 +542,36 @@ struct SlowCommits(Arc<dyn Store>);
 
 #[async_trait]
 impl store::VerifyStore for SlowCommits {
+    async fn record_attempt(&self, row: &store::AttemptRow) -> store::Result<()> {
+        self.0.record_attempt(row).await
+    }
+    async fn convert_attempts(
+        &self,
+        app_id: i64,
+        verification_sid: &str,
+        now: i64,
+    ) -> store::Result<()> {
+        self.0.convert_attempts(app_id, verification_sid, now).await
+    }
+    async fn attempt(&self, app_id: i64, sid: &str) -> store::Result<Option<store::AttemptRow>> {
+        self.0.attempt(app_id, sid).await
+    }
+    async fn attempts(
+        &self,
+        app_id: i64,
+        filter: &store::AttemptFilter,
+        after_seq: i64,
+        limit: u32,
+    ) -> store::Result<Vec<store::AttemptRow>> {
+        self.0.attempts(app_id, filter, after_seq, limit).await
+    }
+    async fn attempt_totals(
+        &self,
+        app_id: i64,
+        filter: &store::AttemptFilter,
+    ) -> store::Result<(i64, i64)> {
+        self.0.attempt_totals(app_id, filter).await
+    }
     async fn seal_account_token(
         &self,
         app_id: i64,

@@ -23,7 +23,7 @@ async fn service(state: &AppState, call: &Call, sid: &str) -> Result<VerifyServi
 }
 
 /// An ISO 8601 date as both SDKs write one (`2015-07-30T20:00:00Z`).
-fn parse_date(text: &str) -> Option<u64> {
+pub(super) fn parse_date(text: &str) -> Option<u64> {
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     let t = time::PrimitiveDateTime::parse(text, &format).ok()?;

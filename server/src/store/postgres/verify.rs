@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 
 use super::{Postgres, StoreError};
-use crate::store::{Account, ApiKey, Result, VerifyServiceRow, VerifyStore, WebhookRow};
+use crate::store::{
+    Account, ApiKey, AttemptFilter, AttemptRow, Result, VerifyServiceRow, VerifyStore, WebhookRow,
+};
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
 
@@ -30,6 +32,34 @@ fn account_row(r: &tokio_postgres::Row) -> Result<Account> {
         sealed_token: r.get(3),
     })
 }
+
+const ATTEMPT: &str = "seq, sid, app_id, service_sid, verification_sid, channel, country, masked_to, to_tag, code_length, locale, converted, created_at, updated_at";
+
+fn attempt_row(r: &tokio_postgres::Row) -> AttemptRow {
+    AttemptRow {
+        seq: r.get(0),
+        sid: r.get(1),
+        app_id: r.get(2),
+        service_sid: r.get(3),
+        verification_sid: r.get(4),
+        channel: r.get(5),
+        country: r.get(6),
+        masked_to: r.get(7),
+        to_tag: r.get(8),
+        code_length: r.get(9),
+        locale: r.get(10),
+        converted: r.get(11),
+        created_at: r.get(12),
+        updated_at: r.get(13),
+    }
+}
+
+/// The filter as a condition on parameters $2 to $9 (unset: matches all).
+const ATTEMPT_FILTER: &str = "app_id = $1 AND ($2::TEXT IS NULL OR service_sid = $2) \
+     AND ($3::TEXT IS NULL OR verification_sid = $3) AND ($4::TEXT IS NULL OR channel = $4) \
+     AND ($5::TEXT IS NULL OR country = $5) AND ($6::TEXT IS NULL OR to_tag = $6) \
+     AND ($7::BOOLEAN IS NULL OR converted = $7) AND ($8::BIGINT IS NULL OR created_at >= $8) \
+     AND ($9::BIGINT IS NULL OR created_at < $9)";
 
 const WEBHOOK: &str = "seq, sid, app_id, service_sid, settings, created_at, updated_at";
 
@@ -162,6 +192,111 @@ impl VerifyStore for Postgres {
         )
         .await
         .map(|n| n == 1)
+    }
+
+    async fn record_attempt(&self, row: &AttemptRow) -> Result<()> {
+        self.exec(
+            "INSERT INTO verify_attempts (sid, app_id, service_sid, verification_sid, channel, \
+             country, masked_to, to_tag, code_length, locale, converted, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+            &[
+                &row.sid,
+                &row.app_id,
+                &row.service_sid,
+                &row.verification_sid,
+                &row.channel,
+                &row.country,
+                &row.masked_to,
+                &row.to_tag,
+                &row.code_length,
+                &row.locale,
+                &row.converted,
+                &row.created_at,
+                &row.updated_at,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn convert_attempts(&self, app_id: i64, verification_sid: &str, now: i64) -> Result<()> {
+        self.exec(
+            "UPDATE verify_attempts SET converted = TRUE, updated_at = $3 \
+             WHERE app_id = $1 AND verification_sid = $2",
+            &[&app_id, &verification_sid, &now],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn attempt(&self, app_id: i64, sid: &str) -> Result<Option<AttemptRow>> {
+        Ok(self
+            .row(
+                &format!("SELECT {ATTEMPT} FROM verify_attempts WHERE app_id = $1 AND sid = $2"),
+                &[&app_id, &sid],
+            )
+            .await?
+            .as_ref()
+            .map(attempt_row))
+    }
+
+    async fn attempts(
+        &self,
+        app_id: i64,
+        filter: &AttemptFilter,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AttemptRow>> {
+        let f = filter;
+        let limit = i64::from(limit);
+        Ok(self
+            .rows(
+                &format!(
+                    "SELECT {ATTEMPT} FROM verify_attempts WHERE {ATTEMPT_FILTER} \
+                     AND seq > $10 ORDER BY seq LIMIT $11"
+                ),
+                &[
+                    &app_id,
+                    &f.service_sid,
+                    &f.verification_sid,
+                    &f.channel,
+                    &f.country,
+                    &f.to_tag,
+                    &f.converted,
+                    &f.created_after,
+                    &f.created_before,
+                    &after_seq,
+                    &limit,
+                ],
+            )
+            .await?
+            .iter()
+            .map(attempt_row)
+            .collect())
+    }
+
+    async fn attempt_totals(&self, app_id: i64, filter: &AttemptFilter) -> Result<(i64, i64)> {
+        let f = filter;
+        let row = self
+            .row(
+                &format!(
+                    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN converted THEN 1 ELSE 0 END), 0)::BIGINT \
+                     FROM verify_attempts WHERE {ATTEMPT_FILTER}"
+                ),
+                &[
+                    &app_id,
+                    &f.service_sid,
+                    &f.verification_sid,
+                    &f.channel,
+                    &f.country,
+                    &f.to_tag,
+                    &f.converted,
+                    &f.created_after,
+                    &f.created_before,
+                ],
+            )
+            .await?;
+        Ok(row.map_or((0, 0), |r| (r.get(0), r.get(1))))
     }
 
     async fn create_webhook(&self, row: &WebhookRow) -> Result<()> {

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Cached, Sqlite, classify, internal};
-use crate::store::{Account, ApiKey, Result, VerifyServiceRow, VerifyStore, WebhookRow};
+use crate::store::{
+    Account, ApiKey, AttemptFilter, AttemptRow, Result, VerifyServiceRow, VerifyStore, WebhookRow,
+};
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
 
@@ -36,6 +38,34 @@ fn account((app_id, sid, hash, sealed_token): AccountColumns) -> Result<Account>
         sealed_token,
     })
 }
+
+const ATTEMPT: &str = "seq, sid, app_id, service_sid, verification_sid, channel, country, masked_to, to_tag, code_length, locale, converted, created_at, updated_at";
+
+fn attempt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttemptRow> {
+    Ok(AttemptRow {
+        seq: r.get(0)?,
+        sid: r.get(1)?,
+        app_id: r.get(2)?,
+        service_sid: r.get(3)?,
+        verification_sid: r.get(4)?,
+        channel: r.get(5)?,
+        country: r.get(6)?,
+        masked_to: r.get(7)?,
+        to_tag: r.get(8)?,
+        code_length: r.get(9)?,
+        locale: r.get(10)?,
+        converted: r.get(11)?,
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+    })
+}
+
+/// The filter as a condition on parameters ?2 to ?9 (unset: matches all).
+const ATTEMPT_FILTER: &str = "app_id = ?1 AND (?2 IS NULL OR service_sid = ?2) \
+     AND (?3 IS NULL OR verification_sid = ?3) AND (?4 IS NULL OR channel = ?4) \
+     AND (?5 IS NULL OR country = ?5) AND (?6 IS NULL OR to_tag = ?6) \
+     AND (?7 IS NULL OR converted = ?7) AND (?8 IS NULL OR created_at >= ?8) \
+     AND (?9 IS NULL OR created_at < ?9)";
 
 const WEBHOOK: &str = "seq, sid, app_id, service_sid, settings, created_at, updated_at";
 
@@ -206,6 +236,126 @@ impl VerifyStore for Sqlite {
                 params![app_id, hash, sealed],
             )
             .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn record_attempt(&self, row: &AttemptRow) -> Result<()> {
+        let row = row.clone();
+        self.write(move |c| {
+            c.run(
+                "INSERT INTO verify_attempts (sid, app_id, service_sid, verification_sid, channel, \
+                 country, masked_to, to_tag, code_length, locale, converted, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
+                params![
+                    row.sid,
+                    row.app_id,
+                    row.service_sid,
+                    row.verification_sid,
+                    row.channel,
+                    row.country,
+                    row.masked_to,
+                    row.to_tag,
+                    row.code_length,
+                    row.locale,
+                    row.converted,
+                    row.created_at,
+                    row.updated_at
+                ],
+            )
+            .map(drop)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn convert_attempts(&self, app_id: i64, verification_sid: &str, now: i64) -> Result<()> {
+        let sid = verification_sid.to_owned();
+        self.write(move |c| {
+            c.run(
+                "UPDATE verify_attempts SET converted = 1, updated_at = ?3 \
+                 WHERE app_id = ?1 AND verification_sid = ?2",
+                params![app_id, sid, now],
+            )
+            .map(drop)
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn attempt(&self, app_id: i64, sid: &str) -> Result<Option<AttemptRow>> {
+        let sid = sid.to_owned();
+        self.read(move |c| {
+            c.row(
+                &format!("SELECT {ATTEMPT} FROM verify_attempts WHERE app_id = ?1 AND sid = ?2"),
+                params![app_id, sid],
+                attempt_row,
+            )
+            .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn attempts(
+        &self,
+        app_id: i64,
+        filter: &AttemptFilter,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AttemptRow>> {
+        let f = filter.clone();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {ATTEMPT} FROM verify_attempts WHERE {ATTEMPT_FILTER} \
+                     AND seq > ?10 ORDER BY seq LIMIT ?11"
+                ))
+                .map_err(classify)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        app_id,
+                        f.service_sid,
+                        f.verification_sid,
+                        f.channel,
+                        f.country,
+                        f.to_tag,
+                        f.converted,
+                        f.created_after,
+                        f.created_before,
+                        after_seq,
+                        limit
+                    ],
+                    attempt_row,
+                )
+                .map_err(classify)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        })
+        .await
+    }
+
+    async fn attempt_totals(&self, app_id: i64, filter: &AttemptFilter) -> Result<(i64, i64)> {
+        let f = filter.clone();
+        self.read(move |c| {
+            c.row(
+                &format!(
+                    "SELECT COUNT(*), COALESCE(SUM(converted), 0) FROM verify_attempts WHERE {ATTEMPT_FILTER}"
+                ),
+                params![
+                    app_id,
+                    f.service_sid,
+                    f.verification_sid,
+                    f.channel,
+                    f.country,
+                    f.to_tag,
+                    f.converted,
+                    f.created_after,
+                    f.created_before
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(classify)
         })
         .await

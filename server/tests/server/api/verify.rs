@@ -1435,3 +1435,141 @@ async fn webhooks_hear_factor_and_challenge_events_signed_with_the_auth_token() 
         204
     );
 }
+
+#[tokio::test]
+async fn attempts_record_each_send_and_their_conversion() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let service = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Counted")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start_path = format!("/Services/{service}/Verifications");
+    let first = json(
+        &s.twilio(
+            &a,
+            "POST",
+            &start_path,
+            &[("To", "+15017122661"), ("Channel", "sms")],
+        )
+        .await,
+    );
+    s.twilio(
+        &a,
+        "POST",
+        &start_path,
+        &[("To", "+15017122661"), ("Channel", "call")],
+    )
+    .await;
+    let code = s.last_code();
+    s.twilio(
+        &a,
+        "POST",
+        &start_path,
+        &[
+            ("To", "+447400123456"),
+            ("Channel", "sms"),
+            ("Locale", "es"),
+        ],
+    )
+    .await;
+    let checked = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{service}/VerificationCheck"),
+            &[("To", "+15017122661"), ("Code", &code)],
+        )
+        .await;
+    assert_eq!(json(&checked)["status"], "approved");
+
+    let listed = json(&s.twilio(&a, "GET", "/Attempts", &[]).await);
+    same_as(&listed, "GET /v2/Attempts listVerificationAttempts", &[]);
+    let attempts = listed["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3, "{listed}");
+    assert_eq!(
+        attempts[0]["sid"], first["send_code_attempts"][0]["attempt_sid"],
+        "the VL SID of the send"
+    );
+    assert_eq!(attempts[0]["conversion_status"], "converted");
+    assert_eq!(attempts[1]["channel"], "call");
+    assert_eq!(attempts[2]["conversion_status"], "unconverted");
+    assert_eq!(attempts[2]["channel_data"]["country"], "GB");
+    assert_eq!(attempts[2]["channel_data"]["locale"], "es");
+    assert!(
+        !listed.to_string().contains("7400123456"),
+        "no number in full: {listed}"
+    );
+    let one = json(
+        &s.twilio(
+            &a,
+            "GET",
+            &format!("/Attempts/{}", attempts[0]["sid"].as_str().unwrap()),
+            &[],
+        )
+        .await,
+    );
+    same_as(&one, "GET /v2/Attempts/{Sid} fetchVerificationAttempt", &[]);
+
+    let by_number = json(
+        &s.twilio(
+            &a,
+            "GET",
+            "/Attempts",
+            &[("ChannelData.To", "+447400123456")],
+        )
+        .await,
+    );
+    assert_eq!(
+        by_number["attempts"].as_array().unwrap().len(),
+        1,
+        "{by_number}"
+    );
+    let by_sid = json(
+        &s.twilio(
+            &a,
+            "GET",
+            "/Attempts",
+            &[
+                ("VerificationSid", first["sid"].as_str().unwrap()),
+                ("Channel", "sms"),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(by_sid["attempts"].as_array().unwrap().len(), 1, "{by_sid}");
+    let summary = json(
+        &s.twilio(
+            &a,
+            "GET",
+            "/Attempts/Summary",
+            &[("VerifyServiceSid", &service)],
+        )
+        .await,
+    );
+    same_as(&summary, "GET /v2/Attempts/Summary getAttemptsSummary", &[]);
+    assert_eq!(
+        (
+            &summary["total_attempts"],
+            &summary["total_converted"],
+            &summary["total_unconverted"],
+            &summary["conversion_rate_percentage"]
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(2),
+            &serde_json::json!(1),
+            &serde_json::json!("66.666666667")
+        )
+    );
+    let b = account(&s, 2).await;
+    let other = json(&s.twilio(&b, "GET", "/Attempts", &[]).await);
+    assert_eq!(
+        other["attempts"].as_array().unwrap().len(),
+        0,
+        "another account sees none"
+    );
+}

@@ -1,0 +1,197 @@
+//! Verify's attempts: each send of a verification's code, recorded when it
+//! is sent and marked converted when its verification is approved, listed
+//! and summed up by `/v2/Attempts`. The number is kept masked, with a keyed
+//! tag to find it by.
+
+use super::*;
+use crate::store::{AttemptFilter, AttemptRow};
+
+/// Which attempts a list or a summary counts.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptQuery {
+    /// Of this service.
+    pub service_sid: Option<String>,
+    /// Of this verification.
+    pub verification_sid: Option<String>,
+    /// By this channel (`sms`, `call`).
+    pub channel: Option<String>,
+    /// To this region (ISO 3166 alpha-2).
+    pub country: Option<String>,
+    /// To this number (E.164).
+    pub to: Option<String>,
+    /// Converted (true) or not (false).
+    pub converted: Option<bool>,
+    /// Sent at or after (Unix seconds).
+    pub created_after: Option<u64>,
+    /// Sent before (Unix seconds).
+    pub created_before: Option<u64>,
+}
+
+/// One attempt as the surface shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyAttempt {
+    /// `VL` and 32 hex digits.
+    pub sid: String,
+    /// Its service.
+    pub service_sid: String,
+    /// Its verification.
+    pub verification_sid: String,
+    /// `sms` or `call`.
+    pub channel: String,
+    /// The number's region.
+    pub country: String,
+    /// The number, masked.
+    pub masked_to: String,
+    /// Digits of the code.
+    pub code_length: u8,
+    /// The message's language.
+    pub locale: String,
+    /// Whether its verification was approved.
+    pub converted: bool,
+    /// When it was sent.
+    pub created_at: u64,
+    /// When it last changed.
+    pub updated_at: u64,
+    /// Its place in the list.
+    pub seq: i64,
+}
+
+fn view(row: AttemptRow) -> VerifyAttempt {
+    VerifyAttempt {
+        sid: row.sid,
+        service_sid: row.service_sid,
+        verification_sid: row.verification_sid,
+        channel: row.channel,
+        country: row.country,
+        masked_to: row.masked_to,
+        code_length: u8::try_from(row.code_length).unwrap_or(0),
+        locale: row.locale,
+        converted: row.converted,
+        created_at: u64::try_from(row.created_at).unwrap_or(0),
+        updated_at: u64::try_from(row.updated_at).unwrap_or(0),
+        seq: row.seq,
+    }
+}
+
+impl Domain {
+    /// The tag a number's attempts are found by.
+    pub(super) fn number_tag(&self, e164: &str) -> String {
+        hex::encode(
+            &self.keyed_tag(b"passcode-server attempt number v1\0", &[e164.as_bytes()])[..16],
+        )
+    }
+
+    /// Records the last send of `verification` to `phone`. A failure is
+    /// logged, never the request's: the code went out.
+    pub(super) async fn record_send(
+        &self,
+        app: &App,
+        verification: &Verification,
+        phone: &Phone,
+        digits: u8,
+        lang: Lang,
+        now: u64,
+    ) {
+        let Some(last) = verification.attempts.last() else {
+            return;
+        };
+        let row = AttemptRow {
+            seq: 0,
+            sid: last.sid.clone(),
+            app_id: app.id,
+            service_sid: verification.service_sid.clone(),
+            verification_sid: verification.sid.clone(),
+            channel: match last.channel {
+                Channel::Sms => "sms",
+                Channel::Call => "call",
+            }
+            .to_owned(),
+            country: phone.region(),
+            masked_to: Phone::masked(phone.country_code, &phone.national),
+            to_tag: self.number_tag(&phone.e164),
+            code_length: i64::from(digits),
+            locale: lang.tag().to_owned(),
+            converted: false,
+            created_at: now_i64(now),
+            updated_at: now_i64(now),
+        };
+        if let Err(e) = self.store.record_attempt(&row).await {
+            tracing::warn!(app_id = app.id, error = %e, "a Verify attempt was not recorded");
+        }
+    }
+
+    /// Marks a verification's sends converted (it was approved).
+    pub(super) async fn record_conversion(&self, app: &App, verification_sid: &str, now: u64) {
+        if let Err(e) = self
+            .store
+            .convert_attempts(app.id, verification_sid, now_i64(now))
+            .await
+        {
+            tracing::warn!(app_id = app.id, error = %e, "a Verify conversion was not recorded");
+        }
+    }
+
+    fn attempt_filter(&self, query: &AttemptQuery) -> AttemptFilter {
+        AttemptFilter {
+            service_sid: query.service_sid.clone(),
+            verification_sid: query.verification_sid.clone(),
+            channel: query.channel.clone(),
+            country: query.country.clone(),
+            to_tag: query.to.as_deref().map(|to| self.number_tag(to)),
+            converted: query.converted,
+            created_after: query.created_after.map(now_i64),
+            created_before: query.created_before.map(now_i64),
+        }
+    }
+
+    /// The attempt `sid`.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`].
+    pub async fn attempt(&self, app: &App, sid: &str) -> Result<VerifyAttempt, ApiError> {
+        self.store
+            .attempt(app.id, sid)
+            .await?
+            .map(view)
+            .ok_or(ApiError::NotFound)
+    }
+
+    /// Up to `limit` of the application's attempts after place `after`.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn attempts(
+        &self,
+        app: &App,
+        query: &AttemptQuery,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<VerifyAttempt>, ApiError> {
+        Ok(self
+            .store
+            .attempts(app.id, &self.attempt_filter(query), after, limit)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
+    }
+
+    /// How many attempts the query matches, and how many converted.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn attempts_summary(
+        &self,
+        app: &App,
+        query: &AttemptQuery,
+    ) -> Result<(u64, u64), ApiError> {
+        let (total, converted) = self
+            .store
+            .attempt_totals(app.id, &self.attempt_filter(query))
+            .await?;
+        Ok((
+            u64::try_from(total).unwrap_or(0),
+            u64::try_from(converted).unwrap_or(0),
+        ))
+    }
+}
