@@ -1,5 +1,7 @@
-//! Load on loopback: the verify endpoint and the phone-verification check,
-//! each with `--durability full` and `normal`, driven by `wrk` (Debian:
+//! Load on loopback: the verify endpoint, the phone-verification check and
+//! Verify v2's `VerificationCheck` (with the ratio of its CPU a request to
+//! the phone-verification check's), each with `--durability full` and
+//! `normal`, driven by `wrk` (Debian:
 //! `apt-get install wrk`) against the release binary, each run bounded in
 //! time. Prints requests/s, p50 and p99 latency, and the server's CPU per
 //! request (from `/proc/PID/stat`), at full load and at about half of it.
@@ -170,6 +172,71 @@ async fn seed_verifications(count: usize, now: u64) -> (Seeded, Vec<(String, Str
     (seeded, pairs)
 }
 
+/// Verify verifications started through the Verify surface's verbs, and
+/// the request lines that check each one's code with the official SDKs'
+/// encoding (`To`, `Code`, Basic auth with the account's SID and token).
+async fn seed_verify_checks(count: usize, now: u64) -> (Seeded, Vec<String>) {
+    use base64::Engine;
+    let (seeded, seeding, app) = open_seeded(None).await;
+    let keep = Arc::new(Keep::default());
+    let store = Arc::clone(seeding.store());
+    drop(seeding);
+    let account = passcode_server::domain::rotate_token(store.as_ref(), app.id)
+        .await
+        .unwrap();
+    let limits = Limits {
+        app_sends: passcode::RateLimit::new(u32::MAX, 1, u32::MAX).unwrap(),
+        ..Limits::default()
+    };
+    let domain = Domain::new(
+        store,
+        Arc::new(MasterKey::from_bytes(&MASTER)),
+        keep.clone(),
+        limits,
+    );
+    let patch = passcode_server::domain::ServicePatch {
+        friendly_name: Some("Load".into()),
+        ..Default::default()
+    };
+    let service = domain
+        .create_verify_service(&app, patch, now)
+        .await
+        .unwrap();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(32) {
+        let started = futures::future::join_all(chunk.iter().map(|i| {
+            let (domain, app, service) = (&domain, &app, &service);
+            async move {
+                let request = passcode_server::domain::VerifyStart {
+                    to: format!("+1775{:07}", 2_000_000 + i),
+                    channel: Channel::Sms,
+                    locale: None,
+                    custom_friendly_name: None,
+                    rate_limits: Vec::new(),
+                };
+                domain.start_verify(app, service, request, now).await
+            }
+        }))
+        .await;
+        for s in started {
+            s.unwrap();
+        }
+    }
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", account.sid, account.token))
+    );
+    let path = format!("/v2/Services/{}/VerificationCheck", service.sid);
+    let lines = keep
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| format!("POST\t{path}\tTo=%2B{}&Code={}\t{auth}", &m.to[1..], m.code))
+        .collect();
+    (seeded, lines)
+}
+
 /// A fresh database on the cluster at `base`; its URL.
 async fn fresh_postgres(base: &str) -> String {
     let mut bytes = [0u8; 6];
@@ -190,6 +257,13 @@ async fn open_seeded(postgres: Option<&str>) -> (Seeded, Domain, App) {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("master.key");
     std::fs::write(&key_file, format!("{}\n", hex::encode(MASTER))).unwrap();
+    // The server refuses a key file others can read.
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let key = MasterKey::from_bytes(&MASTER);
     let (store, database): (Arc<dyn Store>, String) = match postgres {
         None => {
@@ -326,16 +400,40 @@ fn wrk(
     seconds: u64,
     delay_ms: f64,
 ) -> Run {
-    let list = dir.join("paths.txt");
-    std::fs::write(&list, paths.join("\n")).unwrap();
-    let script = dir.join("paths.lua");
+    wrk_lines(server, &gets(paths), dir, connections, seconds, delay_ms)
+}
+
+/// Authy GETs as request lines.
+fn gets(paths: &[String]) -> Vec<String> {
+    paths.iter().map(|p| format!("GET\t{p}\t\t")).collect()
+}
+
+/// Drives `wrk` with request lines `METHOD<TAB>PATH<TAB>BODY<TAB>AUTH`:
+/// with AUTH (a Basic `Authorization`), a form POST of the Verify surface;
+/// without, the Authy key header.
+fn wrk_lines(
+    server: &Server,
+    lines: &[String],
+    dir: &Path,
+    connections: usize,
+    seconds: u64,
+    delay_ms: f64,
+) -> Run {
+    let list = dir.join("requests.txt");
+    std::fs::write(&list, lines.join("\n")).unwrap();
+    let script = dir.join("requests.lua");
     std::fs::write(
         &script,
         format!(
-            "paths = {{}}\nfor line in io.lines(\"{}\") do paths[#paths + 1] = line end\n\
-             i = 0\nrequest = function()\n  i = i + 1\n  if i > #paths then i = 1 end\n  \
-             return wrk.format(\"GET\", paths[i], {{[\"X-Authy-API-Key\"] = \"{KEY}\"}})\nend\n\
-             {}\n",
+            "reqs = {{}}\nfor line in io.lines(\"{}\") do\n  \
+             local m, p, b, a = line:match(\"^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)$\")\n  \
+             reqs[#reqs + 1] = {{m, p, b, a}}\nend\n\
+             i = 0\nrequest = function()\n  i = i + 1\n  if i > #reqs then i = 1 end\n  \
+             local r = reqs[i]\n  local h = {{}}\n  \
+             if r[4] ~= \"\" then h[\"Authorization\"] = r[4]; h[\"Content-Type\"] = \"application/x-www-form-urlencoded\" \
+             else h[\"X-Authy-API-Key\"] = \"{KEY}\" end\n  \
+             local body = nil\n  if r[3] ~= \"\" then body = r[3] end\n  \
+             return wrk.format(r[1], r[2], h, body)\nend\n{}\n",
             list.display(),
             if delay_ms > 0.0 {
                 format!("delay = function() return {delay_ms:.3} end")
@@ -519,6 +617,36 @@ async fn main() {
             delay,
         );
         report("verification/check", durability, "half", &half);
+        drop(server);
+
+        // The Verify surface's check of the same kind of code: Basic auth,
+        // a form body, the service read, the same compare-and-set.
+        let (seeded, lines) = seed_verify_checks(o.users, now()).await;
+        let server = Server::start(&seeded, durability);
+        let (half_lines, full_lines) = lines.split_at(lines.len() / 2);
+        let verify_full = wrk_lines(
+            &server,
+            full_lines,
+            seeded.dir.path(),
+            o.connections,
+            o.seconds,
+            0.0,
+        );
+        report("v2 VerificationCheck", durability, "full", &verify_full);
+        let delay = o.connections as f64 * 1000.0 / (verify_full.rps / 2.0).max(1.0);
+        let half = wrk_lines(
+            &server,
+            half_lines,
+            seeded.dir.path(),
+            o.connections,
+            o.seconds,
+            delay,
+        );
+        report("v2 VerificationCheck", durability, "half", &half);
+        println!(
+            "|   CPU a request, Verify's check / Authy's verification/check at full load: {:.2}x (goal <= 1.2) |",
+            verify_full.cpu_us / full.cpu_us
+        );
     }
     if let Some(base) = &o.postgres {
         for nodes in [1usize, 3] {

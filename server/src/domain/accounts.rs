@@ -164,7 +164,7 @@ impl Domain {
         if sid_bytes("AC", sid).is_none() {
             return Ok(None);
         }
-        let Some(account) = self.store.account_by_sid(sid).await? else {
+        let Some((account, app)) = self.store.account_with_app(sid).await? else {
             return Ok(None);
         };
         if !bool::from(key_hash(token).ct_eq(&account.token_hash)) {
@@ -180,11 +180,7 @@ impl Domain {
                 .seal_account_token(account.app_id, &account.token_hash, &sealed)
                 .await?;
         }
-        Ok(self
-            .store
-            .app(account.app_id)
-            .await?
-            .map(|app| (app, account.sid)))
+        Ok(Some((app, account.sid)))
     }
 }
 

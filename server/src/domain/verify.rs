@@ -172,12 +172,7 @@ impl Domain {
         unpack_number(&block[..8])
     }
 
-    fn view(
-        service: &VerifyService,
-        e164: &str,
-        pending: &Pending,
-        now: u64,
-    ) -> Option<Verification> {
+    fn view(service_sid: &str, e164: &str, pending: &Pending, now: u64) -> Option<Verification> {
         let part = pending.verify.as_ref()?;
         let status = match (pending.state.status(), part.end) {
             (_, VerifyEnd::Approved) | (passcode::SmsStatus::Approved, _) => VerifyStatus::Approved,
@@ -208,7 +203,7 @@ impl Domain {
             .collect::<Vec<_>>();
         Some(Verification {
             sid,
-            service_sid: service.sid.clone(),
+            service_sid: service_sid.to_owned(),
             to: e164.to_owned(),
             channel: attempts.first().map_or(Channel::Sms, |a| a.channel),
             status,
@@ -283,7 +278,7 @@ impl Domain {
             },
         );
         let verification =
-            Self::view(service, &phone.e164, &pending, now).ok_or(ApiError::Internal)?;
+            Self::view(&service.sid, &phone.e164, &pending, now).ok_or(ApiError::Internal)?;
         self.record_send(app, &verification, &phone, pending.digits, lang, now)
             .await;
         Ok(verification)
@@ -308,7 +303,7 @@ impl Domain {
             .await?
             .ok_or(ApiError::NotFound)?;
         let pending = Pending::decode(&stored.value).ok_or(ApiError::Internal)?;
-        let view = Self::view(service, &e164, &pending, now)
+        let view = Self::view(&service.sid, &e164, &pending, now)
             .filter(|v| v.sid == sid && v.service_sid == service.sid)
             .ok_or(ApiError::NotFound)?;
         match view.status {
@@ -339,7 +334,7 @@ impl Domain {
                 |pending: Option<Pending>| {
                     let mut pending = pending.ok_or(ApiError::NotFound)?;
                     let view =
-                        Self::view(service, &e164, &pending, now).ok_or(ApiError::NotFound)?;
+                        Self::view(&service.sid, &e164, &pending, now).ok_or(ApiError::NotFound)?;
                     let Some(part) = pending.verify.as_mut() else {
                         return Err(ApiError::NotFound);
                     };
@@ -357,7 +352,7 @@ impl Domain {
                     // No code approves it any more, on either surface.
                     pending.state.cancel();
                     let view =
-                        Self::view(service, &e164, &pending, now).ok_or(ApiError::Internal)?;
+                        Self::view(&service.sid, &e164, &pending, now).ok_or(ApiError::Internal)?;
                     Ok((Some(pending), Step::Write(view)))
                 },
             )
@@ -377,11 +372,17 @@ impl Domain {
     pub async fn check_verify(
         &self,
         app: &App,
-        service: &VerifyService,
+        service: &str,
         target: CheckFor,
         code: &str,
         now: u64,
     ) -> Result<Checked, ApiError> {
+        // The service's settings play no part in a check: whether it is the
+        // application's is all that is read.
+        let service_bytes = sid_bytes("VA", service).ok_or(ApiError::NotFound)?;
+        if !self.store.verify_service_exists(app.id, service).await? {
+            return Err(ApiError::NotFound);
+        }
         let (e164, wanted) = match &target {
             CheckFor::To(to) => (
                 Phone::parse_e164(to, false)
@@ -395,7 +396,7 @@ impl Domain {
             ),
         };
         let key = verification_key(app.id, &e164);
-        let service_sid = service.sid_bytes();
+        let service_sid = service_bytes;
         let checked = self
             .update(
                 &key,

@@ -535,18 +535,28 @@ const APP_COLUMNS: &str = "id, name, token_length, sms_enabled, calls_enabled, p
      generic_tokens_enabled, custom_messages_enabled, sandbox";
 
 fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<App> {
+    app_row_at(r, 0)
+}
+
+/// An application read from the columns at `at` onwards (after a join's
+/// own columns).
+fn app_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<App> {
     Ok(App {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        token_length: r.get(2)?,
-        sms_enabled: r.get(3)?,
-        calls_enabled: r.get(4)?,
-        phone_export_enabled: r.get(5)?,
-        generic_tokens_enabled: r.get(6)?,
-        custom_messages_enabled: r.get(7)?,
-        sandbox: r.get(8)?,
+        id: r.get(at)?,
+        name: r.get(at + 1)?,
+        token_length: r.get(at + 2)?,
+        sms_enabled: r.get(at + 3)?,
+        calls_enabled: r.get(at + 4)?,
+        phone_export_enabled: r.get(at + 5)?,
+        generic_tokens_enabled: r.get(at + 6)?,
+        custom_messages_enabled: r.get(at + 7)?,
+        sandbox: r.get(at + 8)?,
     })
 }
+
+/// [`APP_COLUMNS`] of the table `a` of a join.
+const JOINED_APP_COLUMNS: &str = "a.id, a.name, a.token_length, a.sms_enabled, a.calls_enabled, \
+     a.phone_export_enabled, a.generic_tokens_enabled, a.custom_messages_enabled, a.sandbox";
 
 const USER_COLUMNS: &str = "id, app_id, country_code, phone, email, created_at, registered";
 

@@ -158,6 +158,9 @@ pub trait VerifyStore {
     async fn account(&self, app_id: i64) -> Result<Option<Account>>;
     /// The account with this SID.
     async fn account_by_sid(&self, sid: &str) -> Result<Option<Account>>;
+    /// The account with this SID and its application, read at once: what
+    /// every Verify request's authentication reads.
+    async fn account_with_app(&self, sid: &str) -> Result<Option<(Account, super::App)>>;
     /// Keeps the sealed auth token of the application's account if the
     /// token is still the one hashed to `token_hash` and none is kept yet.
     async fn seal_account_token(
@@ -227,6 +230,8 @@ pub trait VerifyStore {
     async fn create_verify_service(&self, row: &VerifyServiceRow) -> Result<bool>;
     /// The application's service `sid`.
     async fn verify_service(&self, app_id: i64, sid: &str) -> Result<Option<VerifyServiceRow>>;
+    /// Whether the application has the service `sid`.
+    async fn verify_service_exists(&self, app_id: i64, sid: &str) -> Result<bool>;
     /// Up to `limit` of the application's services after `after_seq`, in
     /// the order they were created.
     async fn verify_services(

@@ -542,6 +542,12 @@ struct SlowCommits(Arc<dyn Store>);
 
 #[async_trait]
 impl store::VerifyStore for SlowCommits {
+    async fn verify_service_exists(&self, app_id: i64, sid: &str) -> store::Result<bool> {
+        self.0.verify_service_exists(app_id, sid).await
+    }
+    async fn account_with_app(&self, sid: &str) -> store::Result<Option<(store::Account, App)>> {
+        self.0.account_with_app(sid).await
+    }
     async fn record_attempt(&self, row: &store::AttemptRow) -> store::Result<()> {
         self.0.record_attempt(row).await
     }

@@ -229,7 +229,6 @@ pub async fn check(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
     let f = &call.form;
     let code = f.required("Code", 10)?;
     if code.chars().count() < 4 {
@@ -242,7 +241,7 @@ pub async fn check(
     };
     let checked = state
         .domain
-        .check_verify(&call.app, &service, target, &code, call.now)
+        .check_verify(&call.app, &sid, target, &code, call.now)
         .await
         .map_err(|e| call.fail(e))?;
     let v = match checked {

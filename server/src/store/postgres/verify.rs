@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Postgres, StoreError};
+use super::{JOINED_APP_COLUMNS, Postgres, StoreError, app_row_at};
 use crate::store::{
     Account, ApiKey, AttemptFilter, AttemptRow, Result, VerifyServiceRow, VerifyStore, WebhookRow,
 };
@@ -371,6 +371,20 @@ impl VerifyStore for Postgres {
         .map(|n| n == 1)
     }
 
+    async fn account_with_app(&self, sid: &str) -> Result<Option<(Account, crate::store::App)>> {
+        self.row(
+            &format!(
+                "SELECT c.app_id, c.sid, c.token_hash, c.sealed_token, {JOINED_APP_COLUMNS} \
+                 FROM accounts c JOIN apps a ON a.id = c.app_id WHERE c.sid = $1"
+            ),
+            &[&sid],
+        )
+        .await?
+        .as_ref()
+        .map(|r| account_row(r).map(|a| (a, app_row_at(r, 4))))
+        .transpose()
+    }
+
     async fn create_verify_service(&self, row: &VerifyServiceRow) -> Result<bool> {
         self.exec(
             "INSERT INTO verify_services (sid, app_id, settings, version, created_at, updated_at) \
@@ -399,6 +413,16 @@ impl VerifyStore for Postgres {
             .await?
             .as_ref()
             .map(service_row))
+    }
+
+    async fn verify_service_exists(&self, app_id: i64, sid: &str) -> Result<bool> {
+        Ok(self
+            .row(
+                "SELECT 1 FROM verify_services WHERE sid = $1 AND app_id = $2",
+                &[&sid, &app_id],
+            )
+            .await?
+            .is_some())
     }
 
     async fn verify_services(

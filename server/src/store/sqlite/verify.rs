@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Cached, Sqlite, classify, internal};
+use super::{Cached, JOINED_APP_COLUMNS, Sqlite, app_row_at, classify, internal};
 use crate::store::{
     Account, ApiKey, AttemptFilter, AttemptRow, Result, VerifyServiceRow, VerifyStore, WebhookRow,
 };
@@ -449,6 +449,29 @@ impl VerifyStore for Sqlite {
         .await
     }
 
+    async fn account_with_app(&self, sid: &str) -> Result<Option<(Account, crate::store::App)>> {
+        let sid = sid.to_owned();
+        self.read(move |c| {
+            c.row(
+                &format!(
+                    "SELECT c.app_id, c.sid, c.token_hash, c.sealed_token, {JOINED_APP_COLUMNS} \
+                     FROM accounts c JOIN apps a ON a.id = c.app_id WHERE c.sid = ?1"
+                ),
+                [sid],
+                |r| {
+                    let columns = account_row(r)?;
+                    let app = app_row_at(r, 4)?;
+                    Ok((columns, app))
+                },
+            )
+            .optional()
+            .map_err(classify)?
+            .map(|(columns, app)| account(columns).map(|a| (a, app)))
+            .transpose()
+        })
+        .await
+    }
+
     async fn create_verify_service(&self, row: &VerifyServiceRow) -> Result<bool> {
         let row = row.clone();
         self.write(move |c| {
@@ -474,6 +497,21 @@ impl VerifyStore for Sqlite {
                 service_row,
             )
             .optional()
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn verify_service_exists(&self, app_id: i64, sid: &str) -> Result<bool> {
+        let sid = sid.to_owned();
+        self.read(move |c| {
+            c.row(
+                "SELECT 1 FROM verify_services WHERE sid = ?1 AND app_id = ?2",
+                params![sid, app_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
             .map_err(classify)
         })
         .await
