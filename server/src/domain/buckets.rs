@@ -95,27 +95,35 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// A bucket's limit: at most `max` in `interval` seconds, all at once.
+/// The most a bucket may allow a window.
+pub(super) const MAX_MAX: u32 = 100_000;
+
+/// A bucket's limit within one window: `max` at once (the window is the
+/// bucket's interval; each window has its own state, so a bucket allows
+/// `max` in each fixed window of `interval` seconds).
 fn bucket_limit(max: u32, interval: u32) -> Result<RateLimit, ApiError> {
-    RateLimit::new(max, u64::from(interval), max).map_err(|_| invalid("Max", "1 or more"))
+    if max == 0 || max > MAX_MAX {
+        return Err(invalid("Max", "1 to 100000"));
+    }
+    if interval == 0 {
+        return Err(invalid("Interval", "1 or more seconds"));
+    }
+    RateLimit::new(max, u64::from(interval), max).map_err(|_| invalid("Max", "1 to 100000"))
 }
 
-/// The state key of what bucket `seq` has taken for a value's tag; its
-/// limit is in the key, so the sweeper can tell a full bucket (nothing
-/// taken) from one that still counts.
-fn bucket_key(app_id: i64, seq: i64, max: u32, interval: u32, tag: &[u8; 32]) -> String {
+/// The state key of what bucket `seq` has taken in the window ending at
+/// `window_end` for a value's tag: the sweeper removes it once the window
+/// is over, and the value is in no key.
+fn bucket_key(app_id: i64, seq: i64, window_end: u64, tag: &[u8; 32]) -> String {
     format!(
-        "app:{app_id}:bucket:{seq}:{max}:{interval}:{}",
+        "app:{app_id}:bucket:{seq}:{window_end}:{}",
         hex::encode(&tag[..16])
     )
 }
 
-/// The limit a bucket state's key names, for the sweeper.
-pub(super) fn bucket_key_limit(key: &str) -> Option<RateLimit> {
-    let mut parts = key.split(':').skip(4);
-    let max = parts.next()?.parse().ok()?;
-    let interval: u32 = parts.next()?.parse().ok()?;
-    RateLimit::new(max, u64::from(interval), max).ok()
+/// The end of the window a bucket state's key names, for the sweeper.
+pub(super) fn bucket_key_window_end(key: &str) -> Option<u64> {
+    key.split(':').nth(4)?.parse().ok()
 }
 
 impl Domain {
@@ -406,6 +414,12 @@ impl Domain {
         now: u64,
     ) -> Result<(), ApiError> {
         for (name, value) in values {
+            if !valid_name(name) {
+                return Err(invalid(
+                    "RateLimits",
+                    "a rate limit the service does not have",
+                ));
+            }
             let limit = self
                 .store
                 .rate_limit_named(app.id, &service.sid, name)
@@ -424,8 +438,10 @@ impl Domain {
                     u32::try_from(bucket.max).unwrap_or(1),
                     u32::try_from(bucket.interval).unwrap_or(1),
                 );
+                let window_end =
+                    (now / u64::from(interval.max(1)) + 1) * u64::from(interval.max(1));
                 self.take(
-                    &bucket_key(app.id, bucket.seq, max, interval, &tag),
+                    &bucket_key(app.id, bucket.seq, window_end, &tag),
                     bucket_limit(max, interval)?,
                     now,
                     Limit::ServiceRateLimit,
@@ -442,12 +458,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bucket_key_names_its_limit_and_no_value() {
-        let key = bucket_key(3, 9, 5, 60, &[7; 32]);
-        assert_eq!(key, "app:3:bucket:9:5:60:07070707070707070707070707070707");
-        let limit = bucket_key_limit(&key).unwrap();
-        assert_eq!((limit.quota(), limit.period(), limit.burst()), (5, 60, 5));
-        assert!(bucket_key_limit("app:3:bucket:9:x:60:00").is_none());
+    fn a_bucket_key_names_its_window_and_no_value() {
+        let key = bucket_key(3, 9, 1_700_000_040, &[7; 32]);
+        assert_eq!(
+            key,
+            "app:3:bucket:9:1700000040:07070707070707070707070707070707"
+        );
+        assert_eq!(bucket_key_window_end(&key), Some(1_700_000_040));
+        assert!(bucket_key_window_end("app:3:bucket:9:x:00").is_none());
+        assert!(bucket_limit(MAX_MAX + 1, 60).is_err());
+        assert!(bucket_limit(0, 60).is_err());
+        assert!(bucket_limit(5, 0).is_err());
+        // The window's limit allows its max at once.
+        let limit = bucket_limit(5, 60).unwrap();
+        let mut state = RateLimitState::new();
+        assert!((0..5).all(|_| limit.check(&mut state, 1_000).is_ok()));
+        assert!(limit.check(&mut state, 1_000).is_err());
     }
 
     #[test]

@@ -386,6 +386,9 @@ impl Domain {
         service: &VerifyService,
         identity: &str,
     ) -> Result<Entity, ApiError> {
+        if !valid_identity(identity) {
+            return Err(ApiError::NotFound);
+        }
         self.store
             .entity(app.id, &service.sid, identity)
             .await?
@@ -846,7 +849,13 @@ impl Domain {
             });
         }
         let approved = match code {
-            Some(code) => self.check_factor(app, &factor, code, now).await? == Ok(()),
+            Some(code) => match self.check_factor(app, &factor, code, now).await? {
+                Ok(()) => true,
+                Err(Refusal::Throttled) => {
+                    return Err(ApiError::TooManyRequests(Limit::FailedTokens));
+                }
+                Err(_) => false,
+            },
             None => false,
         };
         let row = ChallengeRow {
@@ -988,6 +997,10 @@ impl Domain {
                 s => s.as_str().to_owned(),
             }),
             descending: query.descending,
+            // Pending and expired are both stored pending: the time tells
+            // them apart, in the query, so a page is never cut short.
+            expires_after: (query.status == Some(ChallengeStatus::Pending)).then_some(now_i64(now)),
+            expired_at: (query.status == Some(ChallengeStatus::Expired)).then_some(now_i64(now)),
         };
         let rows = self
             .store
@@ -1012,10 +1025,6 @@ impl Domain {
                 }
             };
             out.push(Self::challenge_view(&entity, factor_sid, row, now));
-        }
-        // A page filtered by pending or expired keeps only its own.
-        if let Some(wanted @ (ChallengeStatus::Pending | ChallengeStatus::Expired)) = query.status {
-            out.retain(|c| c.status == wanted);
         }
         Ok(out)
     }

@@ -163,8 +163,18 @@ impl ServicePatch {
         if s.totp_time_step.is_some_and(|v| !(20..=60).contains(&v)) {
             return Err(invalid("Totp.TimeStep", "20 to 60"));
         }
-        if s.totp_code_length.is_some_and(|v| !(3..=8).contains(&v)) {
-            return Err(invalid("Totp.CodeLength", "3 to 8"));
+        // Verify takes 3 to 8; RFC 4226 (and so the library) no fewer than 6.
+        if s.totp_code_length.is_some_and(|v| !(6..=8).contains(&v)) {
+            return Err(invalid(
+                "Totp.CodeLength",
+                "6 to 8 (RFC 4226 allows no fewer than 6)",
+            ));
+        }
+        if s.totp_issuer
+            .as_ref()
+            .is_some_and(|i| i.trim().is_empty() || i.chars().any(char::is_control))
+        {
+            return Err(invalid("Totp.Issuer", "a name without control characters"));
         }
         if s.totp_skew.is_some_and(|v| v > 2) {
             return Err(invalid("Totp.Skew", "0 to 2"));

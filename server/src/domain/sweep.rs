@@ -63,7 +63,7 @@ impl Domain {
                 key.ends_with(":day") && full(self.limits.destination_daily)
             }
         } else if key.starts_with("app:") && key.contains(":bucket:") {
-            buckets::bucket_key_limit(key).is_some_and(full)
+            buckets::bucket_key_window_end(key).is_some_and(|end| end <= now)
         } else if key.starts_with("app:") && key.contains(":verification:") {
             expired()
         } else {

@@ -303,8 +303,16 @@ impl Domain {
             .await?
             .ok_or(ApiError::NotFound)?;
         let pending = Pending::decode(&stored.value).ok_or(ApiError::Internal)?;
+        // The verification must be this service's: another service of the
+        // application sees none of it.
+        if pending
+            .verify
+            .is_none_or(|part| part.service != service.sid_bytes())
+        {
+            return Err(ApiError::NotFound);
+        }
         let view = Self::view(&service.sid, &e164, &pending, now)
-            .filter(|v| v.sid == sid && v.service_sid == service.sid)
+            .filter(|v| v.sid == sid)
             .ok_or(ApiError::NotFound)?;
         match view.status {
             VerifyStatus::Approved | VerifyStatus::Expired => Err(ApiError::NotFound),

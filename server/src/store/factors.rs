@@ -94,6 +94,10 @@ pub struct ChallengeFilter {
     pub status: Option<String>,
     /// Newest first.
     pub descending: bool,
+    /// Only those expiring after this time (pending ones still live).
+    pub expires_after: Option<i64>,
+    /// Only those expired at this time.
+    pub expired_at: Option<i64>,
 }
 
 /// The rows of Verify's factors.

@@ -15,18 +15,31 @@ pub const MAX_PARAMS: usize = 256;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The parameters of one request, in order.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Form {
     pairs: Vec<(String, String)>,
 }
 
+/// Names only: values carry numbers, codes and secrets.
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pairs.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+/// A name or value: UTF-8 with no NUL (which no parameter has a use for,
+/// and which PostgreSQL refuses in text).
 fn decode(raw: &[u8]) -> Option<String> {
     let spaced: Vec<u8> = raw
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
     let bytes: Vec<u8> = percent_decode(&spaced).collect();
-    String::from_utf8(bytes).ok()
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|text| !text.contains('\0'))
 }
 
 impl Form {
@@ -157,6 +170,14 @@ mod tests {
     fn bad_bytes_and_floods_are_refused_by_name() {
         let error = Form::parse(None, b"Code=%FF%FE").unwrap_err();
         assert_eq!(error.message, "Invalid parameter: Code");
+        let error = Form::parse(None, b"Description=a%00b").unwrap_err();
+        assert_eq!(error.message, "Invalid parameter: Description");
+        let form = Form::parse(None, b"Code=123456&To=%2B15017122661").unwrap();
+        assert_eq!(
+            format!("{form:?}"),
+            r#"["Code", "To"]"#,
+            "no value in Debug"
+        );
         let many = "A=1&".repeat(MAX_PARAMS + 1);
         assert!(Form::parse(None, many.as_bytes()).is_err());
         assert!(Form::parse(None, &vec![b'a'; BODY_LIMIT + 1]).is_err());

@@ -187,7 +187,12 @@ pub async fn list(
 }
 
 fn count(call: &Call, name: &str) -> Result<Option<u32>, VerifyError> {
-    call.form.integer(name, 1..=1_000_000_000)
+    call.form
+        .integer(name, 1..=1_000_000_000)
+        .and_then(|v| match (name, v) {
+            ("Max", Some(n)) if n > 100_000 => Err(VerifyError::parameter("Max")),
+            (_, v) => Ok(v),
+        })
 }
 
 /// `POST .../Buckets` with `Max` and `Interval`: 201.

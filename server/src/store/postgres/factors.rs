@@ -275,9 +275,19 @@ impl FactorStore for Postgres {
                 &format!(
                     "SELECT {CHALLENGE} FROM verify_challenges WHERE app_id = $1 AND entity_seq = $2 \
                      AND ($3::BIGINT IS NULL OR factor_seq = $3) AND ($4::TEXT IS NULL OR status = $4) \
-                     AND {bound} ORDER BY seq {order} LIMIT $6"
+                     AND {bound} AND ($7::BIGINT IS NULL OR expires_at > $7) \
+                     AND ($8::BIGINT IS NULL OR expires_at <= $8) ORDER BY seq {order} LIMIT $6"
                 ),
-                &[&app_id, &entity_seq, &filter.factor_seq, &filter.status, &after, &limit],
+                &[
+                    &app_id,
+                    &entity_seq,
+                    &filter.factor_seq,
+                    &filter.status,
+                    &after,
+                    &limit,
+                    &filter.expires_after,
+                    &filter.expired_at,
+                ],
             )
             .await?
             .iter()

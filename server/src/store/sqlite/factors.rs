@@ -325,9 +325,19 @@ impl FactorStore for Sqlite {
                 &format!(
                     "SELECT {CHALLENGE} FROM verify_challenges WHERE app_id = ?1 AND entity_seq = ?2 \
                      AND (?3 IS NULL OR factor_seq = ?3) AND (?4 IS NULL OR status = ?4) AND {bound} \
+                     AND (?7 IS NULL OR expires_at > ?7) AND (?8 IS NULL OR expires_at <= ?8) \
                      ORDER BY seq {order} LIMIT ?6"
                 ),
-                params![app_id, entity_seq, filter.factor_seq, filter.status, after, limit],
+                params![
+                    app_id,
+                    entity_seq,
+                    filter.factor_seq,
+                    filter.status,
+                    after,
+                    limit,
+                    filter.expires_after,
+                    filter.expired_at
+                ],
                 challenge_row,
             )
         })

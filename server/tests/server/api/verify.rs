@@ -1573,3 +1573,170 @@ async fn attempts_record_each_send_and_their_conversion() {
         "another account sees none"
     );
 }
+
+#[tokio::test]
+async fn a_page_of_pending_challenges_is_never_cut_short_by_expired_ones() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let service = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Pages")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = format!("/Services/{service}/Entities/page-user-1");
+    let factor = json(
+        &s.twilio(
+            &a,
+            "POST",
+            &format!("{base}/Factors"),
+            &[("FactorType", "totp"), ("FriendlyName", "P")],
+        )
+        .await,
+    );
+    let secret = factor["binding"]["secret"].as_str().unwrap().to_owned();
+    let yf = factor["sid"].as_str().unwrap().to_owned();
+    s.twilio(
+        &a,
+        "POST",
+        &format!("{base}/Factors/{yf}"),
+        &[("AuthPayload", &totp_now(&secret, s.now()))],
+    )
+    .await;
+    let challenges = format!("{base}/Challenges");
+    for _ in 0..3 {
+        s.twilio(&a, "POST", &challenges, &[("FactorSid", &yf)])
+            .await;
+    }
+    s.advance(301);
+    let mut live = Vec::new();
+    for _ in 0..3 {
+        live.push(
+            json(
+                &s.twilio(&a, "POST", &challenges, &[("FactorSid", &yf)])
+                    .await,
+            )["sid"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Walk the pages as the SDKs do, by next_page_url.
+    let mut seen = Vec::new();
+    let mut page = json(
+        &s.twilio(
+            &a,
+            "GET",
+            &challenges,
+            &[("Status", "pending"), ("PageSize", "2")],
+        )
+        .await,
+    );
+    loop {
+        assert!(page["challenges"].as_array().unwrap().len() <= 2);
+        seen.extend(
+            page["challenges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["sid"].as_str().unwrap().to_owned()),
+        );
+        let Some(next) = page["meta"]["next_page_url"].as_str() else {
+            break;
+        };
+        let answer = s
+            .send(s.http.get(next).basic_auth(&a.sid, Some(&a.token)))
+            .await;
+        page = json(&answer);
+    }
+    assert_eq!(seen, live, "every pending challenge, in order, once");
+    let expired = json(
+        &s.twilio(&a, "GET", &challenges, &[("Status", "expired")])
+            .await,
+    );
+    assert_eq!(expired["challenges"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_verification_is_seen_only_through_its_own_service() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let one = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "One")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let two = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Two")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = json(
+        &s.twilio(
+            &a,
+            "POST",
+            &format!("/Services/{one}/Verifications"),
+            &[("To", "+15017122661"), ("Channel", "sms")],
+        )
+        .await,
+    );
+    let ve = started["sid"].as_str().unwrap();
+    assert_eq!(
+        s.twilio(
+            &a,
+            "GET",
+            &format!("/Services/{one}/Verifications/{ve}"),
+            &[]
+        )
+        .await
+        .status,
+        200
+    );
+    let other = s
+        .twilio(
+            &a,
+            "GET",
+            &format!("/Services/{two}/Verifications/{ve}"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (other.status, json(&other)["code"].as_u64()),
+        (404, Some(20404)),
+        "{}",
+        other.body
+    );
+    let cancel = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{two}/Verifications/{ve}"),
+            &[("Status", "canceled")],
+        )
+        .await;
+    assert_eq!(cancel.status, 404);
+    let code = s.last_code();
+    let check = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{two}/VerificationCheck"),
+            &[("VerificationSid", ve), ("Code", &code)],
+        )
+        .await;
+    assert_eq!(check.status, 404);
+    let nul = s
+        .twilio(
+            &a,
+            "GET",
+            "/Services/VA00000000000000000000000000000000/Entities/a%00b",
+            &[],
+        )
+        .await;
+    assert_eq!(nul.status, 404);
+}
