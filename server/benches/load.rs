@@ -1,7 +1,8 @@
-//! Load on loopback: the verify endpoint, the phone-verification check and
+//! Load on loopback: the verify endpoint, the phone-verification check,
 //! Verify v2's `VerificationCheck` (with the ratio of its CPU a request to
-//! the phone-verification check's), each with `--durability full` and
-//! `normal`, driven by `wrk` (Debian:
+//! the phone-verification check's) and its TOTP challenges answered at
+//! creation (with the ratio to Authy's verify), each with `--durability
+//! full` and `normal`, driven by `wrk` (Debian:
 //! `apt-get install wrk`) against the release binary, each run bounded in
 //! time. Prints requests/s, p50 and p99 latency, and the server's CPU per
 //! request (from `/proc/PID/stat`), at full load and at about half of it.
@@ -233,6 +234,71 @@ async fn seed_verify_checks(count: usize, now: u64) -> (Seeded, Vec<String>) {
         .unwrap()
         .iter()
         .map(|m| format!("POST\t{path}\tTo=%2B{}&Code={}\t{auth}", &m.to[1..], m.code))
+        .collect();
+    (seeded, lines)
+}
+
+/// Verify entities with a verified TOTP factor each, and the request
+/// lines that create a challenge answered with each factor's code for the
+/// current step and the next (both valid for at least 30 seconds).
+async fn seed_challenges(count: usize, now: u64) -> (Seeded, Vec<String>) {
+    use base64::Engine;
+    let (seeded, domain, app) = open_seeded(None).await;
+    let account = passcode_server::domain::rotate_token(domain.store().as_ref(), app.id)
+        .await
+        .unwrap();
+    let patch = passcode_server::domain::ServicePatch {
+        friendly_name: Some("Load".into()),
+        ..Default::default()
+    };
+    let service = domain.create_verify_service(&app, patch, now).await.unwrap();
+    let mut factors = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(64) {
+        let made = futures::future::join_all(chunk.iter().map(|i| {
+            let (domain, app, service) = (&domain, &app, &service);
+            async move {
+                let identity = format!("load-{i:08}");
+                let request = passcode_server::domain::FactorRequest {
+                    friendly_name: "Load".into(),
+                    ..Default::default()
+                };
+                let new = domain
+                    .create_factor(app, service, &identity, request, now)
+                    .await
+                    .unwrap();
+                let secret = passcode::Secret::from_base32(&new.secret).unwrap();
+                let totp = Totp::new(&secret, TotpConfig::new()).unwrap();
+                // Verified with the step before: the current and the next
+                // stay free for the load.
+                let code = totp.generate(now - 30).unwrap().to_string();
+                domain
+                    .verify_factor(app, service, &identity, &new.factor.sid, &code, now)
+                    .await
+                    .unwrap();
+                (identity, new.factor.sid, totp)
+            }
+        }))
+        .await;
+        factors.extend(made);
+    }
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", account.sid, account.token))
+    );
+    let step = now / 30;
+    let lines = [step, step + 1]
+        .iter()
+        .flat_map(|s| {
+            let (auth, service) = (&auth, &service.sid);
+            factors.iter().map(move |(identity, factor, totp)| {
+                format!(
+                    "POST\t/v2/Services/{service}/Entities/{identity}/Challenges\t\
+                     FactorSid={factor}&AuthPayload={}\t{auth}",
+                    totp.generate_step(*s)
+                )
+            })
+        })
         .collect();
     (seeded, lines)
 }
@@ -573,6 +639,7 @@ async fn main() {
             0.0,
         );
         report("verify", durability, "full", &full);
+        let authy_verify_cpu_us = full.cpu_us;
         if durability == "full" {
             sqlite_cpu_us = full.cpu_us;
         }
@@ -646,6 +713,26 @@ async fn main() {
         println!(
             "|   CPU a request, Verify's check / Authy's verification/check at full load: {:.2}x (goal <= 1.2) |",
             verify_full.cpu_us / full.cpu_us
+        );
+        drop(server);
+
+        // Verify's TOTP challenges answered at creation with the factor's
+        // code: the same compare-and-set as Authy's verify, plus the
+        // challenge's row.
+        let (seeded, lines) = seed_challenges(o.users, now()).await;
+        let server = Server::start(&seeded, durability);
+        let challenges = wrk_lines(
+            &server,
+            &lines,
+            seeded.dir.path(),
+            o.connections,
+            o.seconds,
+            0.0,
+        );
+        report("v2 Challenges", durability, "full", &challenges);
+        println!(
+            "|   CPU a request, a Verify TOTP challenge / Authy's verify at full load: {:.2}x |",
+            challenges.cpu_us / authy_verify_cpu_us
         );
     }
     if let Some(base) = &o.postgres {
