@@ -251,7 +251,10 @@ async fn seed_challenges(count: usize, now: u64) -> (Seeded, Vec<String>) {
         friendly_name: Some("Load".into()),
         ..Default::default()
     };
-    let service = domain.create_verify_service(&app, patch, now).await.unwrap();
+    let service = domain
+        .create_verify_service(&app, patch, now)
+        .await
+        .unwrap();
     let mut factors = Vec::with_capacity(count);
     for chunk in (0..count).collect::<Vec<_>>().chunks(64) {
         let made = futures::future::join_all(chunk.iter().map(|i| {

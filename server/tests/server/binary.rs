@@ -1021,3 +1021,211 @@ fn an_import_refuses_long_and_odd_lines_without_echoing_them() {
     );
     assert!(err.len() < 1_000, "{err}");
 }
+
+/// Verify v2 through the real binary at every log level: the account and
+/// key commands, a service, a verification and its check, a factor and a
+/// challenge, a webhook delivery, and the migration command; no token,
+/// key secret, code, seed or number reaches the log.
+#[tokio::test]
+async fn verify_v2_through_the_binary_keeps_its_secrets_out_of_the_logs() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let db = database(dir);
+    let key_file = dir.join("master.key");
+    let out = run(&[
+        "app",
+        "create",
+        "--init",
+        "--database",
+        &db,
+        "--name",
+        "Acme",
+        "--json",
+    ]);
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first_token = created["auth_token"].as_str().unwrap().to_owned();
+    let sid = created["account_sid"].as_str().unwrap().to_owned();
+    let rotated = run(&["app", "rotate-token", "1", "--database", &db, "--json"]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let rotated: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    assert_eq!(rotated["account_sid"], sid.as_str(), "the SID stays");
+    let token = rotated["auth_token"].as_str().unwrap().to_owned();
+    assert_ne!(token, first_token);
+    let key = run(&[
+        "app",
+        "key",
+        "create",
+        "1",
+        "--database",
+        &db,
+        "--name",
+        "ci",
+        "--json",
+    ]);
+    let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+    let (key_sid, key_secret) = (
+        key["sid"].as_str().unwrap().to_owned(),
+        key["secret"].as_str().unwrap().to_owned(),
+    );
+    let listed = run(&["app", "key", "list", "1", "--database", &db]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains(&key_sid) && !listed.contains(&key_secret),
+        "{listed}"
+    );
+    assert!(
+        !run(&["app", "rotate-token", "99", "--database", &db])
+            .status
+            .success()
+    );
+
+    let mut server = Running::start(dir, &key_file);
+    let http = reqwest::Client::new();
+    let base = format!("http://{}/v2", server.listen);
+    let basic = |user: &str, pass: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+        )
+    };
+    let auth = basic(&sid, &token);
+    let post = |path: String, form: Vec<(&'static str, String)>, auth: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let response = http
+                .post(format!("{base}{path}"))
+                .header("Authorization", auth)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value =
+                serde_json::from_str(&response.text().await.unwrap()).unwrap_or_default();
+            (status, body)
+        }
+    };
+    let (status, _) = post(
+        "/Services".into(),
+        vec![("FriendlyName", "x".into())],
+        basic(&sid, &first_token),
+    )
+    .await;
+    assert_eq!(status, 401, "the rotated-out token");
+    let (status, service) = post(
+        "/Services".into(),
+        vec![("FriendlyName", "Acme".into())],
+        basic(&key_sid, &key_secret),
+    )
+    .await;
+    assert_eq!(status, 201, "{service}");
+    let service = service["sid"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        format!("/Services/{service}/Verifications"),
+        vec![("To", "+17754615609".into()), ("Channel", "sms".into())],
+        auth.clone(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let code = last_code(dir);
+    let (status, checked) = post(
+        format!("/Services/{service}/VerificationCheck"),
+        vec![("To", "+17754615609".into()), ("Code", code.clone())],
+        auth.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, checked["status"].as_str()),
+        (200, Some("approved"))
+    );
+    let (_, factor) = post(
+        format!("/Services/{service}/Entities/acme-user-1/Factors"),
+        vec![
+            ("FactorType", "totp".into()),
+            ("FriendlyName", "Phone".into()),
+        ],
+        auth.clone(),
+    )
+    .await;
+    let seed = factor["binding"]["secret"].as_str().unwrap().to_owned();
+    let totp = Totp::new(
+        &passcode::Secret::from_base32(&seed).unwrap(),
+        TotpConfig::new(),
+    )
+    .unwrap();
+    let totp_code = totp.generate_now().unwrap().to_string();
+    let (status, verified) = post(
+        format!(
+            "/Services/{service}/Entities/acme-user-1/Factors/{}",
+            factor["sid"].as_str().unwrap()
+        ),
+        vec![("AuthPayload", totp_code.clone())],
+        auth.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, verified["status"].as_str()),
+        (200, Some("verified")),
+        "{verified}"
+    );
+
+    // The migration command, beside the running server.
+    let migrated = run(&[
+        "migrate",
+        "authy-to-verify",
+        "--app",
+        "1",
+        "--service",
+        &service,
+        "--database",
+        &db,
+    ]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&migrated.stdout).trim(),
+        "factors created 0, already there 0"
+    );
+    let unknown = run(&[
+        "migrate",
+        "authy-to-verify",
+        "--app",
+        "1",
+        "--service",
+        "VA00000000000000000000000000000000",
+        "--database",
+        &db,
+    ]);
+    assert!(!unknown.status.success());
+
+    assert!(server.stop().success());
+    let log = std::fs::read_to_string(&server.stderr).unwrap();
+    for secret in [
+        &token,
+        &auth,
+        &first_token,
+        &key_secret,
+        &code,
+        &totp_code,
+        &seed,
+        &"7754615609".to_owned(),
+    ] {
+        assert!(
+            !holds(&log, secret),
+            "a secret is in the log: {secret}\n{log}"
+        );
+    }
+    assert!(
+        log.contains("/v2/Services/{sid}/VerificationCheck"),
+        "routes are logged by template"
+    );
+}
