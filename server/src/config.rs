@@ -331,6 +331,60 @@ fn read_file(path: &Path) -> Result<FileConfig, String> {
 mod tests {
     use super::*;
 
+    /// `packaging/passcode-server.toml` sets every setting the file takes,
+    /// and its limits are the defaults it says they are.
+    #[test]
+    fn the_example_configuration_is_whole_and_true() {
+        let text = include_str!("../packaging/passcode-server.toml");
+        let file: FileConfig = toml::from_str(text).unwrap();
+        let debug = format!("{file:?}");
+        assert!(!debug.contains("None"), "a setting is missing: {debug}");
+        let limits = file.limits.unwrap();
+        assert!(!format!("{limits:?}").contains("None"), "{limits:?}");
+        let resolved = limits.resolve().unwrap();
+        let default = Limits::default();
+        for (name, a, b) in [
+            (
+                "destination_burst",
+                resolved.destination_burst,
+                default.destination_burst,
+            ),
+            (
+                "destination_daily",
+                resolved.destination_daily,
+                default.destination_daily,
+            ),
+            ("app_sends", resolved.app_sends, default.app_sends),
+            ("export_user", resolved.export_user, default.export_user),
+            ("export_app", resolved.export_app, default.export_app),
+            ("totp_guesses", resolved.totp_guesses, default.totp_guesses),
+        ] {
+            assert_eq!(
+                (a.quota(), a.period(), a.burst()),
+                (b.quota(), b.period(), b.burst()),
+                "{name}"
+            );
+        }
+    }
+
+    /// The unit keeps the hardening the packaging promises.
+    #[test]
+    fn the_service_unit_is_hardened() {
+        let unit = include_str!("../packaging/passcode-server.service");
+        for line in [
+            "DynamicUser=yes",
+            "StateDirectory=passcode-server",
+            "ProtectSystem=strict",
+            "NoNewPrivileges=yes",
+            "CapabilityBoundingSet=\n",
+            "AmbientCapabilities=\n",
+            "LimitNOFILE=65536",
+            "UMask=0077",
+        ] {
+            assert!(unit.contains(line), "{line:?} is not in the unit");
+        }
+    }
+
     #[test]
     fn database_urls() {
         assert_eq!(

@@ -1229,3 +1229,32 @@ async fn verify_v2_through_the_binary_keeps_its_secrets_out_of_the_logs() {
         "routes are logged by template"
     );
 }
+
+/// `systemd-analyze verify` accepts the packaged unit, run with this build
+/// of the binary, where systemd is installed (said when it is not).
+#[test]
+fn the_packaged_unit_passes_systemd_analyze() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("systemd-analyze is not installed: the unit was not verified");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let unit = include_str!("../../packaging/passcode-server.service")
+        .replace("/usr/bin/passcode-server", BIN);
+    let path = dir.path().join("passcode-server.service");
+    std::fs::write(&path, unit).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !said.contains("passcode-server.service:"),
+        "{said}"
+    );
+}
