@@ -265,6 +265,11 @@ const CASES = [
     bad.verify.baseUrl = BASE;
     await expectError(() => bad.verify.v2.services(S.service).fetch(), 401, 20003, 'wrong secret');
   }],
+  ['unsupported.templates_access_tokens', async () => {
+    eq(await client.verify.v2.templates.list(), [], 'no templates');
+    const e = await expectError(() => svc().accessTokens.create({ identity: 'x', factorType: 'push' }), 404, 20404, 'access tokens');
+    check(e.message.includes('does not support it'), `says why: ${e.message}`);
+  }],
   ['accounts.bad_credentials_20003', async () => {
     await expectError(() => clientFor(SID, '0'.repeat(32)).verify.v2.services.list({ limit: 1 }), 401, 20003, 'wrong token');
   }],

@@ -285,6 +285,13 @@ def t_api_key():
     expect_error(lambda: bad.verify.v2.services(S["service"]).fetch(), 401, 20003, "wrong secret")
 
 
+def t_twilio_only_resources():
+    eq(client.verify.v2.templates.list(), [], "no templates")
+    e = expect_error(lambda: client.verify.v2.services(S["service"]).access_tokens.create(identity="x", factor_type="push"),
+                     404, 20404, "access tokens")
+    check("does not support it" in e.msg, "says why: %r" % e.msg)
+
+
 def t_bad_credentials():
     # A fetch: a list page that is not 200 is the SDK's own TwilioException.
     bad = client_for(SID, "0" * 32)
@@ -451,6 +458,7 @@ CASES = [
     ("attempts.list_fetch_summary", t_attempts_and_summary),
     ("accounts.isolation", t_tenants_are_apart),
     ("accounts.api_key", t_api_key),
+    ("unsupported.templates_access_tokens", t_twilio_only_resources),
     ("accounts.bad_credentials_20003", t_bad_credentials),
 ]
 

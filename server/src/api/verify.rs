@@ -30,6 +30,7 @@ use form::{BODY_LIMIT, Form};
 /// The surface's routes, nested under `/v2`, with its own fallback.
 pub(super) fn router() -> Router<AppState> {
     let v2 = Router::new()
+        .route("/Templates", get(templates))
         .route("/Attempts", get(attempts::list))
         .route("/Attempts/Summary", get(attempts::summary))
         .route("/Attempts/{sid}", get(attempts::fetch))
@@ -123,7 +124,41 @@ async fn not_found(request: Request) -> VerifyError {
         .filter(|c| c.is_ascii_graphic())
         .take(200)
         .collect();
+    // Twilio's resources with no self-hosted meaning: still 404 / 20404,
+    // which both SDKs raise as such, with a message that says why.
+    let unsupported = [
+        "/MessagingConfigurations",
+        "/AccessTokens",
+        "/Notifications",
+        "/Passkeys",
+    ]
+    .iter()
+    .any(|part| path.contains(part))
+        || ["/SafeList", "/Forms"].iter().any(|p| path.starts_with(p));
+    if unsupported {
+        return VerifyError::unsupported(&path);
+    }
     VerifyError::not_found(&path)
+}
+
+#[derive(Serialize)]
+struct Templates {
+    templates: [(); 0],
+    meta: Meta,
+}
+
+/// `GET /v2/Templates`: none (messages are the server's own, in each
+/// language it has).
+async fn templates(call: Call) -> Result<Response, VerifyError> {
+    let page = Page::of(&call.form)?;
+    let meta = page.meta(&call.url("/Templates"), "templates", None);
+    Ok(reply(
+        StatusCode::OK,
+        &Templates {
+            templates: [],
+            meta,
+        },
+    ))
 }
 
 async fn method_not_allowed() -> VerifyError {

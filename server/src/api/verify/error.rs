@@ -76,6 +76,16 @@ impl VerifyError {
         )
     }
 
+    /// 404 / 20404 for a Twilio resource this server does not serve.
+    #[must_use]
+    pub fn unsupported(path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            20404,
+            format!("The requested resource {path} was not found: this server does not support it"),
+        )
+    }
+
     /// 405 / 20004.
     #[must_use]
     pub fn method_not_allowed() -> Self {

@@ -1740,3 +1740,43 @@ async fn a_verification_is_seen_only_through_its_own_service() {
         .await;
     assert_eq!(nul.status, 404);
 }
+
+#[tokio::test]
+async fn twilio_only_resources_say_they_are_not_supported() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let service = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Only")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        format!("/Services/{service}/MessagingConfigurations"),
+        format!("/Services/{service}/AccessTokens"),
+        "/SafeList/Numbers".to_owned(),
+        "/Forms/form-push".to_owned(),
+    ] {
+        let answer = s.twilio(&a, "POST", &path, &[("Country", "US")]).await;
+        assert_eq!(
+            (answer.status, json(&answer)["code"].as_u64()),
+            (404, Some(20404)),
+            "{path}"
+        );
+        assert!(
+            answer.body.contains("does not support it"),
+            "{}",
+            answer.body
+        );
+    }
+    let plain = s.twilio(&a, "GET", "/Nothing", &[]).await;
+    assert!(
+        !plain.body.contains("does not support it"),
+        "{}",
+        plain.body
+    );
+    let templates = json(&s.twilio(&a, "GET", "/Templates", &[]).await);
+    assert_eq!(templates["templates"], serde_json::json!([]));
+    assert_eq!(templates["meta"]["key"], "templates");
+}
