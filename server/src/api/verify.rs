@@ -190,6 +190,22 @@ impl Call {
         VerifyError::from_domain(error, &self.path)
     }
 
+    /// The application's Verify service `sid`, or this surface's 404.
+    ///
+    /// # Errors
+    /// 404 / 20404.
+    pub async fn service(
+        &self,
+        state: &AppState,
+        sid: &str,
+    ) -> Result<crate::domain::VerifyService, VerifyError> {
+        state
+            .domain
+            .verify_service(&self.app, sid)
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
     /// `{base}/v2{path}`.
     #[must_use]
     pub fn url(&self, path: &str) -> String {
@@ -365,6 +381,16 @@ impl Page {
                 .ok_or_else(|| VerifyError::parameter("PageToken"))?,
         };
         Ok(Self { page, size, after })
+    }
+
+    /// `items`, read with one more than the page size, cut to the page,
+    /// and the place of its last item when there is more after it.
+    pub fn cut<T>(&self, mut items: Vec<T>, place: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
+        let size = self.size as usize;
+        let more = items.len() > size;
+        items.truncate(size);
+        let last = if more { items.last().map(place) } else { None };
+        (items, last)
     }
 
     /// The `meta` of this page of the list at `list_url`; `last` is the

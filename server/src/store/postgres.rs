@@ -161,6 +161,17 @@ impl Postgres {
         .await
     }
 
+    /// Deletes the row `sid` of the application from `table` (a fixed name
+    /// of this module, never input); false when there is none.
+    async fn delete_owned(&self, table: &'static str, app_id: i64, sid: &str) -> Result<bool> {
+        self.exec(
+            &format!("DELETE FROM {table} WHERE sid = $1 AND app_id = $2"),
+            &[&sid, &app_id],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
     async fn rows(
         &self,
         sql: &str,

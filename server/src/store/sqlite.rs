@@ -514,6 +514,21 @@ impl Sqlite {
         result
     }
 
+    /// Deletes the row `sid` of the application from `table` (a fixed name
+    /// of this module, never input); false when there is none.
+    async fn delete_owned(&self, table: &'static str, app_id: i64, sid: &str) -> Result<bool> {
+        let sid = sid.to_owned();
+        self.write(move |c| {
+            c.run(
+                &format!("DELETE FROM {table} WHERE sid = ?1 AND app_id = ?2"),
+                params![sid, app_id],
+            )
+            .map(|n| n == 1)
+            .map_err(classify)
+        })
+        .await
+    }
+
     /// Stops the writer after the jobs already queued.
     pub fn close(&self) {
         if let Ok(mut writer) = self.writer.lock() {

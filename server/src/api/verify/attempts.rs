@@ -136,14 +136,12 @@ struct List<'a> {
 pub async fn list(State(state): State<AppState>, call: Call) -> Result<Response, VerifyError> {
     let page = Page::of(&call.form)?;
     let query = query(&call)?;
-    let mut attempts = state
+    let attempts = state
         .domain
         .attempts(&call.app, &query, page.after, page.size + 1)
         .await
         .map_err(|e| call.fail(e))?;
-    let more = attempts.len() > page.size as usize;
-    attempts.truncate(page.size as usize);
-    let last = more.then(|| attempts.last().map(|a| a.seq)).flatten();
+    let (attempts, last) = page.cut(attempts, |a| a.seq);
     let meta = page.meta(&call.url("/Attempts"), "attempts", last);
     Ok(reply(
         StatusCode::OK,

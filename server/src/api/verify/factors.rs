@@ -11,16 +11,8 @@ use super::error::VerifyError;
 use super::{Call, Page, date, reply};
 use crate::api::AppState;
 use crate::domain::{
-    Alg, Challenge, ChallengeQuery, ChallengeStatus, Entity, Factor, FactorRequest, VerifyService,
+    Alg, Challenge, ChallengeQuery, ChallengeStatus, Entity, Factor, FactorRequest,
 };
-
-async fn service(state: &AppState, call: &Call, sid: &str) -> Result<VerifyService, VerifyError> {
-    state
-        .domain
-        .verify_service(&call.app, sid)
-        .await
-        .map_err(|e| call.fail(e))
-}
 
 /// An ISO 8601 date as both SDKs write one (`2015-07-30T20:00:00Z`).
 pub(super) fn parse_date(text: &str) -> Option<u64> {
@@ -79,7 +71,7 @@ pub async fn create_entity(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let identity = call.form.required("Identity", 64)?;
     let entity = state
         .domain
@@ -95,7 +87,7 @@ pub async fn fetch_entity(
     Path((sid, identity)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let entity = state
         .domain
         .entity(&call.app, &service, &identity)
@@ -110,7 +102,7 @@ pub async fn delete_entity(
     Path((sid, identity)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     state
         .domain
         .delete_entity(&call.app, &service, &identity)
@@ -131,16 +123,14 @@ pub async fn list_entities(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let page = Page::of(&call.form)?;
-    let mut entities = state
+    let entities = state
         .domain
         .entities(&call.app, &service, page.after, page.size + 1)
         .await
         .map_err(|e| call.fail(e))?;
-    let more = entities.len() > page.size as usize;
-    entities.truncate(page.size as usize);
-    let last = more.then(|| entities.last().map(Entity::seq)).flatten();
+    let (entities, last) = page.cut(entities, Entity::seq);
     let meta = page.meta(
         &call.url(&format!("/Services/{sid}/Entities")),
         "entities",
@@ -257,7 +247,7 @@ pub async fn create_factor(
     Path((sid, identity)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let f = &call.form;
     match f.required("FactorType", 16)?.as_str() {
         "totp" => {}
@@ -327,7 +317,7 @@ pub async fn fetch_factor(
     Path((sid, identity, factor)): Path<(String, String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let factor = state
         .domain
         .factor(&call.app, &service, &identity, &factor)
@@ -346,7 +336,7 @@ pub async fn update_factor(
     Path((sid, identity, factor)): Path<(String, String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let mut answer = None;
     if let Some(name) = call.form.short("FriendlyName", 64)? {
         answer = Some(
@@ -386,7 +376,7 @@ pub async fn delete_factor(
     Path((sid, identity, factor)): Path<(String, String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     state
         .domain
         .delete_factor(&call.app, &service, &identity, &factor)
@@ -407,16 +397,14 @@ pub async fn list_factors(
     Path((sid, identity)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let page = Page::of(&call.form)?;
-    let mut factors = state
+    let factors = state
         .domain
         .factors(&call.app, &service, &identity, page.after, page.size + 1)
         .await
         .map_err(|e| call.fail(e))?;
-    let more = factors.len() > page.size as usize;
-    factors.truncate(page.size as usize);
-    let last = more.then(|| factors.last().map(|f| f.seq)).flatten();
+    let (factors, last) = page.cut(factors, |f| f.seq);
     let list_url = format!("{}/Factors", entity_url(&call, &service.sid, &identity));
     let meta = page.meta(&list_url, "factors", last);
     Ok(reply(
@@ -509,7 +497,7 @@ pub async fn create_challenge(
     Path((sid, identity)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let f = &call.form;
     let factor = f.required("FactorSid", 34)?;
     let expires = match f.text("ExpirationDate") {
@@ -566,7 +554,7 @@ pub async fn fetch_challenge(
     Path((sid, identity, challenge)): Path<(String, String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let challenge = state
         .domain
         .challenge(&call.app, &service, &identity, &challenge, call.now)
@@ -585,7 +573,7 @@ pub async fn update_challenge(
     Path((sid, identity, challenge)): Path<(String, String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let code = call.form.required("AuthPayload", 16)?;
     let challenge = state
         .domain
@@ -611,7 +599,7 @@ pub async fn list_challenges(
     Path((sid, identity)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let page = Page::of(&call.form)?;
     let f = &call.form;
     let status = match f.text("Status") {
@@ -634,14 +622,12 @@ pub async fn list_challenges(
         after: (page.after != 0).then_some(page.after),
         limit: page.size + 1,
     };
-    let mut challenges = state
+    let challenges = state
         .domain
         .challenges(&call.app, &service, &identity, query, call.now)
         .await
         .map_err(|e| call.fail(e))?;
-    let more = challenges.len() > page.size as usize;
-    challenges.truncate(page.size as usize);
-    let last = more.then(|| challenges.last().map(|c| c.seq)).flatten();
+    let (challenges, last) = page.cut(challenges, |c| c.seq);
     let list_url = format!("{}/Challenges", entity_url(&call, &service.sid, &identity));
     let meta = page.meta(&list_url, "challenges", last);
     Ok(reply(

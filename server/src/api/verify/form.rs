@@ -178,8 +178,14 @@ mod tests {
             r#"["Code", "To"]"#,
             "no value in Debug"
         );
-        let many = "A=1&".repeat(MAX_PARAMS + 1);
-        assert!(Form::parse(None, many.as_bytes()).is_err());
-        assert!(Form::parse(None, &vec![b'a'; BODY_LIMIT + 1]).is_err());
+        for times in [1, 10, 1000] {
+            let many = "A=1&".repeat(MAX_PARAMS * times + 1);
+            assert!(Form::parse(None, many.as_bytes()).is_err(), "{times}x the parameters");
+            assert!(Form::parse(Some(&many), b"").is_err(), "{times}x in the query");
+            let big = vec![b'a'; BODY_LIMIT * times + 1];
+            assert!(Form::parse(None, &big).is_err(), "{times}x the body");
+        }
+        let at_the_bound = "A=1&".repeat(MAX_PARAMS);
+        assert!(Form::parse(None, at_the_bound.as_bytes()).is_ok());
     }
 }

@@ -8,15 +8,7 @@ use serde::Serialize;
 use super::error::VerifyError;
 use super::{Call, Page, date, reply};
 use crate::api::AppState;
-use crate::domain::{Bucket, VerifyRateLimit, VerifyService};
-
-async fn service(state: &AppState, call: &Call, sid: &str) -> Result<VerifyService, VerifyError> {
-    state
-        .domain
-        .verify_service(&call.app, sid)
-        .await
-        .map_err(|e| call.fail(e))
-}
+use crate::domain::{Bucket, VerifyRateLimit};
 
 #[derive(Serialize)]
 struct Links {
@@ -89,7 +81,7 @@ pub async fn create(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let name = call.form.required("UniqueName", 191)?;
     let description = call.form.short("Description", 255)?;
     let limit = state
@@ -106,7 +98,7 @@ pub async fn fetch(
     Path((sid, rk)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let limit = state
         .domain
         .rate_limit(&call.app, &service, &rk)
@@ -121,7 +113,7 @@ pub async fn update(
     Path((sid, rk)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let limit = match call.form.short("Description", 255)? {
         Some(description) => {
             state
@@ -141,7 +133,7 @@ pub async fn delete(
     Path((sid, rk)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     state
         .domain
         .delete_rate_limit(&call.app, &service, &rk)
@@ -162,16 +154,14 @@ pub async fn list(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let page = Page::of(&call.form)?;
-    let mut limits = state
+    let limits = state
         .domain
         .rate_limits(&call.app, &service, page.after, page.size + 1)
         .await
         .map_err(|e| call.fail(e))?;
-    let more = limits.len() > page.size as usize;
-    limits.truncate(page.size as usize);
-    let last = more.then(|| limits.last().map(|l| l.seq)).flatten();
+    let (limits, last) = page.cut(limits, |l| l.seq);
     let meta = page.meta(
         &call.url(&format!("/Services/{sid}/RateLimits")),
         "rate_limits",
@@ -201,7 +191,7 @@ pub async fn create_bucket(
     Path((sid, rk)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let max = count(&call, "Max")?.ok_or_else(|| VerifyError::parameter("Max"))?;
     let interval = count(&call, "Interval")?.ok_or_else(|| VerifyError::parameter("Interval"))?;
     let bucket = state
@@ -218,7 +208,7 @@ pub async fn fetch_bucket(
     Path((sid, rk, bl)): Path<(String, String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let bucket = state
         .domain
         .bucket(&call.app, &service, &rk, &bl)
@@ -233,7 +223,7 @@ pub async fn update_bucket(
     Path((sid, rk, bl)): Path<(String, String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let (max, interval) = (count(&call, "Max")?, count(&call, "Interval")?);
     let bucket = state
         .domain
@@ -249,7 +239,7 @@ pub async fn delete_bucket(
     Path((sid, rk, bl)): Path<(String, String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     state
         .domain
         .delete_bucket(&call.app, &service, &rk, &bl)
@@ -270,16 +260,14 @@ pub async fn list_buckets(
     Path((sid, rk)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let page = Page::of(&call.form)?;
-    let mut buckets = state
+    let buckets = state
         .domain
         .buckets(&call.app, &service, &rk, page.after, page.size + 1)
         .await
         .map_err(|e| call.fail(e))?;
-    let more = buckets.len() > page.size as usize;
-    buckets.truncate(page.size as usize);
-    let last = more.then(|| buckets.last().map(|b| b.seq)).flatten();
+    let (buckets, last) = page.cut(buckets, |b| b.seq);
     let url = call.url(&format!("/Services/{sid}/RateLimits/{rk}/Buckets"));
     let meta = page.meta(&url, "buckets", last);
     Ok(reply(

@@ -197,11 +197,7 @@ pub async fn fetch(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = state
-        .domain
-        .verify_service(&call.app, &sid)
-        .await
-        .map_err(|e| call.fail(e))?;
+    let service = call.service(&state, &sid).await?;
     Ok(reply(StatusCode::OK, &body(&call, &service)))
 }
 
@@ -243,14 +239,12 @@ struct List<'a> {
 /// `GET /v2/Services`: a page, oldest first.
 pub async fn list(State(state): State<AppState>, call: Call) -> Result<Response, VerifyError> {
     let page = Page::of(&call.form)?;
-    let mut services = state
+    let services = state
         .domain
         .verify_services(&call.app, page.after, page.size + 1)
         .await
         .map_err(|e| call.fail(e))?;
-    let more = services.len() > page.size as usize;
-    services.truncate(page.size as usize);
-    let last = more.then(|| services.last().map(|s| s.seq)).flatten();
+    let (services, last) = page.cut(services, |s| s.seq);
     let meta = page.meta(&call.url("/Services"), "services", last);
     Ok(reply(
         StatusCode::OK,

@@ -9,9 +9,7 @@ use serde::Serialize;
 use super::error::VerifyError;
 use super::{Call, date, reply};
 use crate::api::AppState;
-use crate::domain::{
-    CheckFor, Checked, Verification, VerifyService, VerifyStart, VerifyStatus, VerifyUpdate,
-};
+use crate::domain::{CheckFor, Checked, Verification, VerifyStart, VerifyStatus, VerifyUpdate};
 use crate::sender::Channel;
 
 #[derive(Serialize)]
@@ -113,14 +111,6 @@ fn body<'a>(call: &'a Call, v: &'a Verification) -> Body<'a> {
     }
 }
 
-async fn service(state: &AppState, call: &Call, sid: &str) -> Result<VerifyService, VerifyError> {
-    state
-        .domain
-        .verify_service(&call.app, sid)
-        .await
-        .map_err(|e| call.fail(e))
-}
-
 /// `RateLimits`: a JSON object of unique names to values (strings or
 /// numbers), at most 20.
 fn rate_limits(text: Option<&str>) -> Result<Vec<(String, String)>, VerifyError> {
@@ -147,7 +137,7 @@ pub async fn create(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let f = &call.form;
     let to = f.required("To", 320)?;
     let channel = match f.required("Channel", 16)?.as_str() {
@@ -192,7 +182,7 @@ pub async fn fetch(
     Path((sid, ve)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let verification = state
         .domain
         .fetch_verify(&call.app, &service, &ve, call.now)
@@ -207,7 +197,7 @@ pub async fn update(
     Path((sid, ve)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let update = match call.form.text("Status") {
         Some("canceled") => VerifyUpdate::Cancel,
         Some("approved") => VerifyUpdate::Approve,

@@ -9,15 +9,7 @@ use serde::Serialize;
 use super::error::VerifyError;
 use super::{Call, Page, date, reply};
 use crate::api::AppState;
-use crate::domain::{VerifyService, Webhook, WebhookSettings};
-
-async fn service(state: &AppState, call: &Call, sid: &str) -> Result<VerifyService, VerifyError> {
-    state
-        .domain
-        .verify_service(&call.app, sid)
-        .await
-        .map_err(|e| call.fail(e))
-}
+use crate::domain::{Webhook, WebhookSettings};
 
 /// A webhook in the examples' field order (`url` first).
 #[derive(Serialize)]
@@ -80,7 +72,7 @@ pub async fn create(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let settings = WebhookSettings {
         friendly_name: call.form.required("FriendlyName", 64)?,
         event_types: event_types(&call)?.ok_or_else(|| VerifyError::parameter("EventTypes"))?,
@@ -105,7 +97,7 @@ pub async fn fetch(
     Path((sid, yw)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let hook = state
         .domain
         .webhook(&call.app, &service, &yw)
@@ -120,7 +112,7 @@ pub async fn update(
     Path((sid, yw)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let name = call.form.short("FriendlyName", 64)?;
     let types = event_types(&call)?;
     let enabled = status(&call)?;
@@ -162,7 +154,7 @@ pub async fn delete(
     Path((sid, yw)): Path<(String, String)>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     state
         .domain
         .delete_webhook(&call.app, &service, &yw)
@@ -183,16 +175,14 @@ pub async fn list(
     Path(sid): Path<String>,
     call: Call,
 ) -> Result<Response, VerifyError> {
-    let service = service(&state, &call, &sid).await?;
+    let service = call.service(&state, &sid).await?;
     let page = Page::of(&call.form)?;
-    let mut hooks = state
+    let hooks = state
         .domain
         .webhooks(&call.app, &service, page.after, page.size + 1)
         .await
         .map_err(|e| call.fail(e))?;
-    let more = hooks.len() > page.size as usize;
-    hooks.truncate(page.size as usize);
-    let last = more.then(|| hooks.last().map(|h| h.seq)).flatten();
+    let (hooks, last) = page.cut(hooks, |h| h.seq);
     let meta = page.meta(
         &call.url(&format!("/Services/{sid}/Webhooks")),
         "webhooks",

@@ -202,12 +202,7 @@ impl FactorStore for Postgres {
     }
 
     async fn delete_factor(&self, app_id: i64, sid: &str) -> Result<bool> {
-        self.exec(
-            "DELETE FROM verify_factors WHERE sid = $1 AND app_id = $2",
-            &[&sid, &app_id],
-        )
-        .await
-        .map(|n| n == 1)
+        self.delete_owned("verify_factors", app_id, sid).await
     }
 
     async fn create_challenge(&self, row: &ChallengeRow) -> Result<ChallengeRow> {

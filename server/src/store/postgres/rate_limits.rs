@@ -133,12 +133,7 @@ impl RateLimitStore for Postgres {
     }
 
     async fn delete_rate_limit(&self, app_id: i64, sid: &str) -> Result<bool> {
-        self.exec(
-            "DELETE FROM verify_rate_limits WHERE sid = $1 AND app_id = $2",
-            &[&sid, &app_id],
-        )
-        .await
-        .map(|n| n == 1)
+        self.delete_owned("verify_rate_limits", app_id, sid).await
     }
 
     async fn create_bucket(&self, row: &BucketRow) -> Result<bool> {
@@ -229,11 +224,6 @@ impl RateLimitStore for Postgres {
     }
 
     async fn delete_bucket(&self, app_id: i64, sid: &str) -> Result<bool> {
-        self.exec(
-            "DELETE FROM verify_buckets WHERE sid = $1 AND app_id = $2",
-            &[&sid, &app_id],
-        )
-        .await
-        .map(|n| n == 1)
+        self.delete_owned("verify_buckets", app_id, sid).await
     }
 }

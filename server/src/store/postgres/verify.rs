@@ -130,12 +130,7 @@ impl VerifyStore for Postgres {
     }
 
     async fn delete_api_key(&self, app_id: i64, sid: &str) -> Result<bool> {
-        self.exec(
-            "DELETE FROM api_keys WHERE sid = $1 AND app_id = $2",
-            &[&sid, &app_id],
-        )
-        .await
-        .map(|n| n == 1)
+        self.delete_owned("api_keys", app_id, sid).await
     }
 
     async fn set_account(&self, new: &Account) -> Result<bool> {
@@ -363,12 +358,7 @@ impl VerifyStore for Postgres {
     }
 
     async fn delete_webhook(&self, app_id: i64, sid: &str) -> Result<bool> {
-        self.exec(
-            "DELETE FROM verify_webhooks WHERE sid = $1 AND app_id = $2",
-            &[&sid, &app_id],
-        )
-        .await
-        .map(|n| n == 1)
+        self.delete_owned("verify_webhooks", app_id, sid).await
     }
 
     async fn account_with_app(&self, sid: &str) -> Result<Option<(Account, crate::store::App)>> {
@@ -464,11 +454,6 @@ impl VerifyStore for Postgres {
     }
 
     async fn delete_verify_service(&self, app_id: i64, sid: &str) -> Result<bool> {
-        self.exec(
-            "DELETE FROM verify_services WHERE sid = $1 AND app_id = $2",
-            &[&sid, &app_id],
-        )
-        .await
-        .map(|n| n == 1)
+        self.delete_owned("verify_services", app_id, sid).await
     }
 }

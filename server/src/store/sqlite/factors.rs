@@ -240,16 +240,7 @@ impl FactorStore for Sqlite {
     }
 
     async fn delete_factor(&self, app_id: i64, sid: &str) -> Result<bool> {
-        let sid = sid.to_owned();
-        self.write(move |c| {
-            c.run(
-                "DELETE FROM verify_factors WHERE sid = ?1 AND app_id = ?2",
-                params![sid, app_id],
-            )
-            .map(|n| n == 1)
-            .map_err(classify)
-        })
-        .await
+        self.delete_owned("verify_factors", app_id, sid).await
     }
 
     async fn create_challenge(&self, row: &ChallengeRow) -> Result<ChallengeRow> {

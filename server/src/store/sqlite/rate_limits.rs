@@ -160,16 +160,7 @@ impl RateLimitStore for Sqlite {
     }
 
     async fn delete_rate_limit(&self, app_id: i64, sid: &str) -> Result<bool> {
-        let sid = sid.to_owned();
-        self.write(move |c| {
-            c.run(
-                "DELETE FROM verify_rate_limits WHERE sid = ?1 AND app_id = ?2",
-                params![sid, app_id],
-            )
-            .map(|n| n == 1)
-            .map_err(classify)
-        })
-        .await
+        self.delete_owned("verify_rate_limits", app_id, sid).await
     }
 
     async fn create_bucket(&self, row: &BucketRow) -> Result<bool> {
@@ -261,15 +252,6 @@ impl RateLimitStore for Sqlite {
     }
 
     async fn delete_bucket(&self, app_id: i64, sid: &str) -> Result<bool> {
-        let sid = sid.to_owned();
-        self.write(move |c| {
-            c.run(
-                "DELETE FROM verify_buckets WHERE sid = ?1 AND app_id = ?2",
-                params![sid, app_id],
-            )
-            .map(|n| n == 1)
-            .map_err(classify)
-        })
-        .await
+        self.delete_owned("verify_buckets", app_id, sid).await
     }
 }

@@ -156,16 +156,7 @@ impl VerifyStore for Sqlite {
     }
 
     async fn delete_api_key(&self, app_id: i64, sid: &str) -> Result<bool> {
-        let sid = sid.to_owned();
-        self.write(move |c| {
-            c.run(
-                "DELETE FROM api_keys WHERE sid = ?1 AND app_id = ?2",
-                params![sid, app_id],
-            )
-            .map(|n| n == 1)
-            .map_err(classify)
-        })
-        .await
+        self.delete_owned("api_keys", app_id, sid).await
     }
 
     async fn set_account(&self, new: &Account) -> Result<bool> {
@@ -437,16 +428,7 @@ impl VerifyStore for Sqlite {
     }
 
     async fn delete_webhook(&self, app_id: i64, sid: &str) -> Result<bool> {
-        let sid = sid.to_owned();
-        self.write(move |c| {
-            c.run(
-                "DELETE FROM verify_webhooks WHERE sid = ?1 AND app_id = ?2",
-                params![sid, app_id],
-            )
-            .map(|n| n == 1)
-            .map_err(classify)
-        })
-        .await
+        self.delete_owned("verify_webhooks", app_id, sid).await
     }
 
     async fn account_with_app(&self, sid: &str) -> Result<Option<(Account, crate::store::App)>> {
@@ -560,15 +542,6 @@ impl VerifyStore for Sqlite {
     }
 
     async fn delete_verify_service(&self, app_id: i64, sid: &str) -> Result<bool> {
-        let sid = sid.to_owned();
-        self.write(move |c| {
-            c.run(
-                "DELETE FROM verify_services WHERE sid = ?1 AND app_id = ?2",
-                params![sid, app_id],
-            )
-            .map(|n| n == 1)
-            .map_err(classify)
-        })
-        .await
+        self.delete_owned("verify_services", app_id, sid).await
     }
 }
