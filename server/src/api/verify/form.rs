@@ -180,8 +180,14 @@ mod tests {
         );
         for times in [1, 10, 1000] {
             let many = "A=1&".repeat(MAX_PARAMS * times + 1);
-            assert!(Form::parse(None, many.as_bytes()).is_err(), "{times}x the parameters");
-            assert!(Form::parse(Some(&many), b"").is_err(), "{times}x in the query");
+            assert!(
+                Form::parse(None, many.as_bytes()).is_err(),
+                "{times}x the parameters"
+            );
+            assert!(
+                Form::parse(Some(&many), b"").is_err(),
+                "{times}x in the query"
+            );
             let big = vec![b'a'; BODY_LIMIT * times + 1];
             assert!(Form::parse(None, &big).is_err(), "{times}x the body");
         }
