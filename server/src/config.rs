@@ -11,6 +11,7 @@ use crate::domain::Limits;
 use crate::redacted::Redacted;
 use crate::sender::{SenderSecrets, SenderSpec};
 use crate::store::sqlite::Durability;
+use crate::tls::TlsFiles;
 use passcode::RateLimit;
 
 /// The default address: loopback only.
@@ -42,6 +43,14 @@ pub struct ServeArgs {
     /// need no key [default: none, all on --listen].
     #[arg(long, env = "PASSCODE_OPS_LISTEN")]
     pub ops_listen: Option<SocketAddr>,
+    /// Serve HTTPS with this PEM certificate chain (the server's
+    /// certificate first); needs --tls-key. SIGHUP reads both files again
+    /// without dropping a connection [default: plain HTTP].
+    #[arg(long, env = "PASSCODE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "PASSCODE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// `sqlite:PATH` (or a bare path), or `postgres://USER@HOST:PORT/DB`
     /// [default: sqlite:passcode-data/passcode.db].
     #[arg(long, env = "PASSCODE_DATABASE_URL")]
@@ -101,6 +110,8 @@ struct FileConfig {
     limits: Option<FileLimits>,
     listen: Option<SocketAddr>,
     ops_listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     database: Option<String>,
     master_key_file: Option<PathBuf>,
     sender: Option<String>,
@@ -210,6 +221,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The operators' address (`/health`, `/ready`, `/metrics`), if any.
     pub ops_listen: Option<SocketAddr>,
+    /// HTTPS on every listener, or plain HTTP.
+    pub tls: Option<TlsFiles>,
     /// Database.
     pub database: Database,
     /// Master key file.
@@ -266,6 +279,19 @@ impl ServeArgs {
         Ok(Settings {
             listen: self.listen.or(file.listen).unwrap_or_else(default_listen),
             ops_listen: self.ops_listen.or(file.ops_listen),
+            tls: match (
+                self.tls_cert.clone().or(file.tls_cert),
+                self.tls_key.clone().or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => {
+                    return Err(
+                        "tls_cert and tls_key go together: give both, or neither for plain HTTP"
+                            .into(),
+                    );
+                }
+            },
             database: Database::parse(&database)?,
             master_key_file: self
                 .master_key_file
@@ -380,6 +406,8 @@ mod tests {
             "AmbientCapabilities=\n",
             "LimitNOFILE=65536",
             "UMask=0077",
+            // SIGHUP reloads the TLS certificate.
+            "ExecReload=/bin/kill -HUP $MAINPID",
         ] {
             assert!(unit.contains(line), "{line:?} is not in the unit");
         }

@@ -182,6 +182,7 @@ pub async fn serve(
     router: Router,
     limits: ConnectionLimits,
     slots: Arc<Semaphore>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -226,20 +227,50 @@ pub async fn serve(
             timeout: limits.write_timeout,
             stalled: None,
         };
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(router.clone()),
-        );
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            // A closed, reset or timed-out connection is the client's
-            // affair; nothing to log.
-            let _ = connection.await;
-            drop(slot);
-        });
+        let http = http.clone();
+        let router = router.clone();
+        // Watched from the accept on: a stop waits for handshakes too
+        // (each bounded by the header deadline).
+        let watcher = graceful.watcher();
+        match &tls {
+            None => {
+                tokio::spawn(async move {
+                    drive(&http, stream, router, watcher).await;
+                    drop(slot);
+                });
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                let deadline = limits.header_timeout;
+                tokio::spawn(async move {
+                    // A handshake is part of the head: the same deadline.
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(deadline, acceptor.accept(stream)).await
+                    {
+                        drive(&http, stream, router, watcher).await;
+                    }
+                    drop(slot);
+                });
+            }
+        }
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Serves one connection until it closes.
+async fn drive<S>(
+    http: &hyper::server::conn::http1::Builder,
+    stream: S,
+    router: Router,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
+    // A closed, reset or timed-out connection is the client's affair;
+    // nothing to log.
+    let _ = watcher.watch(connection).await;
 }
 
 #[cfg(test)]

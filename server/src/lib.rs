@@ -25,3 +25,4 @@ pub mod sender;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

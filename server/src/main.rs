@@ -39,6 +39,10 @@ enum Command {
         /// The server's address [default: 127.0.0.1:8080].
         #[arg(long, env = "PASSCODE_LISTEN")]
         listen: Option<SocketAddr>,
+        /// The server's TLS certificate file, when it serves HTTPS: the
+        /// check trusts that certificate alone.
+        #[arg(long, env = "PASSCODE_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
     },
     /// Manage applications, offline, in the same database.
     App(AppArgs),
@@ -583,8 +587,10 @@ fn main() -> ExitCode {
         match cli.command {
             None => run_serve(&cli.serve).await,
             Some(Command::Serve(args)) => run_serve(&args).await,
-            Some(Command::Healthcheck { listen }) => {
-                if server::healthcheck(listen.unwrap_or_else(default_listen)).await {
+            Some(Command::Healthcheck { listen, tls_cert }) => {
+                if server::healthcheck(listen.unwrap_or_else(default_listen), tls_cert.as_deref())
+                    .await?
+                {
                     Ok(())
                 } else {
                     Err("no healthy server answered".into())

@@ -180,6 +180,20 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         ),
         None => None,
     };
+    // The certificate next, for the same reason.
+    let tls = match &settings.tls {
+        Some(files) => {
+            let reloadable = Arc::new(crate::tls::Reloadable::new(
+                files.clone(),
+                crate::tls::provider(),
+            )?);
+            Some((
+                tokio_rustls::TlsAcceptor::from(reloadable.server_config()?),
+                reloadable,
+            ))
+        }
+        None => None,
+    };
     let store = open_store(&settings.database, settings.durability, settings.pool_size).await?;
     let key = master_key(store.as_ref(), &settings).await?;
     let now = i64::try_from((api::system_clock())()).unwrap_or(0);
@@ -248,9 +262,24 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     if let Some(max) = settings.max_connections {
         limits.max_connections = max.max(1);
     }
+    if tls.is_none() {
+        for addr in std::iter::once(settings.listen).chain(settings.ops_listen) {
+            if !addr.ip().is_loopback() {
+                tracing::warn!(
+                    %addr,
+                    "serving plain HTTP on an address that is not loopback: API keys, tokens and codes cross the network in the clear; give --tls-cert and --tls-key, or put a TLS proxy in front"
+                );
+            }
+        }
+    }
+    let reloader = tls
+        .as_ref()
+        .map(|(_, reloadable)| tokio::spawn(reload_on_hangup(Arc::clone(reloadable))));
+    let acceptor = tls.map(|(acceptor, _)| acceptor);
     tracing::info!(
         listen = %settings.listen,
         ops_listen = ?settings.ops_listen,
+        https = acceptor.is_some(),
         open_files,
         max_connections = limits.max_connections,
         header_timeout_s = limits.header_timeout.as_secs(),
@@ -268,6 +297,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
                 api::ops_router(Arc::clone(&shared)),
                 limits,
                 Arc::clone(&slots),
+                acceptor.clone(),
                 std::future::pending(),
             );
             tokio::spawn(ops);
@@ -275,7 +305,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         }
         None => api::router(Arc::clone(&shared)),
     };
-    let serving = connections::serve(listener, router, limits, slots, async move {
+    let serving = connections::serve(listener, router, limits, slots, acceptor, async move {
         shutdown_signal().await;
         let _ = stopping_tx.send(());
     });
@@ -304,6 +334,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     };
     flusher.abort();
     sweeper.abort();
+    if let Some(reloader) = reloader {
+        reloader.abort();
+    }
     shared.domain.flush_counters().await;
     sender
         .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
@@ -324,6 +357,39 @@ pub fn app(domain: Domain, clock: Clock, public_url: Option<String>) -> axum::Ro
         public_url,
         body_timeout: std::time::Duration::from_secs(10),
     }))
+}
+
+/// Reads the certificate and key again on each SIGHUP; a bad pair is
+/// logged and the one in use stays.
+async fn reload_on_hangup(reloadable: Arc<crate::tls::Reloadable>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!(
+                "cannot watch for SIGHUP: the TLS certificate reloads only at a restart"
+            );
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            // Reading files blocks: off the runtime's workers.
+            let reloadable = Arc::clone(&reloadable);
+            match tokio::task::spawn_blocking(move || reloadable.reload()).await {
+                Ok(Ok(())) => tracing::info!("SIGHUP: reloaded the TLS certificate and key"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "SIGHUP: kept the TLS certificate in use");
+                }
+                Err(_) => {
+                    tracing::error!("SIGHUP: the reload stopped; kept the TLS certificate in use")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = reloadable;
+    }
 }
 
 async fn shutdown_signal() {
@@ -349,22 +415,49 @@ async fn shutdown_signal() {
 }
 
 /// `healthcheck`: whether `GET /health` answers 200 at `addr` within two
-/// seconds.
+/// seconds; over TLS when given the server's certificate file, which it
+/// then trusts alone (see [`crate::tls::pinned_client`]).
 ///
 /// A dozen lines of HTTP/1.1 over a socket, rather than an HTTP client
 /// crate, because this is the whole of what the check needs.
-pub async fn healthcheck(addr: std::net::SocketAddr) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let attempt = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut head = [0u8; 12];
-        stream.read_exact(&mut head).await.ok()?;
-        Some(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"))
+///
+/// # Errors
+/// A message when the certificate file cannot be read.
+pub async fn healthcheck(
+    addr: std::net::SocketAddr,
+    tls_cert: Option<&std::path::Path>,
+) -> Result<bool, String> {
+    let tls = match tls_cert {
+        Some(path) => Some(tokio_rustls::TlsConnector::from(crate::tls::pinned_client(
+            path,
+        )?)),
+        None => None,
     };
-    matches!(
+    let attempt = async {
+        let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        match tls {
+            None => ask_health(stream, addr).await,
+            Some(connector) => {
+                let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+                let stream = connector.connect(name, stream).await.ok()?;
+                ask_health(stream, addr).await
+            }
+        }
+    };
+    Ok(matches!(
         tokio::time::timeout(std::time::Duration::from_secs(2), attempt).await,
         Ok(Some(true))
-    )
+    ))
+}
+
+async fn ask_health<S>(mut stream: S, addr: std::net::SocketAddr) -> Option<bool>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.ok()?;
+    Some(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"))
 }

@@ -114,6 +114,7 @@ async fn start_bounded(
         app,
         connections,
         connections.slots(),
+        None,
         std::future::pending(),
     ));
     Server {

@@ -8,17 +8,17 @@ use std::time::{Duration, Instant};
 
 use passcode::{ParsedKeyUri, Totp, TotpConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
+pub(super) const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
 
-fn run(args: &[&str]) -> Output {
+pub(super) fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
-fn database(dir: &Path) -> String {
+pub(super) fn database(dir: &Path) -> String {
     format!("sqlite:{}", dir.join("passcode.db").display())
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 
 /// `app create --json --init`: stdout holds only
 /// `{"app_id":N,"api_key":"...","account_sid":"AC...","auth_token":"..."}`.
-fn create_app(db: &str, name: &str, extra: &[&str]) -> (i64, String) {
+pub(super) fn create_app(db: &str, name: &str, extra: &[&str]) -> (i64, String) {
     let mut args = vec![
         "app",
         "create",

@@ -7,6 +7,7 @@
 //! - [`conformance`]: one storage suite on SQLite and PostgreSQL;
 //! - [`fleet`]: three nodes on one PostgreSQL;
 //! - [`senders`]: the network senders against local fakes;
+//! - [`tls`]: HTTPS on the binary, with a CA made at test time;
 //! - [`upgrade`]: a database of an earlier release, migrated and serving;
 //! - [`support`]: what they share.
 
@@ -19,4 +20,5 @@ mod fleet;
 mod senders;
 #[allow(dead_code)]
 mod support;
+mod tls;
 mod upgrade;
