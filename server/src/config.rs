@@ -51,7 +51,9 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "PASSCODE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// `sqlite:PATH` (or a bare path), or `postgres://USER@HOST:PORT/DB`
+    /// `sqlite:PATH` (or a bare path), or `postgres://USER@HOST:PORT/DB`,
+    /// over TLS with `?sslmode=verify-full&sslrootcert=CA.pem` (or
+    /// `verify-ca`, `require`, `prefer`: libpq's meanings)
     /// [default: sqlite:passcode-data/passcode.db].
     #[arg(long, env = "PASSCODE_DATABASE_URL")]
     pub database: Option<String>,

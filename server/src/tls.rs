@@ -224,3 +224,299 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
             .supported_schemes()
     }
 }
+
+/// How a PostgreSQL connection is protected, from the URL's `sslmode`
+/// (libpq's names and meanings) and `sslrootcert`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostgresTls {
+    /// `disable`, or no `sslmode`: plain TCP.
+    Disable,
+    /// `prefer`: TLS when the server offers it, the certificate unchecked
+    /// (libpq's meaning: it stops a passive listener, not an impostor).
+    Prefer,
+    /// `require`: TLS or no connection, the certificate unchecked.
+    Require,
+    /// `verify-ca`: TLS, the chain checked against `sslrootcert`.
+    VerifyCa(Roots),
+    /// `verify-full`: `verify-ca` and the host name in the certificate.
+    VerifyFull(Roots),
+}
+
+/// The certificate authorities a `verify-*` mode trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Roots {
+    /// `sslrootcert=PATH`: the PEM certificates in that file.
+    File(PathBuf),
+    /// `sslrootcert=system`: the Mozilla roots built in.
+    System,
+}
+
+impl PostgresTls {
+    /// Splits `sslmode` and `sslrootcert` off a `postgres://` URL: the
+    /// mode, and the URL that tokio-postgres reads (which knows
+    /// `disable`, `prefer` and `require` only, and no `sslrootcert`).
+    ///
+    /// # Errors
+    /// A message naming the parameter that is wrong; never the URL (it
+    /// may hold a password).
+    pub fn split_url(url: &str) -> Result<(Self, String), String> {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut kept = Vec::new();
+        let mut mode = None;
+        let mut root = None;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded = percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .map_err(|_| format!("the PostgreSQL URL's {key} is not UTF-8"))?
+                .into_owned();
+            match key {
+                "sslmode" => mode = Some(decoded),
+                "sslrootcert" => root = Some(decoded),
+                _ => kept.push(pair),
+            }
+        }
+        let roots = || {
+            match root.as_deref() {
+            Some("system") => Ok(Roots::System),
+            Some(path) if !path.is_empty() => Ok(Roots::File(PathBuf::from(path))),
+            _ => Err("sslmode verify-ca and verify-full need sslrootcert=PATH (a PEM file of the CA) or sslrootcert=system".to_owned()),
+        }
+        };
+        let (tls, passed) = match mode.as_deref() {
+            None | Some("disable") => (Self::Disable, "disable"),
+            Some("prefer") => (Self::Prefer, "prefer"),
+            Some("require") => (Self::Require, "require"),
+            Some("verify-ca") => (Self::VerifyCa(roots()?), "require"),
+            Some("verify-full") => (Self::VerifyFull(roots()?), "require"),
+            Some(_) => {
+                return Err(
+                    "the PostgreSQL URL's sslmode: give disable, prefer, require, verify-ca or verify-full"
+                        .into(),
+                );
+            }
+        };
+        if root.is_some() && !matches!(tls, Self::VerifyCa(_) | Self::VerifyFull(_)) {
+            return Err(
+                "the PostgreSQL URL has sslrootcert without sslmode=verify-ca or verify-full: it would check nothing".into(),
+            );
+        }
+        kept.push(match passed {
+            "disable" => "sslmode=disable",
+            "prefer" => "sslmode=prefer",
+            _ => "sslmode=require",
+        });
+        Ok((tls, format!("{base}?{}", kept.join("&"))))
+    }
+
+    /// The rustls client configuration of this mode; `None` for
+    /// [`PostgresTls::Disable`].
+    ///
+    /// # Errors
+    /// A message naming the root certificate file that cannot be read.
+    pub fn client_config(&self) -> Result<Option<rustls::ClientConfig>, String> {
+        let provider = provider();
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| e.to_string())?;
+        let config = match self {
+            Self::Disable => return Ok(None),
+            Self::Prefer | Self::Require => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Unchecked { provider }))
+                .with_no_client_auth(),
+            Self::VerifyFull(roots) => builder
+                .with_root_certificates(roots.load()?)
+                .with_no_client_auth(),
+            Self::VerifyCa(roots) => {
+                let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots.load()?),
+                    provider,
+                )
+                .build()
+                .map_err(|e| format!("sslrootcert: {e}"))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AnyName { inner }))
+                    .with_no_client_auth()
+            }
+        };
+        Ok(Some(config))
+    }
+}
+
+impl Roots {
+    fn load(&self) -> Result<rustls::RootCertStore, String> {
+        let mut store = rustls::RootCertStore::empty();
+        match self {
+            Self::System => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            Self::File(path) => {
+                for cert in read_chain(path).map_err(|e| format!("sslrootcert: {e}"))? {
+                    store
+                        .add(cert)
+                        .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+                }
+            }
+        }
+        Ok(store)
+    }
+}
+
+/// `prefer` and `require`: any certificate, with the handshake's
+/// signatures still checked.
+#[derive(Debug)]
+struct Unchecked {
+    provider: Arc<CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// `verify-ca`: the chain checked, the host name not.
+#[derive(Debug)]
+struct AnyName {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_split_their_tls_parameters_off() {
+        let split = |url: &str| PostgresTls::split_url(url);
+        assert_eq!(
+            split("postgres://u@h/d"),
+            Ok((
+                PostgresTls::Disable,
+                "postgres://u@h/d?sslmode=disable".into()
+            ))
+        );
+        assert_eq!(
+            split("postgres://u@h/d?application_name=x&sslmode=require"),
+            Ok((
+                PostgresTls::Require,
+                "postgres://u@h/d?application_name=x&sslmode=require".into()
+            ))
+        );
+        assert_eq!(
+            split("postgres://u@h/d?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem"),
+            Ok((
+                PostgresTls::VerifyFull(Roots::File("/etc/ca.pem".into())),
+                "postgres://u@h/d?sslmode=require".into()
+            ))
+        );
+        assert_eq!(
+            split("postgres://u@h/d?sslrootcert=system&sslmode=verify-ca"),
+            Ok((
+                PostgresTls::VerifyCa(Roots::System),
+                "postgres://u@h/d?sslmode=require".into()
+            ))
+        );
+        assert_eq!(
+            split("postgres://u@h/d?sslmode=prefer").map(|s| s.0),
+            Ok(PostgresTls::Prefer)
+        );
+        for wrong in [
+            "postgres://u:secret@h/d?sslmode=verify-full",
+            "postgres://u:secret@h/d?sslmode=allow-all",
+            "postgres://u:secret@h/d?sslmode=require&sslrootcert=/ca.pem",
+            "postgres://u:secret@h/d?sslmode=%FF",
+        ] {
+            let message = split(wrong).unwrap_err();
+            assert!(!message.contains("secret"), "{message}");
+            assert!(message.contains("ssl"), "{message}");
+        }
+    }
+}

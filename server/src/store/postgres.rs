@@ -15,6 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
+
+use crate::tls::PostgresTls;
 use tokio_postgres::types::ToSql;
 
 use super::sqlite::SANDBOX_USER;
@@ -82,16 +84,21 @@ impl Postgres {
     /// [`StoreError`] when the URL is wrong or the database cannot be
     /// reached or migrated.
     pub async fn connect(url: &str, size: usize) -> Result<Self> {
-        let mut config = tokio_postgres::Config::from_str(url)
+        let (tls, url) = PostgresTls::split_url(url).map_err(StoreError::Internal)?;
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|_| StoreError::Internal("the PostgreSQL URL is not valid".into()))?;
         config.connect_timeout(TIMEOUT);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let recycling = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls.client_config().map_err(StoreError::Internal)? {
+            None => Manager::from_config(config, NoTls, recycling()),
+            Some(client) => Manager::from_config(
+                config,
+                tokio_postgres_rustls::MakeRustlsConnect::new(client),
+                recycling(),
+            ),
+        };
         let pool = Pool::builder(manager)
             .max_size(size.max(1))
             .runtime(Runtime::Tokio1)
@@ -145,10 +152,18 @@ impl Postgres {
     }
 
     async fn client(&self) -> Result<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        self.pool.get().await.map_err(|e| {
+            // With its causes: "error performing TLS handshake" alone does
+            // not say that the certificate names another host.
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(next) = cause {
+                message.push_str(": ");
+                message.push_str(&next.to_string());
+                cause = next.source();
+            }
+            StoreError::Unavailable(message)
+        })
     }
 
     /// One statement, bounded in time.

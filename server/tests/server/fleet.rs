@@ -17,7 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
 
 /// Held shared by every test here, and alone by the one that restarts the
 /// cluster, which would otherwise cut the others' connections too.
-static CLUSTER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+pub(crate) static CLUSTER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 struct Node {
     child: Child,

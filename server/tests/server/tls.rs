@@ -47,8 +47,14 @@ impl Ca {
 
     /// A server certificate for 127.0.0.1 and localhost: (cert PEM, key PEM).
     fn leaf(&self, name: &str) -> (String, String) {
+        self.leaf_for(name, &["127.0.0.1", "localhost"])
+    }
+
+    /// A server certificate for `names` alone.
+    fn leaf_for(&self, name: &str, names: &[&str]) -> (String, String) {
         let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
         params.use_authority_key_identifier_extension = true;
         params.key_usages.push(KeyUsagePurpose::DigitalSignature);
@@ -489,4 +495,195 @@ fn a_certificate_without_its_key_or_a_mismatched_key_stops_the_start() {
     assert!(!message.contains("PRIVATE KEY"), "{message}");
     // Nothing was created by a start that could not serve.
     assert!(!dir.join("passcode.db").exists());
+}
+
+/// Writes `text` into the cluster's data directory as PostgreSQL wants
+/// its key: mode 0600 and owned by the server's user (the directory's).
+fn write_as_postgres(data: &Path, name: &str, text: &str) {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let path = data.join(name);
+    let _ = std::fs::remove_file(&path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+    let owner = std::fs::metadata(data).unwrap();
+    std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
+}
+
+/// Connections of `database` that use TLS, and those that do not.
+async fn ssl_connections(client: &tokio_postgres::Client, database: &str) -> (i64, i64) {
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = $1",
+            &[&database],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test]
+async fn postgres_over_tls_in_each_sslmode_and_a_wrong_ca_is_refused() {
+    use passcode_server::store::postgres::Postgres;
+    let Some(base) = super::support::postgres_url() else {
+        return;
+    };
+    // The cluster's settings change for a while: no restart meanwhile.
+    let _alone = super::fleet::CLUSTER.write().await;
+    let (admin, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let data: String = admin
+        .query_one("SHOW data_directory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let data = PathBuf::from(data);
+    if !data.is_dir() {
+        // A cluster on another machine: its files are out of reach.
+        assert_ne!(
+            std::env::var("PASSCODE_REQUIRE_POSTGRES").as_deref(),
+            Ok("1"),
+            "the test cluster's data directory {} is not on this machine",
+            data.display()
+        );
+        eprintln!(
+            "SKIPPED PostgreSQL over TLS: the cluster's data directory is not on this machine"
+        );
+        return;
+    }
+    // A certificate for another name than the one connected to, so that
+    // verify-full and verify-ca differ.
+    let ca = Ca::new("passcode PostgreSQL test CA");
+    let (cert, key) = ca.leaf_for("db", &["db.internal.example"]);
+    write_as_postgres(&data, "passcode-test.crt", &cert);
+    write_as_postgres(&data, "passcode-test.key", &key);
+    for statement in [
+        "ALTER SYSTEM SET ssl_cert_file = 'passcode-test.crt'",
+        "ALTER SYSTEM SET ssl_key_file = 'passcode-test.key'",
+        "ALTER SYSTEM SET ssl = on",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(statement).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let stranger = dir.path().join("stranger.pem");
+    std::fs::write(&stranger, Ca::new("another CA").pem).unwrap();
+
+    let url = super::support::fresh_postgres(&base).await;
+    let database = url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let with = |query: &str| {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}{query}")
+    };
+    // The reload is asynchronous: TLS is there when `require` connects.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let store = loop {
+        match Postgres::connect(&with("sslmode=require"), 2).await {
+            Ok(store) => break store,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert!(passcode_server::store::Store::apps(&store).await.is_ok());
+    let (tls, plain) = ssl_connections(&admin, &database).await;
+    assert!(
+        tls >= 1 && plain == 0,
+        "{tls} over TLS, {plain} in the clear"
+    );
+    drop(store);
+
+    let root = |file: &Path| {
+        form_urlencoded::byte_serialize(file.to_str().unwrap().as_bytes()).collect::<String>()
+    };
+    // verify-ca: the chain is the CA's; the name is not checked.
+    let store = Postgres::connect(
+        &with(&format!("sslmode=verify-ca&sslrootcert={}", root(&ca_file))),
+        2,
+    )
+    .await
+    .unwrap();
+    assert!(passcode_server::store::Store::apps(&store).await.is_ok());
+    drop(store);
+    // verify-full: the certificate names db.internal.example, not 127.0.0.1.
+    let Err(e) = Postgres::connect(
+        &with(&format!(
+            "sslmode=verify-full&sslrootcert={}",
+            root(&ca_file)
+        )),
+        2,
+    )
+    .await
+    else {
+        panic!("verify-full accepted a certificate for another host");
+    };
+    assert!(e.to_string().contains("not valid for name"), "{e}");
+    // Another CA: refused by verify-ca and verify-full alike.
+    for mode in ["verify-ca", "verify-full"] {
+        assert!(
+            Postgres::connect(
+                &with(&format!("sslmode={mode}&sslrootcert={}", root(&stranger))),
+                2
+            )
+            .await
+            .is_err(),
+            "{mode} accepted a certificate of an unknown CA"
+        );
+    }
+
+    // A certificate for the host connected to passes verify-full.
+    let (cert, key) = ca.leaf_for("db", &["127.0.0.1"]);
+    write_as_postgres(&data, "passcode-test.crt", &cert);
+    write_as_postgres(&data, "passcode-test.key", &key);
+    admin
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .unwrap();
+    let full = with(&format!(
+        "sslmode=verify-full&sslrootcert={}",
+        root(&ca_file)
+    ));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let store = loop {
+        match Postgres::connect(&full, 2).await {
+            Ok(store) => break store,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert!(passcode_server::store::Store::apps(&store).await.is_ok());
+    let (tls, plain) = ssl_connections(&admin, &database).await;
+    assert!(
+        tls >= 1 && plain == 0,
+        "{tls} over TLS, {plain} in the clear"
+    );
+    drop(store);
+
+    for statement in [
+        "ALTER SYSTEM RESET ssl",
+        "ALTER SYSTEM RESET ssl_cert_file",
+        "ALTER SYSTEM RESET ssl_key_file",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(statement).await.unwrap();
+    }
 }
