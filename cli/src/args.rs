@@ -140,6 +140,14 @@ pub(crate) enum Command {
     /// Print a random numeric code, for SMS or voice verification.
     #[command(after_help = SMS_AFTER)]
     Sms(SmsArgs),
+    /// Print a shell's completion script, e.g. `passcode completions bash >
+    /// /usr/share/bash-completion/completions/passcode`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `passcode manual | man -l -`.
+    Manual,
 }
 
 /// The hash function under HMAC.

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::args::{Cli, Command, UriCommand};
-use crate::error::{CliError, eprint_line};
+use crate::error::{CliError, Context as _, eprint_line};
 use crate::verify::Verdict;
 
 /// Exit status of a usage or input error.
@@ -66,6 +66,22 @@ fn run(cli: Cli) -> Result<Verdict, CliError> {
         Command::Uri(UriCommand::Show(args)) => uri::show(args, json),
         Command::Uri(UriCommand::Code(args)) => uri::code(args, json),
         Command::Sms(args) => sms::sms(args, json),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "passcode",
+                &mut std::io::stdout().lock(),
+            );
+            Ok(())
+        }
+        Command::Manual => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout().lock())
+                .context("standard output")
+        }
     }
     .map(|()| Verdict::Valid)
 }

@@ -395,6 +395,25 @@ mod tests {
         }
     }
 
+    /// The configuration the Debian package installs resolves, on
+    /// loopback, with the service's state directory for its files.
+    #[test]
+    fn the_packaged_configuration_starts_as_it_is() {
+        let args = ServeArgs {
+            config: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/packaging/etc/passcode-server.toml"
+            ))),
+            ..ServeArgs::default()
+        };
+        let settings = args.resolve().unwrap();
+        assert!(settings.listen.ip().is_loopback());
+        assert!(settings.ops_listen.unwrap().ip().is_loopback());
+        assert_eq!(settings.database, Database::Sqlite("passcode.db".into()));
+        assert_eq!(settings.master_key_file, PathBuf::from("master.key"));
+        assert_eq!(settings.tls, None);
+    }
+
     /// The unit keeps the hardening the packaging promises.
     #[test]
     fn the_service_unit_is_hardened() {

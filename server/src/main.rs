@@ -16,7 +16,8 @@ use passcode_server::store::sqlite::Durability;
 use passcode_server::store::{App, AppPatch, Imported, NewApp, Store};
 use serde::Serialize;
 
-/// The Authy API, self-hosted. With no command, `serve`.
+/// The Authy and Twilio Verify v2 APIs, self-hosted. With no command,
+/// `serve`.
 #[derive(Debug, Parser)]
 #[command(
     name = "passcode-server",
@@ -66,6 +67,16 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Print a shell's completion script on standard output, e.g.
+    /// `passcode-server completions bash >
+    /// /usr/share/bash-completion/completions/passcode-server`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output: `passcode-server
+    /// manual | man -l -`.
+    Manual,
     /// Put a backup in place of the SQLite database, with the server
     /// stopped: codes accepted after the backup was taken could be
     /// accepted again.
@@ -571,8 +582,31 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// `completions` and `manual`: what the clap definitions say, printed.
+fn print_help_files(command: &Command) -> Option<std::io::Result<()>> {
+    use clap::CommandFactory;
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "passcode-server", &mut out);
+            Some(Ok(()))
+        }
+        Command::Manual => Some(clap_mangen::Man::new(Cli::command()).render(&mut out)),
+        _ => None,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(printed) = cli.command.as_ref().and_then(print_help_files) {
+        return match printed {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -640,6 +674,8 @@ fn main() -> ExitCode {
                 println!("{} restored from {}", to.display(), from.display());
                 Ok(())
             }
+            // Printed before the runtime started.
+            Some(Command::Completions { .. } | Command::Manual) => Ok(()),
         }
     });
     match result {
