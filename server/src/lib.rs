@@ -17,6 +17,7 @@ pub mod connections;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod messages;
 pub mod phone;
 pub mod qr;

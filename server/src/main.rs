@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use passcode_server::config::{Database, ServeArgs, default_listen};
 use passcode_server::crypto;
-use passcode_server::phone::Phone;
+use passcode_server::import::{import_one, integer};
 use passcode_server::server;
 use passcode_server::store::sqlite::Durability;
 use passcode_server::store::{App, AppPatch, Imported, NewApp, Store};
@@ -95,17 +95,36 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ImportFrom {
-    /// Users exported from Authy: JSON lines of `authy_id`,
-    /// `country_code`, `phone_number` (the body of `GET
-    /// users/{id}/phone_number`) and an optional `email`. Each user keeps
-    /// its Authy id; a re-run skips the users already there.
+    /// Users from Authy, each keeping its Authy id; a re-run skips the
+    /// users already there. Either from a file (`--from`: JSON lines of
+    /// `authy_id`, `country_code`, `phone_number`, the body of `GET
+    /// users/{id}/phone_number`, and an optional `email`), or from a
+    /// running Authy-compatible API (`--from-api` with `--api-key-file`
+    /// and `--ids`), at most 1,500 requests a minute, waiting as its 429s
+    /// and Retry-After ask.
     Authy {
         /// The application the users belong to.
         #[arg(long)]
         app: i64,
         /// The JSON lines file.
-        #[arg(long)]
-        from: PathBuf,
+        #[arg(
+            long,
+            required_unless_present = "from_api",
+            conflicts_with = "from_api"
+        )]
+        from: Option<PathBuf>,
+        /// The API's base URL, e.g. https://api.authy.com.
+        #[arg(long, requires_all = ["api_key_file", "ids"])]
+        from_api: Option<String>,
+        /// A file holding the application's API key at the source.
+        #[arg(long, requires = "from_api")]
+        api_key_file: Option<PathBuf>,
+        /// The Authy ids to import, one a line.
+        #[arg(long, requires = "from_api")]
+        ids: Option<PathBuf>,
+        /// Requests a minute to the source at most.
+        #[arg(long, default_value_t = 1500, requires = "from_api")]
+        per_minute: u32,
         /// The database, as for `serve`.
         #[arg(long, env = "PASSCODE_DATABASE_URL")]
         database: Option<String>,
@@ -636,9 +655,20 @@ fn main() -> ExitCode {
                     ImportFrom::Authy {
                         app,
                         from,
+                        from_api,
+                        api_key_file,
+                        ids,
+                        per_minute,
                         database,
                     },
-            }) => import_authy(database.as_deref(), app, &from).await,
+            }) => match (from, from_api, api_key_file, ids) {
+                (Some(from), _, _, _) => import_authy(database.as_deref(), app, &from).await,
+                (None, Some(url), Some(key_file), Some(ids)) => {
+                    import_authy_api(database.as_deref(), app, url, &key_file, &ids, per_minute)
+                        .await
+                }
+                _ => Err("give --from FILE, or --from-api URL with --api-key-file and --ids".into()),
+            },
             Some(Command::Migrate {
                 to:
                     MigrateTo::AuthyToVerify {
@@ -727,15 +757,6 @@ struct ExportedUser {
     email: Option<String>,
 }
 
-/// A JSON number or a string of digits.
-fn integer(value: &serde_json::Value) -> Option<i64> {
-    match value {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().trim_start_matches('+').parse().ok(),
-        _ => None,
-    }
-}
-
 /// `import authy`: each line's user created with its Authy id. Refused
 /// lines are reported by number and id (never by phone number) and make the
 /// exit status 1 once every line is read.
@@ -793,26 +814,17 @@ async fn import_authy(database: Option<&str>, app_id: i64, from: &Path) -> Resul
             // number): the line's column and the kind of fault only.
             let user: ExportedUser = serde_json::from_slice(&line)
                 .map_err(|e| format!("not a user: {:?} at column {}", e.classify(), e.column()))?;
-            let id = integer(&user.authy_id)
-                .filter(|&id| id > 0 && id != SANDBOX_USER_ID)
-                .ok_or("authy_id is not a user id")?;
-            let country_code = integer(&user.country_code)
-                .and_then(|c| u64::try_from(c).ok())
-                .ok_or(format!("authy_id {id}: country_code is not a number"))?;
-            let phone = Phone::parse(country_code, &user.phone_number, app.sandbox)
-                .map_err(|_| format!("authy_id {id}: the phone number is not valid"))?;
-            let email = user.email.unwrap_or_default();
-            let imported = store
-                .import_user(id, app.id, phone.country_code, &phone.national, &email, now)
-                .await
-                .map_err(|e| format!("authy_id {id}: {e}"))?;
-            match imported {
-                Imported::Created | Imported::Present => Ok(imported),
-                Imported::IdTaken => Err(format!("authy_id {id}: the id belongs to another user")),
-                Imported::PhoneTaken(other) => Err(format!(
-                    "authy_id {id}: the application has this phone number as user {other}"
-                )),
-            }
+            let id = integer(&user.authy_id).ok_or("authy_id is not a user id")?;
+            import_one(
+                store.as_ref(),
+                &app,
+                id,
+                &user.country_code,
+                &user.phone_number,
+                user.email.as_deref().unwrap_or_default(),
+                now,
+            )
+            .await
         }
         .await;
         match outcome {
@@ -834,8 +846,56 @@ async fn import_authy(database: Option<&str>, app_id: i64, from: &Path) -> Resul
     Ok(())
 }
 
-/// The id of the sandbox's own user, which no import may take.
-const SANDBOX_USER_ID: i64 = passcode_server::store::sqlite::SANDBOX_USER.0;
+/// `import authy --from-api`: each id fetched from the source's export
+/// and created here with its id; refused ids are reported and make the exit
+/// status 1 once every id is tried.
+async fn import_authy_api(
+    database: Option<&str>,
+    app_id: i64,
+    base_url: String,
+    key_file: &Path,
+    ids: &Path,
+    per_minute: u32,
+) -> Result<(), String> {
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err("--from-api: give the API's base URL, https://...".into());
+    }
+    let api_key = std::fs::read_to_string(key_file)
+        .map_err(|e| format!("{}: {e}", key_file.display()))?
+        .trim()
+        .to_owned();
+    if api_key.is_empty() {
+        return Err(format!("{}: no API key in it", key_file.display()));
+    }
+    let store = offline_store(database, false).await?;
+    let app = store
+        .app(app_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no application {app_id}"))?;
+    let source = passcode_server::import::Source {
+        base_url,
+        api_key: passcode_server::redacted::Redacted::new(api_key),
+        per_minute: per_minute.max(1),
+        longest_wait: std::time::Duration::from_secs(300),
+    };
+    let tally =
+        passcode_server::import::from_api(store.as_ref(), &app, &source, ids, unix_now(), |line| {
+            eprintln!("{line}")
+        })
+        .await?;
+    println!(
+        "imported {}, already there {}, refused {}",
+        tally.created, tally.present, tally.refused
+    );
+    if tally.refused > 0 {
+        return Err(format!(
+            "{} ids were not imported (see above); a re-run tries them again",
+            tally.refused
+        ));
+    }
+    Ok(())
+}
 
 /// The SQLite file a `--database` names; PostgreSQL has its own tools.
 fn sqlite_path(database: Option<&str>) -> Result<PathBuf, String> {

@@ -58,14 +58,14 @@ pub(super) fn create_app(db: &str, name: &str, extra: &[&str]) -> (i64, String) 
     )
 }
 
-struct Running {
+pub(super) struct Running {
     child: Child,
-    listen: String,
+    pub(super) listen: String,
     stderr: PathBuf,
 }
 
 impl Running {
-    fn start(dir: &Path, key_file: &Path) -> Self {
+    pub(super) fn start(dir: &Path, key_file: &Path) -> Self {
         let listen = format!("127.0.0.1:{}", free_port());
         let stderr = dir.join(format!("stderr-{}.log", listen.replace(':', "-")));
         let child = Command::new(BIN)
@@ -99,12 +99,12 @@ impl Running {
         running
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("http://{}/protected/json/{path}", self.listen)
     }
 
     /// SIGTERM, then the exit status.
-    fn stop(&mut self) -> std::process::ExitStatus {
+    pub(super) fn stop(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -161,7 +161,7 @@ async fn create_user(http: &reqwest::Client, server: &Running, key: &str) -> i64
     user["user"]["id"].as_i64().unwrap()
 }
 
-fn last_code(dir: &Path) -> String {
+pub(super) fn last_code(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("messages.jsonl")).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     line["code"].as_str().unwrap().to_owned()

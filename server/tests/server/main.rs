@@ -6,6 +6,7 @@
 //! - [`binary`]: the real binary, its commands, start-up checks and logs;
 //! - [`conformance`]: one storage suite on SQLite and PostgreSQL;
 //! - [`fleet`]: three nodes on one PostgreSQL;
+//! - [`import`]: users pulled from a running Authy-compatible API;
 //! - [`senders`]: the network senders against local fakes;
 //! - [`tls`]: HTTPS on the binary, with a CA made at test time;
 //! - [`upgrade`]: a database of an earlier release, migrated and serving;
@@ -17,6 +18,7 @@ mod api;
 mod binary;
 mod conformance;
 mod fleet;
+mod import;
 mod senders;
 #[allow(dead_code)]
 mod support;
