@@ -5,6 +5,7 @@
 //!   byte, and the attacks it must survive;
 //! - [`binary`]: the real binary, its commands, start-up checks and logs;
 //! - [`conformance`]: one storage suite on SQLite and PostgreSQL;
+//! - [`docs`]: the documentation's shell blocks, run as written;
 //! - [`fleet`]: three nodes on one PostgreSQL;
 //! - [`import`]: users pulled from a running Authy-compatible API;
 //! - [`senders`]: the network senders against local fakes;
@@ -17,6 +18,7 @@
 mod api;
 mod binary;
 mod conformance;
+mod docs;
 mod fleet;
 mod import;
 mod senders;
