@@ -7,6 +7,16 @@
 //! time. Prints requests/s, p50 and p99 latency, and the server's CPU per
 //! request (from `/proc/PID/stat`), at full load and at about half of it.
 //!
+//! Each durability starts with two floors under the same `wrk` settings,
+//! served by this binary (`--floor http|storage`, see [`floor_main`]): the
+//! server's HTTP stack answering a fixed body after its API-key check, and
+//! the same with one durable group-committed write of one row a request.
+//! Each full-load row prints its rate as a share of both (`÷http`,
+//! `÷store`) and, for Authy's verify and phone-verification check, whether
+//! issue 24's targets are met (at least 0.5 and 0.8 of the floors, a p99 at
+//! most 5x the p50). Each server's first second at full load is a row of its
+//! own, before the measured ones.
+//!
 //! `cargo bench -p passcode-server --bench load` (optionally
 //! `-- --seconds 5 --users 40000`, `--postgres URL` for the PostgreSQL rows,
 //! `--postgres-only` to skip the SQLite rows but the one they are compared
@@ -442,6 +452,162 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// A floor (see [`floor_main`]) started as this bench's own binary:
+    /// measured like the server, CPU from `/proc`.
+    fn floor(kind: &str, durability: &str, dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--floor",
+                kind,
+                "--listen",
+                &listen,
+                "--durability",
+                durability,
+            ])
+            .arg("--database")
+            .arg(dir.join(format!("floor-{kind}-{durability}.db")))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !Command::new(BIN)
+            .args(["healthcheck", "--listen", &listen])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+        {
+            assert!(Instant::now() < deadline, "the floor did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, listen }
+    }
+}
+
+/// What a floor answers with.
+#[derive(Clone)]
+struct Floor {
+    key_hash: [u8; 32],
+    store: Option<Arc<Sqlite>>,
+}
+
+/// The floors the rows are measured against, served by this binary with
+/// `--floor KIND`: `http` is the server's stack (the same hyper
+/// connection loop and limits, an axum router of the same shape) with an
+/// API-key check (SHA-256 of the header, compared in constant time) and a
+/// fixed body; `storage` adds one durable group-committed write of one row
+/// a request on SQLite, through the server's own store: a read of the
+/// row's version and its compare-and-set, the least a decision is.
+async fn floor_main(args: &[String]) {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use sha2::Digest as _;
+    use subtle::ConstantTimeEq;
+
+    let arg = |name: &str| {
+        args.windows(2)
+            .find(|w| w[0] == name)
+            .map(|w| w[1].clone())
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let durability = match arg("--durability").as_str() {
+        "normal" => Durability::Normal,
+        _ => Durability::Full,
+    };
+    let store = (arg("--floor") == "storage")
+        .then(|| Arc::new(Sqlite::open(Path::new(&arg("--database")), durability).unwrap()));
+    let mut key_hash = [0u8; 32];
+    key_hash.copy_from_slice(&sha2::Sha256::digest(KEY.as_bytes()));
+
+    async fn verify(
+        State(floor): State<Floor>,
+        headers: HeaderMap,
+        UrlPath((token, id)): UrlPath<(String, String)>,
+    ) -> axum::response::Response {
+        let given = headers
+            .get("X-Authy-API-Key")
+            .map(|v| sha2::Sha256::digest(v.as_bytes()))
+            .unwrap_or_default();
+        if !bool::from(given.as_slice().ct_eq(&floor.key_hash)) {
+            return (StatusCode::UNAUTHORIZED, "{\"success\":false}").into_response();
+        }
+        if let Some(store) = &floor.store {
+            let key = format!("floor:{id}");
+            let written = async {
+                let expected = store.load(&key).await?.map(|v| v.version);
+                store.cas(&key, expected, token.as_bytes()).await
+            }
+            .await;
+            if !matches!(written, Ok(true)) {
+                return (StatusCode::SERVICE_UNAVAILABLE, "{\"success\":false}").into_response();
+            }
+        }
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            "{\"message\":\"Token is valid.\",\"token\":\"is valid\",\"success\":\"true\",\"device\":{\"id\":null,\"os_type\":\"sms\",\"registration_date\":1700000000,\"registration_method\":null,\"registration_country\":null,\"registration_region\":null,\"registration_city\":null,\"country\":null,\"region\":null,\"city\":null,\"ip\":null,\"last_account_recovery_at\":null,\"last_sync_date\":null}}",
+        )
+            .into_response()
+    }
+
+    let router = axum::Router::new()
+        .route(
+            "/protected/json/verify/{token}/{id}",
+            axum::routing::get(verify),
+        )
+        .route(
+            "/health",
+            axum::routing::get(|| async { "{\"status\":\"ok\"}" }),
+        )
+        .with_state(Floor { key_hash, store });
+    let listener = tokio::net::TcpListener::bind(arg("--listen"))
+        .await
+        .unwrap();
+    let limits = passcode_server::connections::ConnectionLimits::for_open_files(
+        passcode_server::connections::raise_open_file_limit(),
+    );
+    passcode_server::connections::serve(
+        listener,
+        router,
+        limits,
+        limits.slots(),
+        None,
+        std::future::pending(),
+    )
+    .await;
+}
+
+/// A new server's first second at full load, on paths of its own: shown as
+/// its own row (a fresh process answers its first requests slower: its
+/// threads, caches and connections start), so that the measured rows are
+/// the steady state and the cold start stays in sight.
+fn cold_start(
+    server: &Server,
+    lines: &[String],
+    dir: &Path,
+    o: &Options,
+    endpoint: &str,
+    durability: &str,
+) {
+    let run = wrk_lines(server, lines, dir, o.connections, 1, 0.0);
+    report(&format!("{endpoint} (first s)"), durability, "full", &run);
+}
+
+/// Paths the floors answer, one user id each.
+fn floor_paths(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|id| format!("/protected/json/verify/1234567/{}", 1_000 + id))
+        .collect()
+}
+
 fn clock_ticks() -> f64 {
     let out = Command::new("getconf").arg("CLK_TCK").output().unwrap();
     String::from_utf8_lossy(&out.stdout)
@@ -591,16 +757,59 @@ fn verify_paths(users: &[(i64, Totp)]) -> Vec<String> {
         .collect()
 }
 
+/// The floors of one durability, measured in this run: requests a second.
+#[derive(Clone, Copy)]
+struct Floors {
+    http: f64,
+    storage: f64,
+}
+
 fn report(endpoint: &str, durability: &str, load: &str, run: &Run) {
+    report_against(endpoint, durability, load, run, None);
+}
+
+/// Issue 24's targets for a durable row at full load: at least half the
+/// HTTP floor's rate and 0.8 of the storage floor's, a p99 at most 5x its
+/// p50.
+fn targets(run: &Run, floors: Option<Floors>) {
+    let Some(f) = floors else { return };
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    let (http, storage, tail) = (
+        run.rps / f.http,
+        run.rps / f.storage,
+        run.p99_ms / run.p50_ms,
+    );
     println!(
-        "| {endpoint:<18} | {durability:<6} | {load:<4} | {:>9.0} | {:>7.2} | {:>7.2} | {:>8.1} | {:>8.0} | {:>6} |",
+        "|   ÷http {http:.2}x (goal >= 0.5: {}), ÷store {storage:.2}x (goal >= 0.8: {}), p99 / p50 {tail:.1}x (goal <= 5: {}) |",
+        verdict(http >= 0.5),
+        verdict(storage >= 0.8),
+        verdict(tail <= 5.0)
+    );
+}
+
+/// A row, with its rate against the floors where it has them.
+fn report_against(endpoint: &str, durability: &str, load: &str, run: &Run, floors: Option<Floors>) {
+    let (http, storage) = match floors {
+        Some(f) => (
+            format!("{:.2}x", run.rps / f.http),
+            format!("{:.2}x", run.rps / f.storage),
+        ),
+        None => ("-".to_owned(), "-".to_owned()),
+    };
+    println!(
+        "| {endpoint:<18} | {durability:<6} | {load:<4} | {:>9.0} | {:>7.2} | {:>7.2} | {:>8.1} | {:>8.0} | {:>6} | {http:>6} | {storage:>6} |",
         run.rps, run.p50_ms, run.p99_ms, run.cpu_us, run.requests, run.not_ok
     );
 }
 
 #[tokio::main]
 async fn main() {
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--floor") {
+        floor_main(&args).await;
+        return;
+    }
+    if args.iter().any(|a| a == "--list" || a == "--test") {
         return;
     }
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -620,18 +829,53 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "| endpoint           | sync   | load | req/s     | p50 ms  | p99 ms  | CPU µs/r | requests | non200 |"
+        "| endpoint           | sync   | load | req/s     | p50 ms  | p99 ms  | CPU µs/r | requests | non200 | ÷http  | ÷store |"
     );
     println!(
-        "|--------------------|--------|------|-----------|---------|---------|----------|----------|--------|"
+        "|--------------------|--------|------|-----------|---------|---------|----------|----------|--------|--------|--------|"
     );
     // The floor the PostgreSQL rows are compared with: SQLite's durable
     // verify at full load, in this run.
     let mut sqlite_cpu_us = f64::NAN;
     for durability in ["full", "normal"] {
+        // The floors of this durability, under the same wrk settings: the
+        // bare stack, then the stack with one durable write a request.
+        let floor_dir = tempfile::tempdir().unwrap();
+        let paths = floor_paths(o.users);
+        let mut floors = Floors {
+            http: 0.0,
+            storage: 0.0,
+        };
+        for kind in ["http", "storage"] {
+            let floor = Server::floor(kind, durability, floor_dir.path());
+            let run = wrk(
+                &floor,
+                &paths,
+                floor_dir.path(),
+                o.connections,
+                o.seconds,
+                0.0,
+            );
+            report(&format!("floor: {kind}"), durability, "full", &run);
+            assert_eq!(run.not_ok, 0, "the {kind} floor refused requests");
+            match kind {
+                "http" => floors.http = run.rps,
+                _ => floors.storage = run.rps,
+            }
+        }
+        let floors = Some(floors);
         // Verify: fresh users for each run, codes of this step and the next.
         let (seeded, users) = seed_users(o.users, None).await;
         let server = Server::start(&seeded, durability);
+        let (cold_users, users) = users.split_at(users.len() / 5);
+        cold_start(
+            &server,
+            &gets(&verify_paths(cold_users)),
+            seeded.dir.path(),
+            &o,
+            "verify",
+            durability,
+        );
         let (half_users, full_users) = users.split_at(users.len() / 2);
         let full = wrk(
             &server,
@@ -641,7 +885,8 @@ async fn main() {
             o.seconds,
             0.0,
         );
-        report("verify", durability, "full", &full);
+        report_against("verify", durability, "full", &full, floors);
+        targets(&full, floors);
         let authy_verify_cpu_us = full.cpu_us;
         if durability == "full" {
             sqlite_cpu_us = full.cpu_us;
@@ -667,6 +912,15 @@ async fn main() {
             .iter()
             .map(|(n, c)| format!("/protected/json/phones/verification/check?country_code=1&phone_number={n}&verification_code={c}"))
             .collect();
+        let (cold_paths, paths) = paths.split_at(paths.len() / 5);
+        cold_start(
+            &server,
+            &gets(cold_paths),
+            seeded.dir.path(),
+            &o,
+            "verification/check",
+            durability,
+        );
         let (half_paths, full_paths) = paths.split_at(paths.len() / 2);
         let full = wrk(
             &server,
@@ -676,7 +930,8 @@ async fn main() {
             o.seconds,
             0.0,
         );
-        report("verification/check", durability, "full", &full);
+        report_against("verification/check", durability, "full", &full, floors);
+        targets(&full, floors);
         let delay = o.connections as f64 * 1000.0 / (full.rps / 2.0).max(1.0);
         let half = wrk(
             &server,
@@ -693,6 +948,15 @@ async fn main() {
         // a form body, the service read, the same compare-and-set.
         let (seeded, lines) = seed_verify_checks(o.users, now()).await;
         let server = Server::start(&seeded, durability);
+        let (cold_lines, lines) = lines.split_at(lines.len() / 5);
+        cold_start(
+            &server,
+            cold_lines,
+            seeded.dir.path(),
+            &o,
+            "v2 VerificationCheck",
+            durability,
+        );
         let (half_lines, full_lines) = lines.split_at(lines.len() / 2);
         let verify_full = wrk_lines(
             &server,
@@ -702,7 +966,13 @@ async fn main() {
             o.seconds,
             0.0,
         );
-        report("v2 VerificationCheck", durability, "full", &verify_full);
+        report_against(
+            "v2 VerificationCheck",
+            durability,
+            "full",
+            &verify_full,
+            floors,
+        );
         let delay = o.connections as f64 * 1000.0 / (verify_full.rps / 2.0).max(1.0);
         let half = wrk_lines(
             &server,
@@ -724,15 +994,24 @@ async fn main() {
         // challenge's row.
         let (seeded, lines) = seed_challenges(o.users, now()).await;
         let server = Server::start(&seeded, durability);
+        let (cold_lines, lines) = lines.split_at(lines.len() / 5);
+        cold_start(
+            &server,
+            cold_lines,
+            seeded.dir.path(),
+            &o,
+            "v2 Challenges",
+            durability,
+        );
         let challenges = wrk_lines(
             &server,
-            &lines,
+            lines,
             seeded.dir.path(),
             o.connections,
             o.seconds,
             0.0,
         );
-        report("v2 Challenges", durability, "full", &challenges);
+        report_against("v2 Challenges", durability, "full", &challenges, floors);
         println!(
             "|   CPU a request, a Verify TOTP challenge / Authy's verify at full load: {:.2}x |",
             challenges.cpu_us / authy_verify_cpu_us

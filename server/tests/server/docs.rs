@@ -136,7 +136,10 @@ fn script(
             };
             if let Some(expected) = line.strip_prefix("# => ") {
                 let Some(last) = commands.last_mut() else {
-                    panic!("{name}:{}: `# =>` before any command", block.at + 1 + offset);
+                    panic!(
+                        "{name}:{}: `# =>` before any command",
+                        block.at + 1 + offset
+                    );
                 };
                 last.1.push(expected.to_owned());
                 continue;
