@@ -22,5 +22,7 @@ for bin in passcode-server passcode; do
   "$target/release/$bin" completions zsh >"$assets/_$bin"
   "$target/release/$bin" completions fish >"$assets/$bin.fish"
 done
+# Only this build's packages in target/debian (smoke.sh installs them).
+rm -rf "$target/debian"
 cargo deb -p passcode-server --no-build
 cargo deb -p passcode-cli --no-build

@@ -2,7 +2,7 @@
 # Installs the packages deb.sh built, checks what they put in place, runs
 # the installed binaries (--version, app create, serve + healthcheck on a
 # loopback port, the CLI on RFC 6238's vector), checks the unit with
-# systemd-analyze where it exists, and removes the packages again.
+# systemd-analyze where it exists, and purges the packages again.
 #
 #   usage: bash server/packaging/smoke.sh    (as root, or with sudo)
 set -euo pipefail
@@ -17,7 +17,7 @@ tmp=$(mktemp -d /tmp/passcode-deb.XXXXXX)
 pid=
 cleanup() {
   if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  as_root dpkg -r passcode-server passcode-cli >/dev/null 2>&1 || true
+  as_root dpkg -P passcode-server passcode-cli >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT

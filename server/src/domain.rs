@@ -189,6 +189,10 @@ pub struct Domain {
     sender: Arc<dyn Sender>,
     limits: Limits,
     counters: std::sync::Mutex<std::collections::HashMap<(i64, i32, u8, Counter), i64>>,
+    /// Held for a whole flush: a flush that finds the counters drained by
+    /// another still in flight waits for its writes, so `app/stats` never
+    /// reads the store between the drain and the commit.
+    flushing: tokio::sync::Mutex<()>,
     /// Where Verify webhook events go; none: they are not sent.
     events: Option<Arc<crate::sender::outbox::Outbox<crate::sender::events::Event>>>,
 }
@@ -245,6 +249,7 @@ impl Domain {
             sender,
             limits,
             counters: std::sync::Mutex::default(),
+            flushing: tokio::sync::Mutex::const_new(()),
             events: None,
         }
     }

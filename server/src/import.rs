@@ -165,15 +165,15 @@ impl Source {
             let body = read_bounded(response).await;
             match status {
                 200 => {
-                    let user: PhoneNumberBody = serde_json::from_slice(&body).map_err(|e| {
-                        format!(
+                    return Ok(match serde_json::from_slice::<PhoneNumberBody>(&body) {
+                        Ok(user) => Fetched::User {
+                            country_code: user.country_code,
+                            phone_number: user.phone_number,
+                        },
+                        Err(e) => Fetched::Refused(format!(
                             "authy_id {id}: the source's answer is not an export ({:?})",
                             e.classify()
-                        )
-                    })?;
-                    return Ok(Fetched::User {
-                        country_code: user.country_code,
-                        phone_number: user.phone_number,
+                        )),
                     });
                 }
                 429 => {
@@ -183,7 +183,9 @@ impl Source {
                         .as_deref()
                         .is_some_and(|m| m.to_ascii_lowercase().contains("user"));
                     let wait = match retry_after {
-                        Some(seconds) => Duration::from_secs(seconds),
+                        // At least a second: `Retry-After: 0` is no reason
+                        // to ask again at once.
+                        Some(seconds) => Duration::from_secs(seconds.max(1)),
                         None if about_user => {
                             return Ok(Fetched::Refused(format!(
                                 "authy_id {id}: the source's export limit for this user is reached (3 a month): import it later"

@@ -167,6 +167,9 @@ pub fn init_logging(format: LogFormat) {
 /// # Errors
 /// A message when it cannot start.
 pub async fn serve(settings: Settings) -> Result<(), String> {
+    // SIGHUP's handler before anything else: its default action ends the
+    // process, and `systemctl reload` sends it whether TLS is on or not.
+    let hangups = watch_hangups();
     // The address first: a start that cannot listen creates nothing (no
     // database, no application whose key is printed once and lost).
     let listener = TcpListener::bind(settings.listen)
@@ -272,9 +275,10 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             }
         }
     }
-    let reloader = tls
-        .as_ref()
-        .map(|(_, reloadable)| tokio::spawn(reload_on_hangup(Arc::clone(reloadable))));
+    let reloader = tokio::spawn(reload_on_hangup(
+        hangups,
+        tls.as_ref().map(|(_, reloadable)| Arc::clone(reloadable)),
+    ));
     let acceptor = tls.map(|(acceptor, _)| acceptor);
     tracing::info!(
         listen = %settings.listen,
@@ -334,9 +338,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     };
     flusher.abort();
     sweeper.abort();
-    if let Some(reloader) = reloader {
-        reloader.abort();
-    }
+    reloader.abort();
     shared.domain.flush_counters().await;
     sender
         .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
@@ -359,22 +361,40 @@ pub fn app(domain: Domain, clock: Clock, public_url: Option<String>) -> axum::Ro
     }))
 }
 
-/// Reads the certificate and key again on each SIGHUP; a bad pair is
-/// logged and the one in use stays.
-async fn reload_on_hangup(reloadable: Arc<crate::tls::Reloadable>) {
+/// SIGHUP, caught from the start of `serve`.
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = ();
+
+fn watch_hangups() -> Hangups {
     #[cfg(unix)]
     {
-        let Ok(mut hangups) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        if hangups.is_none() {
             tracing::warn!(
                 "cannot watch for SIGHUP: the TLS certificate reloads only at a restart"
             );
+        }
+        hangups
+    }
+}
+
+/// Reads the certificate and key again on each SIGHUP; a bad pair is
+/// logged and the one in use stays. Without TLS there is nothing to reload,
+/// and a SIGHUP is logged and otherwise ignored.
+async fn reload_on_hangup(hangups: Hangups, reloadable: Option<Arc<crate::tls::Reloadable>>) {
+    #[cfg(unix)]
+    {
+        let Some(mut hangups) = hangups else {
             return;
         };
         while hangups.recv().await.is_some() {
+            let Some(reloadable) = reloadable.as_ref().map(Arc::clone) else {
+                tracing::info!("SIGHUP: nothing to reload (no TLS certificate)");
+                continue;
+            };
             // Reading files blocks: off the runtime's workers.
-            let reloadable = Arc::clone(&reloadable);
             match tokio::task::spawn_blocking(move || reloadable.reload()).await {
                 Ok(Ok(())) => tracing::info!("SIGHUP: reloaded the TLS certificate and key"),
                 Ok(Err(e)) => {
@@ -388,7 +408,7 @@ async fn reload_on_hangup(reloadable: Arc<crate::tls::Reloadable>) {
     }
     #[cfg(not(unix))]
     {
-        let _ = reloadable;
+        let _ = (hangups, reloadable);
     }
 }
 

@@ -260,20 +260,37 @@ impl PostgresTls {
     /// A message naming the parameter that is wrong; never the URL (it
     /// may hold a password).
     pub fn split_url(url: &str) -> Result<(Self, String), String> {
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        // The query starts at the first `?` after the user information: a
+        // password may hold a `?` of its own (libpq reads it up to the `@`).
+        // As libpq: the user information runs to an `@` met before any `/`.
+        let authority = url.find("://").map_or(0, |at| at + 3);
+        let after_user = match url[authority..].find(['@', '/']) {
+            Some(at) if url[authority + at..].starts_with('@') => authority + at + 1,
+            _ => authority,
+        };
+        let (base, query) = match url[after_user..].find('?') {
+            Some(at) => (&url[..after_user + at], &url[after_user + at + 1..]),
+            None => (url, ""),
+        };
         let mut kept = Vec::new();
         let mut mode = None;
         let mut root = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match key {
+                "sslmode" => &mut mode,
+                "sslrootcert" => &mut root,
+                _ => {
+                    kept.push(pair);
+                    continue;
+                }
+            };
             let decoded = percent_encoding::percent_decode_str(value)
                 .decode_utf8()
                 .map_err(|_| format!("the PostgreSQL URL's {key} is not UTF-8"))?
                 .into_owned();
-            match key {
-                "sslmode" => mode = Some(decoded),
-                "sslrootcert" => root = Some(decoded),
-                _ => kept.push(pair),
+            if slot.replace(decoded).is_some() {
+                return Err(format!("the PostgreSQL URL gives {key} twice"));
             }
         }
         let roots = || {
@@ -508,7 +525,24 @@ mod tests {
             split("postgres://u@h/d?sslmode=prefer").map(|s| s.0),
             Ok(PostgresTls::Prefer)
         );
+        // A password with `?`, `&` and `=` in it: the query is after the `@`.
+        assert_eq!(
+            split("postgres://u:p?w&x=y@h:5432/d?sslmode=require"),
+            Ok((
+                PostgresTls::Require,
+                "postgres://u:p?w&x=y@h:5432/d?sslmode=require".into()
+            ))
+        );
+        assert_eq!(
+            split("postgres://u:p?sslmode=disable@h/d").map(|s| s.0),
+            Ok(PostgresTls::Disable)
+        );
+        assert_eq!(
+            split("postgres://h?sslmode=verify-ca&sslrootcert=system").map(|s| s.0),
+            Ok(PostgresTls::VerifyCa(Roots::System))
+        );
         for wrong in [
+            "postgres://u:secret@h/d?sslmode=require&sslmode=disable",
             "postgres://u:secret@h/d?sslmode=verify-full",
             "postgres://u:secret@h/d?sslmode=allow-all",
             "postgres://u:secret@h/d?sslmode=require&sslrootcert=/ca.pem",

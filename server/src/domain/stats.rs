@@ -18,6 +18,7 @@ impl Domain {
 
     /// Writes the gathered counters.
     pub async fn flush_counters(&self) {
+        let _flushing = self.flushing.lock().await;
         let pending: Vec<_> = match self.counters.lock() {
             Ok(mut pending) => pending.drain().collect(),
             Err(_) => return,

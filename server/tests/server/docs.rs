@@ -251,6 +251,8 @@ fn documents() -> Vec<PathBuf> {
 
 #[tokio::test]
 async fn every_shell_block_in_the_docs_runs_as_written() {
+    // The postgres blocks use the cluster: no restart meanwhile.
+    let _shared = super::fleet::CLUSTER.read().await;
     let postgres = match super::support::postgres_url() {
         Some(url) => {
             // The blocks make a database named `passcode`: a fresh one.

@@ -393,7 +393,7 @@ print("verified over https")
 }
 
 #[test]
-fn plain_http_on_a_public_address_warns_and_names_the_flag() {
+fn plain_http_on_a_public_address_warns_names_the_flag_and_outlives_a_sighup() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let port = free_port();
@@ -415,6 +415,32 @@ fn plain_http_on_a_public_address_warns_and_names_the_flag() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(100));
     }
+    // `systemctl reload` sends SIGHUP: without TLS it changes nothing,
+    // and the server goes on (its default action would end it).
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&stderr)
+        .unwrap()
+        .contains("SIGHUP: nothing to reload")
+    {
+        assert!(Instant::now() < deadline, "no SIGHUP line");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP ended the server"
+    );
+    assert!(
+        run(&["healthcheck", "--listen", &format!("127.0.0.1:{port}")])
+            .status
+            .success()
+    );
     let _ = child.kill();
     let _ = child.wait();
     let log = std::fs::read_to_string(&stderr).unwrap();
