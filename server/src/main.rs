@@ -890,7 +890,7 @@ async fn import_authy_api(
     );
     if tally.refused > 0 {
         return Err(format!(
-            "{} ids were not imported (see above); a re-run tries them again",
+            "{} ids were not imported (see above); a re-run fetches them again, each spending one of its exports: fix the cause or take them out of --ids first",
             tally.refused
         ));
     }
