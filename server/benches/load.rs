@@ -395,12 +395,7 @@ struct Server {
 
 impl Server {
     fn start(seeded: &Seeded, durability: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let listen = format!("127.0.0.1:{port}");
+        let listen = free_listen();
         let child = Command::new(BIN)
             .args([
                 "serve",
@@ -420,16 +415,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !Command::new(BIN)
-            .args(["healthcheck", "--listen", &listen])
-            .status()
-            .unwrap()
-            .success()
-        {
-            assert!(Instant::now() < deadline, "the server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_healthy(&listen, "the server did not start");
         Self { child, listen }
     }
 
@@ -456,12 +442,7 @@ impl Server {
     /// A floor (see [`floor_main`]) started as this bench's own binary:
     /// measured like the server, CPU from `/proc`.
     fn floor(kind: &str, durability: &str, dir: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let listen = format!("127.0.0.1:{port}");
+        let listen = free_listen();
         let child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--floor",
@@ -477,18 +458,33 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !Command::new(BIN)
-            .args(["healthcheck", "--listen", &listen])
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-        {
-            assert!(Instant::now() < deadline, "the floor did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_healthy(&listen, "the floor did not start");
         Self { child, listen }
+    }
+}
+
+/// A free loopback address.
+fn free_listen() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Waits until `healthcheck` passes at `listen`, at most 20 seconds.
+fn wait_healthy(listen: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !Command::new(BIN)
+        .args(["healthcheck", "--listen", listen])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

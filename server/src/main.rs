@@ -329,6 +329,17 @@ fn valid_api_key(key: &str) -> bool {
     (16..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// The store an offline command works on and its application `app_id`.
+async fn offline_app(database: Option<&str>, app_id: i64) -> Result<(Arc<dyn Store>, App), String> {
+    let store = offline_store(database, false).await?;
+    let app = store
+        .app(app_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no application {app_id}"))?;
+    Ok((store, app))
+}
+
 /// The database an offline command works on: never a new one unless
 /// `init` (a mistyped path is an error, not an empty database).
 async fn offline_store(database: Option<&str>, init: bool) -> Result<Arc<dyn Store>, String> {
@@ -765,12 +776,7 @@ async fn migrate_authy_to_verify(
     app_id: i64,
     service: &str,
 ) -> Result<(), String> {
-    let store = offline_store(database, false).await?;
-    let app = store
-        .app(app_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no application {app_id}"))?;
+    let (store, app) = offline_app(database, app_id).await?;
     let service = passcode_server::domain::verify_service(store.as_ref(), app.id, service)
         .await
         .map_err(|_| format!("application {app_id} has no Verify service {service}"))?;
@@ -793,12 +799,7 @@ async fn migrate_authy_to_verify(
 }
 
 async fn import_authy(database: Option<&str>, app_id: i64, from: &Path) -> Result<(), String> {
-    let store = offline_store(database, false).await?;
-    let app = store
-        .app(app_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no application {app_id}"))?;
+    let (store, app) = offline_app(database, app_id).await?;
     let file = std::fs::File::open(from).map_err(|e| format!("{}: {e}", from.display()))?;
     let now = unix_now();
     let (mut created, mut present, mut refused) = (0u64, 0u64, 0u64);
@@ -867,12 +868,7 @@ async fn import_authy_api(
     if api_key.is_empty() {
         return Err(format!("{}: no API key in it", key_file.display()));
     }
-    let store = offline_store(database, false).await?;
-    let app = store
-        .app(app_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no application {app_id}"))?;
+    let (store, app) = offline_app(database, app_id).await?;
     let source = passcode_server::import::Source {
         base_url,
         api_key: passcode_server::redacted::Redacted::new(api_key),

@@ -154,7 +154,7 @@ pub fn pinned_client(cert: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
     let leaf = read_chain(cert)?.swap_remove(0);
     let provider = provider();
     let verifier = Arc::new(Pinned {
-        leaf,
+        leaf: Some(leaf),
         provider: Arc::clone(&provider),
     });
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -166,9 +166,12 @@ pub fn pinned_client(cert: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
     Ok(Arc::new(config))
 }
 
+/// A verifier that checks the handshake's signatures and accepts the
+/// certificate `leaf` alone (`healthcheck`), or, with `None`, any
+/// certificate (PostgreSQL's `prefer` and `require`, as libpq's).
 #[derive(Debug)]
 struct Pinned {
-    leaf: CertificateDer<'static>,
+    leaf: Option<CertificateDer<'static>>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -181,7 +184,11 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.leaf.as_ref() {
+        if self
+            .leaf
+            .as_ref()
+            .is_none_or(|leaf| end_entity.as_ref() == leaf.as_ref())
+        {
             Ok(rustls::client::danger::ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::InvalidCertificate(
@@ -340,7 +347,10 @@ impl PostgresTls {
             Self::Disable => return Ok(None),
             Self::Prefer | Self::Require => builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Unchecked { provider }))
+                .with_custom_certificate_verifier(Arc::new(Pinned {
+                    leaf: None,
+                    provider,
+                }))
                 .with_no_client_auth(),
             Self::VerifyFull(roots) => builder
                 .with_root_certificates(roots.load()?)
@@ -376,60 +386,6 @@ impl Roots {
             }
         }
         Ok(store)
-    }
-}
-
-/// `prefer` and `require`: any certificate, with the handshake's
-/// signatures still checked.
-#[derive(Debug)]
-struct Unchecked {
-    provider: Arc<CryptoProvider>,
-}
-
-impl rustls::client::danger::ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 

@@ -166,19 +166,7 @@ async fn users_pulled_from_a_running_authy_api_keep_their_ids_and_verify_through
 /// Python Authy client; skipped (loudly) without it unless
 /// PASSCODE_INTEROP=require.
 fn python_sms_and_verify(dir: &Path, server: &Running, key: &str, user: i64) {
-    let present = Command::new("python3")
-        .args(["-c", "import authy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        assert_ne!(
-            std::env::var("PASSCODE_INTEROP").as_deref(),
-            Ok("require"),
-            "PASSCODE_INTEROP=require and the Python authy client is missing"
-        );
-        eprintln!(
-            "SKIPPED: the imported user through the Python authy client (pip install authy==2.2.6)"
-        );
+    if !super::tls::python_authy("the imported user through the Python authy client") {
         return;
     }
     let script = r#"

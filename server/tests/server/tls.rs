@@ -329,17 +329,7 @@ async fn https_serves_tls_1_2_and_1_3_and_a_sighup_swaps_the_certificate_under_a
 /// official Python client with `REQUESTS_CA_BUNDLE` set to the test CA;
 /// without it the same client refuses the server.
 fn authy_client_over_tls(dir: &Path, ca: &Ca, server: &Https, key: &str) {
-    let present = Command::new("python3")
-        .args(["-c", "import authy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        assert_ne!(
-            std::env::var("PASSCODE_INTEROP").as_deref(),
-            Ok("require"),
-            "PASSCODE_INTEROP=require and the Python authy client is missing (pip install authy==2.2.6)"
-        );
-        eprintln!("SKIPPED: the Python authy client over TLS (pip install authy==2.2.6)");
+    if !python_authy("the Python authy client over TLS") {
         return;
     }
     let ca_file = dir.join("ca.pem");
@@ -390,6 +380,24 @@ print("verified over https")
         String::from_utf8_lossy(&out.stdout).trim(),
         "verified over https"
     );
+}
+
+/// Whether python3 can import the official Authy client; its absence
+/// fails under PASSCODE_INTEROP=require, else skips `what`, saying so.
+pub(super) fn python_authy(what: &str) -> bool {
+    let present = Command::new("python3")
+        .args(["-c", "import authy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert_ne!(
+            std::env::var("PASSCODE_INTEROP").as_deref(),
+            Ok("require"),
+            "PASSCODE_INTEROP=require and the Python authy client is missing (pip install authy==2.2.6)"
+        );
+        eprintln!("SKIPPED: {what} (pip install authy==2.2.6)");
+    }
+    present
 }
 
 #[test]
@@ -553,6 +561,21 @@ async fn ssl_connections(client: &tokio_postgres::Client, database: &str) -> (i6
     (row.get(0), row.get(1))
 }
 
+/// The store at `url` once the cluster's reload (asynchronous) has put
+/// its TLS settings in force: within 15 seconds.
+async fn connect_after_reload(url: &str) -> passcode_server::store::postgres::Postgres {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match passcode_server::store::postgres::Postgres::connect(url, 2).await {
+            Ok(store) => return store,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn postgres_over_tls_in_each_sslmode_and_a_wrong_ca_is_refused() {
     use passcode_server::store::postgres::Postgres;
@@ -618,16 +641,7 @@ async fn postgres_over_tls_in_each_sslmode_and_a_wrong_ca_is_refused() {
         format!("{url}{sep}{query}")
     };
     // The reload is asynchronous: TLS is there when `require` connects.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let store = loop {
-        match Postgres::connect(&with("sslmode=require"), 2).await {
-            Ok(store) => break store,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "{e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
+    let store = connect_after_reload(&with("sslmode=require")).await;
     assert!(passcode_server::store::Store::apps(&store).await.is_ok());
     let (tls, plain) = ssl_connections(&admin, &database).await;
     assert!(
@@ -686,16 +700,7 @@ async fn postgres_over_tls_in_each_sslmode_and_a_wrong_ca_is_refused() {
         "sslmode=verify-full&sslrootcert={}",
         root(&ca_file)
     ));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let store = loop {
-        match Postgres::connect(&full, 2).await {
-            Ok(store) => break store,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "{e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
+    let store = connect_after_reload(&full).await;
     assert!(passcode_server::store::Store::apps(&store).await.is_ok());
     let (tls, plain) = ssl_connections(&admin, &database).await;
     assert!(
