@@ -220,6 +220,7 @@ async fn seed_verify_checks(count: usize, now: u64) -> (Seeded, Vec<String>) {
                 let request = passcode_server::domain::VerifyStart {
                     to: format!("+1775{:07}", 2_000_000 + i),
                     channel: Channel::Sms,
+                    mail_from: (None, None),
                     locale: None,
                     custom_friendly_name: None,
                     rate_limits: Vec::new(),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::Limits;
 use crate::redacted::Redacted;
+use crate::sender::mail::MailerSpec;
 use crate::sender::{SenderSecrets, SenderSpec};
 use crate::store::sqlite::Durability;
 use crate::tls::TlsFiles;
@@ -69,6 +70,17 @@ pub struct ServeArgs {
     /// PASSCODE_TWILIO_FROM).
     #[arg(long, env = "PASSCODE_SENDER")]
     pub sender: Option<SenderSpec>,
+    /// Where e-mail goes (Verify's `email` channel) [default: none, the
+    /// channel refused]: `smtp://[USER@]HOST[:PORT]` (STARTTLS, 587) or
+    /// `smtps://[USER@]HOST[:PORT]` (TLS, 465), `?ca=PATH` to trust that CA
+    /// alone; `smtp://HOST:PORT?tls=none` on a loopback address only. The
+    /// user's password: PASSCODE_SMTP_PASSWORD.
+    #[arg(long, env = "PASSCODE_MAILER", requires = "mail_from")]
+    pub mailer: Option<MailerSpec>,
+    /// The sender of e-mail where a request names none, as
+    /// `Name <address>` or an address.
+    #[arg(long, env = "PASSCODE_MAIL_FROM")]
+    pub mail_from: Option<String>,
     /// A TOML file with any of these settings.
     #[arg(long, env = "PASSCODE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -117,6 +129,9 @@ struct FileConfig {
     database: Option<String>,
     master_key_file: Option<PathBuf>,
     sender: Option<String>,
+    mailer: Option<String>,
+    mail_from: Option<String>,
+    smtp_password: Option<Redacted>,
     durability: Option<Durability>,
     log_format: Option<LogFormat>,
     public_url: Option<String>,
@@ -231,6 +246,8 @@ pub struct Settings {
     pub master_key_file: PathBuf,
     /// Sender.
     pub sender: SenderSpec,
+    /// The mailer, its sender and its password, if e-mail is delivered.
+    pub mailer: Option<MailSettings>,
     /// Durability.
     pub durability: Durability,
     /// Log format.
@@ -301,6 +318,14 @@ impl ServeArgs {
                 .or(file.master_key_file)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_MASTER_KEY)),
             sender,
+            mailer: MailSettings::resolve(
+                self.mailer.clone(),
+                file.mailer,
+                self.mail_from.clone().or(file.mail_from),
+                env("PASSCODE_SMTP_PASSWORD")
+                    .map(Redacted::new)
+                    .or(file.smtp_password),
+            )?,
             durability: self.durability.or(file.durability).unwrap_or_default(),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             public_url: self.public_url.clone().or(file.public_url),
@@ -328,6 +353,46 @@ impl ServeArgs {
                 twilio_base_url: env("PASSCODE_TWILIO_BASE_URL").or(file.twilio_base_url),
             },
         })
+    }
+}
+
+/// Where e-mail goes: `--mailer`, `--mail-from` and the password.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// The relay.
+    pub spec: MailerSpec,
+    /// The sender where a request names none.
+    pub from: lettre::message::Mailbox,
+    /// The relay user's password.
+    pub password: Option<Redacted>,
+}
+
+impl MailSettings {
+    fn resolve(
+        flag: Option<MailerSpec>,
+        file: Option<String>,
+        from: Option<String>,
+        password: Option<Redacted>,
+    ) -> Result<Option<Self>, String> {
+        let spec = match (flag, file) {
+            (Some(spec), _) => spec,
+            (None, Some(text)) => text
+                .parse()
+                .map_err(|e| format!("config file: mailer: {e}"))?,
+            (None, None) if password.is_some() => {
+                return Err("an SMTP password is set but no mailer: give --mailer".into());
+            }
+            (None, None) => return Ok(None),
+        };
+        let from = from
+            .ok_or("a mailer needs --mail-from (or mail_from in the config file)")?
+            .parse()
+            .map_err(|_| "mail_from is not an address or `Name <address>`".to_owned())?;
+        Ok(Some(Self {
+            spec,
+            from,
+            password,
+        }))
     }
 }
 

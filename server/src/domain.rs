@@ -195,6 +195,8 @@ pub struct Domain {
     flushing: tokio::sync::Mutex<()>,
     /// Where Verify webhook events go; none: they are not sent.
     events: Option<Arc<crate::sender::outbox::Outbox<crate::sender::events::Event>>>,
+    /// Where e-mail goes; none: the e-mail channel is refused.
+    mailer: Option<Arc<crate::sender::mail::Mailer>>,
 }
 
 impl std::fmt::Debug for Domain {
@@ -251,6 +253,7 @@ impl Domain {
             counters: std::sync::Mutex::default(),
             flushing: tokio::sync::Mutex::const_new(()),
             events: None,
+            mailer: None,
         }
     }
 
@@ -261,6 +264,13 @@ impl Domain {
         events: Arc<crate::sender::outbox::Outbox<crate::sender::events::Event>>,
     ) -> Self {
         self.events = Some(events);
+        self
+    }
+
+    /// The same domain, delivering e-mail through `mailer`.
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: Arc<crate::sender::mail::Mailer>) -> Self {
+        self.mailer = Some(mailer);
         self
     }
 

@@ -88,6 +88,12 @@ pub enum ApiError {
     SmsNotSent,
     /// 503 / 60014: the call could not be handed to the gateway.
     CallNotStarted,
+    /// 503: the e-mail could not be queued for the relay; the Authy API
+    /// never meets it.
+    MailNotSent,
+    /// 400: the e-mail channel on a server with no mailer; the Authy API
+    /// never meets it.
+    NoMailer,
     /// 403 / 60154: the secret export (migration tools) is off.
     MigrationDisabled,
     /// 400 / 60021: a phone verification that cannot be created, and why.
@@ -141,7 +147,9 @@ impl ApiError {
             | Self::Conflict(_)
             | Self::FactorUnverified
             | Self::ChallengeExpired
-            | Self::ChallengeResponded => "60000",
+            | Self::ChallengeResponded
+            | Self::MailNotSent
+            | Self::NoMailer => "60000",
         }
     }
 
@@ -156,7 +164,8 @@ impl ApiError {
             | Self::InvalidPhoneNumber
             | Self::CustomMessageDisallowed
             | Self::CannotCreateVerification(_)
-            | Self::ChallengeResponded => StatusCode::BAD_REQUEST,
+            | Self::ChallengeResponded
+            | Self::NoMailer => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::InvalidApiKey
             | Self::ReusedToken
@@ -174,7 +183,7 @@ impl ApiError {
             | Self::UserDoesNotExist
             | Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable | Self::SmsNotSent | Self::CallNotStarted => {
+            Self::Unavailable | Self::SmsNotSent | Self::CallNotStarted | Self::MailNotSent => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -210,6 +219,8 @@ impl ApiError {
             Self::SmsNotSent => "SMS could not be sent. Please try again later".into(),
             Self::CallNotStarted => "Call could not be started. Please try again later".into(),
             Self::MigrationDisabled => "Migration tools disabled".into(),
+            Self::MailNotSent => "E-mail could not be sent. Please try again later".into(),
+            Self::NoMailer => "E-mail delivery is not configured".into(),
             Self::CannotCreateVerification(why) => {
                 format!("Phone verification couldn't be created: {why}")
             }

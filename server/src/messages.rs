@@ -76,6 +76,20 @@ impl Lang {
         }
     }
 
+    /// The subject of an e-mail carrying a code of `app` (the code is in
+    /// its text alone, out of notification previews).
+    #[must_use]
+    pub fn mail_subject(self, app: &str) -> String {
+        match self {
+            Self::En => format!("Your {app} verification code"),
+            Self::Es => format!("Tu código de verificación de {app}"),
+            Self::Pt => format!("O seu código de verificação {app}"),
+            Self::Fr => format!("Votre code de vérification {app}"),
+            Self::De => format!("Ihr {app}-Bestätigungscode"),
+            Self::It => format!("Il tuo codice di verifica {app}"),
+        }
+    }
+
     /// What a voice call says: the digits one by one, twice.
     #[must_use]
     pub fn voice(self, app: &str, code: &str) -> String {
@@ -161,6 +175,11 @@ mod tests {
         for lang in [Lang::En, Lang::Es, Lang::Pt, Lang::Fr, Lang::De, Lang::It] {
             assert!(lang.sms("Acme", "1234567").contains("1234567"), "{lang:?}");
             assert!(lang.voice("Acme", "123").contains("1, 2, 3"), "{lang:?}");
+            let subject = lang.mail_subject("Acme");
+            assert!(
+                subject.contains("Acme") && !subject.contains("123"),
+                "{lang:?}"
+            );
             assert!(
                 lang.sms_started("+1 775-461-5609")
                     .contains("+1 775-461-5609")

@@ -1,4 +1,4 @@
-//! Delivery of SMS and voice messages.
+//! Delivery of SMS and voice messages, and of e-mail (`mail`).
 //!
 //! `log` prints each message, code included (for development only: the one
 //! place a code is ever logged, and the server warns at start that nothing
@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub mod events;
+pub mod mail;
 pub mod outbox;
 pub mod twilio;
 pub mod webhook;
@@ -29,6 +30,8 @@ pub enum Channel {
     Sms,
     /// A voice call.
     Call,
+    /// An e-mail (Verify's `email` channel), through the mailer alone.
+    Email,
 }
 
 /// One message to deliver.

@@ -213,14 +213,29 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         Arc::new(crate::sender::events::EventGateway::new()?),
         Retry::default(),
     ));
+    let mailer = match &settings.mailer {
+        Some(mail) => {
+            let gateway = crate::sender::mail::Smtp::new(&mail.spec, mail.password.as_ref())?;
+            Some(Arc::new(crate::sender::mail::Mailer::start(
+                Arc::new(gateway),
+                mail.from.clone(),
+                Retry::default(),
+            )))
+        }
+        None => None,
+    };
+    let mut domain = Domain::new(
+        Arc::clone(&store),
+        Arc::new(key),
+        Arc::clone(&sender),
+        settings.limits,
+    )
+    .with_events(Arc::clone(&events));
+    if let Some(mailer) = &mailer {
+        domain = domain.with_mailer(Arc::clone(mailer));
+    }
     let shared = Arc::new(Shared {
-        domain: Domain::new(
-            Arc::clone(&store),
-            Arc::new(key),
-            Arc::clone(&sender),
-            settings.limits,
-        )
-        .with_events(Arc::clone(&events)),
+        domain,
         clock: api::system_clock(),
         public_url: settings.public_url.clone(),
         body_timeout: settings.body_timeout,
@@ -346,6 +361,11 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     events
         .close(deadline.saturating_duration_since(tokio::time::Instant::now()))
         .await;
+    if let Some(mailer) = &mailer {
+        mailer
+            .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await;
+    }
     drop(store);
     tracing::info!("stopped");
     Ok(())

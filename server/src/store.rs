@@ -236,6 +236,17 @@ pub enum Counter {
 }
 
 impl Counter {
+    /// What a send by `channel` counts: a call, or an SMS (the Authy
+    /// statistics have no e-mail; the Verify surface counts e-mail in its
+    /// attempts).
+    #[must_use]
+    pub fn sent(channel: crate::sender::Channel) -> Self {
+        match channel {
+            crate::sender::Channel::Call => Self::Call,
+            crate::sender::Channel::Sms | crate::sender::Channel::Email => Self::Sms,
+        }
+    }
+
     /// The column of the `stats` table it adds to (a fixed name, never
     /// input, so it may be written into the statement).
     #[must_use]

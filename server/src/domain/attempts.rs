@@ -73,21 +73,32 @@ fn view(row: AttemptRow) -> VerifyAttempt {
     }
 }
 
+/// Where a send went, as its attempt records it.
+pub(super) struct SentTo {
+    /// The number's region (`US`), `ZZ` for an e-mail address.
+    pub(super) country: String,
+    /// The destination, masked.
+    pub(super) masked: String,
+    /// What its tag is made of: the number in E.164, the address in lower
+    /// case.
+    pub(super) tagged: String,
+}
+
 impl Domain {
-    /// The tag a number's attempts are found by.
+    /// The tag a destination's attempts are found by.
     pub(super) fn number_tag(&self, e164: &str) -> String {
         hex::encode(
             &self.keyed_tag(b"passcode-server attempt number v1\0", &[e164.as_bytes()])[..16],
         )
     }
 
-    /// Records the last send of `verification` to `phone`. A failure is
+    /// Records the last send of `verification` to `to`. A failure is
     /// logged, never the request's: the code went out.
     pub(super) async fn record_send(
         &self,
         app: &App,
         verification: &Verification,
-        phone: &Phone,
+        to: &SentTo,
         digits: u8,
         lang: Lang,
         now: u64,
@@ -104,11 +115,12 @@ impl Domain {
             channel: match last.channel {
                 Channel::Sms => "sms",
                 Channel::Call => "call",
+                Channel::Email => "email",
             }
             .to_owned(),
-            country: phone.region(),
-            masked_to: Phone::masked(phone.country_code, &phone.national),
-            to_tag: self.number_tag(&phone.e164),
+            country: to.country.clone(),
+            masked_to: to.masked.clone(),
+            to_tag: self.number_tag(&to.tagged),
             code_length: i64::from(digits),
             locale: lang.tag().to_owned(),
             converted: false,
@@ -137,7 +149,10 @@ impl Domain {
             verification_sid: query.verification_sid.clone(),
             channel: query.channel.clone(),
             country: query.country.clone(),
-            to_tag: query.to.as_deref().map(|to| self.number_tag(to)),
+            to_tag: query
+                .to
+                .as_deref()
+                .map(|to| self.number_tag(&to.to_ascii_lowercase())),
             converted: query.converted,
             created_after: query.created_after.map(now_i64),
             created_before: query.created_before.map(now_i64),

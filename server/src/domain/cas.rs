@@ -23,7 +23,7 @@ pub(super) async fn backoff(round: usize) {
 }
 
 /// A state the store keeps, in the library's encoding.
-pub(super) trait Stored: Sized + Copy {
+pub(super) trait Stored: Sized + Clone {
     fn decode(bytes: &[u8]) -> Option<Self>;
     fn encode(&self) -> Vec<u8>;
 }
@@ -94,14 +94,21 @@ impl Stored for RateLimitState {
 /// once approved, a keyed tag of the code it approved: a later attempt
 /// with the same code is then a replay (60019), while the code itself is
 /// never stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Pending {
     pub(super) digits: u8,
     pub(super) state: SmsVerification,
     pub(super) used: Option<[u8; 32]>,
     /// What the Verify surface adds to a verification it started.
     pub(super) verify: Option<VerifyPart>,
+    /// The e-mail address of a verification by e-mail, as it was given
+    /// (its key holds only a keyed tag of it, which does not give it back).
+    pub(super) address: Option<Box<str>>,
 }
+
+/// The most bytes of an e-mail address (RFC 5321's 256-octet path, less
+/// its angle brackets).
+pub(super) const MAX_ADDRESS: usize = 254;
 
 /// A Verify verification's own facts beside the code's state: its service,
 /// its SID, its sends, and how it ended where the library's state does not
@@ -204,8 +211,20 @@ impl VerifyPart {
 
 impl Stored for Pending {
     fn decode(bytes: &[u8]) -> Option<Self> {
-        let (&digits, rest) = bytes.split_first()?;
+        let (&first, rest) = bytes.split_first()?;
+        // The digit count's high bit says an address follows the state,
+        // its length in one byte; states written before addresses existed
+        // never set it (digits are 4 to 10).
+        let digits = first & 0x7F;
         let (state, rest) = rest.split_at_checked(SmsVerification::ENCODED_LEN)?;
+        let (address, rest) = if first & 0x80 == 0 {
+            (None, rest)
+        } else {
+            let (&len, rest) = rest.split_first()?;
+            let (text, rest) = rest.split_at_checked(usize::from(len))?;
+            let text = std::str::from_utf8(text).ok()?;
+            (Some(Box::<str>::from(text)), rest)
+        };
         // After the state: nothing, a used tag (32 bytes), a Verify part
         // (43 + 9n bytes), or both; the lengths tell them apart (32 and
         // 75 + 9n are 5 and 3 modulo 9, 43 + 9n is 7).
@@ -226,11 +245,23 @@ impl Stored for Pending {
             state: SmsVerification::from_bytes(state).ok()?,
             used,
             verify,
+            address,
         })
     }
     fn encode(&self) -> Vec<u8> {
-        let mut out = vec![self.digits];
+        // An address longer than a byte can count is never stored: the
+        // domain refuses it first (MAX_ADDRESS); were one to come here, it
+        // would be left out, and its verification found by its tag alone.
+        let address = self
+            .address
+            .as_deref()
+            .and_then(|a| Some((a, u8::try_from(a.len()).ok()?)));
+        let mut out = vec![self.digits | if address.is_some() { 0x80 } else { 0 }];
         out.extend_from_slice(&self.state.to_bytes());
+        if let Some((text, len)) = address {
+            out.push(len);
+            out.extend_from_slice(text.as_bytes());
+        }
         if let Some(tag) = &self.used {
             out.extend_from_slice(tag);
         }
@@ -398,16 +429,35 @@ mod tests {
             MAX_SENDS,
             "a sixth send is not recorded"
         );
-        for used in [None, Some([9; 32])] {
+        let longest = format!("{}@example.com", "a".repeat(MAX_ADDRESS - 12));
+        assert_eq!(longest.len(), MAX_ADDRESS);
+        let addresses = [None, Some("alice@example.com"), Some(longest.as_str())];
+        for (used, address) in [None, Some([9; 32])]
+            .into_iter()
+            .flat_map(|u| addresses.iter().map(move |a| (u, a)))
+        {
             for verify in &parts {
                 let pending = Pending {
                     digits: 6,
                     state,
                     used,
                     verify: *verify,
+                    address: address.map(Box::from),
                 };
                 let bytes = pending.encode();
-                assert_eq!(Pending::decode(&bytes), Some(pending));
+                assert_eq!(bytes[0] & 0x80 != 0, address.is_some());
+                assert_eq!(Pending::decode(&bytes), Some(pending.clone()));
+                if let Some(text) = address {
+                    // The length byte is checked against what follows,
+                    // and the address must be UTF-8.
+                    let at = 1 + SmsVerification::ENCODED_LEN;
+                    let mut broken = bytes.clone();
+                    broken[at] = u8::MAX;
+                    assert_eq!(Pending::decode(&broken), None);
+                    let mut broken = bytes.clone();
+                    broken[at + text.len()] = 0xFF;
+                    assert_eq!(Pending::decode(&broken), None);
+                }
                 if let Some(part) = verify {
                     // The Verify part's mark, its end and its count of
                     // sends are checked; one byte less or more is refused.
@@ -429,6 +479,7 @@ mod tests {
             state,
             used: None,
             verify: None,
+            address: None,
         }
         .encode();
         long.push(0);

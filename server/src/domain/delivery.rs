@@ -57,7 +57,7 @@ impl Domain {
     ) -> Result<(), ApiError> {
         let body = match (wording, channel) {
             (Wording::Custom(template), _) => messages::custom(template, code.as_str()),
-            (Wording::Named(name), Channel::Sms) => lang.sms(name, code.as_str()),
+            (Wording::Named(name), Channel::Sms | Channel::Email) => lang.sms(name, code.as_str()),
             (Wording::Named(name), Channel::Call) => lang.voice(name, code.as_str()),
         };
         let message = Message {
@@ -71,15 +71,43 @@ impl Domain {
         let label = match channel {
             Channel::Sms => "sms",
             Channel::Call => "call",
+            Channel::Email => return Err(ApiError::NoMailer),
         };
         let sent = self.sender.send(&message).await;
         crate::telemetry::message(label, if sent.is_ok() { "accepted" } else { "refused" });
         sent.map_err(|e| {
             tracing::warn!(error = %e, app_id = app.id, "delivery failed");
             match channel {
-                Channel::Sms => ApiError::SmsNotSent,
                 Channel::Call => ApiError::CallNotStarted,
+                Channel::Sms | Channel::Email => ApiError::SmsNotSent,
             }
+        })
+    }
+
+    /// Queues `code` by e-mail to `to`, in `lang`, from `from` or the
+    /// mailer's own sender.
+    pub(super) fn deliver_mail(
+        &self,
+        app: &App,
+        to: lettre::Address,
+        from: Option<lettre::message::Mailbox>,
+        lang: Lang,
+        name: &str,
+        code: &Code,
+    ) -> Result<(), ApiError> {
+        let mailer = self.mailer.as_ref().ok_or(ApiError::NoMailer)?;
+        let mail = crate::sender::mail::Mail {
+            app_id: app.id,
+            from: from.unwrap_or_else(|| mailer.default_from().clone()),
+            to,
+            subject: lang.mail_subject(name),
+            body: format!("{}\n", lang.sms(name, code.as_str())),
+        };
+        let sent = mailer.send(mail);
+        crate::telemetry::message("email", if sent.is_ok() { "accepted" } else { "refused" });
+        sent.map_err(|e| {
+            tracing::warn!(error = %e, app_id = app.id, "delivery failed");
+            ApiError::MailNotSent
         })
     }
 
@@ -112,7 +140,7 @@ impl Domain {
         validity: u64,
         now: u64,
         too_many: Limit,
-        starter: Starter,
+        starter: Starter<'_>,
     ) -> Result<(Code, Pending), ApiError> {
         let verifier = self.verifier(digits, validity)?;
         self.update(
@@ -138,12 +166,13 @@ impl Domain {
                     }
                     Some(Err(_)) | None => {
                         let (state, code) = verifier.start(&mut rand::rng(), key, now);
-                        let verify = match starter {
-                            Starter::Authy => None,
+                        let (verify, address) = match starter {
+                            Starter::Authy => (None, None),
                             Starter::Verify {
                                 service,
                                 channel,
                                 sid,
+                                address,
                             } => {
                                 let mut part = VerifyPart {
                                     service,
@@ -154,7 +183,7 @@ impl Domain {
                                     attempts: [(0, 0); MAX_SENDS],
                                 };
                                 part.record_send(now, channel);
-                                Some(part)
+                                (Some(part), address.map(Box::from))
                             }
                         };
                         let pending = Pending {
@@ -162,11 +191,12 @@ impl Domain {
                             state,
                             used: None,
                             verify,
+                            address,
                         };
                         (pending, code)
                     }
                 };
-                Ok((Some(pending), Step::Write((code, pending))))
+                Ok((Some(pending.clone()), Step::Write((code, pending))))
             },
         )
         .await
@@ -186,19 +216,21 @@ pub(super) enum Wording<'a> {
 /// Who starts a verification, which decides whether a pending one is
 /// theirs to send again.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum Starter {
+pub(super) enum Starter<'a> {
     /// The Authy surface (SMS tokens and phone verifications).
     Authy,
     /// A Verify service, sending by `channel`; `sid` is the new
-    /// verification's SID if one is started.
+    /// verification's SID if one is started, `address` its e-mail address
+    /// if it goes by e-mail.
     Verify {
         service: [u8; 16],
         channel: u8,
         sid: [u8; 16],
+        address: Option<&'a str>,
     },
 }
 
-impl Starter {
+impl Starter<'_> {
     fn started(self, pending: &Pending) -> bool {
         match (self, &pending.verify) {
             (Self::Authy, None) => true,

@@ -88,14 +88,7 @@ impl Domain {
             self.deliver(app, &e164, channel, lang, Wording::Named(&app.name), &code)
                 .await?;
         }
-        self.count_later(
-            app.id,
-            now,
-            match channel {
-                Channel::Sms => Counter::Sms,
-                Channel::Call => Counter::Call,
-            },
-        );
+        self.count_later(app.id, now, Counter::sent(channel));
         Ok(Sent::Sent { cellphone })
     }
 

@@ -131,18 +131,11 @@ impl Domain {
                 &code,
             )
             .await?;
-            self.count_later(
-                app.id,
-                now,
-                match request.via {
-                    Channel::Sms => Counter::Sms,
-                    Channel::Call => Counter::Call,
-                },
-            );
+            self.count_later(app.id, now, Counter::sent(request.via));
         }
         let answer_lang = Lang::from_locale(request.locale.as_deref()).unwrap_or(Lang::En);
         let message = match request.via {
-            Channel::Sms => answer_lang.sms_started(&phone.display),
+            Channel::Sms | Channel::Email => answer_lang.sms_started(&phone.display),
             Channel::Call => answer_lang.call_started(&phone.display),
         };
         let mut uuid = [0u8; 16];

@@ -1,11 +1,14 @@
 //! Verify verifications: start (or send again), fetch, cancel or approve,
 //! and check. Their codes are the phone verifications' own: one state per
 //! application and number, whichever surface started it (see
-//! `resend_or_start`), with the Verify part beside the code's state.
+//! `resend_or_start`), with the Verify part beside the code's state. A
+//! verification by e-mail has one state per application and address,
+//! keyed by a keyed tag of the address.
 
 use sha2::Digest;
 
 use super::accounts::{sid_bytes, sid_text};
+use super::attempts::SentTo;
 use super::services::VerifyService;
 use super::*;
 
@@ -42,7 +45,7 @@ pub struct Verification {
     pub sid: String,
     /// Its service's SID.
     pub service_sid: String,
-    /// The number, in E.164.
+    /// The number, in E.164, or the e-mail address.
     pub to: String,
     /// The channel of its first send.
     pub channel: Channel,
@@ -59,10 +62,13 @@ pub struct Verification {
 /// What a Verify start asks for.
 #[derive(Debug, Clone)]
 pub struct VerifyStart {
-    /// The number, in E.164.
+    /// The number, in E.164, or the e-mail address.
     pub to: String,
-    /// SMS or a call.
+    /// SMS, a call or e-mail.
     pub channel: Channel,
+    /// The e-mail's sender instead of the server's: an address and a
+    /// name, either one.
+    pub mail_from: (Option<String>, Option<String>),
     /// The message's language, such as `es` or `pt-BR`.
     pub locale: Option<String>,
     /// The name the message gives instead of the service's.
@@ -75,7 +81,8 @@ pub struct VerifyStart {
 /// Which verification a check is for.
 #[derive(Debug, Clone)]
 pub enum CheckFor {
-    /// The pending verification of this number (E.164).
+    /// The pending verification of this number (E.164) or e-mail
+    /// address.
     To(String),
     /// The verification with this SID.
     Sid(String),
@@ -106,15 +113,75 @@ fn channel_code(channel: Channel) -> u8 {
     match channel {
         Channel::Sms => 1,
         Channel::Call => 2,
+        Channel::Email => 3,
     }
 }
 
 fn channel_of(code: u8) -> Channel {
-    if code == 2 {
-        Channel::Call
-    } else {
-        Channel::Sms
+    match code {
+        2 => Channel::Call,
+        3 => Channel::Email,
+        _ => Channel::Sms,
     }
+}
+
+/// The first byte of the sealed block of a verification SID by e-mail. A
+/// number's block starts with the nibble of its first digit, 1 to 9
+/// (E.164 has no leading zero), so it is never a number's.
+const MAIL_MARK: u8 = 0xEE;
+/// Bytes of an address's keyed tag in its SID and its state's key (88
+/// bits: two addresses of one application share a tag with a chance of
+/// about n^2 / 2^89). The SID's last 4 bytes are random.
+const MAIL_TAG: usize = 11;
+
+/// Where a verification's code goes.
+enum Destination {
+    /// A number.
+    Number(Phone),
+    /// An e-mail address and its keyed tag.
+    Mail {
+        address: lettre::Address,
+        tag: [u8; MAIL_TAG],
+    },
+}
+
+/// What a verification SID says of its destination.
+enum Target {
+    /// The number, in E.164.
+    Number(String),
+    /// The keyed tag of the e-mail address.
+    Mail([u8; MAIL_TAG]),
+}
+
+impl Target {
+    /// The key of the verification's state.
+    fn key(&self, app_id: i64) -> String {
+        match self {
+            Self::Number(e164) => verification_key(app_id, e164),
+            Self::Mail(tag) => verification_key(app_id, &mail_name(tag)),
+        }
+    }
+
+    /// What is shown as the verification's `to`: the number, or the
+    /// address stored in its state.
+    fn shown(&self, pending: &Pending) -> Option<String> {
+        match self {
+            Self::Number(e164) => Some(e164.clone()),
+            Self::Mail(_) => pending.address.as_deref().map(str::to_owned),
+        }
+    }
+}
+
+/// The name an address goes by in keys: its tag, never the address.
+fn mail_name(tag: &[u8; MAIL_TAG]) -> String {
+    format!("mail:{}", hex::encode(tag))
+}
+
+/// `a***@example.com`: an address as attempts show it.
+fn masked_address(address: &str) -> String {
+    let (local, domain) = address.rsplit_once('@').unwrap_or(("", address));
+    let first = local.chars().next().map(String::from).unwrap_or_default();
+    format!("{first}***@{domain}")
 }
 
 /// The number in a verification SID's sealed block: E.164's digits as
@@ -156,23 +223,82 @@ fn unpack_number(packed: &[u8]) -> Option<String> {
 }
 
 impl Domain {
-    /// A new verification SID for `e164`: the number and 8 random bytes
-    /// sealed in one block, so that the SID finds its state without an
-    /// index and shows nothing of the number.
-    fn verification_sid(&self, e164: &str) -> Option<[u8; 16]> {
+    /// A new verification SID for `to`: the number and 8 random bytes, or
+    /// the address's tag and 4 random bytes, sealed in one block, so that
+    /// the SID finds its state without an index and shows nothing of its
+    /// destination.
+    fn verification_sid(&self, to: &Destination) -> Option<[u8; 16]> {
         let mut block = [0u8; 16];
-        block[..8].copy_from_slice(&pack_number(e164)?);
-        rand::rng().fill_bytes(&mut block[8..]);
+        match to {
+            Destination::Number(phone) => {
+                block[..8].copy_from_slice(&pack_number(&phone.e164)?);
+                rand::rng().fill_bytes(&mut block[8..]);
+            }
+            Destination::Mail { tag, .. } => {
+                block[0] = MAIL_MARK;
+                block[1..=MAIL_TAG].copy_from_slice(tag);
+                rand::rng().fill_bytes(&mut block[1 + MAIL_TAG..]);
+            }
+        }
         Some(self.key.seal_block(block))
     }
 
-    /// The number a verification SID was made for.
-    fn number_of(&self, sid: &str) -> Option<String> {
+    /// The destination a verification SID was made for.
+    fn target_of(&self, sid: &str) -> Option<Target> {
         let block = self.key.open_block(sid_bytes("VE", sid)?);
-        unpack_number(&block[..8])
+        if block[0] == MAIL_MARK {
+            return Some(Target::Mail(block[1..=MAIL_TAG].try_into().ok()?));
+        }
+        unpack_number(&block[..8]).map(Target::Number)
     }
 
-    fn view(service_sid: &str, e164: &str, pending: &Pending, now: u64) -> Option<Verification> {
+    /// The keyed tag of an e-mail address, the same for every case of it.
+    fn mail_tag(&self, address: &str) -> [u8; MAIL_TAG] {
+        let tag = self.keyed_tag(
+            b"passcode-server mail address v1\0",
+            &[address.to_ascii_lowercase().as_bytes()],
+        );
+        let mut out = [0u8; MAIL_TAG];
+        out.copy_from_slice(&tag[..MAIL_TAG]);
+        out
+    }
+
+    /// Where `to` is, for `channel`: an e-mail address for e-mail, a
+    /// number in E.164 otherwise.
+    fn destination(&self, to: &str, channel: Channel) -> Result<Destination, ApiError> {
+        if channel != Channel::Email {
+            return Phone::parse_e164(to, false)
+                .map(Destination::Number)
+                .map_err(|_| ApiError::InvalidPhoneNumber);
+        }
+        let not_an_address = || ApiError::InvalidParameter {
+            name: "To",
+            reason: "is not an e-mail address".into(),
+        };
+        if to.len() > MAX_ADDRESS {
+            return Err(not_an_address());
+        }
+        let address: lettre::Address = to.parse().map_err(|_| not_an_address())?;
+        Ok(Destination::Mail {
+            tag: self.mail_tag(to),
+            address,
+        })
+    }
+
+    /// What a check's `To` names: an e-mail address (it has an `@`) or a
+    /// number.
+    fn target(&self, to: &str) -> Result<Target, ApiError> {
+        if to.contains('@') {
+            return Ok(Target::Mail(self.mail_tag(to)));
+        }
+        Ok(Target::Number(
+            Phone::parse_e164(to, false)
+                .map_err(|_| ApiError::InvalidPhoneNumber)?
+                .e164,
+        ))
+    }
+
+    fn view(service_sid: &str, to: &Target, pending: &Pending, now: u64) -> Option<Verification> {
         let part = pending.verify.as_ref()?;
         let status = match (pending.state.status(), part.end) {
             (_, VerifyEnd::Approved) | (passcode::SmsStatus::Approved, _) => VerifyStatus::Approved,
@@ -204,7 +330,7 @@ impl Domain {
         Some(Verification {
             sid,
             service_sid: service_sid.to_owned(),
-            to: e164.to_owned(),
+            to: to.shown(pending)?,
             channel: attempts.first().map_or(Channel::Sms, |a| a.channel),
             status,
             created_at: pending.state.created_at(),
@@ -217,8 +343,9 @@ impl Domain {
     /// again (the same code and SID, at most 5 sends in its 10 minutes).
     ///
     /// # Errors
-    /// [`ApiError::InvalidPhoneNumber`], the channel switched off
-    /// ([`ApiError::SmsDisabled`], [`ApiError::CallsDisabled`]), a limit
+    /// [`ApiError::InvalidPhoneNumber`], an address that is not one, the
+    /// channel switched off ([`ApiError::SmsDisabled`],
+    /// [`ApiError::CallsDisabled`], [`ApiError::NoMailer`]), a limit
     /// (`Limit::VerificationSends` for the sixth send), a failed delivery.
     pub async fn start_verify(
         &self,
@@ -230,19 +357,33 @@ impl Domain {
         match request.channel {
             Channel::Sms if !app.sms_enabled => return Err(ApiError::SmsDisabled),
             Channel::Call if !app.calls_enabled => return Err(ApiError::CallsDisabled),
+            Channel::Email if self.mailer.is_none() => return Err(ApiError::NoMailer),
             _ => {}
         }
-        let phone =
-            Phone::parse_e164(&request.to, false).map_err(|_| ApiError::InvalidPhoneNumber)?;
+        let to = self.destination(&request.to, request.channel)?;
+        let from = match &request.mail_from {
+            (None, None) => None,
+            (address, name) => Some(self.mail_from(address.as_deref(), name.as_deref())?),
+        };
         let sid = self
-            .verification_sid(&phone.e164)
+            .verification_sid(&to)
             .ok_or(ApiError::InvalidPhoneNumber)?;
         self.take_rate_limits(app, service, &request.rate_limits, now)
             .await?;
-        self.take_destination_limits(app, &phone.e164, now).await?;
+        let (target, address, limit_name) = match &to {
+            Destination::Number(phone) => {
+                (Target::Number(phone.e164.clone()), None, phone.e164.clone())
+            }
+            Destination::Mail { tag, .. } => (
+                Target::Mail(*tag),
+                Some(request.to.as_str()),
+                mail_name(tag),
+            ),
+        };
+        self.take_destination_limits(app, &limit_name, now).await?;
         let (code, pending) = self
             .resend_or_start(
-                &verification_key(app.id, &phone.e164),
+                &target.key(app.id),
                 service.settings.code_length,
                 VERIFICATION_VALIDITY,
                 now,
@@ -251,37 +392,83 @@ impl Domain {
                     service: service.sid_bytes(),
                     channel: channel_code(request.channel),
                     sid,
+                    address,
                 },
             )
             .await?;
         self.take_app_send(app, now).await?;
-        let lang = Lang::choose(request.locale.as_deref(), phone.country_code);
+        let lang = Lang::choose(
+            request.locale.as_deref(),
+            match &to {
+                Destination::Number(phone) => phone.country_code,
+                Destination::Mail { .. } => 0,
+            },
+        );
         let name = request
             .custom_friendly_name
             .as_deref()
             .unwrap_or(&service.settings.friendly_name);
-        self.deliver(
-            app,
-            &phone.e164,
-            request.channel,
-            lang,
-            Wording::Named(name),
-            &code,
-        )
-        .await?;
-        self.count_later(
-            app.id,
-            now,
-            match request.channel {
-                Channel::Sms => Counter::Sms,
-                Channel::Call => Counter::Call,
-            },
-        );
+        match &to {
+            Destination::Number(phone) => {
+                self.deliver(
+                    app,
+                    &phone.e164,
+                    request.channel,
+                    lang,
+                    Wording::Named(name),
+                    &code,
+                )
+                .await?;
+                self.count_later(app.id, now, Counter::sent(request.channel));
+            }
+            Destination::Mail { address, .. } => {
+                self.deliver_mail(app, address.clone(), from, lang, name, &code)?;
+            }
+        }
         let verification =
-            Self::view(&service.sid, &phone.e164, &pending, now).ok_or(ApiError::Internal)?;
-        self.record_send(app, &verification, &phone, pending.digits, lang, now)
+            Self::view(&service.sid, &target, &pending, now).ok_or(ApiError::Internal)?;
+        let sent_to = match &to {
+            Destination::Number(phone) => SentTo {
+                country: phone.region(),
+                masked: Phone::masked(phone.country_code, &phone.national),
+                tagged: phone.e164.clone(),
+            },
+            Destination::Mail { .. } => SentTo {
+                country: "ZZ".into(),
+                masked: masked_address(&request.to),
+                tagged: request.to.to_ascii_lowercase(),
+            },
+        };
+        self.record_send(app, &verification, &sent_to, pending.digits, lang, now)
             .await;
         Ok(verification)
+    }
+
+    /// The sender an e-mail names: an address (the mailer's own where only
+    /// a name is given) and a name without line breaks.
+    fn mail_from(
+        &self,
+        address: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<lettre::message::Mailbox, ApiError> {
+        let bad = || ApiError::InvalidParameter {
+            name: "ChannelConfiguration",
+            reason: "from must be an e-mail address, from_name a line of text".into(),
+        };
+        let mailer = self.mailer.as_ref().ok_or(ApiError::NoMailer)?;
+        let address = match address {
+            Some(text) if text.len() <= MAX_ADDRESS => text.parse().map_err(|_| bad())?,
+            Some(_) => return Err(bad()),
+            None => mailer.default_from().email.clone(),
+        };
+        let name = match name {
+            Some(text) if text.len() <= 100 && !text.chars().any(char::is_control) => {
+                Some(text.to_owned())
+            }
+            Some(_) => return Err(bad()),
+            None => mailer.default_from().name.clone(),
+        };
+        Ok(lettre::message::Mailbox::new(name, address))
     }
 
     /// The verification `sid` of `service`: approved and expired ones are
@@ -296,10 +483,10 @@ impl Domain {
         sid: &str,
         now: u64,
     ) -> Result<Verification, ApiError> {
-        let e164 = self.number_of(sid).ok_or(ApiError::NotFound)?;
+        let target = self.target_of(sid).ok_or(ApiError::NotFound)?;
         let stored = self
             .store
-            .load(&verification_key(app.id, &e164))
+            .load(&target.key(app.id))
             .await?
             .ok_or(ApiError::NotFound)?;
         let pending = Pending::decode(&stored.value).ok_or(ApiError::Internal)?;
@@ -311,7 +498,7 @@ impl Domain {
         {
             return Err(ApiError::NotFound);
         }
-        let view = Self::view(&service.sid, &e164, &pending, now)
+        let view = Self::view(&service.sid, &target, &pending, now)
             .filter(|v| v.sid == sid)
             .ok_or(ApiError::NotFound)?;
         match view.status {
@@ -332,17 +519,17 @@ impl Domain {
         update: VerifyUpdate,
         now: u64,
     ) -> Result<Verification, ApiError> {
-        let e164 = self.number_of(sid).ok_or(ApiError::NotFound)?;
+        let target = self.target_of(sid).ok_or(ApiError::NotFound)?;
         let mine = sid_bytes("VE", sid).ok_or(ApiError::NotFound)?;
         let service_sid = service.sid_bytes();
         let updated = self
             .update(
-                &verification_key(app.id, &e164),
+                &target.key(app.id),
                 || None,
                 |pending: Option<Pending>| {
                     let mut pending = pending.ok_or(ApiError::NotFound)?;
-                    let view =
-                        Self::view(&service.sid, &e164, &pending, now).ok_or(ApiError::NotFound)?;
+                    let view = Self::view(&service.sid, &target, &pending, now)
+                        .ok_or(ApiError::NotFound)?;
                     let Some(part) = pending.verify.as_mut() else {
                         return Err(ApiError::NotFound);
                     };
@@ -359,8 +546,8 @@ impl Domain {
                     part.updated_at = now;
                     // No code approves it any more, on either surface.
                     pending.state.cancel();
-                    let view =
-                        Self::view(&service.sid, &e164, &pending, now).ok_or(ApiError::Internal)?;
+                    let view = Self::view(&service.sid, &target, &pending, now)
+                        .ok_or(ApiError::Internal)?;
                     Ok((Some(pending), Step::Write(view)))
                 },
             )
@@ -391,19 +578,14 @@ impl Domain {
         if !self.store.verify_service_exists(app.id, service).await? {
             return Err(ApiError::NotFound);
         }
-        let (e164, wanted) = match &target {
-            CheckFor::To(to) => (
-                Phone::parse_e164(to, false)
-                    .map_err(|_| ApiError::InvalidPhoneNumber)?
-                    .e164,
-                None,
-            ),
+        let (target, wanted) = match &target {
+            CheckFor::To(to) => (self.target(to)?, None),
             CheckFor::Sid(sid) => (
-                self.number_of(sid).ok_or(ApiError::NotFound)?,
+                self.target_of(sid).ok_or(ApiError::NotFound)?,
                 Some(sid_bytes("VE", sid).ok_or(ApiError::NotFound)?),
             ),
         };
-        let key = verification_key(app.id, &e164);
+        let key = target.key(app.id);
         let service_sid = service_bytes;
         let checked = self
             .update(
@@ -425,7 +607,7 @@ impl Domain {
                         // A code of another length cannot be right; it is
                         // answered as wrong without spending a check.
                         Err(_) => {
-                            let view = Self::view(service, &e164, &pending, now)
+                            let view = Self::view(service, &target, &pending, now)
                                 .ok_or(ApiError::Internal)?;
                             return Ok((None, Step::Keep(Checked::Incorrect(view))));
                         }
@@ -446,7 +628,7 @@ impl Domain {
                         part.updated_at = now;
                     }
                     let view =
-                        Self::view(service, &e164, &pending, now).ok_or(ApiError::Internal)?;
+                        Self::view(service, &target, &pending, now).ok_or(ApiError::Internal)?;
                     Ok((Some(pending), Step::Write(answer(view))))
                 },
             )
@@ -497,11 +679,40 @@ mod tests {
             )
         };
         let (one, two) = (domain(1), domain(2));
-        let sid = sid_text("VE", &one.verification_sid("+17754615609").unwrap());
-        assert_eq!(one.number_of(&sid).as_deref(), Some("+17754615609"));
+        let number = |d: &Domain, sid: &str| match d.target_of(sid) {
+            Some(Target::Number(e164)) => Some(e164),
+            _ => None,
+        };
+        let phone = one.destination("+17754615609", Channel::Sms).unwrap();
+        let sid = sid_text("VE", &one.verification_sid(&phone).unwrap());
+        assert_eq!(number(&one, &sid).as_deref(), Some("+17754615609"));
         assert!(!sid.contains("17754615609"));
-        assert_ne!(two.number_of(&sid).as_deref(), Some("+17754615609"));
-        let again = sid_text("VE", &one.verification_sid("+17754615609").unwrap());
+        assert_ne!(number(&two, &sid).as_deref(), Some("+17754615609"));
+        let again = sid_text("VE", &one.verification_sid(&phone).unwrap());
         assert_ne!(sid, again, "each verification has its own SID");
+        // An address's SID names its tag, the same for every case of the
+        // address, and never a number.
+        let mail = one
+            .destination("Alice@Example.com", Channel::Email)
+            .unwrap();
+        let sid = sid_text("VE", &one.verification_sid(&mail).unwrap());
+        let Some(Target::Mail(tag)) = one.target_of(&sid) else {
+            panic!("not an address's SID");
+        };
+        assert_eq!(tag, one.mail_tag("alice@example.com"));
+        assert_ne!(tag, one.mail_tag("alice@example.org"));
+        assert_ne!(tag, two.mail_tag("alice@example.com"));
+        assert!(
+            matches!(two.target_of(&sid), Some(Target::Number(_)) | None) || {
+                !matches!(two.target_of(&sid), Some(Target::Mail(t)) if t == tag)
+            }
+        );
+        for bad in ["alice", "alice@", "@example.com", "a b@example.com"] {
+            assert!(one.destination(bad, Channel::Email).is_err(), "{bad}");
+        }
+        let long = format!("{}@example.com", "a".repeat(MAX_ADDRESS));
+        assert!(one.destination(&long, Channel::Email).is_err());
+        assert!(one.destination("alice@example.com", Channel::Sms).is_err());
+        assert_eq!(masked_address("alice@example.com"), "a***@example.com");
     }
 }

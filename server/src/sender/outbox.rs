@@ -41,6 +41,7 @@ impl Item for Message {
         match self.channel {
             super::Channel::Sms => "sms",
             super::Channel::Call => "call",
+            super::Channel::Email => "email",
         }
     }
 }

@@ -86,6 +86,8 @@ impl Gateway for Twilio {
         let (resource, content) = match message.channel {
             Channel::Sms => ("Messages", ("Body", message.body.clone())),
             Channel::Call => ("Calls", ("Twiml", twiml(&message.body, message.locale))),
+            // E-mail goes through the mailer; the domain never hands it here.
+            Channel::Email => return Attempt::Fail("e-mail is not an SMS or a call".into()),
         };
         let url = format!(
             "{base}/2010-04-01/Accounts/{}/{resource}.json",

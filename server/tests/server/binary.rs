@@ -61,11 +61,21 @@ pub(super) fn create_app(db: &str, name: &str, extra: &[&str]) -> (i64, String) 
 pub(super) struct Running {
     child: Child,
     pub(super) listen: String,
-    stderr: PathBuf,
+    pub(super) stderr: PathBuf,
 }
 
 impl Running {
     pub(super) fn start(dir: &Path, key_file: &Path) -> Self {
+        Self::start_with(dir, key_file, &[], &[])
+    }
+
+    /// [`start`](Self::start) with more arguments and variables.
+    pub(super) fn start_with(
+        dir: &Path,
+        key_file: &Path,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Self {
         let listen = format!("127.0.0.1:{}", free_port());
         let stderr = dir.join(format!("stderr-{}.log", listen.replace(':', "-")));
         let child = Command::new(BIN)
@@ -74,6 +84,8 @@ impl Running {
             .arg(key_file)
             .arg("--sender")
             .arg(format!("file:{}", dir.join("messages.jsonl").display()))
+            .args(args)
+            .envs(vars.iter().copied())
             // Every level, the dependencies' too: none may log a secret.
             .env("RUST_LOG", "trace")
             .stdout(Stdio::null())

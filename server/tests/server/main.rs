@@ -8,6 +8,7 @@
 //! - [`docs`]: the documentation's shell blocks, run as written;
 //! - [`fleet`]: three nodes on one PostgreSQL;
 //! - [`import`]: users pulled from a running Authy-compatible API;
+//! - [`mail`]: e-mail delivered to an SMTP server on loopback;
 //! - [`senders`]: the network senders against local fakes;
 //! - [`tls`]: HTTPS on the binary, with a CA made at test time;
 //! - [`upgrade`]: a database of an earlier release, migrated and serving;
@@ -21,6 +22,7 @@ mod conformance;
 mod docs;
 mod fleet;
 mod import;
+mod mail;
 mod senders;
 #[allow(dead_code)]
 mod support;

@@ -19,9 +19,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::binary::{BIN, create_app, database, free_port, run};
 
 /// A certificate authority that lives for one test.
-struct Ca {
+pub(super) struct Ca {
     issuer: Issuer<'static, KeyPair>,
-    pem: String,
+    pub(super) pem: String,
 }
 
 fn validity(params: &mut CertificateParams) {
@@ -31,7 +31,7 @@ fn validity(params: &mut CertificateParams) {
 }
 
 impl Ca {
-    fn new(name: &str) -> Self {
+    pub(super) fn new(name: &str) -> Self {
         let mut params = CertificateParams::new(Vec::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
@@ -46,7 +46,7 @@ impl Ca {
     }
 
     /// A server certificate for 127.0.0.1 and localhost: (cert PEM, key PEM).
-    fn leaf(&self, name: &str) -> (String, String) {
+    pub(super) fn leaf(&self, name: &str) -> (String, String) {
         self.leaf_for(name, &["127.0.0.1", "localhost"])
     }
 

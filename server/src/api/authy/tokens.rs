@@ -44,7 +44,7 @@ async fn send(
         .send_token(&call.app, id, channel, force, locale.as_deref(), call.now)
         .await?;
     Ok(match (sent, channel) {
-        (Sent::Sent { cellphone }, Channel::Sms) => json(&SentBody {
+        (Sent::Sent { cellphone }, Channel::Sms | Channel::Email) => json(&SentBody {
             success: true,
             message: "SMS token was sent",
             cellphone,
@@ -54,13 +54,15 @@ async fn send(
             message: "Call started...",
             cellphone,
         }),
-        (Sent::Ignored { cellphone, device }, Channel::Sms) => json(&IgnoredBody {
-            message: "Ignored: SMS is not needed for smartphones. Pass force=true if you want to actually send it anyway.",
-            cellphone,
-            device,
-            ignored: true,
-            success: true,
-        }),
+        (Sent::Ignored { cellphone, device }, Channel::Sms | Channel::Email) => {
+            json(&IgnoredBody {
+                message: "Ignored: SMS is not needed for smartphones. Pass force=true if you want to actually send it anyway.",
+                cellphone,
+                device,
+                ignored: true,
+                success: true,
+            })
+        }
         (Sent::Ignored { cellphone, device }, Channel::Call) => json(&IgnoredBody {
             message: "Call ignored. User is using  App Tokens and this call is not necessary. Pass force=true if you still want to call users that are using the App.",
             cellphone,

@@ -173,7 +173,8 @@ impl VerifyError {
             | ApiError::UserNotFound
             | ApiError::UserDoesNotExist
             | ApiError::NoPendingVerification(_) => Self::not_found(path),
-            ApiError::SmsNotSent | ApiError::CallNotStarted => Self::new(
+            ApiError::NoMailer => Self::no_mailer(),
+            ApiError::SmsNotSent | ApiError::CallNotStarted | ApiError::MailNotSent => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 60008,
                 "Unable to send the verification: try again later",
