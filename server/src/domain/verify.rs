@@ -177,6 +177,40 @@ fn mail_name(tag: &[u8; MAIL_TAG]) -> String {
     format!("mail:{}", hex::encode(tag))
 }
 
+/// `to` as an address the server mails: ASCII, a local part without quotes
+/// and a domain name of at least two labels. Refused: what lettre takes
+/// beyond that (a domain literal `[10.0.0.5]` or a bare IP, which would
+/// let a tenant mail hosts inside the relay's network, or `localhost`),
+/// and forms that name one mailbox in several spellings (quoted local
+/// parts, Unicode), which would each count as another address against
+/// the send limits. ASCII letters' case is the one spelling left, and the
+/// tag ignores it.
+fn plain_address(to: &str) -> Option<lettre::Address> {
+    if to.len() > MAX_ADDRESS || !to.is_ascii() || to.contains('"') {
+        return None;
+    }
+    let address: lettre::Address = to.parse().ok()?;
+    let labels: Vec<&str> = address.domain().split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    let top_ok = labels
+        .last()
+        .is_some_and(|top| top.bytes().any(|b| b.is_ascii_alphabetic()));
+    (labels.len() >= 2 && labels.iter().all(label_ok) && top_ok).then_some(address)
+}
+
+/// A character a display name may not carry: controls, and the format
+/// characters that reorder or hide text (bidirectional overrides, zero
+/// widths).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// `a***@example.com`: an address as attempts show it.
 fn masked_address(address: &str) -> String {
     let (local, domain) = address.rsplit_once('@').unwrap_or(("", address));
@@ -275,10 +309,7 @@ impl Domain {
             name: "To",
             reason: "is not an e-mail address".into(),
         };
-        if to.len() > MAX_ADDRESS {
-            return Err(not_an_address());
-        }
-        let address: lettre::Address = to.parse().map_err(|_| not_an_address())?;
+        let address = plain_address(to).ok_or_else(not_an_address)?;
         Ok(Destination::Mail {
             tag: self.mail_tag(to),
             address,
@@ -453,18 +484,23 @@ impl Domain {
     ) -> Result<lettre::message::Mailbox, ApiError> {
         let bad = || ApiError::InvalidParameter {
             name: "ChannelConfiguration",
-            reason: "from must be an e-mail address, from_name a line of text".into(),
+            reason: "from must be an address of the server's mail domain, from_name a line \
+                     of text"
+                .into(),
         };
         let mailer = self.mailer.as_ref().ok_or(ApiError::NoMailer)?;
+        let own = &mailer.default_from().email;
+        // Any other domain would make every tenant able to send as anyone
+        // through the operator's relay and under its reputation.
         let address = match address {
-            Some(text) if text.len() <= MAX_ADDRESS => text.parse().map_err(|_| bad())?,
-            Some(_) => return Err(bad()),
-            None => mailer.default_from().email.clone(),
+            Some(text) => match plain_address(text) {
+                Some(address) if address.domain().eq_ignore_ascii_case(own.domain()) => address,
+                _ => return Err(bad()),
+            },
+            None => own.clone(),
         };
         let name = match name {
-            Some(text) if text.len() <= 100 && !text.chars().any(char::is_control) => {
-                Some(text.to_owned())
-            }
+            Some(text) if text.len() <= 100 && !text.chars().any(hidden) => Some(text.to_owned()),
             Some(_) => return Err(bad()),
             None => mailer.default_from().name.clone(),
         };
@@ -702,17 +738,30 @@ mod tests {
         assert_eq!(tag, one.mail_tag("alice@example.com"));
         assert_ne!(tag, one.mail_tag("alice@example.org"));
         assert_ne!(tag, two.mail_tag("alice@example.com"));
-        assert!(
-            matches!(two.target_of(&sid), Some(Target::Number(_)) | None) || {
-                !matches!(two.target_of(&sid), Some(Target::Mail(t)) if t == tag)
-            }
-        );
-        for bad in ["alice", "alice@", "@example.com", "a b@example.com"] {
+        // Another master key opens the SID to something else: never to
+        // this address's tag under either key.
+        let theirs = two.mail_tag("alice@example.com");
+        assert!(!matches!(two.target_of(&sid), Some(Target::Mail(t)) if t == theirs || t == tag));
+        for bad in [
+            "alice",
+            "alice@",
+            "@example.com",
+            "a b@example.com",
+            "root@localhost",
+            "x@[10.0.0.5]",
+            "x@10.0.0.5",
+            "\"alice\"@example.com",
+            "alice@exämple.com",
+            "alice@-example.com",
+            "alice@example..com",
+        ] {
             assert!(one.destination(bad, Channel::Email).is_err(), "{bad}");
         }
         let long = format!("{}@example.com", "a".repeat(MAX_ADDRESS));
         assert!(one.destination(&long, Channel::Email).is_err());
         assert!(one.destination("alice@example.com", Channel::Sms).is_err());
         assert_eq!(masked_address("alice@example.com"), "a***@example.com");
+        assert!(!"Acme\u{202E}moc.evil".chars().all(|c| !hidden(c)));
+        assert!("Acme Security".chars().all(|c| !hidden(c)));
     }
 }

@@ -13,6 +13,7 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use rustls::pki_types::pem::PemObject;
 
 use super::SendError;
 use super::outbox::{Attempt, Gateway, Item, Outbox, Retry};
@@ -78,15 +79,14 @@ impl std::str::FromStr for MailerSpec {
         if !matches!(url.path(), "" | "/") || url.fragment().is_some() {
             return Err(SPEC_HELP.into());
         }
+        // Loopback by its address alone: a name such as localhost is what
+        // the resolver says it is.
         let loopback = match url.host() {
             // smtp is not one of the URL standard's special schemes: its
             // host comes as text, an IPv4 address included.
-            Some(url::Host::Domain(name)) => {
-                name.eq_ignore_ascii_case("localhost")
-                    || name
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            }
+            Some(url::Host::Domain(name)) => name
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()),
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
             None => return Err(SPEC_HELP.into()),
@@ -112,7 +112,8 @@ impl std::str::FromStr for MailerSpec {
         if security == Security::Plain {
             if !loopback {
                 return Err("tls=none sends the password and every code in clear: \
-                            it is refused but for a relay on a loopback address"
+                            it is refused but for a relay on a loopback address \
+                            (127.0.0.1 or [::1])"
                     .into());
             }
             if ca.is_some() {
@@ -204,9 +205,17 @@ impl Smtp {
             if let Some(path) = &spec.ca {
                 let pem = std::fs::read(path)
                     .map_err(|e| format!("the mailer's CA {}: {e}", path.display()))?;
-                let cert = Certificate::from_pem(&pem).map_err(|_| {
-                    format!("the mailer's CA {}: not a PEM certificate", path.display())
-                })?;
+                // lettre takes a file without a certificate (a key, say)
+                // as an empty set of roots, which every relay then fails.
+                let found = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+                    .filter(Result::is_ok)
+                    .count();
+                let cert = Certificate::from_pem(&pem)
+                    .ok()
+                    .filter(|_| found > 0)
+                    .ok_or_else(|| {
+                        format!("the mailer's CA {}: not a PEM certificate", path.display())
+                    })?;
                 builder = builder
                     .certificate_store(CertificateStore::None)
                     .add_root_certificate(cert);
@@ -397,6 +406,7 @@ mod tests {
         let plain: MailerSpec = "smtp://127.0.0.1:2525?tls=none".parse().unwrap();
         assert_eq!((plain.security, plain.port), (Security::Plain, 2525));
         let v6: MailerSpec = "smtp://[::1]:25?tls=none".parse().unwrap();
+        assert_eq!(v6.security, Security::Plain);
         assert_eq!(v6.host, "::1");
     }
 
@@ -408,6 +418,8 @@ mod tests {
                 "PASSCODE_SMTP_PASSWORD",
             ),
             ("smtp://relay.example.com:25?tls=none", "loopback"),
+            ("smtp://localhost:25?tls=none", "loopback"),
+            ("smtp://127.0.0.1.example.com:25?tls=none", "loopback"),
             ("smtps://127.0.0.1:25?tls=none", "a mailer is"),
             ("smtp://127.0.0.1?tls=none&ca=/x", "no use"),
             ("smtp://relay.example.com?ca=/a&ca=/b", "twice"),
@@ -421,6 +433,24 @@ mod tests {
             assert!(error.contains(says), "{text}: {error}");
             assert!(!error.contains("hunter2"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_refused() {
+        let dir = std::env::temp_dir().join(format!("passcode-mail-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("key.pem");
+        std::fs::write(
+            &key,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let spec: MailerSpec = format!("smtps://relay.example.com?ca={}", key.display())
+            .parse()
+            .unwrap();
+        let error = Smtp::new(&spec, None).err().unwrap();
+        assert!(error.contains("not a PEM certificate"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

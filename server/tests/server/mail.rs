@@ -273,7 +273,7 @@ async fn an_email_verification_is_delivered_over_starttls_and_its_code_approves_
             ("Channel", "email".into()),
             (
                 "ChannelConfiguration",
-                r#"{"from":"security@acme.test","from_name":"Acme Security","template_id":"d-1"}"#
+                r#"{"from":"security@ACME.test","from_name":"Acme Security","template_id":"d-1"}"#
                     .into(),
             ),
         ],
@@ -281,10 +281,13 @@ async fn an_email_verification_is_delivered_over_starttls_and_its_code_approves_
     .await;
     assert_eq!(status, 201);
     let mail = sink.wait_for(3);
-    assert_eq!(mail["from"], "Acme Security <security@acme.test>");
+    assert_eq!(mail["from"], "Acme Security <security@ACME.test>");
     assert_eq!(mail["subject"], "Your Acme verification code");
     for bad in [
         r#"{"from":"not an address"}"#,
+        // Another domain than the server's own: no tenant sends as anyone.
+        r#"{"from":"security@bank.example"}"#,
+        r#"{"from_name":"Acme \u202emoc.knab"}"#,
         r#"{"from_name":"Acme\r\nBcc: eve@example.com"}"#,
         r#"{"from":7}"#,
         "[]",
@@ -305,6 +308,9 @@ async fn an_email_verification_is_delivered_over_starttls_and_its_code_approves_
         "carol@",
         "@example.com",
         "carol@example.com\r\nBcc: eve@x",
+        "root@localhost",
+        "carol@[10.0.0.5]",
+        "\"carol\"@example.com",
     ] {
         let (status, body) = post(
             format!("/Services/{service}/Verifications"),
@@ -326,7 +332,10 @@ async fn an_email_verification_is_delivered_over_starttls_and_its_code_approves_
         code.as_str(),
         PASSWORD,
     ] {
-        assert!(!log.contains(secret), "the log holds {secret}");
+        assert!(
+            !super::binary::holds(&log, secret),
+            "the log holds {secret}"
+        );
     }
 }
 
@@ -408,6 +417,16 @@ async fn implicit_tls_and_plain_loopback_deliver_and_a_stranger_certificate_is_r
         Attempt::Delivered
     );
     assert_eq!(plain.wait_for(1)["encrypted"], false);
+
+    // smtp:// without tls=none requires STARTTLS: a relay that does not
+    // offer it gets nothing, neither login nor mail.
+    let spec: MailerSpec = format!("smtp://127.0.0.1:{}", plain.port).parse().unwrap();
+    let gateway = Smtp::new(&spec, None).unwrap();
+    assert!(!matches!(
+        gateway.attempt(&mail("frank@example.com")).await,
+        Attempt::Delivered
+    ));
+    assert_eq!(plain.received().len(), 1, "nothing sent in clear");
 
     // A relay that takes the connection and never speaks costs one
     // deadline, then a retry.
