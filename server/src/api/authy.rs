@@ -1,6 +1,7 @@
-//! The Authy surface: its routes under `/protected/json` (and the QR
-//! links), the extractor that turns a request into an application, merged
-//! parameters and the time, and its fallback, which answers Authy's body.
+//! The Authy surface: its routes under `/protected/json`, the same under
+//! `/protected/xml` answering XML (`xml`), the QR links, the extractor that
+//! turns a request into an application, merged parameters and the time, and
+//! its fallback, which answers Authy's body.
 
 use axum::Router;
 use axum::extract::{FromRequest, Request};
@@ -18,6 +19,7 @@ pub mod params;
 pub mod phones;
 pub mod tokens;
 pub mod users;
+pub mod xml;
 
 use params::{BODY_LIMIT, Params};
 
@@ -52,7 +54,11 @@ pub(super) fn router() -> Router<AppState> {
     let qr = Router::new()
         .route("/qr/{file}", get(tokens::qr))
         .route_layer(axum::middleware::from_fn(telemetry::measure));
-    Router::new().nest("/protected/json", json).merge(qr)
+    let xml = json.clone().layer(axum::middleware::from_fn(xml::respond));
+    Router::new()
+        .nest("/protected/json", json)
+        .nest("/protected/xml", xml)
+        .merge(qr)
 }
 
 /// Any other path or method under `/protected/json`: Authy's 404 (405 is

@@ -20,6 +20,7 @@ use passcode_server::store::{
 
 mod attacks;
 mod verify;
+mod xml;
 
 /// 2023-11-14 22:13:20 UTC.
 const T0: u64 = 1_700_000_000;
