@@ -1,7 +1,7 @@
 //! The verbs of the API, over the library, the store and a sender. Nothing
 //! here knows HTTP or SQL: each verb takes the application, the time (read
 //! once per request) and typed inputs, and returns a typed outcome or an
-//! [`ApiError`].
+//! [`Error`].
 //!
 //! One type, [`Domain`], with an `impl` block per concept, each in the
 //! file of its name: `users` (create, status, delete, the sandbox's user
@@ -23,12 +23,11 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::crypto::MasterKey;
-use crate::error::ApiError;
 use crate::messages::{self, Lang};
 use crate::phone::{LineType, Phone};
 use crate::sender::{Channel, Message, Sender};
 use crate::store::sqlite::SANDBOX_USER;
-use crate::store::{App, Counter, Device, MonthStats, Store, StoreError, User, Versioned};
+use crate::store::{App, Counter, Device, MonthStats, Store, User, Versioned};
 
 mod accounts;
 mod attempts;
@@ -36,6 +35,7 @@ mod buckets;
 mod cas;
 mod credentials;
 mod delivery;
+mod error;
 mod factors;
 mod keys;
 mod lookup;
@@ -58,6 +58,7 @@ pub use accounts::{AccountToken, NewApiKey, create_api_key, rotate_token};
 pub use attempts::{AttemptQuery, VerifyAttempt};
 pub use buckets::{Bucket, VerifyRateLimit};
 pub use credentials::Enrolled;
+pub use error::{Error, Feature, Field};
 pub use factors::{
     Alg, Challenge, ChallengeQuery, ChallengeStatus, Entity, Factor, FactorRequest, Migrated,
     NewFactor, TotpProfile, migrate_authy_to_verify,
@@ -204,31 +205,6 @@ impl std::fmt::Debug for Domain {
         f.debug_struct("Domain")
             .field("limits", &self.limits)
             .finish_non_exhaustive()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(why) => {
-                // One line an interval, however many requests it refuses.
-                static LOG: std::sync::Mutex<crate::telemetry::Every> = std::sync::Mutex::new(
-                    crate::telemetry::Every::new(std::time::Duration::from_secs(10)),
-                );
-                let due = LOG
-                    .lock()
-                    .ok()
-                    .and_then(|mut every| every.due(std::time::Instant::now()));
-                if let Some(requests) = due {
-                    tracing::warn!(%why, requests, "database unavailable: answering 503");
-                }
-                Self::Unavailable
-            }
-            StoreError::Internal(why) => {
-                tracing::error!(%why, "database error");
-                Self::Internal
-            }
-        }
     }
 }
 

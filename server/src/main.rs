@@ -435,7 +435,7 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let account = passcode_server::domain::rotate_token(store.as_ref(), app.id)
                 .await
-                .map_err(|e| e.message())?;
+                .map_err(|e| passcode_server::error::ApiError::from(e).message())?;
             if args.json {
                 println!(
                     "{}",
@@ -533,10 +533,10 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
                 let key = passcode_server::domain::create_api_key(store.as_ref(), id, &name, now)
                     .await
                     .map_err(|e| match e {
-                        passcode_server::error::ApiError::NotFound => {
+                        passcode_server::domain::Error::NotFound => {
                             format!("application {id} has no account: run app rotate-token {id}")
                         }
-                        e => e.message(),
+                        e => passcode_server::error::ApiError::from(e).message(),
                     })?;
                 if args.json {
                     println!(
@@ -581,8 +581,8 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             let account = passcode_server::domain::rotate_token(store.as_ref(), id)
                 .await
                 .map_err(|e| match e {
-                    passcode_server::error::ApiError::NotFound => format!("no application {id}"),
-                    e => e.message(),
+                    passcode_server::domain::Error::NotFound => format!("no application {id}"),
+                    e => passcode_server::error::ApiError::from(e).message(),
                 })?;
             print_account(id, &account);
         }
@@ -790,7 +790,7 @@ async fn migrate_authy_to_verify(
         },
     )
     .await
-    .map_err(|e| e.message())?;
+    .map_err(|e| passcode_server::error::ApiError::from(e).message())?;
     println!(
         "factors created {}, already there {}",
         done.created, done.present

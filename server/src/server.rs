@@ -94,7 +94,7 @@ pub async fn ensure_default_app(
         .map_err(|e| e.to_string())?;
     let account = crate::domain::rotate_token(store, app.id)
         .await
-        .map_err(|e| e.message())?;
+        .map_err(|e| e.to_string())?;
     // The one time a key is shown: on standard output, never in the log.
     println!(
         "Created the application \"Default\" (id {}). Its API key, shown only this once:\n\n    {key}\n\nTry it:\n\n    curl -H 'X-Authy-API-Key: {key}' http://{}/protected/json/app/details\n\nFor the Twilio Verify v2 API, its account SID and auth token (shown only this once):\n\n    {} {}\n",

@@ -39,7 +39,7 @@ async fn health() -> Response {
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
-    match state.domain.store().ping().await {
+    match state.domain.ready().await {
         Ok(()) => json(&Health { status: "ready" }),
         Err(e) => {
             // Probes poll: the store logs the cause once an interval.

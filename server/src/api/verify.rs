@@ -186,7 +186,7 @@ pub struct Call {
 impl Call {
     /// The domain's refusal as this surface answers it.
     #[must_use]
-    pub fn fail(&self, error: crate::error::ApiError) -> VerifyError {
+    pub fn fail(&self, error: crate::domain::Error) -> VerifyError {
         VerifyError::from_domain(error, &self.path)
     }
 
@@ -306,7 +306,7 @@ pub fn reply<T: Serialize>(status: StatusCode, body: &T) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "a response did not serialize");
-            VerifyError::from_domain(crate::error::ApiError::Internal, "").into_response()
+            VerifyError::from_domain(crate::domain::Error::Internal, "").into_response()
         }
     }
 }

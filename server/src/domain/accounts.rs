@@ -51,8 +51,8 @@ pub(super) fn sid_bytes(prefix: &str, text: &str) -> Option<[u8; 16]> {
 /// store alone) and what a future admin page calls through the domain.
 ///
 /// # Errors
-/// [`ApiError::NotFound`] when there is no such application.
-pub async fn rotate_token(store: &dyn Store, app_id: i64) -> Result<AccountToken, ApiError> {
+/// [`Error::NotFound`] when there is no such application.
+pub async fn rotate_token(store: &dyn Store, app_id: i64) -> Result<AccountToken, Error> {
     let sid = match store.account(app_id).await? {
         Some(account) => account.sid,
         None => new_sid("AC"),
@@ -67,7 +67,7 @@ pub async fn rotate_token(store: &dyn Store, app_id: i64) -> Result<AccountToken
         sealed_token: None,
     };
     if !store.set_account(&account).await? {
-        return Err(ApiError::NotFound);
+        return Err(Error::NotFound);
     }
     Ok(AccountToken { sid, token })
 }
@@ -92,15 +92,15 @@ impl std::fmt::Debug for NewApiKey {
 /// Makes an API key for the application's account (which it must have).
 ///
 /// # Errors
-/// [`ApiError::NotFound`] when the application has no account.
+/// [`Error::NotFound`] when the application has no account.
 pub async fn create_api_key(
     store: &dyn Store,
     app_id: i64,
     friendly_name: &str,
     now: i64,
-) -> Result<NewApiKey, ApiError> {
+) -> Result<NewApiKey, Error> {
     if store.account(app_id).await?.is_none() {
-        return Err(ApiError::NotFound);
+        return Err(Error::NotFound);
     }
     let sid = new_sid("SK");
     let secret = crate::crypto::new_api_key();
@@ -120,8 +120,8 @@ impl Domain {
     /// Gives the application a new auth token (see [`rotate_token`]).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] when there is no such application.
-    pub async fn rotate_account_token(&self, app_id: i64) -> Result<AccountToken, ApiError> {
+    /// [`Error::NotFound`] when there is no such application.
+    pub async fn rotate_account_token(&self, app_id: i64) -> Result<AccountToken, Error> {
         rotate_token(self.store.as_ref(), app_id).await
     }
 
@@ -129,14 +129,32 @@ impl Domain {
     ///
     /// # Errors
     /// A store failure.
-    pub async fn account_sid(&self, app_id: i64) -> Result<Option<String>, ApiError> {
+    pub async fn account_sid(&self, app_id: i64) -> Result<Option<String>, Error> {
         Ok(self.store.account(app_id).await?.map(|a| a.sid))
+    }
+
+    /// The application whose Authy API key is `key`, if any.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn authenticate_api_key(&self, key: &str) -> Result<Option<App>, Error> {
+        // Looked up by its hash: the stored hash is never compared with
+        // the key's bytes, and the hash of a guess says nothing about a key.
+        Ok(self.store.app_by_key_hash(&key_hash(key)).await?)
+    }
+
+    /// Whether the store answers (`/ready`).
+    ///
+    /// # Errors
+    /// The store's failure, for the log.
+    pub async fn ready(&self) -> Result<(), crate::store::StoreError> {
+        self.store.ping().await
     }
 
     /// The application whose account `sid` has the auth token `token`, or
     /// whose API key `sid` (`SK...`) has the secret `token`, with its
-    /// account SID; `None` for any other pair. The token is compared by its hash, in
-    /// constant time.
+    /// account SID; `None` for any other pair. The token is compared by
+    /// its hash, in constant time.
     ///
     /// # Errors
     /// A store failure.
@@ -144,7 +162,7 @@ impl Domain {
         &self,
         sid: &str,
         token: &str,
-    ) -> Result<Option<(App, String)>, ApiError> {
+    ) -> Result<Option<(App, String)>, Error> {
         // An API key names its account: the application's.
         if sid_bytes("SK", sid).is_some() {
             let Some(key) = self.store.api_key(sid).await? else {

@@ -162,13 +162,13 @@ impl Domain {
     /// The attempt `sid`.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
-    pub async fn attempt(&self, app: &App, sid: &str) -> Result<VerifyAttempt, ApiError> {
+    /// [`Error::NotFound`].
+    pub async fn attempt(&self, app: &App, sid: &str) -> Result<VerifyAttempt, Error> {
         self.store
             .attempt(app.id, sid)
             .await?
             .map(view)
-            .ok_or(ApiError::NotFound)
+            .ok_or(Error::NotFound)
     }
 
     /// Up to `limit` of the application's attempts after place `after`.
@@ -181,7 +181,7 @@ impl Domain {
         query: &AttemptQuery,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<VerifyAttempt>, ApiError> {
+    ) -> Result<Vec<VerifyAttempt>, Error> {
         Ok(self
             .store
             .attempts(app.id, &self.attempt_filter(query), after, limit)
@@ -199,7 +199,7 @@ impl Domain {
         &self,
         app: &App,
         query: &AttemptQuery,
-    ) -> Result<(u64, u64), ApiError> {
+    ) -> Result<(u64, u64), Error> {
         let (total, converted) = self
             .store
             .attempt_totals(app.id, &self.attempt_filter(query))

@@ -80,8 +80,8 @@ fn bucket_view(limit: &VerifyRateLimit, row: BucketRow) -> Bucket {
     }
 }
 
-fn invalid(name: &'static str, reason: &str) -> ApiError {
-    ApiError::InvalidParameter {
+fn invalid(name: &'static str, reason: &str) -> Error {
+    Error::Invalid {
         name,
         reason: reason.into(),
     }
@@ -101,7 +101,7 @@ pub(super) const MAX_MAX: u32 = 100_000;
 /// A bucket's limit within one window: `max` at once (the window is the
 /// bucket's interval; each window has its own state, so a bucket allows
 /// `max` in each fixed window of `interval` seconds).
-fn bucket_limit(max: u32, interval: u32) -> Result<RateLimit, ApiError> {
+fn bucket_limit(max: u32, interval: u32) -> Result<RateLimit, Error> {
     if max == 0 || max > MAX_MAX {
         return Err(invalid("Max", "1 to 100000"));
     }
@@ -130,7 +130,7 @@ impl Domain {
     /// Creates a rate limit of the service.
     ///
     /// # Errors
-    /// [`ApiError::InvalidParameter`], [`ApiError::Conflict`] for a name
+    /// [`Error::Invalid`], [`Error::Conflict`] for a name
     /// the service has.
     pub async fn create_rate_limit(
         &self,
@@ -139,7 +139,7 @@ impl Domain {
         unique_name: &str,
         description: Option<String>,
         now: u64,
-    ) -> Result<VerifyRateLimit, ApiError> {
+    ) -> Result<VerifyRateLimit, Error> {
         if !valid_name(unique_name) {
             return Err(invalid(
                 "UniqueName",
@@ -174,7 +174,7 @@ impl Domain {
             updated_at: now_i64(now),
         };
         if !self.store.create_rate_limit(&row).await? {
-            return Err(ApiError::Conflict("RateLimit"));
+            return Err(Error::Conflict("RateLimit"));
         }
         self.rate_limit(app, service, &row.sid).await
     }
@@ -182,21 +182,21 @@ impl Domain {
     /// The service's rate limit `sid`.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn rate_limit(
         &self,
         app: &App,
         service: &VerifyService,
         sid: &str,
-    ) -> Result<VerifyRateLimit, ApiError> {
+    ) -> Result<VerifyRateLimit, Error> {
         if sid_bytes("RK", sid).is_none() {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         self.store
             .rate_limit(app.id, &service.sid, sid)
             .await?
             .map(limit_view)
-            .ok_or(ApiError::NotFound)
+            .ok_or(Error::NotFound)
     }
 
     /// Up to `limit` of the service's rate limits after place `after`.
@@ -209,7 +209,7 @@ impl Domain {
         service: &VerifyService,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<VerifyRateLimit>, ApiError> {
+    ) -> Result<Vec<VerifyRateLimit>, Error> {
         Ok(self
             .store
             .rate_limits(app.id, &service.sid, after, limit)
@@ -222,7 +222,7 @@ impl Domain {
     /// Sets a rate limit's description.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::InvalidParameter`].
+    /// [`Error::NotFound`], [`Error::Invalid`].
     pub async fn describe_rate_limit(
         &self,
         app: &App,
@@ -230,7 +230,7 @@ impl Domain {
         sid: &str,
         description: &str,
         now: u64,
-    ) -> Result<VerifyRateLimit, ApiError> {
+    ) -> Result<VerifyRateLimit, Error> {
         if description.chars().count() > 255 {
             return Err(invalid("Description", "at most 255 characters"));
         }
@@ -244,16 +244,16 @@ impl Domain {
     /// Deletes a rate limit with its buckets.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn delete_rate_limit(
         &self,
         app: &App,
         service: &VerifyService,
         sid: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         self.rate_limit(app, service, sid).await?;
         if !self.store.delete_rate_limit(app.id, sid).await? {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         Ok(())
     }
@@ -261,8 +261,8 @@ impl Domain {
     /// Adds a bucket to a rate limit.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::InvalidParameter`],
-    /// [`ApiError::Conflict`] for an interval the limit has.
+    /// [`Error::NotFound`], [`Error::Invalid`],
+    /// [`Error::Conflict`] for an interval the limit has.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_bucket(
         &self,
@@ -272,7 +272,7 @@ impl Domain {
         max: u32,
         interval: u32,
         now: u64,
-    ) -> Result<Bucket, ApiError> {
+    ) -> Result<Bucket, Error> {
         let limit = self.rate_limit(app, service, rate_limit).await?;
         bucket_limit(max, interval)?;
         let count = self
@@ -294,7 +294,7 @@ impl Domain {
             updated_at: now_i64(now),
         };
         if !self.store.create_bucket(&row).await? {
-            return Err(ApiError::Conflict("Bucket"));
+            return Err(Error::Conflict("Bucket"));
         }
         self.bucket(app, service, rate_limit, &row.sid).await
     }
@@ -302,29 +302,29 @@ impl Domain {
     /// The bucket `sid` of a rate limit.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn bucket(
         &self,
         app: &App,
         service: &VerifyService,
         rate_limit: &str,
         sid: &str,
-    ) -> Result<Bucket, ApiError> {
+    ) -> Result<Bucket, Error> {
         let limit = self.rate_limit(app, service, rate_limit).await?;
         if sid_bytes("BL", sid).is_none() {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         self.store
             .bucket(app.id, limit.seq, sid)
             .await?
             .map(|row| bucket_view(&limit, row))
-            .ok_or(ApiError::NotFound)
+            .ok_or(Error::NotFound)
     }
 
     /// Up to `limit` of a rate limit's buckets after place `after`.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn buckets(
         &self,
         app: &App,
@@ -332,7 +332,7 @@ impl Domain {
         rate_limit: &str,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<Bucket>, ApiError> {
+    ) -> Result<Vec<Bucket>, Error> {
         let rate_limit = self.rate_limit(app, service, rate_limit).await?;
         Ok(self
             .store
@@ -346,8 +346,8 @@ impl Domain {
     /// Changes a bucket's max or interval.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::InvalidParameter`],
-    /// [`ApiError::Conflict`].
+    /// [`Error::NotFound`], [`Error::Invalid`],
+    /// [`Error::Conflict`].
     #[allow(clippy::too_many_arguments)]
     pub async fn update_bucket(
         &self,
@@ -358,7 +358,7 @@ impl Domain {
         max: Option<u32>,
         interval: Option<u32>,
         now: u64,
-    ) -> Result<Bucket, ApiError> {
+    ) -> Result<Bucket, Error> {
         let bucket = self.bucket(app, service, rate_limit, sid).await?;
         let (max, interval) = (
             max.unwrap_or(bucket.max),
@@ -376,7 +376,7 @@ impl Domain {
             )
             .await?
         {
-            return Err(ApiError::Conflict("Bucket"));
+            return Err(Error::Conflict("Bucket"));
         }
         self.bucket(app, service, rate_limit, sid).await
     }
@@ -384,17 +384,17 @@ impl Domain {
     /// Deletes a bucket.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn delete_bucket(
         &self,
         app: &App,
         service: &VerifyService,
         rate_limit: &str,
         sid: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         self.bucket(app, service, rate_limit, sid).await?;
         if !self.store.delete_bucket(app.id, sid).await? {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         Ok(())
     }
@@ -403,8 +403,8 @@ impl Domain {
     /// value (`RateLimits` of a verification), before anything is sent.
     ///
     /// # Errors
-    /// [`ApiError::InvalidParameter`] naming `RateLimits` for a name the
-    /// service does not have, [`ApiError::TooManyRequests`] with
+    /// [`Error::Invalid`] naming `RateLimits` for a name the
+    /// service does not have, [`Error::Limited`] with
     /// `Limit::ServiceRateLimit` when a bucket is empty.
     pub(super) async fn take_rate_limits(
         &self,
@@ -412,7 +412,7 @@ impl Domain {
         service: &VerifyService,
         values: &[(String, String)],
         now: u64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         for (name, value) in values {
             if !valid_name(name) {
                 return Err(invalid(

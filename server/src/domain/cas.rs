@@ -92,7 +92,7 @@ impl Stored for RateLimitState {
 
 /// An SMS verification with the digit count its codes were made with and,
 /// once approved, a keyed tag of the code it approved: a later attempt
-/// with the same code is then a replay (60019), while the code itself is
+/// with the same code is then a replay, while the code itself is
 /// never stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Pending {
@@ -315,8 +315,8 @@ impl Domain {
         &self,
         key: &str,
         init: impl Fn() -> Option<S>,
-        step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), ApiError>,
-    ) -> Result<T, ApiError> {
+        step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
+    ) -> Result<T, Error> {
         self.update_from(key, None, init, step).await
     }
 
@@ -330,8 +330,8 @@ impl Domain {
         key: &str,
         mut read: Option<Option<Versioned>>,
         init: impl Fn() -> Option<S>,
-        mut step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), ApiError>,
-    ) -> Result<T, ApiError> {
+        mut step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
+    ) -> Result<T, Error> {
         for round in 0..CAS_ROUNDS {
             if round > 0 {
                 backoff(round).await;
@@ -348,7 +348,7 @@ impl Domain {
                             key = key_kind(key),
                             "a stored state does not decode; refusing to overwrite it"
                         );
-                        return Err(ApiError::Internal);
+                        return Err(Error::Internal);
                     }
                 },
                 None => (init(), None),
@@ -364,7 +364,7 @@ impl Domain {
             }
         }
         tracing::warn!(key = key_kind(key), "compare-and-set kept losing");
-        Err(ApiError::Unavailable)
+        Err(Error::Unavailable)
     }
 
     /// Takes one unit of `limit` under `key`.
@@ -374,7 +374,7 @@ impl Domain {
         limit: RateLimit,
         now: u64,
         why: Limit,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         self.update(
             key,
             || Some(RateLimitState::new()),
@@ -384,7 +384,7 @@ impl Domain {
                     Ok(()) => Ok((Some(state), Step::Write(()))),
                     Err(_) => {
                         crate::telemetry::rate_limited(why.label());
-                        Err(ApiError::TooManyRequests(why))
+                        Err(Error::Limited(why))
                     }
                 }
             },

@@ -40,15 +40,15 @@ impl Domain {
         token: &str,
         now: u64,
         read: Option<Versioned>,
-    ) -> Result<Result<FirstUse, Refusal>, ApiError> {
+    ) -> Result<Result<FirstUse, Refusal>, Error> {
         let Some(seed) = self.key.open(&device.sealed_seed, &seed_context(device)) else {
             tracing::error!(
                 device = device.id,
                 "a seed does not open under the master key"
             );
-            return Err(ApiError::Internal);
+            return Err(Error::Internal);
         };
-        let totp = Totp::from_key(&seed, generic_config()).map_err(|_| ApiError::Internal)?;
+        let totp = Totp::from_key(&seed, generic_config()).map_err(|_| Error::Internal)?;
         self.check_totp(
             &device_key(device.user_id, device.id),
             &totp,
@@ -74,7 +74,7 @@ impl Domain {
         token: &str,
         now: u64,
         read: Option<Versioned>,
-    ) -> Result<Result<FirstUse, Refusal>, ApiError> {
+    ) -> Result<Result<FirstUse, Refusal>, Error> {
         if token.len() != usize::from(totp.config().digits().get()) {
             return Ok(Err(Refusal::Invalid));
         }
@@ -119,7 +119,7 @@ impl Domain {
     }
 
     /// Deletes an authenticator and its state.
-    pub(super) async fn remove_device(&self, device: &Device) -> Result<(), ApiError> {
+    pub(super) async fn remove_device(&self, device: &Device) -> Result<(), Error> {
         self.store.remove_device(device.user_id, device.id).await?;
         self.store
             .remove(&device_key(device.user_id, device.id))
@@ -130,23 +130,23 @@ impl Domain {
     /// `users/{id}/secret`: enrols a generic authenticator.
     ///
     /// # Errors
-    /// [`ApiError::UserNotFound`], [`ApiError::GenericTokensDisabled`],
-    /// [`ApiError::InvalidParameter`] for a label a key URI cannot carry.
+    /// [`Error::UserNotFound`], `Error::Disabled(Feature::GenericTokens)`,
+    /// [`Error::Invalid`] for a label a key URI cannot carry.
     pub async fn enrol(
         &self,
         app: &App,
         id: i64,
         label: Option<&str>,
         now: u64,
-    ) -> Result<Enrolled, ApiError> {
+    ) -> Result<Enrolled, Error> {
         let found = self
             .store
             .user_with_states(app.id, id)
             .await?
-            .ok_or(ApiError::UserNotFound)?;
+            .ok_or(Error::UserNotFound)?;
         let user = found.user.clone();
         if !app.generic_tokens_enabled {
-            return Err(ApiError::GenericTokensDisabled);
+            return Err(Error::Disabled(Feature::GenericTokens));
         }
         // An authenticator never used to verify is replaced by the new one;
         // one that was used stays until the new one is first used
@@ -176,7 +176,7 @@ impl Domain {
             .to_owned();
         let secret = Secret::generate(&mut rand::rng(), passcode::Algorithm::Sha1);
         let uri = KeyUri::with_issuer(&secret, OtpKind::Totp(generic_config()), &app.name, &label)
-            .map_err(|e| ApiError::InvalidParameter {
+            .map_err(|e| Error::Invalid {
                 name: "label",
                 reason: e.to_string(),
             })?
@@ -205,7 +205,7 @@ impl Domain {
             .cas(&qr_key(&qr_token), None, &link.encode())
             .await?
         {
-            return Err(ApiError::Internal);
+            return Err(Error::Internal);
         }
         Ok(Enrolled {
             label,
@@ -222,18 +222,18 @@ impl Domain {
     /// checked.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for an unknown, expired or spent link.
-    pub async fn qr_uri(&self, token: &str, now: u64, spend: bool) -> Result<String, ApiError> {
+    /// [`Error::NotFound`] for an unknown, expired or spent link.
+    pub async fn qr_uri(&self, token: &str, now: u64, spend: bool) -> Result<String, Error> {
         let well_formed = token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit());
         if !well_formed {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         let Some(stored) = self.store.load(&qr_key(token)).await? else {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         };
-        let link = QrLink::decode(&stored.value).ok_or(ApiError::Internal)?;
+        let link = QrLink::decode(&stored.value).ok_or(Error::Internal)?;
         if now >= link.expires_at {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         let spent = QrLink {
             expires_at: 0,
@@ -245,52 +245,48 @@ impl Domain {
                 .cas(&qr_key(token), Some(stored.version), &spent.encode())
                 .await?
         {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         let devices = self.store.devices(link.user_id).await?;
         let device = devices
             .iter()
             .find(|d| d.id == link.device_id)
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         let user = self
             .store
             .user_by_id(link.user_id)
             .await?
-            .ok_or(ApiError::NotFound)?;
-        let app = self
-            .store
-            .app(user.app_id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(Error::NotFound)?;
+        let app = self.store.app(user.app_id).await?.ok_or(Error::NotFound)?;
         let seed = self
             .key
             .open(&device.sealed_seed, &seed_context(device))
-            .ok_or(ApiError::Internal)?;
-        let secret = Secret::from_bytes(&seed).map_err(|_| ApiError::Internal)?;
+            .ok_or(Error::Internal)?;
+        let secret = Secret::from_bytes(&seed).map_err(|_| Error::Internal)?;
         let label = user.email.clone();
         KeyUri::with_issuer(&secret, OtpKind::Totp(generic_config()), &app.name, &label)
             .map(|uri| uri.to_string())
-            .map_err(|_| ApiError::Internal)
+            .map_err(|_| Error::Internal)
     }
 
     /// `users/{id}/secret/export`: the newest generic seed and its current
     /// code, for migrating to another service.
     ///
     /// # Errors
-    /// [`ApiError::MigrationDisabled`], [`ApiError::UserNotFound`], a quota.
+    /// `Error::Disabled(Feature::SecretExport)`, [`Error::UserNotFound`], a quota.
     pub async fn export_secret(
         &self,
         app: &App,
         id: i64,
         now: u64,
-    ) -> Result<(String, String), ApiError> {
+    ) -> Result<(String, String), Error> {
         if !app.phone_export_enabled {
-            return Err(ApiError::MigrationDisabled);
+            return Err(Error::Disabled(Feature::SecretExport));
         }
         let user = self.user(app, id).await?;
         let devices = self.store.devices(user.id).await?;
         let Some(device) = devices.last() else {
-            return Err(ApiError::UserNotFound);
+            return Err(Error::UserNotFound);
         };
         self.take(
             &format!("user:{}:secret_export", user.id),
@@ -302,10 +298,10 @@ impl Domain {
         let seed = self
             .key
             .open(&device.sealed_seed, &seed_context(device))
-            .ok_or(ApiError::Internal)?;
-        let secret = Secret::from_bytes(&seed).map_err(|_| ApiError::Internal)?;
-        let totp = Totp::new(&secret, generic_config()).map_err(|_| ApiError::Internal)?;
-        let code = totp.generate(now).map_err(|_| ApiError::Internal)?;
+            .ok_or(Error::Internal)?;
+        let secret = Secret::from_bytes(&seed).map_err(|_| Error::Internal)?;
+        let totp = Totp::new(&secret, generic_config()).map_err(|_| Error::Internal)?;
+        let code = totp.generate(now).map_err(|_| Error::Internal)?;
         Ok((secret.to_base32().to_string(), code.to_string()))
     }
 }

@@ -16,7 +16,7 @@ impl Domain {
         app: &App,
         e164: &str,
         now: u64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let l = self.limits;
         self.take(
             &format!("app:{}:dest:{e164}:burst", app.id),
@@ -36,7 +36,7 @@ impl Domain {
 
     /// Takes a unit of the application's send quota: the last limit a send
     /// passes before its delivery.
-    pub(super) async fn take_app_send(&self, app: &App, now: u64) -> Result<(), ApiError> {
+    pub(super) async fn take_app_send(&self, app: &App, now: u64) -> Result<(), Error> {
         self.take(
             &format!("app:{}:sends", app.id),
             self.limits.app_sends,
@@ -54,7 +54,7 @@ impl Domain {
         lang: Lang,
         wording: Wording<'_>,
         code: &Code,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let body = match (wording, channel) {
             (Wording::Custom(template), _) => messages::custom(template, code.as_str()),
             (Wording::Named(name), Channel::Sms | Channel::Email) => lang.sms(name, code.as_str()),
@@ -71,15 +71,15 @@ impl Domain {
         let label = match channel {
             Channel::Sms => "sms",
             Channel::Call => "call",
-            Channel::Email => return Err(ApiError::NoMailer),
+            Channel::Email => return Err(Error::Disabled(Feature::Email)),
         };
         let sent = self.sender.send(&message).await;
         crate::telemetry::message(label, if sent.is_ok() { "accepted" } else { "refused" });
         sent.map_err(|e| {
             tracing::warn!(error = %e, app_id = app.id, "delivery failed");
             match channel {
-                Channel::Call => ApiError::CallNotStarted,
-                Channel::Sms | Channel::Email => ApiError::SmsNotSent,
+                Channel::Call => Error::NotDelivered(Channel::Call),
+                Channel::Sms | Channel::Email => Error::NotDelivered(Channel::Sms),
             }
         })
     }
@@ -94,8 +94,11 @@ impl Domain {
         lang: Lang,
         name: &str,
         code: &Code,
-    ) -> Result<(), ApiError> {
-        let mailer = self.mailer.as_ref().ok_or(ApiError::NoMailer)?;
+    ) -> Result<(), Error> {
+        let mailer = self
+            .mailer
+            .as_ref()
+            .ok_or(Error::Disabled(Feature::Email))?;
         let mail = crate::sender::mail::Mail {
             app_id: app.id,
             from: from.unwrap_or_else(|| mailer.default_from().clone()),
@@ -107,20 +110,20 @@ impl Domain {
         crate::telemetry::message("email", if sent.is_ok() { "accepted" } else { "refused" });
         sent.map_err(|e| {
             tracing::warn!(error = %e, app_id = app.id, "delivery failed");
-            ApiError::MailNotSent
+            Error::NotDelivered(Channel::Email)
         })
     }
 
     /// The verifier of codes of `digits` digits valid for `validity`
     /// seconds. Both come from validated input or from stored state, so a
     /// refusal here is a fault, not a bad request.
-    pub(super) fn verifier(&self, digits: u8, validity: u64) -> Result<SmsVerifier, ApiError> {
-        let key = Secret::from_bytes(self.key.sms_key()).map_err(|_| ApiError::Internal)?;
+    pub(super) fn verifier(&self, digits: u8, validity: u64) -> Result<SmsVerifier, Error> {
+        let key = Secret::from_bytes(self.key.sms_key()).map_err(|_| Error::Internal)?;
         let policy = SmsPolicy::new()
             .with_digits(digits)
             .and_then(|p| p.with_validity(validity))
-            .map_err(|_| ApiError::Internal)?;
-        SmsVerifier::new(&key, policy).map_err(|_| ApiError::Internal)
+            .map_err(|_| Error::Internal)?;
+        SmsVerifier::new(&key, policy).map_err(|_| Error::Internal)
     }
 
     /// The code to send for `key`: the pending one again (a resend, counted
@@ -141,7 +144,7 @@ impl Domain {
         now: u64,
         too_many: Limit,
         starter: Starter<'_>,
-    ) -> Result<(Code, Pending), ApiError> {
+    ) -> Result<(Code, Pending), Error> {
         let verifier = self.verifier(digits, validity)?;
         self.update(
             key,
@@ -162,7 +165,7 @@ impl Domain {
                 let (pending, code) = match resent {
                     Some(Ok(pair)) => pair,
                     Some(Err(SmsError::TooManySends)) => {
-                        return Err(ApiError::TooManyRequests(too_many));
+                        return Err(Error::Limited(too_many));
                     }
                     Some(Err(_)) | None => {
                         let (state, code) = verifier.start(&mut rand::rng(), key, now);

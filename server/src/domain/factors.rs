@@ -120,26 +120,24 @@ impl TotpProfile {
         }
     }
 
-    fn config(self) -> Result<TotpConfig, ApiError> {
-        let digits =
-            passcode::Digits::new(self.code_length).map_err(|_| ApiError::InvalidParameter {
-                name: "Config.CodeLength",
-                reason: "6 to 8 (RFC 4226 allows no fewer than 6)".into(),
-            })?;
-        let period = passcode::Period::new(u64::from(self.time_step)).map_err(|_| {
-            ApiError::InvalidParameter {
+    fn config(self) -> Result<TotpConfig, Error> {
+        let digits = passcode::Digits::new(self.code_length).map_err(|_| Error::Invalid {
+            name: "Config.CodeLength",
+            reason: "6 to 8 (RFC 4226 allows no fewer than 6)".into(),
+        })?;
+        let period =
+            passcode::Period::new(u64::from(self.time_step)).map_err(|_| Error::Invalid {
                 name: "Config.TimeStep",
                 reason: "20 to 60".into(),
-            }
-        })?;
+            })?;
         Ok(TotpConfig::new()
             .with_algorithm(self.alg.algorithm())
             .with_digits(digits)
             .with_period(period))
     }
 
-    fn policy(self) -> Result<TotpPolicy, ApiError> {
-        let window = passcode::Window::new(self.skew, self.skew).map_err(|_| ApiError::Internal)?;
+    fn policy(self) -> Result<TotpPolicy, Error> {
+        let window = passcode::Window::new(self.skew, self.skew).map_err(|_| Error::Internal)?;
         // Verify documents five attempts: the library's delays start after
         // them (the day's guess budget bounds them all the same).
         Ok(TotpPolicy::new()
@@ -147,8 +145,8 @@ impl TotpProfile {
             .with_throttle(passcode::Throttle::new().with_free_failures(5)))
     }
 
-    fn check(self) -> Result<Self, ApiError> {
-        let bad = |name, reason: &str| ApiError::InvalidParameter {
+    fn check(self) -> Result<Self, Error> {
+        let bad = |name, reason: &str| Error::Invalid {
             name,
             reason: reason.into(),
         };
@@ -356,10 +354,10 @@ fn factor_verify_key(app_id: i64, seq: i64) -> String {
 }
 
 impl Domain {
-    fn factor_view(entity: &Entity, row: FactorRow) -> Result<Factor, ApiError> {
+    fn factor_view(entity: &Entity, row: FactorRow) -> Result<Factor, Error> {
         let settings: FactorSettings = serde_json::from_str(&row.settings).map_err(|_| {
             tracing::error!("a factor's stored settings do not read");
-            ApiError::Internal
+            Error::Internal
         })?;
         Ok(Factor {
             sid: row.sid.clone(),
@@ -379,29 +377,29 @@ impl Domain {
     /// The entity `identity` of the service.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn entity(
         &self,
         app: &App,
         service: &VerifyService,
         identity: &str,
-    ) -> Result<Entity, ApiError> {
+    ) -> Result<Entity, Error> {
         if !valid_identity(identity) {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         self.store
             .entity(app.id, &service.sid, identity)
             .await?
             .map(Entity::from_row)
-            .ok_or(ApiError::NotFound)
+            .ok_or(Error::NotFound)
     }
 
     /// Creates the entity `identity`; `existing_ok` returns the one there
     /// (a factor for an unknown identity creates it).
     ///
     /// # Errors
-    /// [`ApiError::InvalidParameter`] for an identity Verify does not take,
-    /// [`ApiError::Conflict`] when it exists and `existing_ok` is false.
+    /// [`Error::Invalid`] for an identity Verify does not take,
+    /// [`Error::Conflict`] when it exists and `existing_ok` is false.
     pub async fn create_entity(
         &self,
         app: &App,
@@ -409,9 +407,9 @@ impl Domain {
         identity: &str,
         existing_ok: bool,
         now: u64,
-    ) -> Result<Entity, ApiError> {
+    ) -> Result<Entity, Error> {
         if !valid_identity(identity) {
-            return Err(ApiError::InvalidParameter {
+            return Err(Error::Invalid {
                 name: "Identity",
                 reason: "8 to 64 letters and digits in groups separated by dashes".into(),
             });
@@ -426,7 +424,7 @@ impl Domain {
         };
         let created = self.store.create_entity(&row).await?;
         if !created && !existing_ok {
-            return Err(ApiError::Conflict("Entity"));
+            return Err(Error::Conflict("Entity"));
         }
         self.entity(app, service, identity).await
     }
@@ -441,7 +439,7 @@ impl Domain {
         service: &VerifyService,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<Entity>, ApiError> {
+    ) -> Result<Vec<Entity>, Error> {
         Ok(self
             .store
             .entities(app.id, &service.sid, after, limit)
@@ -456,13 +454,13 @@ impl Domain {
     /// authenticator as it was.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn delete_entity(
         &self,
         app: &App,
         service: &VerifyService,
         identity: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let entity = self.entity(app, service, identity).await?;
         let mut after = 0;
         loop {
@@ -481,7 +479,7 @@ impl Domain {
             .delete_entity(app.id, &service.sid, identity)
             .await?
         {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         Ok(())
     }
@@ -490,7 +488,7 @@ impl Domain {
     /// new seed, or the one given (`Binding.Secret`).
     ///
     /// # Errors
-    /// [`ApiError::InvalidParameter`] for a profile or secret out of range.
+    /// [`Error::Invalid`] for a profile or secret out of range.
     pub async fn create_factor(
         &self,
         app: &App,
@@ -498,7 +496,7 @@ impl Domain {
         identity: &str,
         request: FactorRequest,
         now: u64,
-    ) -> Result<NewFactor, ApiError> {
+    ) -> Result<NewFactor, Error> {
         let s = &service.settings;
         let profile = TotpProfile {
             alg: request.alg.unwrap_or(Alg::Sha1),
@@ -510,13 +508,13 @@ impl Domain {
         let config = profile.config()?;
         let name_len = request.friendly_name.chars().count();
         if name_len == 0 || name_len > 64 {
-            return Err(ApiError::InvalidParameter {
+            return Err(Error::Invalid {
                 name: "FriendlyName",
                 reason: "1 to 64 characters".into(),
             });
         }
         let secret = match &request.secret {
-            Some(text) => Secret::from_base32(text).map_err(|_| ApiError::InvalidParameter {
+            Some(text) => Secret::from_base32(text).map_err(|_| Error::Invalid {
                 name: "Binding.Secret",
                 reason: "base32 of 16 bytes or more".into(),
             })?,
@@ -532,7 +530,7 @@ impl Domain {
             &issuer,
             &request.friendly_name,
         )
-        .map_err(|_| ApiError::InvalidParameter {
+        .map_err(|_| Error::Invalid {
             name: "FriendlyName",
             reason: "a name a key URI can carry".into(),
         })?
@@ -554,7 +552,7 @@ impl Domain {
             app_id: app.id,
             entity_seq: entity.seq,
             device_id: None,
-            settings: serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?,
+            settings: serde_json::to_string(&settings).map_err(|_| Error::Internal)?,
             version: 1,
             created_at: now_i64(now),
             updated_at: now_i64(now),
@@ -563,7 +561,7 @@ impl Domain {
             .store
             .create_factor(&row)
             .await?
-            .ok_or(ApiError::Internal)?;
+            .ok_or(Error::Internal)?;
         let factor = Self::factor_view(&entity, row)?;
         self.emit(app, service, "factor.created", factor.facts(None))
             .await;
@@ -577,34 +575,34 @@ impl Domain {
     /// The factor `sid` of `identity`.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn factor(
         &self,
         app: &App,
         service: &VerifyService,
         identity: &str,
         sid: &str,
-    ) -> Result<Factor, ApiError> {
+    ) -> Result<Factor, Error> {
         let entity = self.entity(app, service, identity).await?;
         self.factor_of(app, &entity, sid).await
     }
 
-    async fn factor_of(&self, app: &App, entity: &Entity, sid: &str) -> Result<Factor, ApiError> {
+    async fn factor_of(&self, app: &App, entity: &Entity, sid: &str) -> Result<Factor, Error> {
         if sid_bytes("YF", sid).is_none() {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         let row = self
             .store
             .factor(app.id, entity.seq, sid)
             .await?
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         Self::factor_view(entity, row)
     }
 
     /// Up to `limit` of an entity's factors after place `after`.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for an unknown entity.
+    /// [`Error::NotFound`] for an unknown entity.
     pub async fn factors(
         &self,
         app: &App,
@@ -612,7 +610,7 @@ impl Domain {
         identity: &str,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<Factor>, ApiError> {
+    ) -> Result<Vec<Factor>, Error> {
         let entity = self.entity(app, service, identity).await?;
         self.store
             .factors(app.id, entity.seq, after, limit)
@@ -625,17 +623,17 @@ impl Domain {
     /// Deletes a factor (and its own state).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn delete_factor(
         &self,
         app: &App,
         service: &VerifyService,
         identity: &str,
         sid: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let factor = self.factor(app, service, identity, sid).await?;
         if !self.store.delete_factor(app.id, sid).await? {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         self.store.remove(&factor_key(app.id, factor.seq)).await?;
         self.store
@@ -649,7 +647,7 @@ impl Domain {
     /// Renames a factor, by compare-and-set on its version.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::InvalidParameter`].
+    /// [`Error::NotFound`], [`Error::Invalid`].
     pub async fn rename_factor(
         &self,
         app: &App,
@@ -658,9 +656,9 @@ impl Domain {
         sid: &str,
         name: &str,
         now: u64,
-    ) -> Result<Factor, ApiError> {
+    ) -> Result<Factor, Error> {
         if name.is_empty() || name.chars().count() > 64 {
-            return Err(ApiError::InvalidParameter {
+            return Err(Error::Invalid {
                 name: "FriendlyName",
                 reason: "1 to 64 characters".into(),
             });
@@ -679,7 +677,7 @@ impl Domain {
         sid: &str,
         now: u64,
         change: impl Fn(&mut FactorSettings),
-    ) -> Result<Factor, ApiError> {
+    ) -> Result<Factor, Error> {
         let entity = self.entity(app, service, identity).await?;
         for round in 0..CAS_ROUNDS {
             if round > 0 {
@@ -688,7 +686,7 @@ impl Domain {
             let factor = self.factor_of(app, &entity, sid).await?;
             let mut settings = factor.settings.clone();
             change(&mut settings);
-            let json = serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?;
+            let json = serde_json::to_string(&settings).map_err(|_| Error::Internal)?;
             if self
                 .store
                 .update_factor(app.id, sid, factor.row.version, &json, now_i64(now))
@@ -697,7 +695,7 @@ impl Domain {
                 return self.factor_of(app, &entity, sid).await;
             }
         }
-        Err(ApiError::Unavailable)
+        Err(Error::Unavailable)
     }
 
     /// Checks `code` against the factor: its seed (its own, or its Authy
@@ -708,35 +706,30 @@ impl Domain {
         factor: &Factor,
         code: &str,
         now: u64,
-    ) -> Result<Result<(), Refusal>, ApiError> {
+    ) -> Result<Result<(), Refusal>, Error> {
         let (seed, key) = match (factor.row.device_id, factor.settings.user_id) {
             (Some(device_id), Some(user_id)) => {
                 let devices = self.store.devices(user_id).await?;
                 let device = devices
                     .iter()
                     .find(|d| d.id == device_id)
-                    .ok_or(ApiError::NotFound)?;
+                    .ok_or(Error::NotFound)?;
                 let seed = self
                     .key
                     .open(&device.sealed_seed, &seed_context(device))
-                    .ok_or(ApiError::Internal)?;
+                    .ok_or(Error::Internal)?;
                 (seed, device_key(user_id, device_id))
             }
             _ => {
-                let sealed = factor
-                    .row
-                    .sealed_seed
-                    .as_deref()
-                    .ok_or(ApiError::Internal)?;
+                let sealed = factor.row.sealed_seed.as_deref().ok_or(Error::Internal)?;
                 let seed = self
                     .key
                     .open(sealed, &factor_seed_context(&factor.sid))
-                    .ok_or(ApiError::Internal)?;
+                    .ok_or(Error::Internal)?;
                 (seed, factor_key(app.id, factor.seq))
             }
         };
-        let totp =
-            Totp::from_key(&seed, factor.profile.config()?).map_err(|_| ApiError::Internal)?;
+        let totp = Totp::from_key(&seed, factor.profile.config()?).map_err(|_| Error::Internal)?;
         let checked = self
             .check_totp(&key, &totp, factor.profile.policy()?, code, now, None)
             .await?;
@@ -748,7 +741,7 @@ impl Domain {
     /// (`Limit::FactorVerifications`).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::TooManyRequests`].
+    /// [`Error::NotFound`], [`Error::Limited`].
     pub async fn verify_factor(
         &self,
         app: &App,
@@ -757,7 +750,7 @@ impl Domain {
         sid: &str,
         code: &str,
         now: u64,
-    ) -> Result<Factor, ApiError> {
+    ) -> Result<Factor, Error> {
         let factor = self.factor(app, service, identity, sid).await?;
         if factor.verified {
             return Ok(factor);
@@ -771,7 +764,7 @@ impl Domain {
             .and_then(|v| RateLimitState::decode(&v.value))
             .is_some_and(|mut state| limit.check(&mut state, now).is_err());
         if spent {
-            return Err(ApiError::TooManyRequests(Limit::FactorVerifications));
+            return Err(Error::Limited(Limit::FactorVerifications));
         }
         match self.check_factor(app, &factor, code, now).await? {
             Ok(()) => {
@@ -782,7 +775,7 @@ impl Domain {
                     .await;
                 Ok(factor)
             }
-            Err(Refusal::Throttled) => Err(ApiError::TooManyRequests(Limit::FactorVerifications)),
+            Err(Refusal::Throttled) => Err(Error::Limited(Limit::FactorVerifications)),
             Err(_) => {
                 self.take(&limit_key, limit, now, Limit::FactorVerifications)
                     .await?;
@@ -822,8 +815,8 @@ impl Domain {
     /// code comes with it (`approved` when right, `pending` when wrong).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::FactorUnverified`],
-    /// [`ApiError::InvalidParameter`] for an expiry past an hour.
+    /// [`Error::NotFound`], [`Error::FactorUnverified`],
+    /// [`Error::Invalid`] for an expiry past an hour.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_challenge(
         &self,
@@ -835,15 +828,15 @@ impl Domain {
         expires_at: Option<u64>,
         details: serde_json::Value,
         now: u64,
-    ) -> Result<Challenge, ApiError> {
+    ) -> Result<Challenge, Error> {
         let entity = self.entity(app, service, identity).await?;
         let factor = self.factor_of(app, &entity, factor_sid).await?;
         if !factor.verified {
-            return Err(ApiError::FactorUnverified);
+            return Err(Error::FactorUnverified);
         }
         let expires_at = expires_at.unwrap_or(now + CHALLENGE_DEFAULT_TTL);
         if expires_at <= now || expires_at > now + CHALLENGE_MAX_TTL {
-            return Err(ApiError::InvalidParameter {
+            return Err(Error::Invalid {
                 name: "ExpirationDate",
                 reason: "within the next hour".into(),
             });
@@ -852,7 +845,7 @@ impl Domain {
             Some(code) => match self.check_factor(app, &factor, code, now).await? {
                 Ok(()) => true,
                 Err(Refusal::Throttled) => {
-                    return Err(ApiError::TooManyRequests(Limit::FailedTokens));
+                    return Err(Error::Limited(Limit::FailedTokens));
                 }
                 Err(_) => false,
             },
@@ -891,15 +884,15 @@ impl Domain {
         entity: &Entity,
         sid: &str,
         now: u64,
-    ) -> Result<(Challenge, Factor), ApiError> {
+    ) -> Result<(Challenge, Factor), Error> {
         if sid_bytes("YC", sid).is_none() {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         let row = self
             .store
             .challenge(app.id, entity.seq, sid)
             .await?
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         let factors = self
             .store
             .factors(app.id, entity.seq, row.factor_seq - 1, 1)
@@ -907,7 +900,7 @@ impl Domain {
         let factor_row = factors
             .into_iter()
             .find(|f| f.seq == row.factor_seq)
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         let factor = Self::factor_view(entity, factor_row)?;
         Ok((
             Self::challenge_view(entity, factor.sid.clone(), row, now),
@@ -918,7 +911,7 @@ impl Domain {
     /// The challenge `sid` of `identity`.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn challenge(
         &self,
         app: &App,
@@ -926,7 +919,7 @@ impl Domain {
         identity: &str,
         sid: &str,
         now: u64,
-    ) -> Result<Challenge, ApiError> {
+    ) -> Result<Challenge, Error> {
         let entity = self.entity(app, service, identity).await?;
         Ok(self.challenge_of(app, &entity, sid, now).await?.0)
     }
@@ -935,8 +928,8 @@ impl Domain {
     /// step is accepted once), the challenge still `pending` when wrong.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::ChallengeExpired`],
-    /// [`ApiError::ChallengeResponded`], a throttle.
+    /// [`Error::NotFound`], [`Error::ChallengeExpired`],
+    /// [`Error::ChallengeAnswered`], a throttle.
     pub async fn answer_challenge(
         &self,
         app: &App,
@@ -945,13 +938,13 @@ impl Domain {
         sid: &str,
         code: &str,
         now: u64,
-    ) -> Result<Challenge, ApiError> {
+    ) -> Result<Challenge, Error> {
         let entity = self.entity(app, service, identity).await?;
         let (challenge, factor) = self.challenge_of(app, &entity, sid, now).await?;
         match challenge.status {
             ChallengeStatus::Pending => {}
-            ChallengeStatus::Expired => return Err(ApiError::ChallengeExpired),
-            _ => return Err(ApiError::ChallengeResponded),
+            ChallengeStatus::Expired => return Err(Error::ChallengeExpired),
+            _ => return Err(Error::ChallengeAnswered),
         }
         match self.check_factor(app, &factor, code, now).await? {
             Ok(()) => {
@@ -960,14 +953,14 @@ impl Domain {
                     .respond_challenge(app.id, sid, "approved", now_i64(now))
                     .await?
                 {
-                    return Err(ApiError::ChallengeResponded);
+                    return Err(Error::ChallengeAnswered);
                 }
                 self.count_later(app.id, now, Counter::Auth);
                 self.emit(app, service, "challenge.approved", factor.facts(Some(sid)))
                     .await;
                 Ok(self.challenge_of(app, &entity, sid, now).await?.0)
             }
-            Err(Refusal::Throttled) => Err(ApiError::TooManyRequests(Limit::FailedTokens)),
+            Err(Refusal::Throttled) => Err(Error::Limited(Limit::FailedTokens)),
             Err(_) => Ok(challenge),
         }
     }
@@ -975,7 +968,7 @@ impl Domain {
     /// An entity's challenges, by the query.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for an unknown entity or factor.
+    /// [`Error::NotFound`] for an unknown entity or factor.
     pub async fn challenges(
         &self,
         app: &App,
@@ -983,7 +976,7 @@ impl Domain {
         identity: &str,
         query: ChallengeQuery,
         now: u64,
-    ) -> Result<Vec<Challenge>, ApiError> {
+    ) -> Result<Vec<Challenge>, Error> {
         let entity = self.entity(app, service, identity).await?;
         let factor = match &query.factor_sid {
             Some(sid) => Some(self.factor_of(app, &entity, sid).await?),
@@ -1040,7 +1033,7 @@ impl Domain {
         service: &VerifyService,
         now: u64,
         progress: impl FnMut(Migrated),
-    ) -> Result<Migrated, ApiError> {
+    ) -> Result<Migrated, Error> {
         migrate_authy_to_verify(self.store.as_ref(), app, service, now, progress).await
     }
 }
@@ -1061,7 +1054,7 @@ pub async fn migrate_authy_to_verify(
     service: &VerifyService,
     now: u64,
     mut progress: impl FnMut(Migrated),
-) -> Result<Migrated, ApiError> {
+) -> Result<Migrated, Error> {
     let mut done = Migrated::default();
     let mut after = 0;
     loop {
@@ -1082,7 +1075,7 @@ pub async fn migrate_authy_to_verify(
             let entity = store
                 .entity(app.id, &service.sid, &identity)
                 .await?
-                .ok_or(ApiError::Internal)?;
+                .ok_or(Error::Internal)?;
             let settings = FactorSettings {
                 friendly_name: "Authy authenticator".into(),
                 verified: true,
@@ -1096,7 +1089,7 @@ pub async fn migrate_authy_to_verify(
                 entity_seq: entity.seq,
                 device_id: Some(device.id),
                 sealed_seed: None,
-                settings: serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?,
+                settings: serde_json::to_string(&settings).map_err(|_| Error::Internal)?,
                 version: 1,
                 created_at: now_i64(now),
                 updated_at: now_i64(now),
@@ -1180,7 +1173,7 @@ mod tests {
             ),
         ] {
             match profile.check() {
-                Err(ApiError::InvalidParameter { name: got, .. }) => assert_eq!(got, name),
+                Err(Error::Invalid { name: got, .. }) => assert_eq!(got, name),
                 other => panic!("{name}: {other:?}"),
             }
         }

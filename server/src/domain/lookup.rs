@@ -17,15 +17,15 @@ impl Domain {
     /// `phones/info`, from number metadata only.
     ///
     /// # Errors
-    /// [`ApiError::InvalidPhoneNumber`].
+    /// [`Error::InvalidPhone`].
     pub fn phone_info(
         &self,
         app: &App,
         country_code: u64,
         phone_number: &str,
-    ) -> Result<PhoneInfo, ApiError> {
+    ) -> Result<PhoneInfo, Error> {
         let phone = Phone::parse(country_code, phone_number, app.sandbox)
-            .map_err(|_| ApiError::InvalidPhoneNumber)?;
+            .map_err(|_| Error::InvalidPhone)?;
         Ok(PhoneInfo {
             line_type: phone.line_type(),
             provider: "unknown",
@@ -36,11 +36,11 @@ impl Domain {
     /// `users/{id}/phone_number`, under its quotas.
     ///
     /// # Errors
-    /// [`ApiError::PhoneExportDisabled`], [`ApiError::UserNotFound`],
-    /// [`ApiError::TooManyRequests`].
-    pub async fn export_phone(&self, app: &App, id: i64, now: u64) -> Result<User, ApiError> {
+    /// `Error::Disabled(Feature::PhoneExport)`, [`Error::UserNotFound`],
+    /// [`Error::Limited`].
+    pub async fn export_phone(&self, app: &App, id: i64, now: u64) -> Result<User, Error> {
         if !app.phone_export_enabled {
-            return Err(ApiError::PhoneExportDisabled);
+            return Err(Error::Disabled(Feature::PhoneExport));
         }
         let user = self.user(app, id).await?;
         let l = self.limits;

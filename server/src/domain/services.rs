@@ -110,8 +110,8 @@ pub struct ServicePatch {
 }
 
 /// A setting out of its range: the setting's name on the Verify surface.
-fn invalid(name: &'static str, reason: &str) -> ApiError {
-    ApiError::InvalidParameter {
+fn invalid(name: &'static str, reason: &str) -> Error {
+    Error::Invalid {
         name,
         reason: reason.into(),
     }
@@ -121,8 +121,8 @@ impl ServicePatch {
     /// `settings` with the patch applied, each setting checked.
     ///
     /// # Errors
-    /// [`ApiError::InvalidParameter`] naming the first setting out of range.
-    fn apply(self, mut s: ServiceSettings) -> Result<ServiceSettings, ApiError> {
+    /// [`Error::Invalid`] naming the first setting out of range.
+    fn apply(self, mut s: ServiceSettings) -> Result<ServiceSettings, Error> {
         macro_rules! set {
             ($($field:ident),*) => { $(if let Some(v) = self.$field { s.$field = v; })* };
         }
@@ -213,10 +213,10 @@ pub struct VerifyService {
 }
 
 impl VerifyService {
-    fn from_row(row: VerifyServiceRow) -> Result<Self, ApiError> {
+    fn from_row(row: VerifyServiceRow) -> Result<Self, Error> {
         let settings = serde_json::from_str(&row.settings).map_err(|_| {
             tracing::error!("a Verify service's stored settings do not read");
-            ApiError::Internal
+            Error::Internal
         })?;
         Ok(Self {
             sid: row.sid,
@@ -237,19 +237,19 @@ impl VerifyService {
 /// The application's Verify service `sid`, with the store alone.
 ///
 /// # Errors
-/// [`ApiError::NotFound`].
+/// [`Error::NotFound`].
 pub async fn verify_service(
     store: &dyn Store,
     app_id: i64,
     sid: &str,
-) -> Result<VerifyService, ApiError> {
+) -> Result<VerifyService, Error> {
     if sid_bytes("VA", sid).is_none() {
-        return Err(ApiError::NotFound);
+        return Err(Error::NotFound);
     }
     let row = store
         .verify_service(app_id, sid)
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     VerifyService::from_row(row)
 }
 
@@ -257,15 +257,15 @@ impl Domain {
     /// Creates a Verify service.
     ///
     /// # Errors
-    /// [`ApiError::InvalidParameter`] for a setting out of range.
+    /// [`Error::Invalid`] for a setting out of range.
     pub async fn create_verify_service(
         &self,
         app: &App,
         patch: ServicePatch,
         now: u64,
-    ) -> Result<VerifyService, ApiError> {
+    ) -> Result<VerifyService, Error> {
         let settings = patch.apply(ServiceSettings::default())?;
-        let json = serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?;
+        let json = serde_json::to_string(&settings).map_err(|_| Error::Internal)?;
         let now_i = now_i64(now);
         for _ in 0..3 {
             let row = VerifyServiceRow {
@@ -281,14 +281,14 @@ impl Domain {
                 return self.verify_service(app, &row.sid).await;
             }
         }
-        Err(ApiError::Internal)
+        Err(Error::Internal)
     }
 
     /// The application's Verify service `sid`.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
-    pub async fn verify_service(&self, app: &App, sid: &str) -> Result<VerifyService, ApiError> {
+    /// [`Error::NotFound`].
+    pub async fn verify_service(&self, app: &App, sid: &str) -> Result<VerifyService, Error> {
         verify_service(self.store.as_ref(), app.id, sid).await
     }
 
@@ -302,7 +302,7 @@ impl Domain {
         app: &App,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<VerifyService>, ApiError> {
+    ) -> Result<Vec<VerifyService>, Error> {
         self.store
             .verify_services(app.id, after, limit)
             .await?
@@ -315,21 +315,21 @@ impl Domain {
     /// version (a change made meanwhile is read again and kept).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::InvalidParameter`].
+    /// [`Error::NotFound`], [`Error::Invalid`].
     pub async fn update_verify_service(
         &self,
         app: &App,
         sid: &str,
         patch: ServicePatch,
         now: u64,
-    ) -> Result<VerifyService, ApiError> {
+    ) -> Result<VerifyService, Error> {
         for round in 0..CAS_ROUNDS {
             if round > 0 {
                 backoff(round).await;
             }
             let current = self.verify_service(app, sid).await?;
             let settings = patch.clone().apply(current.settings)?;
-            let json = serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?;
+            let json = serde_json::to_string(&settings).map_err(|_| Error::Internal)?;
             if self
                 .store
                 .update_verify_service(app.id, sid, current.version, &json, now_i64(now))
@@ -338,17 +338,17 @@ impl Domain {
                 return self.verify_service(app, sid).await;
             }
         }
-        Err(ApiError::Unavailable)
+        Err(Error::Unavailable)
     }
 
     /// Deletes a Verify service; its pending verifications are found no
     /// more and expire.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
-    pub async fn delete_verify_service(&self, app: &App, sid: &str) -> Result<(), ApiError> {
+    /// [`Error::NotFound`].
+    pub async fn delete_verify_service(&self, app: &App, sid: &str) -> Result<(), Error> {
         if sid_bytes("VA", sid).is_none() || !self.store.delete_verify_service(app.id, sid).await? {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         Ok(())
     }
@@ -421,7 +421,7 @@ mod tests {
             ),
         ] {
             match patch.apply(ServiceSettings::default()) {
-                Err(ApiError::InvalidParameter { name, .. }) => assert_eq!(name, field),
+                Err(Error::Invalid { name, .. }) => assert_eq!(name, field),
                 other => panic!("{field}: {other:?}"),
             }
         }

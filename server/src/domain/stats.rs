@@ -48,7 +48,7 @@ impl Domain {
     ///
     /// # Errors
     /// A store failure.
-    pub async fn stats(&self, app: &App, now: u64) -> Result<(Vec<MonthStats>, i64), ApiError> {
+    pub async fn stats(&self, app: &App, now: u64) -> Result<(Vec<MonthStats>, i64), Error> {
         self.flush_counters().await;
         let mut months = self.store.stats(app.id).await?;
         let (year, month) = year_month(now);

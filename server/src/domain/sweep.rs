@@ -18,7 +18,7 @@ impl Domain {
     ///
     /// # Errors
     /// A store failure.
-    pub async fn sweep(&self, cursor: &str, now: u64) -> Result<(String, usize), ApiError> {
+    pub async fn sweep(&self, cursor: &str, now: u64) -> Result<(String, usize), Error> {
         let mut after = cursor.to_owned();
         let mut read = 0;
         let mut removed = 0;

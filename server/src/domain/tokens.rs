@@ -41,7 +41,7 @@ impl Domain {
     /// `sms/{id}` and `call/{id}`.
     ///
     /// # Errors
-    /// [`ApiError::UserNotFound`], the channel switched off, a limit, or a
+    /// [`Error::UserNotFound`], the channel switched off, a limit, or a
     /// failed delivery.
     #[allow(clippy::too_many_arguments)]
     pub async fn send_token(
@@ -52,11 +52,11 @@ impl Domain {
         force: bool,
         locale: Option<&str>,
         now: u64,
-    ) -> Result<Sent, ApiError> {
+    ) -> Result<Sent, Error> {
         let user = self.user(app, id).await?;
         match channel {
-            Channel::Sms if !app.sms_enabled => return Err(ApiError::SmsDisabled),
-            Channel::Call if !app.calls_enabled => return Err(ApiError::CallsDisabled),
+            Channel::Sms if !app.sms_enabled => return Err(Error::Disabled(Feature::Sms)),
+            Channel::Call if !app.calls_enabled => return Err(Error::Disabled(Feature::Calls)),
             _ => {}
         }
         let cellphone = Phone::masked(user.country_code, &user.phone);
@@ -96,27 +96,27 @@ impl Domain {
     /// each spent by compare-and-set.
     ///
     /// # Errors
-    /// [`ApiError::UserDoesNotExist`], [`ApiError::TokenInvalid`],
-    /// [`ApiError::ReusedToken`], or a throttle.
+    /// [`Error::UserNotFound`], [`Error::WrongToken`],
+    /// [`Error::ReplayedToken`], or a throttle.
     pub async fn verify_token(
         &self,
         app: &App,
         id: i64,
         token: &str,
         now: u64,
-    ) -> Result<Matched, ApiError> {
+    ) -> Result<Matched, Error> {
         // The user, its devices and its states in one read: on PostgreSQL
         // one round trip instead of three.
         let found = self
             .store
             .user_with_states(app.id, id)
             .await?
-            .ok_or(ApiError::UserDoesNotExist)?;
+            .ok_or(Error::UserNotFound)?;
         let user = &found.user;
         let well_formed =
             (6..=12).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_digit());
         if !well_formed {
-            return Err(ApiError::TokenInvalid);
+            return Err(Error::WrongToken);
         }
         if app.sandbox && token == SANDBOX_TOKEN {
             return self
@@ -162,9 +162,9 @@ impl Domain {
         }
         let (label, result) = match outcome {
             Outcome::Accepted(matched) => return self.accepted(app, user, matched, now).await,
-            Outcome::Throttled => ("throttled", ApiError::TooManyRequests(Limit::FailedTokens)),
-            Outcome::Replayed => ("replayed", ApiError::ReusedToken),
-            Outcome::Invalid => ("invalid", ApiError::TokenInvalid),
+            Outcome::Throttled => ("throttled", Error::Limited(Limit::FailedTokens)),
+            Outcome::Replayed => ("replayed", Error::ReplayedToken),
+            Outcome::Invalid => ("invalid", Error::WrongToken),
         };
         crate::telemetry::verification(label);
         Err(result)
@@ -176,7 +176,7 @@ impl Domain {
         user: &User,
         matched: Matched,
         now: u64,
-    ) -> Result<Matched, ApiError> {
+    ) -> Result<Matched, Error> {
         crate::telemetry::verification("accepted");
         if !user.registered {
             self.store.set_registered(user.id).await?;
@@ -191,7 +191,7 @@ impl Domain {
         token: &str,
         now: u64,
         read: Option<Versioned>,
-    ) -> Result<Result<(), Refusal>, ApiError> {
+    ) -> Result<Result<(), Refusal>, Error> {
         let subject = token_key(user.id);
         let tag = self.used_tag(&subject, token);
         self.update_from(

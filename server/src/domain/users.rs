@@ -9,7 +9,7 @@ impl Domain {
     ///
     /// # Errors
     /// A store failure.
-    pub async fn user_id_in(&self, app: &App, id: i64) -> Result<i64, ApiError> {
+    pub async fn user_id_in(&self, app: &App, id: i64) -> Result<i64, Error> {
         if app.sandbox
             && id == SANDBOX_USER.0
             && let Some(user) = self.sandbox_user(app).await?
@@ -24,7 +24,7 @@ impl Domain {
     ///
     /// # Errors
     /// A store failure.
-    pub async fn user_id_out(&self, app: &App, id: i64) -> Result<i64, ApiError> {
+    pub async fn user_id_out(&self, app: &App, id: i64) -> Result<i64, Error> {
         if app.sandbox
             && id != SANDBOX_USER.0
             && let Some(user) = self.sandbox_user(app).await?
@@ -36,7 +36,7 @@ impl Domain {
     }
 
     /// A sandbox application's own user +1 305-456-2345.
-    pub(super) async fn sandbox_user(&self, app: &App) -> Result<Option<User>, ApiError> {
+    pub(super) async fn sandbox_user(&self, app: &App) -> Result<Option<User>, Error> {
         let (_, country_code, phone) = SANDBOX_USER;
         Ok(self
             .store
@@ -48,7 +48,7 @@ impl Domain {
     /// `users/new`: the user with this phone, created if needed.
     ///
     /// # Errors
-    /// [`ApiError::UserNotValid`] naming every invalid field.
+    /// [`Error::InvalidUser`] naming every invalid field.
     pub async fn create_user(
         &self,
         app: &App,
@@ -56,7 +56,7 @@ impl Domain {
         cellphone: Option<&str>,
         country_code: Option<u64>,
         now: u64,
-    ) -> Result<User, ApiError> {
+    ) -> Result<User, Error> {
         let mut invalid = Vec::new();
         let email = email.map(str::trim).filter(|e| valid_email(e));
         if email.is_none() {
@@ -73,7 +73,7 @@ impl Domain {
             invalid.push("country_code");
         }
         let (Some(email), Some(phone), true) = (email, phone, invalid.is_empty()) else {
-            return Err(ApiError::UserNotValid(invalid));
+            return Err(Error::InvalidUser(invalid));
         };
         let (user, created) = self
             .store
@@ -94,19 +94,19 @@ impl Domain {
     /// The user `id` of `app`.
     ///
     /// # Errors
-    /// [`ApiError::UserNotFound`].
-    pub async fn user(&self, app: &App, id: i64) -> Result<User, ApiError> {
+    /// [`Error::UserNotFound`].
+    pub async fn user(&self, app: &App, id: i64) -> Result<User, Error> {
         self.store
             .user(app.id, id)
             .await?
-            .ok_or(ApiError::UserNotFound)
+            .ok_or(Error::UserNotFound)
     }
 
     /// `users/{id}/status`.
     ///
     /// # Errors
-    /// [`ApiError::UserNotFound`].
-    pub async fn status(&self, app: &App, id: i64) -> Result<Status, ApiError> {
+    /// [`Error::UserNotFound`].
+    pub async fn status(&self, app: &App, id: i64) -> Result<Status, Error> {
         let user = self.user(app, id).await?;
         let devices = self.store.devices(user.id).await?;
         Ok(Status { user, devices })
@@ -115,12 +115,12 @@ impl Domain {
     /// The three delete paths.
     ///
     /// # Errors
-    /// [`ApiError::UserNotFound`].
-    pub async fn delete_user(&self, app: &App, id: i64) -> Result<(), ApiError> {
+    /// [`Error::UserNotFound`].
+    pub async fn delete_user(&self, app: &App, id: i64) -> Result<(), Error> {
         if self.store.delete_user(app.id, id).await? {
             Ok(())
         } else {
-            Err(ApiError::UserNotFound)
+            Err(Error::UserNotFound)
         }
     }
 }

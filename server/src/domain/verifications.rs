@@ -60,21 +60,21 @@ impl Domain {
     /// `phones/verification/start`.
     ///
     /// # Errors
-    /// [`ApiError::InvalidPhoneNumber`], the channel switched off, a limit,
+    /// [`Error::InvalidPhone`], the channel switched off, a limit,
     /// a custom message the application does not allow, a failed delivery.
     pub async fn start_verification(
         &self,
         app: &App,
         request: StartRequest,
         now: u64,
-    ) -> Result<Started, ApiError> {
+    ) -> Result<Started, Error> {
         match request.via {
-            Channel::Sms if !app.sms_enabled => return Err(ApiError::SmsDisabled),
-            Channel::Call if !app.calls_enabled => return Err(ApiError::CallsDisabled),
+            Channel::Sms if !app.sms_enabled => return Err(Error::Disabled(Feature::Sms)),
+            Channel::Call if !app.calls_enabled => return Err(Error::Disabled(Feature::Calls)),
             _ => {}
         }
         let phone = Phone::parse(request.country_code, &request.phone_number, app.sandbox)
-            .map_err(|_| ApiError::InvalidPhoneNumber)?;
+            .map_err(|_| Error::InvalidPhone)?;
         // Where a feature is off, Authy took its parameter and ignored it
         // (the npm client's live test `with_params` sends both to the
         // sandbox and expects success). Custom codes are off everywhere:
@@ -96,7 +96,7 @@ impl Domain {
         if let Some(template) = &request.custom_message
             && !template.contains("{{code}}")
         {
-            return Err(ApiError::InvalidParameter {
+            return Err(Error::Invalid {
                 name: "custom_message",
                 reason: "must contain {{code}}".into(),
             });
@@ -160,7 +160,7 @@ impl Domain {
     /// `phones/verification/check`.
     ///
     /// # Errors
-    /// [`ApiError::NoPendingVerification`], [`ApiError::VerificationIncorrect`],
+    /// [`Error::NoPendingVerification`], [`Error::WrongCode`],
     /// or too many attempts.
     pub async fn check_verification(
         &self,
@@ -169,11 +169,11 @@ impl Domain {
         phone_number: &str,
         code: &str,
         now: u64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let phone = Phone::parse(country_code, phone_number, app.sandbox)
-            .map_err(|_| ApiError::InvalidPhoneNumber)?;
+            .map_err(|_| Error::InvalidPhone)?;
         let key = verification_key(app.id, &phone.e164);
-        let none = || ApiError::NoPendingVerification(phone.display.clone());
+        let none = || Error::NoPendingVerification(phone.display.clone());
         let sandbox_code = app.sandbox && code == SANDBOX_CODE;
         self.update(
             &key,
@@ -194,16 +194,13 @@ impl Domain {
                 }
                 match verifier.check(&mut pending.state, &key, code, now) {
                     Ok(SmsCheck::Approved) => Ok((Some(pending), Step::Write(Ok(())))),
-                    Ok(SmsCheck::Incorrect { .. }) => Ok((
-                        Some(pending),
-                        Step::Write(Err(ApiError::VerificationIncorrect)),
-                    )),
-                    Ok(SmsCheck::TooManyAttempts) => {
-                        Err(ApiError::TooManyRequests(Limit::VerificationChecks))
+                    Ok(SmsCheck::Incorrect { .. }) => {
+                        Ok((Some(pending), Step::Write(Err(Error::WrongCode))))
                     }
+                    Ok(SmsCheck::TooManyAttempts) => Err(Error::Limited(Limit::VerificationChecks)),
                     Ok(_) => Err(none()),
                     // A malformed code is refused without spending an attempt.
-                    Err(_) => Err(ApiError::VerificationIncorrect),
+                    Err(_) => Err(Error::WrongCode),
                 }
             },
         )
@@ -214,7 +211,7 @@ impl Domain {
     /// stands, read without changing it.
     ///
     /// # Errors
-    /// [`ApiError::InvalidPhoneNumber`], [`ApiError::NoPendingVerification`]
+    /// [`Error::InvalidPhone`], [`Error::NoPendingVerification`]
     /// when there is none (never started, or swept after it expired).
     pub async fn verification_status(
         &self,
@@ -222,16 +219,16 @@ impl Domain {
         country_code: u64,
         phone_number: &str,
         now: u64,
-    ) -> Result<VerificationStatus, ApiError> {
+    ) -> Result<VerificationStatus, Error> {
         let phone = Phone::parse(country_code, phone_number, app.sandbox)
-            .map_err(|_| ApiError::InvalidPhoneNumber)?;
-        let none = || ApiError::NoPendingVerification(phone.display.clone());
+            .map_err(|_| Error::InvalidPhone)?;
+        let none = || Error::NoPendingVerification(phone.display.clone());
         let stored = self
             .store
             .load(&verification_key(app.id, &phone.e164))
             .await?
             .ok_or_else(none)?;
-        let pending = Pending::decode(&stored.value).ok_or(ApiError::Internal)?;
+        let pending = Pending::decode(&stored.value).ok_or(Error::Internal)?;
         let expires_at = pending.state.expires_at();
         let state = match pending.state.status() {
             passcode::SmsStatus::Pending if now >= expires_at => VerificationState::Expired,

@@ -299,13 +299,13 @@ impl Domain {
 
     /// Where `to` is, for `channel`: an e-mail address for e-mail, a
     /// number in E.164 otherwise.
-    fn destination(&self, to: &str, channel: Channel) -> Result<Destination, ApiError> {
+    fn destination(&self, to: &str, channel: Channel) -> Result<Destination, Error> {
         if channel != Channel::Email {
             return Phone::parse_e164(to, false)
                 .map(Destination::Number)
-                .map_err(|_| ApiError::InvalidPhoneNumber);
+                .map_err(|_| Error::InvalidPhone);
         }
-        let not_an_address = || ApiError::InvalidParameter {
+        let not_an_address = || Error::Invalid {
             name: "To",
             reason: "is not an e-mail address".into(),
         };
@@ -318,13 +318,13 @@ impl Domain {
 
     /// What a check's `To` names: an e-mail address (it has an `@`) or a
     /// number.
-    fn target(&self, to: &str) -> Result<Target, ApiError> {
+    fn target(&self, to: &str) -> Result<Target, Error> {
         if to.contains('@') {
             return Ok(Target::Mail(self.mail_tag(to)));
         }
         Ok(Target::Number(
             Phone::parse_e164(to, false)
-                .map_err(|_| ApiError::InvalidPhoneNumber)?
+                .map_err(|_| Error::InvalidPhone)?
                 .e164,
         ))
     }
@@ -374,9 +374,9 @@ impl Domain {
     /// again (the same code and SID, at most 5 sends in its 10 minutes).
     ///
     /// # Errors
-    /// [`ApiError::InvalidPhoneNumber`], an address that is not one, the
-    /// channel switched off ([`ApiError::SmsDisabled`],
-    /// [`ApiError::CallsDisabled`], [`ApiError::NoMailer`]), a limit
+    /// [`Error::InvalidPhone`], an address that is not one, the
+    /// channel switched off (`Error::Disabled(Feature::Sms)`,
+    /// `Error::Disabled(Feature::Calls)`, `Error::Disabled(Feature::Email)`), a limit
     /// (`Limit::VerificationSends` for the sixth send), a failed delivery.
     pub async fn start_verify(
         &self,
@@ -384,11 +384,11 @@ impl Domain {
         service: &VerifyService,
         request: VerifyStart,
         now: u64,
-    ) -> Result<Verification, ApiError> {
+    ) -> Result<Verification, Error> {
         match request.channel {
-            Channel::Sms if !app.sms_enabled => return Err(ApiError::SmsDisabled),
-            Channel::Call if !app.calls_enabled => return Err(ApiError::CallsDisabled),
-            Channel::Email if self.mailer.is_none() => return Err(ApiError::NoMailer),
+            Channel::Sms if !app.sms_enabled => return Err(Error::Disabled(Feature::Sms)),
+            Channel::Call if !app.calls_enabled => return Err(Error::Disabled(Feature::Calls)),
+            Channel::Email if self.mailer.is_none() => return Err(Error::Disabled(Feature::Email)),
             _ => {}
         }
         let to = self.destination(&request.to, request.channel)?;
@@ -396,9 +396,7 @@ impl Domain {
             (None, None) => None,
             (address, name) => Some(self.mail_from(address.as_deref(), name.as_deref())?),
         };
-        let sid = self
-            .verification_sid(&to)
-            .ok_or(ApiError::InvalidPhoneNumber)?;
+        let sid = self.verification_sid(&to).ok_or(Error::InvalidPhone)?;
         self.take_rate_limits(app, service, &request.rate_limits, now)
             .await?;
         let (target, address, limit_name) = match &to {
@@ -457,7 +455,7 @@ impl Domain {
             }
         }
         let verification =
-            Self::view(&service.sid, &target, &pending, now).ok_or(ApiError::Internal)?;
+            Self::view(&service.sid, &target, &pending, now).ok_or(Error::Internal)?;
         let sent_to = match &to {
             Destination::Number(phone) => SentTo {
                 country: phone.region(),
@@ -481,14 +479,17 @@ impl Domain {
         &self,
         address: Option<&str>,
         name: Option<&str>,
-    ) -> Result<lettre::message::Mailbox, ApiError> {
-        let bad = || ApiError::InvalidParameter {
+    ) -> Result<lettre::message::Mailbox, Error> {
+        let bad = || Error::Invalid {
             name: "ChannelConfiguration",
             reason: "from must be an address of the server's mail domain, from_name a line \
                      of text"
                 .into(),
         };
-        let mailer = self.mailer.as_ref().ok_or(ApiError::NoMailer)?;
+        let mailer = self
+            .mailer
+            .as_ref()
+            .ok_or(Error::Disabled(Feature::Email))?;
         let own = &mailer.default_from().email;
         // Any other domain would make every tenant able to send as anyone
         // through the operator's relay and under its reputation.
@@ -511,34 +512,34 @@ impl Domain {
     /// gone, as on Twilio.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn fetch_verify(
         &self,
         app: &App,
         service: &VerifyService,
         sid: &str,
         now: u64,
-    ) -> Result<Verification, ApiError> {
-        let target = self.target_of(sid).ok_or(ApiError::NotFound)?;
+    ) -> Result<Verification, Error> {
+        let target = self.target_of(sid).ok_or(Error::NotFound)?;
         let stored = self
             .store
             .load(&target.key(app.id))
             .await?
-            .ok_or(ApiError::NotFound)?;
-        let pending = Pending::decode(&stored.value).ok_or(ApiError::Internal)?;
+            .ok_or(Error::NotFound)?;
+        let pending = Pending::decode(&stored.value).ok_or(Error::Internal)?;
         // The verification must be this service's: another service of the
         // application sees none of it.
         if pending
             .verify
             .is_none_or(|part| part.service != service.sid_bytes())
         {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         let view = Self::view(&service.sid, &target, &pending, now)
             .filter(|v| v.sid == sid)
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         match view.status {
-            VerifyStatus::Approved | VerifyStatus::Expired => Err(ApiError::NotFound),
+            VerifyStatus::Approved | VerifyStatus::Expired => Err(Error::NotFound),
             _ => Ok(view),
         }
     }
@@ -546,7 +547,7 @@ impl Domain {
     /// Cancels or approves the pending verification `sid`.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] when it is not pending.
+    /// [`Error::NotFound`] when it is not pending.
     pub async fn update_verify(
         &self,
         app: &App,
@@ -554,26 +555,26 @@ impl Domain {
         sid: &str,
         update: VerifyUpdate,
         now: u64,
-    ) -> Result<Verification, ApiError> {
-        let target = self.target_of(sid).ok_or(ApiError::NotFound)?;
-        let mine = sid_bytes("VE", sid).ok_or(ApiError::NotFound)?;
+    ) -> Result<Verification, Error> {
+        let target = self.target_of(sid).ok_or(Error::NotFound)?;
+        let mine = sid_bytes("VE", sid).ok_or(Error::NotFound)?;
         let service_sid = service.sid_bytes();
         let updated = self
             .update(
                 &target.key(app.id),
                 || None,
                 |pending: Option<Pending>| {
-                    let mut pending = pending.ok_or(ApiError::NotFound)?;
-                    let view = Self::view(&service.sid, &target, &pending, now)
-                        .ok_or(ApiError::NotFound)?;
+                    let mut pending = pending.ok_or(Error::NotFound)?;
+                    let view =
+                        Self::view(&service.sid, &target, &pending, now).ok_or(Error::NotFound)?;
                     let Some(part) = pending.verify.as_mut() else {
-                        return Err(ApiError::NotFound);
+                        return Err(Error::NotFound);
                     };
                     if part.sid != mine
                         || part.service != service_sid
                         || view.status != VerifyStatus::Pending
                     {
-                        return Err(ApiError::NotFound);
+                        return Err(Error::NotFound);
                     }
                     part.end = match update {
                         VerifyUpdate::Cancel => VerifyEnd::Canceled,
@@ -582,8 +583,8 @@ impl Domain {
                     part.updated_at = now;
                     // No code approves it any more, on either surface.
                     pending.state.cancel();
-                    let view = Self::view(&service.sid, &target, &pending, now)
-                        .ok_or(ApiError::Internal)?;
+                    let view =
+                        Self::view(&service.sid, &target, &pending, now).ok_or(Error::Internal)?;
                     Ok((Some(pending), Step::Write(view)))
                 },
             )
@@ -597,9 +598,9 @@ impl Domain {
     /// Checks `code` against the pending verification of a number or SID.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] when there is none pending (never started,
+    /// [`Error::NotFound`] when there is none pending (never started,
     /// approved, canceled, expired, or out of checks once reported),
-    /// [`ApiError::InvalidPhoneNumber`].
+    /// [`Error::InvalidPhone`].
     pub async fn check_verify(
         &self,
         app: &App,
@@ -607,18 +608,18 @@ impl Domain {
         target: CheckFor,
         code: &str,
         now: u64,
-    ) -> Result<Checked, ApiError> {
+    ) -> Result<Checked, Error> {
         // The service's settings play no part in a check: whether it is the
         // application's is all that is read.
-        let service_bytes = sid_bytes("VA", service).ok_or(ApiError::NotFound)?;
+        let service_bytes = sid_bytes("VA", service).ok_or(Error::NotFound)?;
         if !self.store.verify_service_exists(app.id, service).await? {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         let (target, wanted) = match &target {
             CheckFor::To(to) => (self.target(to)?, None),
             CheckFor::Sid(sid) => (
-                self.target_of(sid).ok_or(ApiError::NotFound)?,
-                Some(sid_bytes("VE", sid).ok_or(ApiError::NotFound)?),
+                self.target_of(sid).ok_or(Error::NotFound)?,
+                Some(sid_bytes("VE", sid).ok_or(Error::NotFound)?),
             ),
         };
         let key = target.key(app.id);
@@ -628,14 +629,14 @@ impl Domain {
                 &key,
                 || None,
                 |pending: Option<Pending>| {
-                    let mut pending = pending.ok_or(ApiError::NotFound)?;
+                    let mut pending = pending.ok_or(Error::NotFound)?;
                     let open = pending.verify.is_some_and(|part| {
                         part.service == service_sid
                             && part.end == VerifyEnd::Open
                             && wanted.is_none_or(|sid| sid == part.sid)
                     });
                     if !open {
-                        return Err(ApiError::NotFound);
+                        return Err(Error::NotFound);
                     }
                     let verifier = self.verifier(pending.digits, VERIFICATION_VALIDITY)?;
                     let outcome = match verifier.check(&mut pending.state, &key, code, now) {
@@ -644,7 +645,7 @@ impl Domain {
                         // answered as wrong without spending a check.
                         Err(_) => {
                             let view = Self::view(service, &target, &pending, now)
-                                .ok_or(ApiError::Internal)?;
+                                .ok_or(Error::Internal)?;
                             return Ok((None, Step::Keep(Checked::Incorrect(view))));
                         }
                     };
@@ -658,13 +659,13 @@ impl Domain {
                             }
                             return Ok((Some(pending), Step::Write(Checked::TooManyAttempts)));
                         }
-                        _ => return Err(ApiError::NotFound),
+                        _ => return Err(Error::NotFound),
                     };
                     if let Some(part) = pending.verify.as_mut() {
                         part.updated_at = now;
                     }
                     let view =
-                        Self::view(service, &target, &pending, now).ok_or(ApiError::Internal)?;
+                        Self::view(service, &target, &pending, now).ok_or(Error::Internal)?;
                     Ok((Some(pending), Step::Write(answer(view))))
                 },
             )

@@ -37,8 +37,8 @@ pub struct WebhookSettings {
 }
 
 impl WebhookSettings {
-    fn check(self) -> Result<Self, ApiError> {
-        let bad = |name, reason: &str| ApiError::InvalidParameter {
+    fn check(self) -> Result<Self, Error> {
+        let bad = |name, reason: &str| Error::Invalid {
             name,
             reason: reason.into(),
         };
@@ -91,9 +91,9 @@ pub struct Webhook {
     pub seq: i64,
 }
 
-fn webhook_view(row: WebhookRow) -> Result<Webhook, ApiError> {
+fn webhook_view(row: WebhookRow) -> Result<Webhook, Error> {
     Ok(Webhook {
-        settings: serde_json::from_str(&row.settings).map_err(|_| ApiError::Internal)?,
+        settings: serde_json::from_str(&row.settings).map_err(|_| Error::Internal)?,
         sid: row.sid,
         service_sid: row.service_sid,
         created_at: u64::try_from(row.created_at).unwrap_or(0),
@@ -122,21 +122,21 @@ impl Domain {
     /// Creates a webhook.
     ///
     /// # Errors
-    /// [`ApiError::InvalidParameter`].
+    /// [`Error::Invalid`].
     pub async fn create_webhook(
         &self,
         app: &App,
         service: &VerifyService,
         settings: WebhookSettings,
         now: u64,
-    ) -> Result<Webhook, ApiError> {
+    ) -> Result<Webhook, Error> {
         let settings = settings.check()?;
         let row = WebhookRow {
             seq: 0,
             sid: new_sid("YW"),
             app_id: app.id,
             service_sid: service.sid.clone(),
-            settings: serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?,
+            settings: serde_json::to_string(&settings).map_err(|_| Error::Internal)?,
             created_at: now_i64(now),
             updated_at: now_i64(now),
         };
@@ -147,21 +147,21 @@ impl Domain {
     /// The webhook `sid` of a service.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn webhook(
         &self,
         app: &App,
         service: &VerifyService,
         sid: &str,
-    ) -> Result<Webhook, ApiError> {
+    ) -> Result<Webhook, Error> {
         if sid_bytes("YW", sid).is_none() {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         let row = self
             .store
             .webhook(app.id, &service.sid, sid)
             .await?
-            .ok_or(ApiError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         webhook_view(row)
     }
 
@@ -175,7 +175,7 @@ impl Domain {
         service: &VerifyService,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<Webhook>, ApiError> {
+    ) -> Result<Vec<Webhook>, Error> {
         self.store
             .webhooks(app.id, &service.sid, after, limit)
             .await?
@@ -187,7 +187,7 @@ impl Domain {
     /// Changes a webhook: `change` edits its settings, which are checked.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::InvalidParameter`].
+    /// [`Error::NotFound`], [`Error::Invalid`].
     pub async fn update_webhook(
         &self,
         app: &App,
@@ -195,17 +195,17 @@ impl Domain {
         sid: &str,
         change: impl FnOnce(&mut WebhookSettings),
         now: u64,
-    ) -> Result<Webhook, ApiError> {
+    ) -> Result<Webhook, Error> {
         let mut settings = self.webhook(app, service, sid).await?.settings;
         change(&mut settings);
         let settings = settings.check()?;
-        let json = serde_json::to_string(&settings).map_err(|_| ApiError::Internal)?;
+        let json = serde_json::to_string(&settings).map_err(|_| Error::Internal)?;
         if !self
             .store
             .update_webhook(app.id, sid, &json, now_i64(now))
             .await?
         {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         self.webhook(app, service, sid).await
     }
@@ -213,16 +213,16 @@ impl Domain {
     /// Deletes a webhook.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`].
+    /// [`Error::NotFound`].
     pub async fn delete_webhook(
         &self,
         app: &App,
         service: &VerifyService,
         sid: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         self.webhook(app, service, sid).await?;
         if !self.store.delete_webhook(app.id, sid).await? {
-            return Err(ApiError::NotFound);
+            return Err(Error::NotFound);
         }
         Ok(())
     }
@@ -238,13 +238,13 @@ impl Domain {
         facts: EventFacts<'_>,
     ) {
         let Some(events) = &self.events else { return };
-        let result: Result<(), ApiError> = async {
+        let result: Result<(), Error> = async {
             let hooks = self.webhooks(app, service, 0, 100).await?;
             let hooks: Vec<_> = hooks.into_iter().filter(|h| h.settings.wants(event)).collect();
             if hooks.is_empty() {
                 return Ok(());
             }
-            let account = self.store.account(app.id).await?.ok_or(ApiError::NotFound)?;
+            let account = self.store.account(app.id).await?.ok_or(Error::NotFound)?;
             let Some(sealed) = &account.sealed_token else {
                 tracing::warn!(
                     app_id = app.id,
@@ -256,8 +256,8 @@ impl Domain {
             let token = self
                 .key
                 .open(sealed, &token_context(app.id))
-                .ok_or(ApiError::Internal)?;
-            let token = std::str::from_utf8(&token).map_err(|_| ApiError::Internal)?;
+                .ok_or(Error::Internal)?;
+            let token = std::str::from_utf8(&token).map_err(|_| Error::Internal)?;
             let mut uuid = [0u8; 16];
             rand::rng().fill_bytes(&mut uuid);
             let mut params = vec![

@@ -135,7 +135,12 @@ pub async fn verify(
     let matched = state
         .domain
         .verify_token(&call.app, id, &token, call.now)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Authy's words for a missing user on this endpoint alone.
+            crate::domain::Error::UserNotFound => ApiError::UserDoesNotExist,
+            e => e.into(),
+        })?;
     let (id, os_type, registration_date, method) = match matched {
         Matched::Sms { registered_at } => (None, "sms", registered_at, None),
         Matched::Device { id, registered_at } => {

@@ -21,7 +21,7 @@ pub(crate) async fn path_id(
     let id = path
         .map_err(|_| ApiError::UserNotFound)
         .and_then(|Path(id)| user_id(&id))?;
-    state.domain.user_id_in(&call.app, id).await
+    Ok(state.domain.user_id_in(&call.app, id).await?)
 }
 
 #[derive(Serialize)]

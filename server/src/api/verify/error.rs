@@ -6,8 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::Limit;
-use crate::error::ApiError;
+use crate::domain::{Error, Feature, Limit};
 
 /// Twilio answers `application/json`, with no charset.
 pub const JSON: &str = "application/json";
@@ -116,75 +115,69 @@ impl VerifyError {
 
     /// The domain's refusal `error`, on the resource at `path`.
     #[must_use]
-    pub fn from_domain(error: ApiError, path: &str) -> Self {
+    pub fn from_domain(error: Error, path: &str) -> Self {
         match error {
-            ApiError::InvalidParameter { name, .. } => Self::parameter(name),
-            ApiError::InvalidPhoneNumber => Self::parameter("To"),
-            ApiError::SmsDisabled | ApiError::CallsDisabled => Self::channel_disabled(),
-            ApiError::TooManyRequests(
+            Error::Invalid { name, .. } => Self::parameter(name),
+            Error::InvalidPhone => Self::parameter("To"),
+            Error::Disabled(Feature::Email) => Self::no_mailer(),
+            Error::Disabled(Feature::Sms | Feature::Calls) => Self::channel_disabled(),
+            Error::Limited(
                 Limit::VerificationSends | Limit::DestinationBurst | Limit::DestinationDaily,
             ) => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 60203,
                 "Max send attempts reached",
             ),
-            ApiError::TooManyRequests(Limit::VerificationChecks) => Self::new(
+            Error::Limited(Limit::VerificationChecks) => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 60202,
                 "Max check attempts reached",
             ),
-            ApiError::TooManyRequests(Limit::FactorVerifications) => Self::new(
+            Error::Limited(Limit::FactorVerifications) => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 60310,
                 "Factor verification attempts reached",
             ),
-            ApiError::Conflict("Factor") => {
+            Error::Conflict("Factor") => {
                 Self::new(StatusCode::CONFLICT, 60317, "Factor already exists")
             }
-            ApiError::Conflict("RateLimit") => Self::new(
+            Error::Conflict("RateLimit") => Self::new(
                 StatusCode::CONFLICT,
                 60208,
                 "A Rate Limit with this UniqueName already exists",
             ),
-            ApiError::Conflict("Bucket") => Self::new(
+            Error::Conflict("Bucket") => Self::new(
                 StatusCode::CONFLICT,
                 60211,
                 "A Bucket with this Interval already exists",
             ),
-            ApiError::Conflict(_) => {
-                Self::new(StatusCode::CONFLICT, 60304, "Entity already exists")
-            }
-            ApiError::FactorUnverified => {
+            Error::Conflict(_) => Self::new(StatusCode::CONFLICT, 60304, "Entity already exists"),
+            Error::FactorUnverified => {
                 Self::new(StatusCode::FORBIDDEN, 60318, "Factor is unverified")
             }
-            ApiError::ChallengeExpired => {
-                Self::new(StatusCode::FORBIDDEN, 60323, "Challenge expired")
-            }
-            ApiError::ChallengeResponded => Self::new(
+            Error::ChallengeExpired => Self::new(StatusCode::FORBIDDEN, 60323, "Challenge expired"),
+            Error::ChallengeAnswered => Self::new(
                 StatusCode::BAD_REQUEST,
                 60322,
                 "Challenge already responded",
             ),
-            ApiError::TooManyRequests(_) => {
+            Error::Limited(_) => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
             }
-            ApiError::InvalidApiKey => Self::authenticate(),
-            ApiError::NotFound
-            | ApiError::UserNotFound
-            | ApiError::UserDoesNotExist
-            | ApiError::NoPendingVerification(_) => Self::not_found(path),
-            ApiError::NoMailer => Self::no_mailer(),
-            ApiError::SmsNotSent | ApiError::CallNotStarted | ApiError::MailNotSent => Self::new(
+            Error::NotFound | Error::UserNotFound | Error::NoPendingVerification(_) => {
+                Self::not_found(path)
+            }
+            Error::NotDelivered(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 60008,
                 "Unable to send the verification: try again later",
             ),
-            ApiError::Unavailable => Self::new(
+            Error::Unavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 20503,
                 "Service unavailable: try again later",
             ),
-            ApiError::Internal => Self::new(
+            Error::Internal => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 20500,
                 "Internal server error",
@@ -231,16 +224,13 @@ mod tests {
     fn the_body_has_twilios_keys_in_twilios_order() {
         // The 429 example of twilio_verify_v2.json (createVerificationRateLimitExceeded).
         let example = r#"{"code":20429,"message":"Too many requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#;
-        let error =
-            VerifyError::from_domain(ApiError::TooManyRequests(Limit::ApplicationSends), "/x");
+        let error = VerifyError::from_domain(Error::Limited(Limit::ApplicationSends), "/x");
         assert_eq!(String::from_utf8(error.body()).unwrap(), example);
-        let sends =
-            VerifyError::from_domain(ApiError::TooManyRequests(Limit::VerificationSends), "/x");
+        let sends = VerifyError::from_domain(Error::Limited(Limit::VerificationSends), "/x");
         assert_eq!((sends.status.as_u16(), sends.code), (429, 60203));
-        let checks =
-            VerifyError::from_domain(ApiError::TooManyRequests(Limit::VerificationChecks), "/x");
+        let checks = VerifyError::from_domain(Error::Limited(Limit::VerificationChecks), "/x");
         assert_eq!((checks.status.as_u16(), checks.code), (429, 60202));
-        let gone = VerifyError::from_domain(ApiError::NotFound, "/Services/VA1/VerificationCheck");
+        let gone = VerifyError::from_domain(Error::NotFound, "/Services/VA1/VerificationCheck");
         assert_eq!(
             gone.message,
             "The requested resource /Services/VA1/VerificationCheck was not found"

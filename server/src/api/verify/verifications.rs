@@ -263,7 +263,7 @@ pub async fn check(
     let v = match checked {
         Checked::Approved(v) | Checked::Incorrect(v) => v,
         Checked::TooManyAttempts => {
-            return Err(call.fail(crate::error::ApiError::TooManyRequests(
+            return Err(call.fail(crate::domain::Error::Limited(
                 crate::domain::Limit::VerificationChecks,
             )));
         }

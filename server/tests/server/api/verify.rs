@@ -231,9 +231,7 @@ async fn bodies_have_twilios_fields_in_twilios_order() {
         golden("POST /v2/Services/{ServiceSid}/Verifications createVerificationRateLimitExceeded")
             .to_string();
     let ours = api::verify::error::VerifyError::from_domain(
-        passcode_server::error::ApiError::TooManyRequests(
-            passcode_server::domain::Limit::ApplicationSends,
-        ),
+        passcode_server::domain::Error::Limited(passcode_server::domain::Limit::ApplicationSends),
         "/x",
     );
     assert_eq!(String::from_utf8(ours.body()).unwrap(), limited);

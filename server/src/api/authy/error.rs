@@ -1,6 +1,7 @@
-//! The one error type of the API and the one writer of its body.
+//! The Authy surface's errors and the one writer of their body, and its
+//! words for the domain's refusals (`From<domain::Error>`).
 //!
-//! Every failure a client can see is an [`ApiError`]: its Authy code (a JSON
+//! Every failure an Authy client can see is an [`ApiError`]: its Authy code (a JSON
 //! string, as authy-java reads it with `getString`), its HTTP status (only
 //! the statuses every client maps: 400, 401, 403, 404, 429, 500, 503) and
 //! its message. The body has the shape the recorded responses have:
@@ -308,6 +309,51 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl From<crate::domain::Error> for ApiError {
+    /// The Authy surface's words for a domain refusal. Where Authy words
+    /// one refusal two ways (`User doesn't exist` on the verify endpoint),
+    /// the handler says which.
+    fn from(error: crate::domain::Error) -> Self {
+        use crate::domain::{Error, Feature};
+        use crate::sender::Channel;
+        match error {
+            Error::NotFound => Self::NotFound,
+            Error::UserNotFound => Self::UserNotFound,
+            Error::NoPendingVerification(number) => Self::NoPendingVerification(number),
+            Error::Limited(limit) => Self::TooManyRequests(limit),
+            Error::Invalid { name, reason } => Self::InvalidParameter { name, reason },
+            Error::InvalidPhone => Self::InvalidPhoneNumber,
+            Error::InvalidUser(fields) => Self::UserNotValid(fields),
+            Error::Disabled(Feature::Sms) => Self::SmsDisabled,
+            Error::Disabled(Feature::Calls) => Self::CallsDisabled,
+            Error::Disabled(Feature::Email) => Self::NoMailer,
+            Error::Disabled(Feature::GenericTokens) => Self::GenericTokensDisabled,
+            Error::Disabled(Feature::PhoneExport) => Self::PhoneExportDisabled,
+            Error::Disabled(Feature::SecretExport) => Self::MigrationDisabled,
+            Error::WrongToken => Self::TokenInvalid,
+            Error::ReplayedToken => Self::ReusedToken,
+            Error::WrongCode => Self::VerificationIncorrect,
+            Error::NotDelivered(Channel::Sms) => Self::SmsNotSent,
+            Error::NotDelivered(Channel::Call) => Self::CallNotStarted,
+            Error::NotDelivered(Channel::Email) => Self::MailNotSent,
+            Error::Conflict(what) => Self::Conflict(what),
+            Error::FactorUnverified => Self::FactorUnverified,
+            Error::ChallengeExpired => Self::ChallengeExpired,
+            Error::ChallengeAnswered => Self::ChallengeResponded,
+            Error::Unavailable => Self::Unavailable,
+            // Internal, and whatever a later domain adds before this
+            // surface words it.
+            _ => Self::Internal,
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        crate::domain::Error::from(error).into()
+    }
+}
+
 /// The content type the real service sent.
 pub const JSON: &str = "application/json;charset=utf-8";
 
@@ -359,7 +405,7 @@ mod tests {
     /// The code's row of the specification's table (`AUTHY-API.md` §4,
     /// copied verbatim into the fixture): its code cell and status cell.
     fn row(code: &str) -> Option<(String, String)> {
-        let table = include_str!("../tests/fixtures/authy-error-codes.md");
+        let table = include_str!("../../../tests/fixtures/authy-error-codes.md");
         table.lines().find_map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
             let (first, status) = (cells.get(1)?, cells.get(3)?);
