@@ -9,8 +9,12 @@
 //! credential), `credentials` (TOTP authenticators: enrol, check, replace,
 //! QR link, export), `verifications` (phone verifications), `delivery`
 //! (send limits, messages, the SMS verifier), `lookup` (phone metadata and
-//! export), `stats` (counters), `sweep` (spent states); under them `cas`
-//! (stored encodings and the compare-and-set loop) and `keys` (state keys).
+//! export), `stats` (counters), `sweep` (spent states); Verify's `accounts`,
+//! `services`, `verify` (its verifications) and `destinations` (numbers and
+//! e-mail addresses, and their SIDs), `attempts`, `entities`, `factors`,
+//! `challenges`, `buckets`, `webhooks` and `migrate` (Authy to Verify);
+//! under them `cas` (stored encodings and the compare-and-set loop), `keys`
+//! (state keys) and `error` (why a verb refused).
 
 use std::sync::Arc;
 
@@ -33,12 +37,16 @@ mod accounts;
 mod attempts;
 mod buckets;
 mod cas;
+mod challenges;
 mod credentials;
 mod delivery;
+mod destinations;
+mod entities;
 mod error;
 mod factors;
 mod keys;
 mod lookup;
+mod migrate;
 mod services;
 mod stats;
 mod sweep;
@@ -57,13 +65,13 @@ use tokens::*;
 pub use accounts::{AccountToken, NewApiKey, create_api_key, rotate_token};
 pub use attempts::{AttemptQuery, VerifyAttempt};
 pub use buckets::{Bucket, VerifyRateLimit};
+pub use challenges::{Challenge, ChallengeQuery, ChallengeStatus};
 pub use credentials::Enrolled;
+pub use entities::Entity;
 pub use error::{Error, Feature, Field};
-pub use factors::{
-    Alg, Challenge, ChallengeQuery, ChallengeStatus, Entity, Factor, FactorRequest, Migrated,
-    NewFactor, TotpProfile, migrate_authy_to_verify,
-};
+pub use factors::{Alg, Factor, FactorRequest, NewFactor, TotpProfile};
 pub use lookup::PhoneInfo;
+pub use migrate::{Migrated, migrate_authy_to_verify};
 pub use services::{ServicePatch, ServiceSettings, VerifyService, verify_service};
 pub use stats::year_month;
 pub use tokens::{Matched, Sent};

@@ -1,4 +1,4 @@
-//! Verify's entities, TOTP factors and challenges. A factor's code is
+//! Verify's TOTP factors (entities and challenges have their own files). A factor's code is
 //! checked by the one TOTP check (`check_totp`) under a compare-and-set
 //! state: a factor brought over from the Authy API shares its
 //! authenticator's seed and state, so a step used on one API is refused as
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::accounts::{new_sid, sid_bytes};
 use super::services::VerifyService;
 use super::*;
-use crate::store::{ChallengeFilter, ChallengeRow, EntityRow, FactorRow};
+use crate::store::FactorRow;
 
 /// A challenge lives 5 minutes unless asked otherwise, an hour at most.
 pub(super) const CHALLENGE_DEFAULT_TTL: u64 = 300;
@@ -19,47 +19,6 @@ pub(super) const CHALLENGE_MAX_TTL: u64 = 3600;
 /// Wrong codes a new factor's verification takes: the sixth is refused.
 fn factor_verify_limit() -> RateLimit {
     RateLimit::new(5, 3600, 5).unwrap_or_else(|_| unreachable_limit())
-}
-
-/// A Verify entity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entity {
-    /// `YE` and 32 hex digits.
-    pub sid: String,
-    /// The application's name for it.
-    pub identity: String,
-    /// Its service's SID.
-    pub service_sid: String,
-    /// When it was created.
-    pub created_at: u64,
-    seq: i64,
-}
-
-impl Entity {
-    fn from_row(row: EntityRow) -> Self {
-        Self {
-            sid: row.sid,
-            identity: row.identity,
-            service_sid: row.service_sid,
-            created_at: u64::try_from(row.created_at).unwrap_or(0),
-            seq: row.seq,
-        }
-    }
-
-    /// Its place in the service's list.
-    #[must_use]
-    pub fn seq(&self) -> i64 {
-        self.seq
-    }
-}
-
-/// An identity as Verify takes it: 8 to 64 characters, letters and digits
-/// in groups separated by single dashes.
-fn valid_identity(identity: &str) -> bool {
-    (8..=64).contains(&identity.len())
-        && identity
-            .split('-')
-            .all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// A TOTP factor's profile.
@@ -168,7 +127,7 @@ impl TotpProfile {
 
 impl Factor {
     /// What its events say of it.
-    fn facts<'a>(&'a self, challenge_sid: Option<&'a str>) -> webhooks::EventFacts<'a> {
+    pub(super) fn facts<'a>(&'a self, challenge_sid: Option<&'a str>) -> webhooks::EventFacts<'a> {
         webhooks::EventFacts {
             identity: &self.identity,
             factor_sid: &self.sid,
@@ -180,12 +139,12 @@ impl Factor {
 
 /// What a factor row's settings hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct FactorSettings {
-    friendly_name: String,
-    verified: bool,
-    profile: TotpProfile,
+pub(super) struct FactorSettings {
+    pub(super) friendly_name: String,
+    pub(super) verified: bool,
+    pub(super) profile: TotpProfile,
     /// The owner of the Authy authenticator it shares, when it has one.
-    user_id: Option<i64>,
+    pub(super) user_id: Option<i64>,
 }
 
 /// A TOTP factor.
@@ -209,8 +168,8 @@ pub struct Factor {
     pub updated_at: u64,
     /// Its place in the entity's list.
     pub seq: i64,
-    row: FactorRow,
-    settings: FactorSettings,
+    pub(super) row: FactorRow,
+    pub(super) settings: FactorSettings,
 }
 
 /// A factor just created: its secret and key URI, shown this once.
@@ -257,84 +216,7 @@ impl std::fmt::Debug for FactorRequest {
     }
 }
 
-/// A challenge's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChallengeStatus {
-    /// Waiting for its code.
-    Pending,
-    /// Its code was right.
-    Approved,
-    /// Denied.
-    Denied,
-    /// Its time ran out.
-    Expired,
-}
-
-impl ChallengeStatus {
-    /// Its name.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Denied => "denied",
-            Self::Expired => "expired",
-        }
-    }
-}
-
-/// A challenge.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Challenge {
-    /// `YC` and 32 hex digits.
-    pub sid: String,
-    /// Its entity.
-    pub entity_sid: String,
-    /// Its entity's identity.
-    pub identity: String,
-    /// Its factor.
-    pub factor_sid: String,
-    /// Its status.
-    pub status: ChallengeStatus,
-    /// When it was created.
-    pub created_at: u64,
-    /// When it last changed.
-    pub updated_at: u64,
-    /// When it was answered.
-    pub responded_at: Option<u64>,
-    /// When it expires.
-    pub expires_at: u64,
-    /// Details, hidden details and metadata as given.
-    pub details: serde_json::Value,
-    /// Its place in the entity's list.
-    pub seq: i64,
-}
-
-/// Which of an entity's challenges a list shows, and from where.
-#[derive(Debug, Clone, Default)]
-pub struct ChallengeQuery {
-    /// Only this factor's.
-    pub factor_sid: Option<String>,
-    /// Only with this status.
-    pub status: Option<ChallengeStatus>,
-    /// Newest first.
-    pub descending: bool,
-    /// After this place.
-    pub after: Option<i64>,
-    /// At most this many.
-    pub limit: u32,
-}
-
-/// What a migration to Verify did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Migrated {
-    /// Factors made.
-    pub created: usize,
-    /// Authenticators that had their factor already.
-    pub present: usize,
-}
-
-fn u(t: i64) -> u64 {
+pub(super) fn u(t: i64) -> u64 {
     u64::try_from(t).unwrap_or(0)
 }
 
@@ -345,16 +227,16 @@ fn factor_seed_context(sid: &str) -> Vec<u8> {
     context
 }
 
-fn factor_key(app_id: i64, seq: i64) -> String {
+pub(super) fn factor_key(app_id: i64, seq: i64) -> String {
     format!("app:{app_id}:factor:{seq}")
 }
 
-fn factor_verify_key(app_id: i64, seq: i64) -> String {
+pub(super) fn factor_verify_key(app_id: i64, seq: i64) -> String {
     format!("app:{app_id}:factor_verify:{seq}")
 }
 
 impl Domain {
-    fn factor_view(entity: &Entity, row: FactorRow) -> Result<Factor, Error> {
+    pub(super) fn factor_view(entity: &Entity, row: FactorRow) -> Result<Factor, Error> {
         let settings: FactorSettings = serde_json::from_str(&row.settings).map_err(|_| {
             tracing::error!("a factor's stored settings do not read");
             Error::Internal
@@ -372,116 +254,6 @@ impl Domain {
             row,
             settings,
         })
-    }
-
-    /// The entity `identity` of the service.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    pub async fn entity(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        identity: &str,
-    ) -> Result<Entity, Error> {
-        if !valid_identity(identity) {
-            return Err(Error::NotFound);
-        }
-        self.store
-            .entity(app.id, &service.sid, identity)
-            .await?
-            .map(Entity::from_row)
-            .ok_or(Error::NotFound)
-    }
-
-    /// Creates the entity `identity`; `existing_ok` returns the one there
-    /// (a factor for an unknown identity creates it).
-    ///
-    /// # Errors
-    /// [`Error::Invalid`] for an identity Verify does not take,
-    /// [`Error::Conflict`] when it exists and `existing_ok` is false.
-    pub async fn create_entity(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        identity: &str,
-        existing_ok: bool,
-        now: u64,
-    ) -> Result<Entity, Error> {
-        if !valid_identity(identity) {
-            return Err(Error::Invalid {
-                name: "Identity",
-                reason: "8 to 64 letters and digits in groups separated by dashes".into(),
-            });
-        }
-        let row = EntityRow {
-            seq: 0,
-            sid: new_sid("YE"),
-            app_id: app.id,
-            service_sid: service.sid.clone(),
-            identity: identity.to_owned(),
-            created_at: now_i64(now),
-        };
-        let created = self.store.create_entity(&row).await?;
-        if !created && !existing_ok {
-            return Err(Error::Conflict("Entity"));
-        }
-        self.entity(app, service, identity).await
-    }
-
-    /// Up to `limit` of the service's entities after place `after`.
-    ///
-    /// # Errors
-    /// A store failure.
-    pub async fn entities(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<Entity>, Error> {
-        Ok(self
-            .store
-            .entities(app.id, &service.sid, after, limit)
-            .await?
-            .into_iter()
-            .map(Entity::from_row)
-            .collect())
-    }
-
-    /// Deletes an entity with its factors (and their own states) and
-    /// challenges. A factor brought from the Authy API leaves its
-    /// authenticator as it was.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    pub async fn delete_entity(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        identity: &str,
-    ) -> Result<(), Error> {
-        let entity = self.entity(app, service, identity).await?;
-        let mut after = 0;
-        loop {
-            let page = self.store.factors(app.id, entity.seq, after, 500).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for factor in &page {
-                self.store.remove(&factor_key(app.id, factor.seq)).await?;
-                self.store
-                    .remove(&factor_verify_key(app.id, factor.seq))
-                    .await?;
-            }
-        }
-        if !self
-            .store
-            .delete_entity(app.id, &service.sid, identity)
-            .await?
-        {
-            return Err(Error::NotFound);
-        }
-        Ok(())
     }
 
     /// Creates a TOTP factor for `identity` (and the entity, if new): a
@@ -587,7 +359,12 @@ impl Domain {
         self.factor_of(app, &entity, sid).await
     }
 
-    async fn factor_of(&self, app: &App, entity: &Entity, sid: &str) -> Result<Factor, Error> {
+    pub(super) async fn factor_of(
+        &self,
+        app: &App,
+        entity: &Entity,
+        sid: &str,
+    ) -> Result<Factor, Error> {
         if sid_bytes("YF", sid).is_none() {
             return Err(Error::NotFound);
         }
@@ -700,7 +477,7 @@ impl Domain {
 
     /// Checks `code` against the factor: its seed (its own, or its Authy
     /// authenticator's) under its state.
-    async fn check_factor(
+    pub(super) async fn check_factor(
         &self,
         app: &App,
         factor: &Factor,
@@ -783,354 +560,11 @@ impl Domain {
             }
         }
     }
-
-    fn challenge_view(
-        entity: &Entity,
-        factor_sid: String,
-        row: ChallengeRow,
-        now: u64,
-    ) -> Challenge {
-        let status = match row.status.as_str() {
-            "approved" => ChallengeStatus::Approved,
-            "denied" => ChallengeStatus::Denied,
-            _ if now >= u(row.expires_at) => ChallengeStatus::Expired,
-            _ => ChallengeStatus::Pending,
-        };
-        Challenge {
-            sid: row.sid,
-            entity_sid: entity.sid.clone(),
-            identity: entity.identity.clone(),
-            factor_sid,
-            status,
-            created_at: u(row.created_at),
-            updated_at: u(row.updated_at),
-            responded_at: row.responded_at.map(u),
-            expires_at: u(row.expires_at),
-            details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
-            seq: row.seq,
-        }
-    }
-
-    /// Creates a challenge of a verified factor, answered at once when a
-    /// code comes with it (`approved` when right, `pending` when wrong).
-    ///
-    /// # Errors
-    /// [`Error::NotFound`], [`Error::FactorUnverified`],
-    /// [`Error::Invalid`] for an expiry past an hour.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_challenge(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        identity: &str,
-        factor_sid: &str,
-        code: Option<&str>,
-        expires_at: Option<u64>,
-        details: serde_json::Value,
-        now: u64,
-    ) -> Result<Challenge, Error> {
-        let entity = self.entity(app, service, identity).await?;
-        let factor = self.factor_of(app, &entity, factor_sid).await?;
-        if !factor.verified {
-            return Err(Error::FactorUnverified);
-        }
-        let expires_at = expires_at.unwrap_or(now + CHALLENGE_DEFAULT_TTL);
-        if expires_at <= now || expires_at > now + CHALLENGE_MAX_TTL {
-            return Err(Error::Invalid {
-                name: "ExpirationDate",
-                reason: "within the next hour".into(),
-            });
-        }
-        let approved = match code {
-            Some(code) => match self.check_factor(app, &factor, code, now).await? {
-                Ok(()) => true,
-                Err(Refusal::Throttled) => {
-                    return Err(Error::Limited(Limit::FailedTokens));
-                }
-                Err(_) => false,
-            },
-            None => false,
-        };
-        let row = ChallengeRow {
-            seq: 0,
-            sid: new_sid("YC"),
-            app_id: app.id,
-            entity_seq: entity.seq,
-            factor_seq: factor.seq,
-            status: if approved { "approved" } else { "pending" }.into(),
-            details: details.to_string(),
-            created_at: now_i64(now),
-            updated_at: now_i64(now),
-            expires_at: now_i64(expires_at),
-            responded_at: approved.then_some(now_i64(now)),
-        };
-        let row = self.store.create_challenge(&row).await?;
-        if approved {
-            self.count_later(app.id, now, Counter::Auth);
-            self.emit(
-                app,
-                service,
-                "challenge.approved",
-                factor.facts(Some(&row.sid)),
-            )
-            .await;
-        }
-        Ok(Self::challenge_view(&entity, factor.sid, row, now))
-    }
-
-    async fn challenge_of(
-        &self,
-        app: &App,
-        entity: &Entity,
-        sid: &str,
-        now: u64,
-    ) -> Result<(Challenge, Factor), Error> {
-        if sid_bytes("YC", sid).is_none() {
-            return Err(Error::NotFound);
-        }
-        let row = self
-            .store
-            .challenge(app.id, entity.seq, sid)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let factors = self
-            .store
-            .factors(app.id, entity.seq, row.factor_seq - 1, 1)
-            .await?;
-        let factor_row = factors
-            .into_iter()
-            .find(|f| f.seq == row.factor_seq)
-            .ok_or(Error::NotFound)?;
-        let factor = Self::factor_view(entity, factor_row)?;
-        Ok((
-            Self::challenge_view(entity, factor.sid.clone(), row, now),
-            factor,
-        ))
-    }
-
-    /// The challenge `sid` of `identity`.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    pub async fn challenge(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        identity: &str,
-        sid: &str,
-        now: u64,
-    ) -> Result<Challenge, Error> {
-        let entity = self.entity(app, service, identity).await?;
-        Ok(self.challenge_of(app, &entity, sid, now).await?.0)
-    }
-
-    /// Answers a pending challenge with a code: `approved` when right (a
-    /// step is accepted once), the challenge still `pending` when wrong.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`], [`Error::ChallengeExpired`],
-    /// [`Error::ChallengeAnswered`], a throttle.
-    pub async fn answer_challenge(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        identity: &str,
-        sid: &str,
-        code: &str,
-        now: u64,
-    ) -> Result<Challenge, Error> {
-        let entity = self.entity(app, service, identity).await?;
-        let (challenge, factor) = self.challenge_of(app, &entity, sid, now).await?;
-        match challenge.status {
-            ChallengeStatus::Pending => {}
-            ChallengeStatus::Expired => return Err(Error::ChallengeExpired),
-            _ => return Err(Error::ChallengeAnswered),
-        }
-        match self.check_factor(app, &factor, code, now).await? {
-            Ok(()) => {
-                if !self
-                    .store
-                    .respond_challenge(app.id, sid, "approved", now_i64(now))
-                    .await?
-                {
-                    return Err(Error::ChallengeAnswered);
-                }
-                self.count_later(app.id, now, Counter::Auth);
-                self.emit(app, service, "challenge.approved", factor.facts(Some(sid)))
-                    .await;
-                Ok(self.challenge_of(app, &entity, sid, now).await?.0)
-            }
-            Err(Refusal::Throttled) => Err(Error::Limited(Limit::FailedTokens)),
-            Err(_) => Ok(challenge),
-        }
-    }
-
-    /// An entity's challenges, by the query.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for an unknown entity or factor.
-    pub async fn challenges(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        identity: &str,
-        query: ChallengeQuery,
-        now: u64,
-    ) -> Result<Vec<Challenge>, Error> {
-        let entity = self.entity(app, service, identity).await?;
-        let factor = match &query.factor_sid {
-            Some(sid) => Some(self.factor_of(app, &entity, sid).await?),
-            None => None,
-        };
-        let filter = ChallengeFilter {
-            factor_seq: factor.as_ref().map(|f| f.seq),
-            // Expired is read from the time: stored, such a row is pending.
-            status: query.status.map(|s| match s {
-                ChallengeStatus::Expired => "pending".to_owned(),
-                s => s.as_str().to_owned(),
-            }),
-            descending: query.descending,
-            // Pending and expired are both stored pending: the time tells
-            // them apart, in the query, so a page is never cut short.
-            expires_after: (query.status == Some(ChallengeStatus::Pending)).then_some(now_i64(now)),
-            expired_at: (query.status == Some(ChallengeStatus::Expired)).then_some(now_i64(now)),
-        };
-        let rows = self
-            .store
-            .challenges(app.id, entity.seq, &filter, query.after, query.limit)
-            .await?;
-        let mut sids = std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let factor_sid = match sids.get(&row.factor_seq) {
-                Some(sid) => Clone::clone(sid),
-                None => {
-                    let found = self
-                        .store
-                        .factors(app.id, entity.seq, row.factor_seq - 1, 1)
-                        .await?
-                        .into_iter()
-                        .find(|f| f.seq == row.factor_seq)
-                        .map(|f| f.sid)
-                        .unwrap_or_default();
-                    sids.insert(row.factor_seq, found.clone());
-                    found
-                }
-            };
-            out.push(Self::challenge_view(&entity, factor_sid, row, now));
-        }
-        Ok(out)
-    }
-
-    /// Brings the application's Authy authenticators to a Verify service
-    /// (see [`migrate_authy_to_verify`]).
-    ///
-    /// # Errors
-    /// A store failure; what was done before it stays done.
-    pub async fn migrate_authy_to_verify(
-        &self,
-        app: &App,
-        service: &VerifyService,
-        now: u64,
-        progress: impl FnMut(Migrated),
-    ) -> Result<Migrated, Error> {
-        migrate_authy_to_verify(self.store.as_ref(), app, service, now, progress).await
-    }
-}
-
-/// Brings the application's Authy authenticators to a Verify service: for
-/// each, a verified TOTP factor of the entity `authy-{user id}` that shares
-/// the authenticator's seed and state (a code used on one API is refused
-/// on the other, and the user's app keeps working). Idempotent: an
-/// authenticator with its factor is counted as present. `progress` is
-/// called after each page. Offline (`passcode-server migrate`), with the
-/// store alone: nothing is sealed anew.
-///
-/// # Errors
-/// A store failure; what was done before it stays done.
-pub async fn migrate_authy_to_verify(
-    store: &dyn Store,
-    app: &App,
-    service: &VerifyService,
-    now: u64,
-    mut progress: impl FnMut(Migrated),
-) -> Result<Migrated, Error> {
-    let mut done = Migrated::default();
-    let mut after = 0;
-    loop {
-        let page = store.app_devices(app.id, after, 500).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for device in &page {
-            let identity = format!("authy-{}", device.user_id);
-            let entity = EntityRow {
-                seq: 0,
-                sid: new_sid("YE"),
-                app_id: app.id,
-                service_sid: service.sid.clone(),
-                identity: identity.clone(),
-                created_at: now_i64(now),
-            };
-            store.create_entity(&entity).await?;
-            let entity = store
-                .entity(app.id, &service.sid, &identity)
-                .await?
-                .ok_or(Error::Internal)?;
-            let settings = FactorSettings {
-                friendly_name: "Authy authenticator".into(),
-                verified: true,
-                profile: TotpProfile::generic(),
-                user_id: Some(device.user_id),
-            };
-            let row = FactorRow {
-                seq: 0,
-                sid: new_sid("YF"),
-                app_id: app.id,
-                entity_seq: entity.seq,
-                device_id: Some(device.id),
-                sealed_seed: None,
-                settings: serde_json::to_string(&settings).map_err(|_| Error::Internal)?,
-                version: 1,
-                created_at: now_i64(now),
-                updated_at: now_i64(now),
-            };
-            if store.create_factor(&row).await?.is_some() {
-                done.created += 1;
-            } else {
-                done.present += 1;
-            }
-        }
-        progress(done);
-    }
-    Ok(done)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identities_follow_verifys_rule() {
-        for good in [
-            "ff483d1ff591898a9942916050d2ca3f",
-            "authy-51",
-            "a-b-c-d-e",
-            &"a".repeat(64),
-        ] {
-            assert!(valid_identity(good), "{good}");
-        }
-        for bad in [
-            "short",
-            "authy--1000",
-            "-authy1000",
-            "authy1000-",
-            "authy_1000",
-            &"a".repeat(65),
-            "identité1",
-        ] {
-            assert!(!valid_identity(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn profiles_outside_verifys_ranges_or_rfc_4226_are_refused() {
