@@ -38,7 +38,7 @@ use passcode_server::domain::{Domain, Limits, StartRequest};
 use passcode_server::sender::{Channel, Message, SendError, Sender};
 use passcode_server::store::postgres::Postgres;
 use passcode_server::store::sqlite::{Durability, Sqlite};
-use passcode_server::store::{App, NewApp, Store};
+use passcode_server::store::{App, NewApp, StateStore, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
 const KEY: &str = "LoadLoadLoadLoadLoadLoadLoadLoad";

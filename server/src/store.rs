@@ -285,9 +285,23 @@ impl std::error::Error for StoreError {}
 /// The result of a store call.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// The persistence seam, one implementation per database.
+/// The persistence seam, one implementation per database: the server's
+/// own metadata here, each aggregate in a trait of its own (applications,
+/// users and their devices, states, counters; Verify's in theirs), each
+/// implemented in a file of its name under each engine's module.
 #[async_trait]
-pub trait Store: VerifyStore + FactorStore + RateLimitStore + Send + Sync + 'static {
+pub trait Store:
+    AppStore
+    + UserStore
+    + StateStore
+    + StatsStore
+    + VerifyStore
+    + FactorStore
+    + RateLimitStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
 
@@ -296,7 +310,11 @@ pub trait Store: VerifyStore + FactorStore + RateLimitStore + Send + Sync + 'sta
     /// Sets `key` to `value` only if it has no value yet; returns the value
     /// that is stored afterwards (so concurrent first starts agree).
     async fn init_meta(&self, key: &str, value: &[u8]) -> Result<Vec<u8>>;
+}
 
+/// Applications.
+#[async_trait]
+pub trait AppStore: Send + Sync {
     /// Creates an application. A sandbox application also gets its own
     /// user +1 305-456-2345, as Authy's sandbox had: stored as user 51 for
     /// the first (ids are global), under a new id for the others, which the
@@ -314,7 +332,11 @@ pub trait Store: VerifyStore + FactorStore + RateLimitStore + Send + Sync + 'sta
     async fn set_app_key(&self, id: i64, key_hash: &[u8; 32]) -> Result<bool>;
     /// Deletes an application with its users, devices and states.
     async fn delete_app(&self, id: i64) -> Result<bool>;
+}
 
+/// Users and their devices.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// The user of `app_id` with this phone, created with `email` if there
     /// is none; `true` when it was created now.
     async fn upsert_user(
@@ -350,7 +372,7 @@ pub trait Store: VerifyStore + FactorStore + RateLimitStore + Send + Sync + 'sta
     /// state of its key range (`user:{id}:` up to `user:{id};`), read at
     /// once: what a verification needs before its compare-and-set. A state
     /// read here is only a first guess; its version decides, as after
-    /// [`Store::load`].
+    /// [`StateStore::load`].
     async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>>;
     /// The user `id`, whichever application it belongs to (for links that
     /// carry no API key, such as a QR code's).
@@ -366,7 +388,12 @@ pub trait Store: VerifyStore + FactorStore + RateLimitStore + Send + Sync + 'sta
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>>;
     /// Deletes the user's device `device_id`; false when there is none.
     async fn remove_device(&self, user_id: i64, device_id: i64) -> Result<bool>;
+}
 
+/// The consumable states every code decision reads and writes by
+/// compare-and-set.
+#[async_trait]
+pub trait StateStore: Send + Sync {
     /// A consumable state with its version.
     async fn load(&self, key: &str) -> Result<Option<Versioned>>;
     /// Writes `value` if the stored version is still `expected` (`None`:
@@ -381,7 +408,11 @@ pub trait Store: VerifyStore + FactorStore + RateLimitStore + Send + Sync + 'sta
     /// sweep never removes a state that changed since it was read, nor one
     /// removed and made again since (which starts again at version 1).
     async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> Result<bool>;
+}
 
+/// Monthly counters.
+#[async_trait]
+pub trait StatsStore: Send + Sync {
     /// Adds `n` to a monthly counter of an application.
     async fn count(
         &self,

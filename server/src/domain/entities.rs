@@ -123,6 +123,29 @@ impl Domain {
             .collect())
     }
 
+    /// Removes the own states of an entity's factors (a factor brought
+    /// from the Authy API has none: its state is its authenticator's),
+    /// before the rows that name them go.
+    pub(super) async fn remove_factor_states(
+        &self,
+        app: &App,
+        entity_seq: i64,
+    ) -> Result<(), Error> {
+        let mut after = 0;
+        loop {
+            let page = self.store.factors(app.id, entity_seq, after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for factor in &page {
+                self.store.remove(&factor_key(app.id, factor.seq)).await?;
+                self.store
+                    .remove(&factor_verify_key(app.id, factor.seq))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes an entity with its factors (and their own states) and
     /// challenges. A factor brought from the Authy API leaves its
     /// authenticator as it was.
@@ -136,18 +159,7 @@ impl Domain {
         identity: &str,
     ) -> Result<(), Error> {
         let entity = self.entity(app, service, identity).await?;
-        let mut after = 0;
-        loop {
-            let page = self.store.factors(app.id, entity.seq, after, 500).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for factor in &page {
-                self.store.remove(&factor_key(app.id, factor.seq)).await?;
-                self.store
-                    .remove(&factor_verify_key(app.id, factor.seq))
-                    .await?;
-            }
-        }
+        self.remove_factor_states(app, entity.seq).await?;
         if !self
             .store
             .delete_entity(app.id, &service.sid, identity)

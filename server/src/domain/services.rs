@@ -341,13 +341,28 @@ impl Domain {
         Err(Error::Unavailable)
     }
 
-    /// Deletes a Verify service; its pending verifications are found no
+    /// Deletes a Verify service with its entities, factors (and their
+    /// own states) and challenges; its pending verifications are found no
     /// more and expire.
     ///
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn delete_verify_service(&self, app: &App, sid: &str) -> Result<(), Error> {
-        if sid_bytes("VA", sid).is_none() || !self.store.delete_verify_service(app.id, sid).await? {
+        if sid_bytes("VA", sid).is_none() {
+            return Err(Error::NotFound);
+        }
+        // The factors' states first: the rows that name them go with the
+        // service, and a state no row names would never be found again.
+        let mut after = 0;
+        loop {
+            let page = self.store.entities(app.id, sid, after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for entity in &page {
+                self.remove_factor_states(app, entity.seq).await?;
+            }
+        }
+        if !self.store.delete_verify_service(app.id, sid).await? {
             return Err(Error::NotFound);
         }
         Ok(())

@@ -885,6 +885,10 @@ impl Store for SlowCommits {
     async fn init_meta(&self, key: &str, value: &[u8]) -> store::Result<Vec<u8>> {
         self.0.init_meta(key, value).await
     }
+}
+
+#[async_trait]
+impl store::AppStore for SlowCommits {
     async fn create_app(&self, new: NewApp, now: i64) -> store::Result<App> {
         self.0.create_app(new, now).await
     }
@@ -906,6 +910,10 @@ impl Store for SlowCommits {
     async fn delete_app(&self, id: i64) -> store::Result<bool> {
         self.0.delete_app(id).await
     }
+}
+
+#[async_trait]
+impl store::UserStore for SlowCommits {
     async fn upsert_user(
         &self,
         app_id: i64,
@@ -920,13 +928,6 @@ impl Store for SlowCommits {
     }
     async fn user(&self, app_id: i64, id: i64) -> store::Result<Option<User>> {
         self.0.user(app_id, id).await
-    }
-    async fn user_with_states(
-        &self,
-        app_id: i64,
-        id: i64,
-    ) -> store::Result<Option<store::UserStates>> {
-        self.0.user_with_states(app_id, id).await
     }
     async fn import_user(
         &self,
@@ -949,6 +950,13 @@ impl Store for SlowCommits {
     ) -> store::Result<Option<User>> {
         self.0.user_by_phone(app_id, country_code, phone).await
     }
+    async fn user_with_states(
+        &self,
+        app_id: i64,
+        id: i64,
+    ) -> store::Result<Option<store::UserStates>> {
+        self.0.user_with_states(app_id, id).await
+    }
     async fn user_by_id(&self, id: i64) -> store::Result<Option<User>> {
         self.0.user_by_id(id).await
     }
@@ -967,16 +975,10 @@ impl Store for SlowCommits {
     async fn remove_device(&self, user_id: i64, device_id: i64) -> store::Result<bool> {
         self.0.remove_device(user_id, device_id).await
     }
-    async fn scan_states(
-        &self,
-        after: &str,
-        limit: u32,
-    ) -> store::Result<Vec<(String, Versioned)>> {
-        self.0.scan_states(after, limit).await
-    }
-    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> store::Result<bool> {
-        self.0.remove_if(key, version, value).await
-    }
+}
+
+#[async_trait]
+impl store::StateStore for SlowCommits {
     async fn load(&self, key: &str) -> store::Result<Option<Versioned>> {
         self.0.load(key).await
     }
@@ -987,6 +989,20 @@ impl Store for SlowCommits {
     async fn remove(&self, key: &str) -> store::Result<()> {
         self.0.remove(key).await
     }
+    async fn scan_states(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> store::Result<Vec<(String, Versioned)>> {
+        self.0.scan_states(after, limit).await
+    }
+    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> store::Result<bool> {
+        self.0.remove_if(key, version, value).await
+    }
+}
+
+#[async_trait]
+impl store::StatsStore for SlowCommits {
     async fn count(
         &self,
         app_id: i64,

@@ -642,7 +642,7 @@ async fn postgres_over_tls_in_each_sslmode_and_a_wrong_ca_is_refused() {
     };
     // The reload is asynchronous: TLS is there when `require` connects.
     let store = connect_after_reload(&with("sslmode=require")).await;
-    assert!(passcode_server::store::Store::apps(&store).await.is_ok());
+    assert!(passcode_server::store::AppStore::apps(&store).await.is_ok());
     let (tls, plain) = ssl_connections(&admin, &database).await;
     assert!(
         tls >= 1 && plain == 0,
@@ -660,7 +660,7 @@ async fn postgres_over_tls_in_each_sslmode_and_a_wrong_ca_is_refused() {
     )
     .await
     .unwrap();
-    assert!(passcode_server::store::Store::apps(&store).await.is_ok());
+    assert!(passcode_server::store::AppStore::apps(&store).await.is_ok());
     drop(store);
     // verify-full: the certificate names db.internal.example, not 127.0.0.1.
     let Err(e) = Postgres::connect(
@@ -701,7 +701,7 @@ async fn postgres_over_tls_in_each_sslmode_and_a_wrong_ca_is_refused() {
         root(&ca_file)
     ));
     let store = connect_after_reload(&full).await;
-    assert!(passcode_server::store::Store::apps(&store).await.is_ok());
+    assert!(passcode_server::store::AppStore::apps(&store).await.is_ok());
     let (tls, plain) = ssl_connections(&admin, &database).await;
     assert!(
         tls >= 1 && plain == 0,

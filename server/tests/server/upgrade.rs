@@ -16,7 +16,7 @@ use passcode_server::domain::{Domain, Limits, Matched};
 use passcode_server::sender::LogSender;
 use passcode_server::store::postgres::{MIGRATIONS, Postgres};
 use passcode_server::store::sqlite::{Durability, Sqlite};
-use passcode_server::store::{Store, Versioned};
+use passcode_server::store::{StateStore, Store, UserStore, Versioned};
 
 const KEY: &str = "UpgradeKeyUpgradeKey0123456789ab";
 const SEED: &str = "VZMRVJ435BFVHDNGCVPZ44XTWW3OB4GF";

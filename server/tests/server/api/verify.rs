@@ -1778,3 +1778,78 @@ async fn twilio_only_resources_say_they_are_not_supported() {
     assert_eq!(templates["templates"], serde_json::json!([]));
     assert_eq!(templates["meta"]["key"], "templates");
 }
+
+#[tokio::test]
+async fn deleting_a_service_or_an_entity_leaves_no_factor_state_behind() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let factor_states = || async {
+        s.store
+            .scan_states("", 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(key, _)| key.contains(":factor"))
+            .count()
+    };
+    let mut services = Vec::new();
+    for name in ["One", "Two"] {
+        let service = json(
+            &s.twilio(&a, "POST", "/Services", &[("FriendlyName", name)])
+                .await,
+        )["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for identity in ["user-0001", "user-0002"] {
+            let factor = json(
+                &s.twilio(
+                    &a,
+                    "POST",
+                    &format!("/Services/{service}/Entities/{identity}/Factors"),
+                    &[("FactorType", "totp"), ("FriendlyName", "phone")],
+                )
+                .await,
+            );
+            // A wrong code makes the factor's verification state too.
+            let wrong = s
+                .twilio(
+                    &a,
+                    "POST",
+                    &format!(
+                        "/Services/{service}/Entities/{identity}/Factors/{}",
+                        factor["sid"].as_str().unwrap()
+                    ),
+                    &[("AuthPayload", "000000")],
+                )
+                .await;
+            assert_eq!(wrong.status, 200, "{}", wrong.body);
+        }
+        services.push(service);
+    }
+    let before = factor_states().await;
+    assert!(before >= 4, "{before} factor states");
+    let deleted = s
+        .twilio(
+            &a,
+            "DELETE",
+            &format!("/Services/{}/Entities/user-0001", services[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let after_entity = factor_states().await;
+    assert!(after_entity < before, "{after_entity} of {before}");
+    let deleted = s
+        .twilio(&a, "DELETE", &format!("/Services/{}", services[0]), &[])
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    // Only the other service's two factors keep states.
+    let left = factor_states().await;
+    assert_eq!(left * 2, before, "{left} of {before}");
+    let deleted = s
+        .twilio(&a, "DELETE", &format!("/Services/{}", services[1]), &[])
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_eq!(factor_states().await, 0);
+}

@@ -1,0 +1,263 @@
+//! [`UserStore`]: users and their devices, on PostgreSQL.
+
+use async_trait::async_trait;
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+use crate::store::UserStore;
+
+#[async_trait]
+impl UserStore for Postgres {
+    async fn upsert_user(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<(User, bool)> {
+        let cc = i32::from(country_code);
+        let created = self
+            .exec(
+                "INSERT INTO users (app_id, country_code, phone, email, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (app_id, country_code, phone) DO NOTHING",
+                &[&app_id, &cc, &phone, &email, &now],
+            )
+            .await?
+            == 1;
+        let user = self
+            .row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND country_code = $2 AND phone = $3"),
+                &[&app_id, &cc, &phone],
+            )
+            .await?
+            .map(|r| user_row(&r))
+            .ok_or_else(|| StoreError::Internal("a user vanished".into()))?;
+        Ok((user, created))
+    }
+
+    async fn user(&self, app_id: i64, id: i64) -> Result<Option<User>> {
+        Ok(self
+            .row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND app_id = $2"),
+                &[&id, &app_id],
+            )
+            .await?
+            .map(|r| user_row(&r)))
+    }
+
+    async fn import_user(
+        &self,
+        id: i64,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<Imported> {
+        let cc = i32::from(country_code);
+        bounded(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(pg)?;
+            // One importer at a time: the checks and the insert decide
+            // together.
+            tx.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", &[])
+                .await
+                .map_err(pg)?;
+            let holder = tx
+                .query_opt(
+                    "SELECT app_id, country_code, phone FROM users WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(pg)?
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, i32>(1), r.get::<_, String>(2)));
+            let holder_of_phone: Option<i64> = tx
+                .query_opt(
+                    "SELECT id FROM users WHERE app_id = $1 AND country_code = $2 AND phone = $3",
+                    &[&app_id, &cc, &phone],
+                )
+                .await
+                .map_err(pg)?
+                .map(|r| r.get(0));
+            // A calling code outside u16 is no user this import could match.
+            let held = holder.as_ref().map(|(a, c, p)| {
+                (*a, u16::try_from(*c).unwrap_or(u16::MAX), p.as_str())
+            });
+            if let Some(decided) =
+                Imported::decide(held, holder_of_phone, (app_id, country_code, phone))
+            {
+                return Ok(decided);
+            }
+            tx.execute(
+                "INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id, &app_id, &cc, &phone, &email, &now],
+            )
+            .await
+            .map_err(pg)?;
+            // The sequence never hands this id out: it moves past it.
+            tx.execute(
+                "SELECT setval('users_id_seq', GREATEST($1, (SELECT last_value FROM users_id_seq)))",
+                &[&id],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
+            Ok(Imported::Created)
+        })
+        .await
+    }
+
+    async fn user_by_phone(
+        &self,
+        app_id: i64,
+        country_code: u16,
+        phone: &str,
+    ) -> Result<Option<User>> {
+        Ok(self
+            .row(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND country_code = $2 AND phone = $3"
+                ),
+                &[&app_id, &i32::from(country_code), &phone],
+            )
+            .await?
+            .map(|r| user_row(&r)))
+    }
+
+    async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>> {
+        // One statement, so one round trip: the user, its devices as
+        // arrays, and the states of its key range as arrays (NULL where
+        // there are none).
+        let [low, high] = user_range(id);
+        let Some(r) = self
+            .row(
+                "SELECT u.id, u.app_id, u.country_code, u.phone, u.email, u.created_at, u.registered, \
+                 d.ids, d.uids, d.seeds, d.created, s.keys, s.vals, s.versions \
+                 FROM users u \
+                 CROSS JOIN LATERAL (SELECT array_agg(id ORDER BY id), array_agg(uid ORDER BY id), \
+                   array_agg(sealed_seed ORDER BY id), array_agg(created_at ORDER BY id) \
+                   FROM devices WHERE user_id = u.id) d(ids, uids, seeds, created) \
+                 CROSS JOIN LATERAL (SELECT array_agg(key ORDER BY key), array_agg(value ORDER BY key), \
+                   array_agg(version ORDER BY key) \
+                   FROM states WHERE key >= $3 AND key < $4) s(keys, vals, versions) \
+                 WHERE u.id = $1 AND u.app_id = $2",
+                &[&id, &app_id, &low, &high],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let user = user_row(&r);
+        let list = |i: usize| -> Vec<i64> { r.get::<_, Option<Vec<i64>>>(i).unwrap_or_default() };
+        let bytes =
+            |i: usize| -> Vec<Vec<u8>> { r.get::<_, Option<Vec<Vec<u8>>>>(i).unwrap_or_default() };
+        let devices = list(7)
+            .into_iter()
+            .zip(bytes(8))
+            .zip(bytes(9))
+            .zip(list(10))
+            .map(|(((device, uid), sealed_seed), created_at)| Device {
+                id: device,
+                user_id: user.id,
+                uid: uid.try_into().unwrap_or([0; 16]),
+                sealed_seed,
+                created_at,
+            })
+            .collect();
+        let keys: Vec<String> = r.get::<_, Option<Vec<String>>>(11).unwrap_or_default();
+        let states = keys
+            .into_iter()
+            .zip(bytes(12))
+            .zip(list(13))
+            .map(|((key, value), version)| (key, Versioned { value, version }))
+            .collect();
+        Ok(Some(UserStates {
+            user,
+            devices,
+            states,
+        }))
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        Ok(self
+            .row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+                &[&id],
+            )
+            .await?
+            .map(|r| user_row(&r)))
+    }
+
+    async fn set_registered(&self, id: i64) -> Result<()> {
+        self.exec(
+            "UPDATE users SET registered = TRUE WHERE id = $1 AND NOT registered",
+            &[&id],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_user(&self, app_id: i64, id: i64) -> Result<bool> {
+        bounded(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let deleted = tx
+                .execute(
+                    "DELETE FROM users WHERE id = $1 AND app_id = $2",
+                    &[&id, &app_id],
+                )
+                .await
+                .map_err(pg)?
+                == 1;
+            if deleted {
+                let [low, high] = user_range(id);
+                tx.execute(
+                    "DELETE FROM states WHERE key >= $1 AND key < $2",
+                    &[&low, &high],
+                )
+                .await
+                .map_err(pg)?;
+            }
+            tx.commit().await.map_err(pg)?;
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn add_device(&self, device: Device) -> Result<Device> {
+        let row = self
+            .row(
+                "INSERT INTO devices (user_id, uid, sealed_seed, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&device.user_id, &device.uid.as_slice(), &device.sealed_seed, &device.created_at],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Internal("no id returned".into()))?;
+        Ok(Device {
+            id: row.get(0),
+            ..device
+        })
+    }
+
+    async fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
+        Ok(self
+            .rows(
+                "SELECT id, user_id, uid, sealed_seed, created_at FROM devices WHERE user_id = $1 ORDER BY id",
+                &[&user_id],
+            )
+            .await?
+            .iter()
+            .map(device_row)
+            .collect())
+    }
+
+    async fn remove_device(&self, user_id: i64, device_id: i64) -> Result<bool> {
+        self.exec(
+            "DELETE FROM devices WHERE id = $1 AND user_id = $2",
+            &[&device_id, &user_id],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+}
