@@ -5,7 +5,7 @@
 #   usage: bash server/clients/run.sh PATH/TO/passcode-server
 #
 # This script installs nothing. Install the clients beforehand (what CI does):
-#   pip install authy==2.2.6 pyotp
+#   pip install authy==2.2.6 pyotp twilio==9.13.0 aiosmtpd
 #   npm ci --prefix server/clients/node        # i.e. `npm ci` in server/clients/node
 #
 # Environment (optional): PYTHON (default python3), NODE (default node),
@@ -31,12 +31,18 @@ PYTHON="${PYTHON:-python3}"
 NODE="${NODE:-node}"
 
 # Settings must come from our flags only, never from the caller's environment.
+INTEROP="${PASSCODE_INTEROP:-}"
 for v in $(env | sed -n 's/^\(PASSCODE_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/passcode-clients.XXXXXX")"
 SERVER_PID=""
+SINK_PID=""
 cleanup() {
   rc=$?
+  if [ -n "$SINK_PID" ]; then
+    kill -TERM "$SINK_PID" 2>/dev/null
+    wait "$SINK_PID" 2>/dev/null
+  fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null
     for _ in $(seq 1 50); do
@@ -93,8 +99,30 @@ RESTRICTED_TOKEN="$(printf '%s' "$RESTRICTED_JSON" | json_field auth_token)" || 
 "$BIN" app set "$RESTRICTED_ID" --database "$DB" --sms off --calls off --generic-tokens off >/dev/null \
   || { echo "run.sh: restricted app set failed" >&2; exit 1; }
 
+# E-mail goes to an SMTP server on loopback (aiosmtpd: pip install
+# aiosmtpd), which writes each message it takes to $TMP/mail; without
+# aiosmtpd the server runs without a mailer and the drivers check 60217
+# instead (PASSCODE_INTEROP=require makes its absence a failure).
+MAILER=()
+MAIL_DIR=""
+if "$PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
+  MAIL_DIR="$TMP/mail"
+  mkdir -p "$MAIL_DIR"
+  SMTP_PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+  "$PYTHON" "$HERE/../tests/fixtures/smtp_sink.py" "$SMTP_PORT" "$MAIL_DIR" plain > "$TMP/sink.out" 2> "$TMP/sink.log" &
+  SINK_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q ready "$TMP/sink.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  MAILER=(--mailer "smtp://127.0.0.1:$SMTP_PORT?tls=none" --mail-from "Conformance <verify@conformance.test>")
+elif [ "$INTEROP" = require ]; then
+  echo "run.sh: PASSCODE_INTEROP=require but $PYTHON cannot import aiosmtpd" >&2
+  exit 1
+fi
+
 "$BIN" serve --listen "127.0.0.1:$PORT" --database "$DB" \
-  --master-key-file "$TMP/master.key" --sender "file:$MESSAGES" \
+  --master-key-file "$TMP/master.key" --sender "file:$MESSAGES" "${MAILER[@]}" \
   2> "$TMP/server.log" &
 SERVER_PID=$!
 
@@ -115,6 +143,7 @@ export AUTHY_APP_ID="$APP_ID" AUTHY_API_KEY="$APP_KEY"
 export AUTHY_SANDBOX_APP_ID="$SANDBOX_ID" AUTHY_SANDBOX_API_KEY="$SANDBOX_KEY"
 export AUTHY_RESTRICTED_API_KEY="$RESTRICTED_KEY"
 export AUTHY_MESSAGES_FILE="$MESSAGES"
+export VERIFY_MAIL_DIR="$MAIL_DIR"
 export VERIFY_BASE_URL="$BASE_URL"
 export VERIFY_ACCOUNT_SID="$APP_ACCOUNT" VERIFY_AUTH_TOKEN="$APP_TOKEN"
 export VERIFY_API_KEY_SID="$API_KEY_SID" VERIFY_API_KEY_SECRET="$API_KEY_SECRET"

@@ -16,6 +16,9 @@ const BASE = process.env.VERIFY_BASE_URL;
 const SID = process.env.VERIFY_ACCOUNT_SID;
 const TOKEN = process.env.VERIFY_AUTH_TOKEN;
 const MESSAGES = process.env.AUTHY_MESSAGES_FILE;
+// Where the SMTP server run.sh started writes each mail (JSON); empty when
+// the server has no mailer.
+const MAIL_DIR = process.env.VERIFY_MAIL_DIR || '';
 
 function clientFor(sid, token) {
   const c = twilio(sid, token);
@@ -68,6 +71,20 @@ async function waitCode(after, to, channel = 'sms') {
       if (m.to === to && m.channel === channel) return m;
     }
     if (Date.now() > deadline) throw new CaseFailure(`no ${channel} message to ${to}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+function mails() {
+  return fs.readdirSync(MAIL_DIR).filter((n) => n.endsWith('.json')).sort();
+}
+async function waitMail(after, to) {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    for (const name of mails().slice(after).reverse()) {
+      const m = JSON.parse(fs.readFileSync(`${MAIL_DIR}/${name}`, 'utf8'));
+      if (m.rcpt_tos.includes(to)) return m;
+    }
+    if (Date.now() > deadline) throw new CaseFailure(`no mail to ${to}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -175,6 +192,24 @@ const CASES = [
     await expectError(() => svc().verifications.create({ to: '12', channel: 'sms' }), 400, 60200, 'bad To');
     await expectError(() => svc().verifications.create({ to: '+14155550205', channel: 'sna' }), 400, 60223, 'sna');
     await expectError(() => svc().verificationChecks.create({ code: '1234567', to: '+14155550299' }), 404, 20404, 'nothing pending');
+  }],
+  ['verifications.email_delivered_and_checked', async () => {
+    if (!MAIL_DIR) {
+      await expectError(() => start('a@example.com', 'email'), 400, 60217, 'email without a mailer');
+      return;
+    }
+    const to = 'node-sdk@example.com';
+    const n = mails().length;
+    const v = await svc().verifications.create({ to, channel: 'email', channelConfiguration: { from: 'security@conformance.test' } });
+    eq([v.status, v.channel, v.to], ['pending', 'email', to], 'email verification');
+    const m = await waitMail(n, to);
+    eq(m.from, 'Conformance <security@conformance.test>', 'From: the request\'s address, the server\'s name');
+    const found = /\b(\d{7})\b/.exec(m.text);
+    check(found !== null, `the code in ${m.text}`);
+    eq((await checkCode(wrong(found[1]), to)).status, 'pending', 'a wrong code');
+    const c = await checkCode(found[1], to);
+    eq([c.status, c.channel, c.to], ['approved', 'email', to], 'the mailed code approves');
+    await expectError(() => svc().verifications.create({ to, channel: 'email', channelConfiguration: { from: 'x@elsewhere.example' } }), 400, 60200, 'another domain');
   }],
   ['verifications.channel_disabled_60223', async () => {
     const s = await restricted.verify.v2.services.create({ friendlyName: 'Restricted Node' });

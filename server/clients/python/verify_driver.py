@@ -35,6 +35,9 @@ BASE = os.environ["VERIFY_BASE_URL"]
 SID = os.environ["VERIFY_ACCOUNT_SID"]
 TOKEN = os.environ["VERIFY_AUTH_TOKEN"]
 MESSAGES = os.environ["AUTHY_MESSAGES_FILE"]
+# Where the SMTP server run.sh started writes each mail (JSON); empty when
+# the server has no mailer.
+MAIL_DIR = os.environ.get("VERIFY_MAIL_DIR", "")
 
 
 def client_for(sid, token):
@@ -110,6 +113,20 @@ def wait_code(after, to, channel="sms", timeout=5.0):
                 return m
         if time.time() > deadline:
             raise CaseFailure("no %s message to %s" % (channel, to))
+        time.sleep(0.05)
+
+
+def wait_mail(after, to, timeout=10.0):
+    deadline = time.time() + timeout
+    while True:
+        names = sorted(n for n in os.listdir(MAIL_DIR) if n.endswith(".json"))
+        for name in reversed(names[after:]):
+            with open(os.path.join(MAIL_DIR, name), encoding="utf-8") as f:
+                m = json.load(f)
+            if to in m["rcpt_tos"]:
+                return m
+        if time.time() > deadline:
+            raise CaseFailure("no mail to %s" % to)
         time.sleep(0.05)
 
 
@@ -259,11 +276,31 @@ def t_verification_bad_input():
     expect_error(lambda: svc.verifications.create(to="not-a-number", channel="sms"), 400, 60200, "bad To")
     expect_error(lambda: svc.verifications.create(to="+14155550105", channel="pigeon"), 400, 60200, "bad Channel")
     expect_error(lambda: svc.verifications.create(to="+14155550105", channel="whatsapp"), 400, 60223, "whatsapp")
-    expect_error(lambda: svc.verifications.create(to="a@example.com", channel="email"), 400, 60217, "email without a mailer")
     expect_error(lambda: svc.verification_checks.create(code="123456", to="+14155550199"), 404, 20404, "nothing pending")
     expect_error(lambda: svc.verification_checks.create(code="12", to="+14155550199"), 400, 60200, "short code")
     expect_error(lambda: svc.verifications("VE" + "0" * 32).fetch(), 404, 20404, "unknown verification")
     expect_error(lambda: client.verify.v2.services("VA" + "0" * 32).fetch(), 404, 20404, "unknown service")
+
+
+def t_verification_email():
+    svc = client.verify.v2.services(S["service"])
+    if not MAIL_DIR:
+        expect_error(lambda: svc.verifications.create(to="a@example.com", channel="email"), 400, 60217, "email without a mailer")
+        return
+    to = "python-sdk@example.com"
+    n = len([x for x in os.listdir(MAIL_DIR) if x.endswith(".json")])
+    v = svc.verifications.create(to=to, channel="email", channel_configuration={"from_name": "Conformance Mail"})
+    eq((v.status, v.channel, v.to), ("pending", "email", to), "email verification")
+    eq(v.send_code_attempts[0]["channel"], "EMAIL", "attempt channel")
+    m = wait_mail(n, to)
+    eq(m["from"], "Conformance Mail <verify@conformance.test>", "From: the request's name, the server's address")
+    found = re.search(r"\b(\d{6})\b", m["text"])
+    check(found is not None and "Conformance Two" in m["text"], "the code and the service's name: %r" % m["text"])
+    code = found.group(1)
+    eq(check_code(wrong(code), to=to).status, "pending", "a wrong code")
+    c = check_code(code, to=to)
+    eq((c.status, c.channel, c.to), ("approved", "email", to), "the mailed code approves")
+    expect_error(lambda: svc.verifications.create(to="not an address", channel="email"), 400, 60200, "not an address")
 
 
 def t_channel_disabled():
@@ -448,6 +485,7 @@ CASES = [
     ("verifications.wrong_pending_60202_404", t_verification_wrong_codes),
     ("verifications.cancel_approve_60441", t_verification_cancel_and_approve),
     ("verifications.bad_input", t_verification_bad_input),
+    ("verifications.email_delivered_and_checked", t_verification_email),
     ("verifications.channel_disabled_60223", t_channel_disabled),
     ("factors.totp_enrol_verify", t_factor_enrol_verify),
     ("challenges.totp_approve_replay_60322", t_challenge_totp),
