@@ -223,6 +223,7 @@ async fn seed_verify_checks(count: usize, now: u64) -> (Seeded, Vec<String>) {
                     mail_from: (None, None),
                     locale: None,
                     custom_friendly_name: None,
+                    custom_code: None,
                     rate_limits: Vec::new(),
                 };
                 domain.start_verify(app, service, request, now).await

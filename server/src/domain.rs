@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use passcode::{
-    Code, KeyUri, OtpKind, RateLimit, RateLimitState, Secret, SmsCheck, SmsError, SmsPolicy,
+    KeyUri, OtpKind, RateLimit, RateLimitState, Secret, SmsCheck, SmsError, SmsPolicy,
     SmsVerification, SmsVerifier, Totp, TotpConfig, TotpPolicy, TotpState, VerifyError,
 };
 use rand::Rng;

@@ -104,6 +104,68 @@ pub(super) struct Pending {
     /// The e-mail address of a verification by e-mail, as it was given
     /// (its key holds only a keyed tag of it, which does not give it back).
     pub(super) address: Option<Box<str>>,
+    /// A custom code's digits less the derived code's, digit by digit
+    /// modulo 10 (`digits` of them): the code sent is the derived one plus
+    /// these, and a code checked has them taken off first. Without the
+    /// master key, which derives the code, they tell nothing of the custom
+    /// code; the custom code itself is never stored.
+    pub(super) offsets: Option<[u8; 10]>,
+}
+
+impl Pending {
+    /// The code to send: the derived `code`, or the custom code it stands
+    /// for.
+    pub(super) fn sent(&self, code: &str) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(match &self.offsets {
+            None => code.to_owned(),
+            Some(offsets) => shift(code, offsets, true),
+        })
+    }
+
+    /// What to check against the derived code for `input`: itself, or, for
+    /// a custom code, `input` less the offsets. Input that is not digits of
+    /// the right count is left as it is (and refused by the check).
+    pub(super) fn checked(&self, input: &str) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(match &self.offsets {
+            Some(offsets)
+                if input.len() == usize::from(self.digits)
+                    && input.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                shift(input, offsets, false)
+            }
+            _ => input.to_owned(),
+        })
+    }
+}
+
+/// The offsets that turn the derived `code` into `custom` (both digits of
+/// one length, at most 10).
+pub(super) fn offsets_between(code: &str, custom: &str) -> Option<[u8; 10]> {
+    if code.len() != custom.len() || code.len() > 10 {
+        return None;
+    }
+    let mut out = [0u8; 10];
+    for ((slot, c), d) in out.iter_mut().zip(custom.bytes()).zip(code.bytes()) {
+        if !c.is_ascii_digit() || !d.is_ascii_digit() {
+            return None;
+        }
+        *slot = (c - b'0' + 10 - (d - b'0')) % 10;
+    }
+    Some(out)
+}
+
+/// `digits` with each shifted up (`add`) or down by its offset, modulo 10:
+/// arithmetic on every digit, no branch on any.
+fn shift(digits: &str, offsets: &[u8; 10], add: bool) -> String {
+    digits
+        .bytes()
+        .zip(offsets.iter())
+        .map(|(b, &o)| {
+            let d = b.wrapping_sub(b'0');
+            let o = if add { o } else { 10 - o };
+            char::from(b'0' + (d + o) % 10)
+        })
+        .collect()
 }
 
 /// The most bytes of an e-mail address (RFC 5321's 256-octet path, less
@@ -215,7 +277,9 @@ impl Stored for Pending {
         // The digit count's high bit says an address follows the state,
         // its length in one byte; states written before addresses existed
         // never set it (digits are 4 to 10).
-        let digits = first & 0x7F;
+        // 0x40 says a custom code's offsets follow (after the address, if
+        // any), one byte a digit.
+        let digits = first & 0x3F;
         let (state, rest) = rest.split_at_checked(SmsVerification::ENCODED_LEN)?;
         let (address, rest) = if first & 0x80 == 0 {
             (None, rest)
@@ -224,6 +288,17 @@ impl Stored for Pending {
             let (text, rest) = rest.split_at_checked(usize::from(len))?;
             let text = std::str::from_utf8(text).ok()?;
             (Some(Box::<str>::from(text)), rest)
+        };
+        let (offsets, rest) = if first & 0x40 == 0 {
+            (None, rest)
+        } else {
+            let (stored, rest) = rest.split_at_checked(usize::from(digits))?;
+            if stored.len() > 10 || stored.iter().any(|&o| o > 9) {
+                return None;
+            }
+            let mut offsets = [0u8; 10];
+            offsets[..stored.len()].copy_from_slice(stored);
+            (Some(offsets), rest)
         };
         // After the state: nothing, a used tag (32 bytes), a Verify part
         // (43 + 9n bytes), or both; the lengths tell them apart (32 and
@@ -246,6 +321,7 @@ impl Stored for Pending {
             used,
             verify,
             address,
+            offsets,
         })
     }
     fn encode(&self) -> Vec<u8> {
@@ -256,11 +332,22 @@ impl Stored for Pending {
             .address
             .as_deref()
             .and_then(|a| Some((a, u8::try_from(a.len()).ok()?)));
-        let mut out = vec![self.digits | if address.is_some() { 0x80 } else { 0 }];
+        let offsets = self
+            .offsets
+            .as_ref()
+            .and_then(|o| o.get(..usize::from(self.digits)));
+        let mut out = vec![
+            self.digits
+                | if address.is_some() { 0x80 } else { 0 }
+                | if offsets.is_some() { 0x40 } else { 0 },
+        ];
         out.extend_from_slice(&self.state.to_bytes());
         if let Some((text, len)) = address {
             out.push(len);
             out.extend_from_slice(text.as_bytes());
+        }
+        if let Some(offsets) = offsets {
+            out.extend_from_slice(offsets);
         }
         if let Some(tag) = &self.used {
             out.extend_from_slice(tag);
@@ -443,6 +530,7 @@ mod tests {
                     used,
                     verify: *verify,
                     address: address.map(Box::from),
+                    offsets: None,
                 };
                 let bytes = pending.encode();
                 assert_eq!(bytes[0] & 0x80 != 0, address.is_some());
@@ -480,9 +568,47 @@ mod tests {
             used: None,
             verify: None,
             address: None,
+            offsets: None,
         }
         .encode();
         long.push(0);
         assert_eq!(Pending::decode(&long), None);
+    }
+
+    #[test]
+    fn a_custom_codes_offsets_turn_the_derived_code_into_it_and_back() {
+        assert_eq!(offsets_between("123", "1234"), None, "lengths differ");
+        assert_eq!(offsets_between("12a4", "1234"), None);
+        assert_eq!(offsets_between("12345678901", "12345678901"), None);
+        let verifier = SmsVerifier::new(
+            &Secret::from_bytes(&[3; 32]).unwrap(),
+            SmsPolicy::new().with_digits(4).unwrap(),
+        )
+        .unwrap();
+        let (state, derived) = verifier.start(&mut rand::rng(), "s", 10);
+        for custom in ["0000", "9999", "4321", derived.as_str()] {
+            let pending = Pending {
+                digits: 4,
+                state,
+                used: None,
+                verify: None,
+                address: Some("a@example.com".into()),
+                offsets: offsets_between(derived.as_str(), custom),
+            };
+            assert_eq!(pending.sent(derived.as_str()).as_str(), custom);
+            assert_eq!(pending.checked(custom).as_str(), derived.as_str());
+            // What is stored round-trips, and holds no custom code.
+            let bytes = pending.encode();
+            assert_eq!(bytes[0], 4 | 0x80 | 0x40);
+            assert_eq!(Pending::decode(&bytes), Some(pending.clone()));
+            assert_eq!(Pending::decode(&bytes[..bytes.len() - 1]), None);
+            let mut bad = bytes.clone();
+            *bad.last_mut().unwrap() = 10;
+            assert_eq!(Pending::decode(&bad), None, "an offset is a digit");
+            // Other input is left for the check to refuse.
+            for other in ["123", "12345", "12a4", ""] {
+                assert_eq!(pending.checked(other).as_str(), other);
+            }
+        }
     }
 }

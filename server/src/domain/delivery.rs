@@ -53,12 +53,12 @@ impl Domain {
         channel: Channel,
         lang: Lang,
         wording: Wording<'_>,
-        code: &Code,
+        code: &str,
     ) -> Result<(), Error> {
         let body = match (wording, channel) {
-            (Wording::Custom(template), _) => messages::custom(template, code.as_str()),
-            (Wording::Named(name), Channel::Sms | Channel::Email) => lang.sms(name, code.as_str()),
-            (Wording::Named(name), Channel::Call) => lang.voice(name, code.as_str()),
+            (Wording::Custom(template), _) => messages::custom(template, code),
+            (Wording::Named(name), Channel::Sms | Channel::Email) => lang.sms(name, code),
+            (Wording::Named(name), Channel::Call) => lang.voice(name, code),
         };
         let message = Message {
             app_id: app.id,
@@ -66,7 +66,7 @@ impl Domain {
             channel,
             locale: lang.tag(),
             body,
-            code: code.as_str().to_owned(),
+            code: code.to_owned(),
         };
         let label = match channel {
             Channel::Sms => "sms",
@@ -93,7 +93,7 @@ impl Domain {
         from: Option<lettre::message::Mailbox>,
         lang: Lang,
         name: &str,
-        code: &Code,
+        code: &str,
     ) -> Result<(), Error> {
         let mailer = self
             .mailer
@@ -104,7 +104,7 @@ impl Domain {
             from: from.unwrap_or_else(|| mailer.default_from().clone()),
             to,
             subject: lang.mail_subject(name),
-            body: format!("{}\n", lang.sms(name, code.as_str())),
+            body: format!("{}\n", lang.sms(name, code)),
         };
         let sent = mailer.send(mail);
         crate::telemetry::message("email", if sent.is_ok() { "accepted" } else { "refused" });
@@ -144,7 +144,7 @@ impl Domain {
         now: u64,
         too_many: Limit,
         starter: Starter<'_>,
-    ) -> Result<(Code, Pending), Error> {
+    ) -> Result<(zeroize::Zeroizing<String>, Pending), Error> {
         let verifier = self.verifier(digits, validity)?;
         self.update(
             key,
@@ -163,19 +163,23 @@ impl Domain {
                         })
                     });
                 let (pending, code) = match resent {
-                    Some(Ok(pair)) => pair,
+                    Some(Ok((p, code))) => {
+                        let sent = p.sent(code.as_str());
+                        (p, sent)
+                    }
                     Some(Err(SmsError::TooManySends)) => {
                         return Err(Error::Limited(too_many));
                     }
                     Some(Err(_)) | None => {
                         let (state, code) = verifier.start(&mut rand::rng(), key, now);
-                        let (verify, address) = match starter {
-                            Starter::Authy => (None, None),
+                        let (verify, address, custom) = match starter {
+                            Starter::Authy => (None, None, None),
                             Starter::Verify {
                                 service,
                                 channel,
                                 sid,
                                 address,
+                                custom,
                             } => {
                                 let mut part = VerifyPart {
                                     service,
@@ -186,8 +190,14 @@ impl Domain {
                                     attempts: [(0, 0); MAX_SENDS],
                                 };
                                 part.record_send(now, channel);
-                                (Some(part), address.map(Box::from))
+                                (Some(part), address.map(Box::from), custom)
                             }
+                        };
+                        let offsets = match custom {
+                            Some(custom) => Some(
+                                offsets_between(code.as_str(), custom).ok_or(Error::Internal)?,
+                            ),
+                            None => None,
                         };
                         let pending = Pending {
                             digits,
@@ -195,8 +205,10 @@ impl Domain {
                             used: None,
                             verify,
                             address,
+                            offsets,
                         };
-                        (pending, code)
+                        let sent = pending.sent(code.as_str());
+                        (pending, sent)
                     }
                 };
                 Ok((Some(pending.clone()), Step::Write((code, pending))))
@@ -224,12 +236,14 @@ pub(super) enum Starter<'a> {
     Authy,
     /// A Verify service, sending by `channel`; `sid` is the new
     /// verification's SID if one is started, `address` its e-mail address
-    /// if it goes by e-mail.
+    /// if it goes by e-mail, `custom` the code the caller chose (digits of
+    /// the count asked for) if any.
     Verify {
         service: [u8; 16],
         channel: u8,
         sid: [u8; 16],
         address: Option<&'a str>,
+        custom: Option<&'a str>,
     },
 }
 

@@ -192,7 +192,8 @@ impl Domain {
                     pending.state.cancel();
                     return Ok((Some(pending), Step::Write(Ok(()))));
                 }
-                match verifier.check(&mut pending.state, &key, code, now) {
+                let code = pending.checked(code);
+                match verifier.check(&mut pending.state, &key, &code, now) {
                     Ok(SmsCheck::Approved) => Ok((Some(pending), Step::Write(Ok(())))),
                     Ok(SmsCheck::Incorrect { .. }) => {
                         Ok((Some(pending), Step::Write(Err(Error::WrongCode))))

@@ -168,20 +168,6 @@ pub async fn create(
         "whatsapp" | "sna" | "auto" | "rbm" => return Err(VerifyError::channel_disabled()),
         _ => return Err(VerifyError::parameter("Channel")),
     };
-    // Custom codes: the server derives every code from the verification's
-    // state and stores none, so a code chosen by the caller is refused
-    // where the service allows it, and ignored where it does not (as
-    // Twilio ignores it then).
-    if let Some(code) = f.short("CustomCode", 10)? {
-        if !(4..=10).contains(&code.chars().count()) {
-            return Err(VerifyError::parameter("CustomCode"));
-        }
-        if service.settings.custom_code_enabled {
-            return Err(VerifyError::invalid(
-                "CustomCode - custom codes are not supported by this server",
-            ));
-        }
-    }
     let request = VerifyStart {
         to,
         channel,
@@ -192,6 +178,8 @@ pub async fn create(
         },
         locale: f.short("Locale", 16)?,
         custom_friendly_name: f.short("CustomFriendlyName", 30)?,
+        // Used where the service allows custom codes, ignored elsewhere.
+        custom_code: f.short("CustomCode", 10)?,
         rate_limits: rate_limits(f.text("RateLimits"))?,
     };
     let verification = state

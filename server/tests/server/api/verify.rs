@@ -1853,3 +1853,100 @@ async fn deleting_a_service_or_an_entity_leaves_no_factor_state_behind() {
     assert_eq!(deleted.status, 204, "{}", deleted.body);
     assert_eq!(factor_states().await, 0);
 }
+
+#[tokio::test]
+async fn a_custom_code_is_sent_and_checked_where_the_service_allows_it() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let service = |name: &'static str, custom: &'static str| {
+        let s = &s;
+        let a = &a;
+        async move {
+            json(
+                &s.twilio(
+                    a,
+                    "POST",
+                    "/Services",
+                    &[("FriendlyName", name), ("CustomCodeEnabled", custom)],
+                )
+                .await,
+            )["sid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let custom = service("Custom", "true").await;
+    let plain = service("Plain", "false").await;
+    let start_with = |sid: String, to: &'static str, code: &'static str| {
+        let s = &s;
+        let a = &a;
+        async move {
+            s.twilio(
+                a,
+                "POST",
+                &format!("/Services/{sid}/Verifications"),
+                &[("To", to), ("Channel", "sms"), ("CustomCode", code)],
+            )
+            .await
+        }
+    };
+    let check = |sid: String, to: &'static str, code: String| {
+        let s = &s;
+        let a = &a;
+        async move {
+            s.twilio(
+                a,
+                "POST",
+                &format!("/Services/{sid}/VerificationCheck"),
+                &[("To", to), ("Code", &code)],
+            )
+            .await
+        }
+    };
+
+    // Sent as chosen, of its own length; a wrong code leaves it pending,
+    // the right one approves it once.
+    let started = start_with(custom.clone(), "+17754615601", "4821").await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    assert_eq!(s.last_code(), "4821");
+    let sid = json(&started)["sid"].as_str().unwrap().to_owned();
+    let again = start_with(custom.clone(), "+17754615601", "4821").await;
+    assert_eq!(json(&again)["sid"], sid.as_str(), "sent again, the same");
+    assert_eq!(s.last_code(), "4821");
+    let wrong = check(custom.clone(), "+17754615601", "4822".into()).await;
+    assert_eq!(json(&wrong)["status"], "pending");
+    let right = check(custom.clone(), "+17754615601", "4821".into()).await;
+    assert_eq!(json(&right)["status"], "approved", "{}", right.body);
+    let replay = check(custom.clone(), "+17754615601", "4821".into()).await;
+    assert_eq!(replay.status, 404);
+
+    // Accepted on the Authy surface as well, and once: both read one state.
+    start_with(custom.clone(), "+17754615602", "90210").await;
+    assert_eq!(s.last_code(), "90210");
+    let body = r#"{"country_code":1,"phone_number":"775-461-5602","verification_code":"90210"}"#;
+    let authy = s.post_json(KEY_A, "phones/verification/check", body).await;
+    assert_eq!(authy.status, 200, "{}", authy.body);
+    let after = check(custom.clone(), "+17754615602", "90210".into()).await;
+    assert_eq!(after.status, 404);
+
+    // Where the service does not allow them, a custom code is ignored, as
+    // Twilio ignores it: the service's own six digits go out.
+    let ignored = start_with(plain.clone(), "+17754615603", "4821").await;
+    assert_eq!(ignored.status, 201);
+    let code = s.last_code();
+    assert_eq!(code.len(), 6);
+    assert_eq!(
+        json(&check(plain, "+17754615603", code).await)["status"],
+        "approved"
+    );
+
+    // Not 4 to 10 digits: refused by name, nothing sent.
+    let sent = s.sent.0.lock().unwrap().len();
+    for bad in ["123", "12345678901", "12a4", "１２３４"] {
+        let refused = start_with(custom.clone(), "+17754615604", bad).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        assert_eq!(json(&refused)["code"], 60200, "{bad}");
+    }
+    assert_eq!(s.sent.0.lock().unwrap().len(), sent);
+}
