@@ -123,16 +123,14 @@ impl Pending {
     }
 
     /// What to check against the derived code for `input`: itself, or, for
-    /// a custom code, `input` less the offsets. Input that is not digits of
-    /// the right count is left as it is (and refused by the check).
+    /// a custom code, `input` with the offsets taken off its digits. The
+    /// separators the library reads (`123 456`, `123-456`) stay where they
+    /// are, for the library to judge as it judges any code; input with
+    /// another count of digits is left as it is (and refused).
     pub(super) fn checked(&self, input: &str) -> zeroize::Zeroizing<String> {
+        let digits = input.bytes().filter(u8::is_ascii_digit).count();
         zeroize::Zeroizing::new(match &self.offsets {
-            Some(offsets)
-                if input.len() == usize::from(self.digits)
-                    && input.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                shift(input, offsets, false)
-            }
+            Some(offsets) if digits == usize::from(self.digits) => shift(input, offsets, false),
             _ => input.to_owned(),
         })
     }
@@ -154,16 +152,19 @@ pub(super) fn offsets_between(code: &str, custom: &str) -> Option<[u8; 10]> {
     Some(out)
 }
 
-/// `digits` with each shifted up (`add`) or down by its offset, modulo 10:
-/// arithmetic on every digit, no branch on any.
-fn shift(digits: &str, offsets: &[u8; 10], add: bool) -> String {
-    digits
-        .bytes()
-        .zip(offsets.iter())
-        .map(|(b, &o)| {
-            let d = b.wrapping_sub(b'0');
-            let o = if add { o } else { 10 - o };
-            char::from(b'0' + (d + o) % 10)
+/// `text` with its digits, in order, each shifted up (`add`) or down by its
+/// offset modulo 10, and any other character kept: arithmetic on every
+/// digit, no branch on a digit's value. At most 10 digits are shifted.
+fn shift(text: &str, offsets: &[u8; 10], add: bool) -> String {
+    let mut next = offsets.iter();
+    text.chars()
+        .map(|c| match (c.is_ascii_digit(), c.to_digit(10)) {
+            (true, Some(d)) => {
+                let o = next.next().map_or(0, |&o| u32::from(o));
+                let o = if add { o } else { 10 - o };
+                char::from_digit((d + o) % 10, 10).unwrap_or(c)
+            }
+            _ => c,
         })
         .collect()
 }
@@ -605,7 +606,11 @@ mod tests {
             let mut bad = bytes.clone();
             *bad.last_mut().unwrap() = 10;
             assert_eq!(Pending::decode(&bad), None, "an offset is a digit");
-            // Other input is left for the check to refuse.
+            // Separators stay where they are typed, for the library's
+            // rules; other input is left for the check to refuse.
+            let spaced = format!("{} {}", &custom[..2], &custom[2..]);
+            let derived_spaced = format!("{} {}", &derived.as_str()[..2], &derived.as_str()[2..]);
+            assert_eq!(pending.checked(&spaced).as_str(), derived_spaced);
             for other in ["123", "12345", "12a4", ""] {
                 assert_eq!(pending.checked(other).as_str(), other);
             }

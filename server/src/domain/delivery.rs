@@ -150,14 +150,26 @@ impl Domain {
             key,
             || None,
             |pending: Option<Pending>| {
+                // A pending code is sent again to its own starter, at its
+                // digit count. A custom code asked for becomes the live
+                // code (the same SID and count of sends); a start without
+                // one replaces a pending custom code with a new code.
+                let custom = starter.custom();
                 let resent = pending
-                    .filter(|p| p.digits == digits && starter.started(p))
+                    .filter(|p| {
+                        p.digits == digits
+                            && starter.started(p)
+                            && (custom.is_some() || p.offsets.is_none())
+                    })
                     .map(|mut p| {
                         verifier.resend(&mut p.state, key, now).map(|code| {
                             if let (Some(part), Starter::Verify { channel, .. }) =
                                 (p.verify.as_mut(), starter)
                             {
                                 part.record_send(now, channel);
+                            }
+                            if let Some(custom) = custom {
+                                p.offsets = offsets_between(code.as_str(), custom);
                             }
                             (p, code)
                         })
@@ -247,7 +259,14 @@ pub(super) enum Starter<'a> {
     },
 }
 
-impl Starter<'_> {
+impl<'a> Starter<'a> {
+    fn custom(self) -> Option<&'a str> {
+        match self {
+            Self::Verify { custom, .. } => custom,
+            Self::Authy => None,
+        }
+    }
+
     fn started(self, pending: &Pending) -> bool {
         match (self, &pending.verify) {
             (Self::Authy, None) => true,

@@ -20,7 +20,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::error::ApiError;
@@ -51,13 +51,15 @@ pub async fn respond(request: Request, next: Next) -> Response {
     } else {
         "errors"
     };
-    let Ok(bytes) = axum::body::to_bytes(body, ANSWER_LIMIT).await else {
-        return ApiError::Internal.into_response();
+    let xml = match axum::body::to_bytes(body, ANSWER_LIMIT).await {
+        Ok(bytes) => to_xml(root, &bytes),
+        Err(_) => None,
     };
-    let Some(xml) = to_xml(root, &bytes) else {
+    let xml = xml.unwrap_or_else(|| {
         tracing::error!("an answer could not be written as XML");
-        return ApiError::Internal.into_response();
-    };
+        parts.status = ApiError::Internal.status();
+        to_xml("errors", &ApiError::Internal.body()).unwrap_or_default()
+    });
     parts
         .headers
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(XML));
@@ -194,8 +196,8 @@ fn element_name(key: &str) -> String {
     name
 }
 
-/// Text with XML's five special characters escaped, and the control
-/// characters XML 1.0 cannot carry dropped.
+/// Text with XML's five special characters escaped, and what XML 1.0
+/// cannot carry dropped: control characters, and U+FFFE and U+FFFF.
 fn escape(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
@@ -205,7 +207,7 @@ fn escape(text: &str, out: &mut String) {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }
     }
@@ -244,6 +246,10 @@ mod tests {
         assert_eq!(
             to_xml("hash", "{\"m\":\"a\\u0000b\\u001bc\\n\"}".as_bytes()).unwrap(),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<hash><m>abc\n</m></hash>\n"
+        );
+        assert_eq!(
+            to_xml("hash", "{\"m\":\"a\\ufffeb\\uffffc\"}".as_bytes()).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<hash><m>abc</m></hash>\n"
         );
     }
 }

@@ -1921,6 +1921,42 @@ async fn a_custom_code_is_sent_and_checked_where_the_service_allows_it() {
     let replay = check(custom.clone(), "+17754615601", "4821".into()).await;
     assert_eq!(replay.status, 404);
 
+    // A custom code asked for while one is pending becomes the live code,
+    // the verification the same; typed with a separator, it is the code.
+    let first = start_with(custom.clone(), "+17754615605", "1111").await;
+    let second = start_with(custom.clone(), "+17754615605", "2222").await;
+    assert_eq!(json(&second)["sid"], json(&first)["sid"]);
+    assert_eq!(s.last_code(), "2222");
+    let old = check(custom.clone(), "+17754615605", "1111".into()).await;
+    assert_eq!(json(&old)["status"], "pending", "the replaced code");
+    let spaced = check(custom.clone(), "+17754615605", "22 22".into()).await;
+    assert_eq!(json(&spaced)["status"], "approved", "{}", spaced.body);
+    // So does one asked for while the server's own code is pending.
+    let s6 = |code: &'static str| start_with(custom.clone(), "+17754615606", code);
+    let plain_start = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{custom}/Verifications"),
+            &[("To", "+17754615606"), ("Channel", "sms")],
+        )
+        .await;
+    let derived = s.last_code();
+    assert_eq!(derived.len(), 6);
+    let chosen = s6("555555").await;
+    assert_eq!(json(&chosen)["sid"], json(&plain_start)["sid"]);
+    assert_eq!(s.last_code(), "555555");
+    if derived != "555555" {
+        let refused = check(custom.clone(), "+17754615606", derived.clone()).await;
+        assert_eq!(
+            json(&refused)["status"],
+            "pending",
+            "the server's code, replaced"
+        );
+    }
+    let ok = check(custom.clone(), "+17754615606", "555555".into()).await;
+    assert_eq!(json(&ok)["status"], "approved");
+
     // Accepted on the Authy surface as well, and once: both read one state.
     start_with(custom.clone(), "+17754615602", "90210").await;
     assert_eq!(s.last_code(), "90210");
