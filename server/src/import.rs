@@ -6,6 +6,7 @@
 //! exports a month). Reports name a user by its id or line number, never by
 //! its phone number, and never repeat the API key.
 
+use std::io::BufRead;
 use std::path::Path;
 use std::time::Duration;
 
@@ -256,6 +257,40 @@ async fn read_bounded(mut response: reqwest::Response) -> Vec<u8> {
     body
 }
 
+/// The longest line `import` reads: an exported user is about 100 bytes,
+/// an id a dozen.
+pub const MAX_LINE: usize = 4 * 1024;
+
+/// The next line of `reader` without its newline; a line longer than
+/// [`MAX_LINE`] is read through and answered as empty bytes past the bound
+/// (refused as not a user), so no line is held whole in memory.
+///
+/// # Errors
+/// The reader's.
+pub fn next_line(reader: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let mut seen = false;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(seen.then_some(line));
+        }
+        seen = true;
+        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buffer[..at], Some(at + 1)),
+            None => (buffer, None),
+        };
+        if line.len() <= MAX_LINE {
+            line.extend_from_slice(&chunk[..chunk.len().min(MAX_LINE + 1 - line.len())]);
+        }
+        let used = done.unwrap_or(buffer.len());
+        reader.consume(used);
+        if done.is_some() {
+            return Ok(Some(line));
+        }
+    }
+}
+
 /// Imports each id of `ids` (one a line; blank lines and `#` comments
 /// skipped) from `source`, at most `per_minute` requests a minute.
 /// `report` hears each refused user's reason and the progress.
@@ -271,29 +306,43 @@ pub async fn from_api(
     now: i64,
     mut report: impl FnMut(&str),
 ) -> Result<Tally, String> {
-    let text = std::fs::read_to_string(ids).map_err(|e| format!("{}: {e}", ids.display()))?;
+    let file = std::fs::File::open(ids).map_err(|e| format!("{}: {e}", ids.display()))?;
+    let mut reader = std::io::BufReader::new(file);
     let http = Source::client()?;
     let pace = Duration::from_secs(60) / source.per_minute.max(1);
     let mut next = tokio::time::Instant::now();
     let mut tally = Tally::default();
-    for (number, line) in text.lines().enumerate() {
+    let mut number = 0usize;
+    // Read a line at a time, each bounded: an ids file of any size is never
+    // held whole.
+    while let Some(line) = next_line(&mut reader).map_err(|e| format!("{}: {e}", ids.display()))? {
+        number += 1;
+        let line = String::from_utf8_lossy(&line);
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let Some(id) = line.parse::<i64>().ok().filter(|&id| id > 0) else {
             tally.refused += 1;
-            report(&format!("line {}: not an authy_id", number + 1));
+            report(&format!("line {number}: not an authy_id"));
             continue;
         };
-        if store
-            .user(app.id, id)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
-            tally.present += 1;
-            continue;
+        // Ids are global: one another application holds here is refused
+        // before its fetch, which would spend one of the user's exports
+        // for nothing.
+        match store.user_by_id(id).await.map_err(|e| e.to_string())? {
+            Some(user) if user.app_id == app.id => {
+                tally.present += 1;
+                continue;
+            }
+            Some(_) => {
+                tally.refused += 1;
+                report(&format!(
+                    "line {number}: authy_id {id} belongs to another application here"
+                ));
+                continue;
+            }
+            None => {}
         }
         tokio::time::sleep_until(next).await;
         next = tokio::time::Instant::now() + pace;

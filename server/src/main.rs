@@ -1,7 +1,6 @@
 //! `passcode-server`: serve the Authy API, check a running server, manage
 //! applications offline.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,7 +11,7 @@ use passcode_server::cli::{
 };
 use passcode_server::config::{Database, ServeArgs, default_listen};
 use passcode_server::crypto;
-use passcode_server::import::{import_one, integer};
+use passcode_server::import::{import_one, integer, next_line};
 use passcode_server::server;
 use passcode_server::store::sqlite::Durability;
 use passcode_server::store::{App, AppPatch, Imported, NewApp, Store};
@@ -467,36 +466,6 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-/// The longest line `import` reads: an exported user is about 100 bytes.
-const MAX_LINE: usize = 4 * 1024;
-
-/// The next line of `reader` without its newline; a line longer than
-/// [`MAX_LINE`] is read through and answered as empty bytes past the bound
-/// (refused as not a user), so no line is held whole in memory.
-fn next_line(reader: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
-    let mut line = Vec::new();
-    let mut seen = false;
-    loop {
-        let buffer = reader.fill_buf()?;
-        if buffer.is_empty() {
-            return Ok(seen.then_some(line));
-        }
-        seen = true;
-        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
-            Some(at) => (&buffer[..at], Some(at + 1)),
-            None => (buffer, None),
-        };
-        if line.len() <= MAX_LINE {
-            line.extend_from_slice(&chunk[..chunk.len().min(MAX_LINE + 1 - line.len())]);
-        }
-        let used = done.unwrap_or(buffer.len());
-        reader.consume(used);
-        if done.is_some() {
-            return Ok(Some(line));
         }
     }
 }

@@ -142,7 +142,8 @@ async fn users_pulled_from_a_running_authy_api_keep_their_ids_and_verify_through
     assert!(again.status.success(), "{stdout}{stderr}");
     assert_eq!(stdout.trim(), "imported 0, already there 3, refused 0");
 
-    // Another application of the new server cannot take the same ids.
+    // Another application of the new server cannot take the same ids, and
+    // is told so before its fetch spends an export.
     let (other_app, _) = create_app(&new_db, "Other", &[]);
     let mut source = Running::start(old, &old.join("master.key"));
     let base = format!("http://{}", source.listen);
@@ -151,7 +152,7 @@ async fn users_pulled_from_a_running_authy_api_keep_their_ids_and_verify_through
     let (stdout, stderr) = text(&taken);
     assert_eq!(taken.status.code(), Some(1), "{stdout}{stderr}");
     assert!(
-        stderr.contains("authy_id 41234567: the id belongs to another user"),
+        stderr.contains("line 1: authy_id 41234567 belongs to another application here"),
         "{stderr}"
     );
     assert!(source.stop().success());
@@ -301,6 +302,31 @@ async fn a_source_that_limits_exports_is_waited_for_or_reported() {
     // second after the request before: at 1, 1.5 and 2 seconds at the
     // earliest (a lower bound, which a slow machine only exceeds).
     assert!(elapsed >= Duration::from_millis(2_000), "{elapsed:?}");
+
+    // Into another application: an id this server already holds for the
+    // first is refused before any fetch (ids are global, and a fetch spends
+    // one of the user's exports); a line of 100,000 digits is read in
+    // bounded pieces and refused.
+    let (other_app, _) = create_app(&db, "Other", &[]);
+    std::fs::write(&ids, format!("4\n{}\n", "9".repeat(100_000))).unwrap();
+    let out = tokio::task::spawn_blocking({
+        let (db, key_file, ids, base) = (db.clone(), key_file.clone(), ids.clone(), base.clone());
+        move || import(&db, other_app, &base, &key_file, &ids, &[])
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        stdout.trim(),
+        "imported 0, already there 0, refused 2",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 1: authy_id 4 belongs to another application here"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 2: not an authy_id"), "{stderr}");
+    assert_eq!(seen.0[4].load(Ordering::SeqCst), 1, "no second fetch of 4");
 
     // A wrong key stops the run at once.
     std::fs::write(&key_file, "wrong").unwrap();
