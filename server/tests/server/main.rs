@@ -6,6 +6,8 @@
 //! - [`binary`]: the real binary, its commands, start-up checks and logs;
 //! - [`conformance`]: one storage suite on SQLite and PostgreSQL;
 //! - [`docs`]: the documentation's shell blocks, run as written;
+//! - [`domain`]: the verbs alone, with a fixed time and a recording sender,
+//!   on both stores;
 //! - [`fleet`]: three nodes on one PostgreSQL;
 //! - [`import`]: users pulled from a running Authy-compatible API;
 //! - [`mail`]: e-mail delivered to an SMTP server on loopback;
@@ -20,6 +22,7 @@ mod api;
 mod binary;
 mod conformance;
 mod docs;
+mod domain;
 mod fleet;
 mod import;
 mod mail;
