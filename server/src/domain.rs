@@ -13,6 +13,8 @@
 //! `services`, `verify` (its verifications) and `destinations` (numbers and
 //! e-mail addresses, and their SIDs), `attempts`, `entities`, `factors`,
 //! `challenges`, `buckets`, `webhooks` and `migrate` (Authy to Verify);
+//! `tenants` (the applications, for the offline commands and any admin
+//! page);
 //! under them `cas` (stored encodings and the compare-and-set loop), `keys`
 //! (state keys) and `error` (why a verb refused).
 
@@ -50,6 +52,7 @@ mod migrate;
 mod services;
 mod stats;
 mod sweep;
+mod tenants;
 mod tokens;
 mod users;
 mod verifications;
@@ -74,6 +77,10 @@ pub use lookup::PhoneInfo;
 pub use migrate::{Migrated, migrate_authy_to_verify};
 pub use services::{ServicePatch, ServiceSettings, VerifyService, verify_service};
 pub use stats::year_month;
+pub use tenants::{
+    NewTenant, change_tenant, create_tenant, delete_tenant, real_users, rotate_api_key, tenant,
+    tenants,
+};
 pub use tokens::{Matched, Sent};
 pub use users::Status;
 pub use verifications::{StartRequest, Started, VerificationState, VerificationStatus};

@@ -6,15 +6,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use passcode_server::cli::{
-    AppArgs, AppCommand, Cli, Command, ImportFrom, KeyCommand, MigrateTo, Switch,
-};
+use passcode_server::cli::{AppArgs, AppCommand, Cli, Command, ImportFrom, KeyCommand, MigrateTo};
 use passcode_server::config::{Database, ServeArgs, default_listen};
-use passcode_server::crypto;
+use passcode_server::domain;
 use passcode_server::import::{import_one, integer, next_line};
 use passcode_server::server;
 use passcode_server::store::sqlite::Durability;
-use passcode_server::store::{App, AppPatch, Imported, NewApp, Store};
+use passcode_server::store::{App, AppPatch, Imported, Store};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -65,10 +63,6 @@ impl<'a> From<&'a App> for AppOut<'a> {
             sandbox: a.sandbox,
         }
     }
-}
-
-fn valid_api_key(key: &str) -> bool {
-    (16..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The store an offline command works on and its application `app_id`.
@@ -122,7 +116,7 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             println!("application {id}: API key {key}");
         }
     };
-    let print_account = |id: i64, account: &passcode_server::domain::AccountToken| {
+    let print_account = |id: i64, account: &domain::AccountToken| {
         if args.json {
             println!(
                 "{}",
@@ -147,55 +141,37 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             token_length,
             sandbox,
         } => {
-            let key = match api_key {
-                Some(key) if valid_api_key(&key) => key,
-                Some(_) => {
-                    return Err(
-                        "--api-key must be 16 to 128 printable characters without spaces".into(),
-                    );
-                }
-                None => crypto::new_api_key(),
-            };
-            let hash = crypto::key_hash(&key);
-            if store
-                .app_by_key_hash(&hash)
-                .await
-                .map_err(|e| e.to_string())?
-                .is_some()
-            {
-                return Err("another application already has this API key".into());
-            }
-            let new = NewApp {
-                name,
-                key_hash: hash,
-                token_length,
-                sandbox,
-            };
-            let app = store
-                .create_app(new, now)
-                .await
-                .map_err(|e| e.to_string())?;
-            let account = passcode_server::domain::rotate_token(store.as_ref(), app.id)
-                .await
-                .map_err(|e| passcode_server::error::ApiError::from(e).message())?;
+            let created =
+                domain::create_tenant(store.as_ref(), name, api_key, token_length, sandbox, now)
+                    .await
+                    .map_err(|e| match e {
+                        domain::Error::Invalid { reason, .. } => format!("--api-key {reason}"),
+                        domain::Error::Conflict(_) => {
+                            "another application already has this API key".into()
+                        }
+                        e => e.to_string(),
+                    })?;
+            let (app, key, account) = (&created.app, &created.api_key, &created.account);
             if args.json {
                 println!(
                     "{}",
                     serde_json::to_string(&CreatedOut {
                         app_id: app.id,
-                        api_key: &key,
+                        api_key: key,
                         account_sid: &account.sid,
                         auth_token: &account.token,
                     })
                     .unwrap_or_default()
                 );
             } else {
-                print_key(app.id, &key);
-                print_account(app.id, &account);
+                print_key(app.id, key);
+                print_account(app.id, account);
             }
         }
         AppCommand::List => {
-            let apps = store.apps().await.map_err(|e| e.to_string())?;
+            let apps = domain::tenants(store.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
             if args.json {
                 let out: Vec<AppOut<'_>> = apps.iter().map(AppOut::from).collect();
                 println!("{}", serde_json::to_string(&out).unwrap_or_default());
@@ -227,14 +203,6 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             sandbox,
             force,
         } => {
-            if sandbox == Some(Switch::On) && !force {
-                let users = server::real_users(store.as_ref(), id).await?;
-                if users > 0 {
-                    return Err(format!(
-                        "application {id} has {users} users: in the sandbox `0000000` verifies every one of them and nothing is delivered; add --force to do it anyway"
-                    ));
-                }
-            }
             let patch = AppPatch {
                 name,
                 token_length,
@@ -245,11 +213,15 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
                 custom_messages_enabled: custom_messages.map(bool::from),
                 sandbox: sandbox.map(bool::from),
             };
-            let app = store
-                .update_app(id, patch)
+            let app = domain::change_tenant(store.as_ref(), id, patch, force)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no application {id}"))?;
+                .map_err(|e| match e {
+                    domain::Error::HasUsers(users) => format!(
+                        "application {id} has {users} users: in the sandbox `0000000` verifies every one of them and nothing is delivered; add --force to do it anyway"
+                    ),
+                    domain::Error::NotFound => format!("no application {id}"),
+                    e => e.to_string(),
+                })?;
             if args.json {
                 println!(
                     "{}",
@@ -260,22 +232,20 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             }
         }
         AppCommand::RotateKey { id } => {
-            let key = crypto::new_api_key();
-            if !store
-                .set_app_key(id, &crypto::key_hash(&key))
+            let key = domain::rotate_api_key(store.as_ref(), id)
                 .await
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no application {id}"));
-            }
+                .map_err(|e| match e {
+                    domain::Error::NotFound => format!("no application {id}"),
+                    e => e.to_string(),
+                })?;
             print_key(id, &key);
         }
         AppCommand::Key { command } => match command {
             KeyCommand::Create { id, name } => {
-                let key = passcode_server::domain::create_api_key(store.as_ref(), id, &name, now)
+                let key = domain::create_api_key(store.as_ref(), id, &name, now)
                     .await
                     .map_err(|e| match e {
-                        passcode_server::domain::Error::NotFound => {
+                        domain::Error::NotFound => {
                             format!("application {id} has no account: run app rotate-token {id}")
                         }
                         e => passcode_server::error::ApiError::from(e).message(),
@@ -320,30 +290,29 @@ async fn app_command(args: AppArgs) -> Result<(), String> {
             }
         },
         AppCommand::RotateToken { id } => {
-            let account = passcode_server::domain::rotate_token(store.as_ref(), id)
+            let account = domain::rotate_token(store.as_ref(), id)
                 .await
                 .map_err(|e| match e {
-                    passcode_server::domain::Error::NotFound => format!("no application {id}"),
+                    domain::Error::NotFound => format!("no application {id}"),
                     e => passcode_server::error::ApiError::from(e).message(),
                 })?;
             print_account(id, &account);
         }
         AppCommand::Delete { id, yes } => {
+            let no_app = |e: domain::Error| match e {
+                domain::Error::NotFound => format!("no application {id}"),
+                e => e.to_string(),
+            };
             if !yes {
-                let app = store
-                    .app(id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("no application {id}"))?;
-                let users = store.user_count(id).await.map_err(|e| e.to_string())?;
+                let (app, users) = domain::tenant(store.as_ref(), id).await.map_err(no_app)?;
                 return Err(format!(
                     "this deletes application {id} ({:?}) with its {users} users and their authenticators, for good: add --yes to do it",
                     app.name
                 ));
             }
-            if !store.delete_app(id).await.map_err(|e| e.to_string())? {
-                return Err(format!("no application {id}"));
-            }
+            domain::delete_tenant(store.as_ref(), id)
+                .await
+                .map_err(no_app)?;
             if args.json {
                 println!("{{\"app_id\":{id},\"deleted\":true}}");
             } else {
@@ -489,10 +458,10 @@ async fn migrate_authy_to_verify(
     service: &str,
 ) -> Result<(), String> {
     let (store, app) = offline_app(database, app_id).await?;
-    let service = passcode_server::domain::verify_service(store.as_ref(), app.id, service)
+    let service = domain::verify_service(store.as_ref(), app.id, service)
         .await
         .map_err(|_| format!("application {app_id} has no Verify service {service}"))?;
-    let done = passcode_server::domain::migrate_authy_to_verify(
+    let done = domain::migrate_authy_to_verify(
         store.as_ref(),
         &app,
         &service,

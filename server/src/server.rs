@@ -103,28 +103,14 @@ pub async fn ensure_default_app(
     Ok(())
 }
 
-/// The users of application `app_id` other than a sandbox's own user
-/// (+1 305-456-2345, `sandbox@example.com`).
-///
-/// # Errors
-/// A store failure.
-pub async fn real_users(store: &dyn Store, app_id: i64) -> Result<i64, String> {
-    let all = store.user_count(app_id).await.map_err(|e| e.to_string())?;
-    let (_, country_code, phone) = crate::store::sqlite::SANDBOX_USER;
-    let seeded = store
-        .user_by_phone(app_id, country_code, phone)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_some_and(|user| user.is_sandbox_seed());
-    Ok(all - i64::from(seeded))
-}
-
 /// Warns, at every start, of each sandbox application with real users:
 /// `0000000` verifies every one of them.
 async fn warn_of_live_sandboxes(store: &dyn Store) -> Result<(), String> {
     for app in store.apps().await.map_err(|e| e.to_string())? {
         if app.sandbox {
-            let users = real_users(store, app.id).await?;
+            let users = crate::domain::real_users(store, app.id)
+                .await
+                .map_err(|e| e.to_string())?;
             if users > 0 {
                 tracing::warn!(
                     app_id = app.id,

@@ -68,6 +68,9 @@ pub enum Error {
     ChallengeExpired,
     /// A Verify challenge answered already.
     ChallengeAnswered,
+    /// The change would put the application's users at risk (the sandbox,
+    /// whose `0000000` verifies every one): it has this many.
+    HasUsers(i64),
     /// The database cannot be reached or is too busy.
     Unavailable,
     /// A fault of the server; the cause is logged, not answered.
@@ -97,6 +100,7 @@ impl std::fmt::Display for Error {
             Self::FactorUnverified => f.write_str("the factor is not verified"),
             Self::ChallengeExpired => f.write_str("the challenge expired"),
             Self::ChallengeAnswered => f.write_str("the challenge was answered already"),
+            Self::HasUsers(users) => write!(f, "the application has {users} users"),
             Self::Unavailable => f.write_str("the database is unavailable"),
             Self::Internal => f.write_str("an internal error (see the log)"),
         }
