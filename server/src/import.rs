@@ -317,6 +317,13 @@ pub async fn from_api(
     // held whole.
     while let Some(line) = next_line(&mut reader).map_err(|e| format!("{}: {e}", ids.display()))? {
         number += 1;
+        // A line past the bound was cut: refused whole, never read as the
+        // id its first bytes may look like.
+        if line.len() > MAX_LINE {
+            tally.refused += 1;
+            report(&format!("line {number}: not an authy_id"));
+            continue;
+        }
         let line = String::from_utf8_lossy(&line);
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -327,6 +334,13 @@ pub async fn from_api(
             report(&format!("line {number}: not an authy_id"));
             continue;
         };
+        // The sandbox's own user's id is never imported: not worth an
+        // export.
+        if id == SANDBOX_USER_ID {
+            tally.refused += 1;
+            report(&format!("line {number}: authy_id {id} is reserved"));
+            continue;
+        }
         // Ids are global: one another application holds here is refused
         // before its fetch, which would spend one of the user's exports
         // for nothing.

@@ -358,6 +358,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if !matches!(cli.command, None | Some(Command::Serve(_))) {
+        server::init_logging_at(passcode_server::config::LogFormat::Text, "warn");
+    }
     let result = runtime.block_on(async move {
         match cli.command {
             None => run_serve(&cli.serve).await,

@@ -130,11 +130,18 @@ async fn warn_of_live_sandboxes(store: &dyn Store) -> Result<(), String> {
 /// phone numbers, sealed seeds and keys. This crate logs no secret at any
 /// level.
 pub fn init_logging(format: LogFormat) {
+    init_logging_at(format, "info");
+}
+
+/// [`init_logging`] at `level` where `RUST_LOG` says nothing: the offline
+/// commands log their warnings and errors (a database's failure, say),
+/// which their own message only names.
+pub fn init_logging_at(format: LogFormat, level: &str) {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let ours = tracing_subscriber::filter::filter_fn(|meta| {
         *meta.level() <= tracing::Level::INFO || meta.target().starts_with("passcode_server")
     });

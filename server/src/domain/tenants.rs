@@ -79,13 +79,14 @@ pub async fn tenants(store: &dyn Store) -> Result<Vec<App>, Error> {
     Ok(store.apps().await?)
 }
 
-/// The application `id` and its users (the sandbox's own user left out).
+/// The application `id` and how many users it has (a sandbox's own user
+/// included: deleting the application deletes it too).
 ///
 /// # Errors
 /// [`Error::NotFound`].
 pub async fn tenant(store: &dyn Store, id: i64) -> Result<(App, i64), Error> {
     let app = store.app(id).await?.ok_or(Error::NotFound)?;
-    Ok((app, real_users(store, id).await?))
+    Ok((app, store.user_count(id).await?))
 }
 
 /// The application's users, less the sandbox's own.

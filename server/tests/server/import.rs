@@ -308,7 +308,11 @@ async fn a_source_that_limits_exports_is_waited_for_or_reported() {
     // one of the user's exports); a line of 100,000 digits is read in
     // bounded pieces and refused.
     let (other_app, _) = create_app(&db, "Other", &[]);
-    std::fs::write(&ids, format!("4\n{}\n", "9".repeat(100_000))).unwrap();
+    std::fs::write(
+        &ids,
+        format!("4\n{}\n3{}x\n51\n", "9".repeat(100_000), " ".repeat(5_000)),
+    )
+    .unwrap();
     let out = tokio::task::spawn_blocking({
         let (db, key_file, ids, base) = (db.clone(), key_file.clone(), ids.clone(), base.clone());
         move || import(&db, other_app, &base, &key_file, &ids, &[])
@@ -318,7 +322,7 @@ async fn a_source_that_limits_exports_is_waited_for_or_reported() {
     let (stdout, stderr) = text(&out);
     assert_eq!(
         stdout.trim(),
-        "imported 0, already there 0, refused 2",
+        "imported 0, already there 0, refused 4",
         "{stderr}"
     );
     assert!(
@@ -326,6 +330,14 @@ async fn a_source_that_limits_exports_is_waited_for_or_reported() {
         "{stderr}"
     );
     assert!(stderr.contains("line 2: not an authy_id"), "{stderr}");
+    // A line cut at the bound is refused whole, not read as the 3 it
+    // starts with; the sandbox's id is refused without a fetch.
+    assert!(stderr.contains("line 3: not an authy_id"), "{stderr}");
+    assert!(
+        stderr.contains("line 4: authy_id 51 is reserved"),
+        "{stderr}"
+    );
+    assert_eq!(seen.0[3].load(Ordering::SeqCst), 1, "no second fetch of 3");
     assert_eq!(seen.0[4].load(Ordering::SeqCst), 1, "no second fetch of 4");
 
     // A wrong key stops the run at once.
