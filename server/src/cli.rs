@@ -5,6 +5,8 @@
 //! the plumbing clap needs (a subcommand's field, a value's variant) has
 //! none rather than one that would print.
 #![allow(missing_docs)]
+// The same reason: a URL in a doc comment is printed by --help as written.
+#![allow(rustdoc::bare_urls)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -174,7 +174,7 @@ impl std::fmt::Debug for Device {
 pub struct Versioned {
     /// The library's encoding of the state.
     pub value: Vec<u8>,
-    /// The version to pass to [`Store::cas`].
+    /// The version to pass to [`StateStore::cas`].
     pub version: i64,
 }
 
