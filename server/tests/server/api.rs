@@ -2,8 +2,8 @@
 //! clock, a recording sender and a fresh SQLite file per test. Golden
 //! bodies are the recorded ones of `AUTHY-API.md`, byte for byte.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +12,7 @@ use passcode_server::api::{self, Clock, Shared};
 use passcode_server::connections::{self, ConnectionLimits};
 use passcode_server::crypto::{MasterKey, key_hash};
 use passcode_server::domain::{Domain, Limits, StartRequest};
-use passcode_server::sender::{Channel, Message, SendError, Sender};
+use passcode_server::sender::Channel;
 use passcode_server::store::sqlite::{Durability, Sqlite};
 use passcode_server::store::{
     self, App, AppPatch, Counter, Device, MonthStats, NewApp, Store, User, Versioned,
@@ -28,16 +28,7 @@ const KEY_A: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 const KEY_B: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 const JSON_TYPE: &str = "application/json;charset=utf-8";
 
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Message>>);
-
-#[async_trait]
-impl Sender for Recorder {
-    async fn send(&self, message: &Message) -> Result<(), SendError> {
-        self.0.lock().unwrap().push(message.clone());
-        Ok(())
-    }
-}
+use super::support::Recorder;
 
 struct Server {
     base: String,

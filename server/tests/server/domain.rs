@@ -3,38 +3,20 @@
 //! the domain's own outcome or `domain::Error`, which each surface then
 //! words its own way.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use passcode_server::crypto::{MasterKey, key_hash};
 use passcode_server::domain::{
     CheckFor, Checked, Domain, Error, Feature, Limit, Limits, ServicePatch, StartRequest,
     VerifyStart, VerifyStatus,
 };
-use passcode_server::sender::{Channel, Message, SendError, Sender};
+use passcode_server::sender::Channel;
 use passcode_server::store::{App, AppPatch, NewApp};
 
-use super::support::stores;
+use super::support::{Recorder, stores};
 
 /// 2023-11-14 22:13:20 UTC.
 const T0: u64 = 1_700_000_000;
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Message>>);
-
-#[async_trait]
-impl Sender for Recorder {
-    async fn send(&self, message: &Message) -> Result<(), SendError> {
-        self.0.lock().unwrap().push(message.clone());
-        Ok(())
-    }
-}
-
-impl Recorder {
-    fn last(&self) -> Message {
-        self.0.lock().unwrap().last().unwrap().clone()
-    }
-}
 
 async fn domain_and_app(
     store: Arc<dyn passcode_server::store::Store>,

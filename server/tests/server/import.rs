@@ -305,12 +305,16 @@ async fn a_source_that_limits_exports_is_waited_for_or_reported() {
 
     // Into another application: an id this server already holds for the
     // first is refused before any fetch (ids are global, and a fetch spends
-    // one of the user's exports); a line of 100,000 digits is read in
+    // one of the user's exports); a line 1,000 times the bound is read in
     // bounded pieces and refused.
     let (other_app, _) = create_app(&db, "Other", &[]);
     std::fs::write(
         &ids,
-        format!("4\n{}\n3{}x\n51\n", "9".repeat(100_000), " ".repeat(5_000)),
+        format!(
+            "4\n{}\n3{}x\n51\n",
+            "9".repeat(1_000 * passcode_server::import::MAX_LINE),
+            " ".repeat(5_000)
+        ),
     )
     .unwrap();
     let out = tokio::task::spawn_blocking({

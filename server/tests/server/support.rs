@@ -1,10 +1,32 @@
 //! What the store and fleet tests share: fresh databases of each kind.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use passcode_server::sender::{Message, SendError, Sender};
 
 use passcode_server::store::Store;
 use passcode_server::store::postgres::Postgres;
 use passcode_server::store::sqlite::{Durability, Sqlite};
+
+/// A sender that keeps every message, for the tests to read codes from.
+#[derive(Default)]
+pub(crate) struct Recorder(pub(crate) Mutex<Vec<Message>>);
+
+#[async_trait]
+impl Sender for Recorder {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        self.0.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}
+
+impl Recorder {
+    /// The last message sent.
+    pub(crate) fn last(&self) -> Message {
+        self.0.lock().unwrap().last().unwrap().clone()
+    }
+}
 
 /// The cluster the PostgreSQL half runs against, from
 /// `PASSCODE_TEST_POSTGRES_URL` (a database the tests may create others
