@@ -38,7 +38,7 @@ use passcode_server::domain::{Domain, Limits, StartRequest};
 use passcode_server::sender::{Channel, Message, SendError, Sender};
 use passcode_server::store::postgres::Postgres;
 use passcode_server::store::sqlite::{Durability, Sqlite};
-use passcode_server::store::{App, NewApp, StateStore, Store};
+use passcode_server::store::{App, AppStore, NewApp, StateKey, StateStore, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
 const KEY: &str = "LoadLoadLoadLoadLoadLoadLoadLoad";
@@ -495,6 +495,8 @@ fn wait_healthy(listen: &str, what: &str) {
 struct Floor {
     key_hash: [u8; 32],
     store: Option<Arc<Sqlite>>,
+    /// The application the floor's rows belong to (a state names one).
+    app_id: i64,
 }
 
 /// The floors the rows are measured against, served by this binary with
@@ -525,6 +527,18 @@ async fn floor_main(args: &[String]) {
         .then(|| Arc::new(Sqlite::open(Path::new(&arg("--database")), durability).unwrap()));
     let mut key_hash = [0u8; 32];
     key_hash.copy_from_slice(&sha2::Sha256::digest(KEY.as_bytes()));
+    let app_id = match &store {
+        Some(store) => {
+            let app = NewApp {
+                name: "floor".into(),
+                key_hash,
+                token_length: 7,
+                sandbox: false,
+            };
+            store.create_app(app, 0).await.unwrap().id
+        }
+        None => 0,
+    };
 
     async fn verify(
         State(floor): State<Floor>,
@@ -539,10 +553,10 @@ async fn floor_main(args: &[String]) {
             return (StatusCode::UNAUTHORIZED, "{\"success\":false}").into_response();
         }
         if let Some(store) = &floor.store {
-            let key = format!("floor:{id}");
+            let key = StateKey::app(floor.app_id, format!("floor:{id}"));
             let written = async {
-                let expected = store.load(&key).await?.map(|v| v.version);
-                store.cas(&key, expected, token.as_bytes()).await
+                let expected = store.load(&key.key).await?.map(|v| v.version);
+                store.cas(&key, expected, token.as_bytes(), None).await
             }
             .await;
             if !matches!(written, Ok(true)) {
@@ -565,7 +579,11 @@ async fn floor_main(args: &[String]) {
             "/health",
             axum::routing::get(|| async { "{\"status\":\"ok\"}" }),
         )
-        .with_state(Floor { key_hash, store });
+        .with_state(Floor {
+            key_hash,
+            store,
+            app_id,
+        });
     let listener = tokio::net::TcpListener::bind(arg("--listen"))
         .await
         .unwrap();

@@ -33,7 +33,7 @@ use crate::messages::{self, Lang};
 use crate::phone::{LineType, Phone};
 use crate::sender::{Channel, Message, Sender};
 use crate::store::sqlite::SANDBOX_USER;
-use crate::store::{App, Counter, Device, MonthStats, Store, User, Versioned};
+use crate::store::{App, Counter, Device, MonthStats, StateKey, Store, User, Versioned};
 
 mod accounts;
 mod attempts;

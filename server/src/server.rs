@@ -236,20 +236,16 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let sweeper = {
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            // A bounded sweep a minute, each going on where the last
-            // stopped: a large table is swept over several minutes, never
-            // in one long burst of writes.
+            // A bounded sweep a minute (Domain::sweep).
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            let mut cursor = String::new();
             loop {
                 tick.tick().await;
                 let now = (shared.clock)();
-                match shared.domain.sweep(&cursor, now).await {
-                    Ok((next, removed)) => {
+                match shared.domain.sweep(now).await {
+                    Ok(removed) => {
                         if removed > 0 {
                             tracing::debug!(removed, "swept expired states");
                         }
-                        cursor = next;
                     }
                     Err(_) => tracing::debug!("the sweep will try again"),
                 }

@@ -7,7 +7,9 @@
 //! with its version and written back by compare-and-set: the write happens
 //! only if the version is still the one read, so two requests (or two
 //! nodes) can never both spend the same code. Nothing authoritative is kept
-//! in process memory.
+//! in process memory. Each state names its owner (an application, and a
+//! user for a user's), whose deletion deletes it by a foreign key, and its
+//! expiry, past which one statement sweeps it.
 
 use async_trait::async_trait;
 
@@ -179,14 +181,14 @@ pub struct Versioned {
 }
 
 /// A user with everything a verification reads: its devices and the
-/// states of its key range, read together (one statement on PostgreSQL).
+/// states it owns, read together (one statement on PostgreSQL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserStates {
     /// The user.
     pub user: User,
     /// Its devices, oldest first.
     pub devices: Vec<Device>,
-    /// Every state whose key is in the user's range, by key.
+    /// Every state the user owns, by key.
     pub states: Vec<(String, Versioned)>,
 }
 
@@ -267,6 +269,9 @@ pub enum StoreError {
     /// The database cannot be reached, is busy past the timeout, or a
     /// write failed to commit: answered 503, nothing half-written.
     Unavailable(String),
+    /// A write that refers to a row that is gone (a state whose owner was
+    /// deleted meanwhile).
+    Conflict,
     /// A fault that is not the caller's: answered 500, cause logged.
     Internal(String),
 }
@@ -275,6 +280,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unavailable(why) => write!(f, "database unavailable: {why}"),
+            Self::Conflict => f.write_str("the row a write refers to is gone"),
             Self::Internal(why) => write!(f, "database error: {why}"),
         }
     }
@@ -369,8 +375,7 @@ pub trait UserStore: Send + Sync {
         phone: &str,
     ) -> Result<Option<User>>;
     /// The user `id` if it belongs to `app_id`, with its devices and every
-    /// state of its key range (`user:{id}:` up to `user:{id};`), read at
-    /// once: what a verification needs before its compare-and-set. A state
+    /// state it owns, read at once: what a verification needs before its compare-and-set. A state
     /// read here is only a first guess; its version decides, as after
     /// [`StateStore::load`].
     async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>>;
@@ -390,24 +395,70 @@ pub trait UserStore: Send + Sync {
     async fn remove_device(&self, user_id: i64, device_id: i64) -> Result<bool>;
 }
 
+/// Whose a state is: deleting the application, or the user, deletes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// The application.
+    pub app_id: i64,
+    /// The user, for a user's states.
+    pub user_id: Option<i64>,
+}
+
+/// Where a state is kept: its key and its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateKey {
+    /// The key it is stored, read and compared under.
+    pub key: String,
+    /// Its owner.
+    pub owner: Owner,
+}
+
+impl StateKey {
+    /// An application's state.
+    #[must_use]
+    pub fn app(app_id: i64, key: String) -> Self {
+        let owner = Owner {
+            app_id,
+            user_id: None,
+        };
+        Self { key, owner }
+    }
+
+    /// A user's state.
+    #[must_use]
+    pub fn user(app_id: i64, user_id: i64, key: String) -> Self {
+        let owner = Owner {
+            app_id,
+            user_id: Some(user_id),
+        };
+        Self { key, owner }
+    }
+}
+
 /// The consumable states every code decision reads and writes by
-/// compare-and-set.
+/// compare-and-set. Each row names its owner, whose deletion deletes it
+/// (a foreign key), and when it stops deciding anything.
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// A consumable state with its version.
     async fn load(&self, key: &str) -> Result<Option<Versioned>>;
     /// Writes `value` if the stored version is still `expected` (`None`:
-    /// only if there is no value yet). False when another writer won.
-    async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> Result<bool>;
+    /// only if there is no value yet), and `expires_at` (Unix seconds;
+    /// `None`: never) with it. False when another writer won.
+    /// [`StoreError::Conflict`] when the owner is gone.
+    async fn cas(
+        &self,
+        key: &StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+    ) -> Result<bool>;
     /// Removes a consumable state, whatever its version.
     async fn remove(&self, key: &str) -> Result<()>;
-    /// Up to `limit` states whose keys sort after `after` (bytewise), in
-    /// key order: the sweeper's pages.
-    async fn scan_states(&self, after: &str, limit: u32) -> Result<Vec<(String, Versioned)>>;
-    /// Removes the state `key` if it still holds `value` at `version`: a
-    /// sweep never removes a state that changed since it was read, nor one
-    /// removed and made again since (which starts again at version 1).
-    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> Result<bool>;
+    /// Removes up to `limit` states whose `expires_at` is at or before
+    /// `now`, in one statement; how many it removed. A state written
+    /// meanwhile with a later expiry stays.
+    async fn sweep(&self, now: i64, limit: u32) -> Result<u64>;
 }
 
 /// Monthly counters.
@@ -426,15 +477,4 @@ pub trait StatsStore: Send + Sync {
     async fn stats(&self, app_id: i64) -> Result<Vec<MonthStats>>;
     /// Users of the application.
     async fn user_count(&self, app_id: i64) -> Result<i64>;
-}
-
-/// The key range of one user's states (`user:{id}:` up to `user:{id};`),
-/// removed with the user.
-pub(crate) fn user_range(id: i64) -> [String; 2] {
-    [format!("user:{id}:"), format!("user:{id};")]
-}
-
-/// The key range of one application's own states.
-pub(crate) fn app_range(id: i64) -> [String; 2] {
-    [format!("app:{id}:"), format!("app:{id};")]
 }

@@ -112,18 +112,13 @@ fn bucket_limit(max: u32, interval: u32) -> Result<RateLimit, Error> {
 }
 
 /// The state key of what bucket `seq` has taken in the window ending at
-/// `window_end` for a value's tag: the sweeper removes it once the window
-/// is over, and the value is in no key.
-fn bucket_key(app_id: i64, seq: i64, window_end: u64, tag: &[u8; 32]) -> String {
-    format!(
+/// `window_end` for a value's tag: the value is in no key.
+fn bucket_key(app_id: i64, seq: i64, window_end: u64, tag: &[u8; 32]) -> StateKey {
+    let key = format!(
         "app:{app_id}:bucket:{seq}:{window_end}:{}",
         hex::encode(&tag[..16])
-    )
-}
-
-/// The end of the window a bucket state's key names, for the sweeper.
-pub(super) fn bucket_key_window_end(key: &str) -> Option<u64> {
-    key.split(':').nth(4)?.parse().ok()
+    );
+    StateKey::app(app_id, key)
 }
 
 impl Domain {
@@ -440,11 +435,13 @@ impl Domain {
                 );
                 let window_end =
                     (now / u64::from(interval.max(1)) + 1) * u64::from(interval.max(1));
-                self.take(
+                // Nothing reads the state after its window.
+                self.take_until(
                     &bucket_key(app.id, bucket.seq, window_end, &tag),
                     bucket_limit(max, interval)?,
                     now,
                     Limit::ServiceRateLimit,
+                    window_end,
                 )
                 .await?;
             }
@@ -460,12 +457,13 @@ mod tests {
     #[test]
     fn a_bucket_key_names_its_window_and_no_value() {
         let key = bucket_key(3, 9, 1_700_000_040, &[7; 32]);
+        // The upgrade to owned states (migration 0005/0006) reads the
+        // window's end of a state written before from its key.
         assert_eq!(
-            key,
+            key.key,
             "app:3:bucket:9:1700000040:07070707070707070707070707070707"
         );
-        assert_eq!(bucket_key_window_end(&key), Some(1_700_000_040));
-        assert!(bucket_key_window_end("app:3:bucket:9:x:00").is_none());
+        assert_eq!(key.owner.app_id, 3);
         assert!(bucket_limit(MAX_MAX + 1, 60).is_err());
         assert!(bucket_limit(0, 60).is_err());
         assert!(bucket_limit(5, 0).is_err());

@@ -26,6 +26,26 @@ pub(super) async fn backoff(round: usize) {
 pub(super) trait Stored: Sized + Clone {
     fn decode(bytes: &[u8]) -> Option<Self>;
     fn encode(&self) -> Vec<u8>;
+    /// When the state stops deciding anything (its absence then decides
+    /// the same): the sweeper removes it from then on. `None`: it lives as
+    /// long as its owner.
+    fn expires_at(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// How long after one of its events `limit`'s state is full again, which
+/// decides the same as no state: at most. The library's limit lets
+/// `burst` events run ahead of time by one spacing each, a spacing being
+/// `period / (quota - burst + 1)` seconds (`rate.rs`), so a state it
+/// accepted an event into is at most `burst` spacings ahead of the event.
+/// The test below holds the library to it.
+pub(super) fn refill_bound(limit: RateLimit) -> u64 {
+    let divisor = u64::from(limit.quota().saturating_sub(limit.burst())).saturating_add(1);
+    limit
+        .period()
+        .saturating_mul(u64::from(limit.burst()))
+        .div_ceil(divisor)
 }
 
 impl Stored for TotpState {
@@ -273,6 +293,9 @@ impl VerifyPart {
 }
 
 impl Stored for Pending {
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.state.expires_at())
+    }
     fn decode(bytes: &[u8]) -> Option<Self> {
         let (&first, rest) = bytes.split_first()?;
         // The digit count's high bit says an address follows the state,
@@ -369,6 +392,9 @@ pub(super) struct QrLink {
 }
 
 impl Stored for QrLink {
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
     fn decode(bytes: &[u8]) -> Option<Self> {
         let bytes: [u8; 24] = bytes.try_into().ok()?;
         let (a, rest) = bytes.split_at(8);
@@ -401,11 +427,11 @@ impl Domain {
     /// compare-and-set, starting over when another writer won.
     pub(super) async fn update<S: Stored, T>(
         &self,
-        key: &str,
+        key: &StateKey,
         init: impl Fn() -> Option<S>,
         step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
     ) -> Result<T, Error> {
-        self.update_from(key, None, init, step).await
+        self.update_with(key, None, init, step, S::expires_at).await
     }
 
     /// [`update`](Self::update), whose first round decides on `read` (the
@@ -415,10 +441,22 @@ impl Domain {
     /// round loads it afresh.
     pub(super) async fn update_from<S: Stored, T>(
         &self,
-        key: &str,
+        key: &StateKey,
+        read: Option<Option<Versioned>>,
+        init: impl Fn() -> Option<S>,
+        step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
+    ) -> Result<T, Error> {
+        self.update_with(key, read, init, step, S::expires_at).await
+    }
+
+    /// The loop of both, writing the expiry `lifetime` gives the state.
+    async fn update_with<S: Stored, T>(
+        &self,
+        key: &StateKey,
         mut read: Option<Option<Versioned>>,
         init: impl Fn() -> Option<S>,
         mut step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
+        lifetime: impl Fn(&S) -> Option<u64>,
     ) -> Result<T, Error> {
         for round in 0..CAS_ROUNDS {
             if round > 0 {
@@ -426,14 +464,14 @@ impl Domain {
             }
             let loaded = match read.take() {
                 Some(read) => read,
-                None => self.store.load(key).await?,
+                None => self.store.load(&key.key).await?,
             };
             let (current, version) = match &loaded {
                 Some(v) => match S::decode(&v.value) {
                     Some(state) => (Some(state), Some(v.version)),
                     None => {
                         tracing::error!(
-                            key = key_kind(key),
+                            key = key_kind(&key.key),
                             "a stored state does not decode; refusing to overwrite it"
                         );
                         return Err(Error::Internal);
@@ -447,24 +485,45 @@ impl Domain {
                 Step::Write(answer) => answer,
             };
             let Some(next) = next else { return Ok(answer) };
-            if self.store.cas(key, version, &next.encode()).await? {
+            let expires_at = lifetime(&next).map(unix);
+            if self
+                .store
+                .cas(key, version, &next.encode(), expires_at)
+                .await?
+            {
                 return Ok(answer);
             }
         }
-        tracing::warn!(key = key_kind(key), "compare-and-set kept losing");
+        tracing::warn!(key = key_kind(&key.key), "compare-and-set kept losing");
         Err(Error::Unavailable)
     }
 
-    /// Takes one unit of `limit` under `key`.
+    /// Takes one unit of `limit` under `key`; the state expires once full
+    /// again.
     pub(super) async fn take(
         &self,
-        key: &str,
+        key: &StateKey,
         limit: RateLimit,
         now: u64,
         why: Limit,
     ) -> Result<(), Error> {
-        self.update(
+        let full = now.saturating_add(refill_bound(limit));
+        self.take_until(key, limit, now, why, full).await
+    }
+
+    /// [`take`](Self::take), the state expiring at `until` (a window's
+    /// end, after which nothing reads it).
+    pub(super) async fn take_until(
+        &self,
+        key: &StateKey,
+        limit: RateLimit,
+        now: u64,
+        why: Limit,
+        until: u64,
+    ) -> Result<(), Error> {
+        self.update_with(
             key,
+            None,
             || Some(RateLimitState::new()),
             |state| {
                 let mut state = state.unwrap_or_default();
@@ -476,14 +535,60 @@ impl Domain {
                     }
                 }
             },
+            |_| Some(until),
         )
         .await
     }
 }
 
+/// A time of the domain (Unix seconds) as the store keeps it.
+pub(super) fn unix(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limits_state_is_full_again_within_its_refill_bound() {
+        // Full: `burst` events at once pass again, which only a state
+        // no further ahead than now allows.
+        let full_at = |state: RateLimitState, limit: RateLimit, t: u64| {
+            let mut probe = state;
+            (0..limit.burst()).all(|_| limit.check(&mut probe, t).is_ok())
+        };
+        for (quota, period, burst) in [
+            (5, 300, 5),
+            (20, 86_400, 10),
+            (600, 60, 100),
+            (3, 30 * 86_400, 3),
+            (1500, 60, 25),
+            (5, 3600, 5),
+            (7, 100, 1),
+            (1, 1, 1),
+        ] {
+            let limit = RateLimit::new(quota, period, burst).unwrap();
+            let bound = refill_bound(limit);
+            let t0 = 1_700_000_000;
+            // The furthest ahead a state gets: every event it allows, at
+            // once, then more as they are allowed, for two periods.
+            let mut state = RateLimitState::new();
+            let mut last = t0;
+            for t in t0..t0 + 2 * period.min(10_000) {
+                while limit.check(&mut state, t).is_ok() {
+                    last = t;
+                }
+            }
+            assert!(
+                full_at(state, limit, last + bound),
+                "{quota}/{period}s burst {burst}: not full {bound} s after the last event"
+            );
+            let mut fresh = RateLimitState::new();
+            assert!(limit.check(&mut fresh, t0).is_ok());
+            assert!(full_at(fresh, limit, t0 + bound));
+        }
+    }
 
     #[test]
     fn stored_wrappers_round_trip_and_refuse_garbage() {

@@ -36,6 +36,7 @@ pub(super) fn generic_config() -> TotpConfig {
 impl Domain {
     pub(super) async fn check_device(
         &self,
+        app_id: i64,
         device: &Device,
         token: &str,
         now: u64,
@@ -50,7 +51,7 @@ impl Domain {
         };
         let totp = Totp::from_key(&seed, generic_config()).map_err(|_| Error::Internal)?;
         self.check_totp(
-            &device_key(device.user_id, device.id),
+            &device_key(app_id, device.user_id, device.id),
             &totp,
             TotpPolicy::new(),
             token,
@@ -68,7 +69,7 @@ impl Domain {
     /// used on one API is used on both).
     pub(super) async fn check_totp(
         &self,
-        key: &str,
+        key: &StateKey,
         totp: &Totp,
         policy: TotpPolicy,
         token: &str,
@@ -119,10 +120,10 @@ impl Domain {
     }
 
     /// Deletes an authenticator and its state.
-    pub(super) async fn remove_device(&self, device: &Device) -> Result<(), Error> {
+    pub(super) async fn remove_device(&self, app_id: i64, device: &Device) -> Result<(), Error> {
         self.store.remove_device(device.user_id, device.id).await?;
         self.store
-            .remove(&device_key(device.user_id, device.id))
+            .remove(&device_key(app_id, device.user_id, device.id).key)
             .await?;
         Ok(())
     }
@@ -153,8 +154,8 @@ impl Domain {
         // (`verify_token`). So a user has at most one of each, and a guess
         // is tried against two seeds, not one per enrolment ever made.
         for device in &found.devices {
-            let key = device_key(device.user_id, device.id);
-            let read = found.state(&key);
+            let key = device_key(app.id, device.user_id, device.id);
+            let read = found.state(&key.key);
             let used = read
                 .as_ref()
                 .and_then(|v| Guarded::decode(&v.value))
@@ -164,10 +165,10 @@ impl Domain {
             if !used
                 && self
                     .store
-                    .cas(&key, read.map(|v| v.version), RETIRED)
+                    .cas(&key, read.map(|v| v.version), RETIRED, None)
                     .await?
             {
-                self.remove_device(device).await?;
+                self.remove_device(app.id, device).await?;
             }
         }
         let label = label
@@ -202,7 +203,12 @@ impl Domain {
         };
         if !self
             .store
-            .cas(&qr_key(&qr_token), None, &link.encode())
+            .cas(
+                &qr_key(app.id, user.id, &qr_token),
+                None,
+                &link.encode(),
+                Some(unix(link.expires_at)),
+            )
             .await?
         {
             return Err(Error::Internal);
@@ -228,13 +234,20 @@ impl Domain {
         if !well_formed {
             return Err(Error::NotFound);
         }
-        let Some(stored) = self.store.load(&qr_key(token)).await? else {
+        let Some(stored) = self.store.load(&qr_text(token)).await? else {
             return Err(Error::NotFound);
         };
         let link = QrLink::decode(&stored.value).ok_or(Error::Internal)?;
         if now >= link.expires_at {
             return Err(Error::NotFound);
         }
+        let user = self
+            .store
+            .user_by_id(link.user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        // Spent, it stays until the link's expiry: a second fetch finds
+        // it spent rather than unknown.
         let spent = QrLink {
             expires_at: 0,
             ..link
@@ -242,7 +255,12 @@ impl Domain {
         if spend
             && !self
                 .store
-                .cas(&qr_key(token), Some(stored.version), &spent.encode())
+                .cas(
+                    &qr_key(user.app_id, user.id, token),
+                    Some(stored.version),
+                    &spent.encode(),
+                    Some(unix(link.expires_at)),
+                )
                 .await?
         {
             return Err(Error::NotFound);
@@ -251,11 +269,6 @@ impl Domain {
         let device = devices
             .iter()
             .find(|d| d.id == link.device_id)
-            .ok_or(Error::NotFound)?;
-        let user = self
-            .store
-            .user_by_id(link.user_id)
-            .await?
             .ok_or(Error::NotFound)?;
         let app = self.store.app(user.app_id).await?.ok_or(Error::NotFound)?;
         let seed = self
@@ -289,7 +302,7 @@ impl Domain {
             return Err(Error::UserNotFound);
         };
         self.take(
-            &format!("user:{}:secret_export", user.id),
+            &StateKey::user(app.id, user.id, format!("user:{}:secret_export", user.id)),
             self.limits.export_user,
             now,
             Limit::SecretExport,

@@ -19,14 +19,14 @@ impl Domain {
     ) -> Result<(), Error> {
         let l = self.limits;
         self.take(
-            &format!("app:{}:dest:{e164}:burst", app.id),
+            &StateKey::app(app.id, format!("app:{}:dest:{e164}:burst", app.id)),
             l.destination_burst,
             now,
             Limit::DestinationBurst,
         )
         .await?;
         self.take(
-            &format!("app:{}:dest:{e164}:day", app.id),
+            &StateKey::app(app.id, format!("app:{}:dest:{e164}:day", app.id)),
             l.destination_daily,
             now,
             Limit::DestinationDaily,
@@ -38,7 +38,7 @@ impl Domain {
     /// passes before its delivery.
     pub(super) async fn take_app_send(&self, app: &App, now: u64) -> Result<(), Error> {
         self.take(
-            &format!("app:{}:sends", app.id),
+            &StateKey::app(app.id, format!("app:{}:sends", app.id)),
             self.limits.app_sends,
             now,
             Limit::ApplicationSends,
@@ -138,7 +138,7 @@ impl Domain {
     /// so a code is only ever sent with its own service's words.
     pub(super) async fn resend_or_start(
         &self,
-        key: &str,
+        key: &StateKey,
         digits: u8,
         validity: u64,
         now: u64,
@@ -162,7 +162,7 @@ impl Domain {
                             && (custom.is_some() || p.offsets.is_none())
                     })
                     .map(|mut p| {
-                        verifier.resend(&mut p.state, key, now).map(|code| {
+                        verifier.resend(&mut p.state, &key.key, now).map(|code| {
                             if let (Some(part), Starter::Verify { channel, .. }) =
                                 (p.verify.as_mut(), starter)
                             {
@@ -183,7 +183,7 @@ impl Domain {
                         return Err(Error::Limited(too_many));
                     }
                     Some(Err(_)) | None => {
-                        let (state, code) = verifier.start(&mut rand::rng(), key, now);
+                        let (state, code) = verifier.start(&mut rand::rng(), &key.key, now);
                         let (verify, address, custom) = match starter {
                             Starter::Authy => (None, None, None),
                             Starter::Verify {

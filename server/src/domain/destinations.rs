@@ -52,7 +52,7 @@ pub(super) enum Target {
 
 impl Target {
     /// The key of the verification's state.
-    pub(super) fn key(&self, app_id: i64) -> String {
+    pub(super) fn key(&self, app_id: i64) -> StateKey {
         match self {
             Self::Number(e164) => verification_key(app_id, e164),
             Self::Mail(tag) => verification_key(app_id, &mail_name(tag)),

@@ -137,9 +137,11 @@ impl Domain {
             let Some(last) = page.last() else { break };
             after = last.seq;
             for factor in &page {
-                self.store.remove(&factor_key(app.id, factor.seq)).await?;
                 self.store
-                    .remove(&factor_verify_key(app.id, factor.seq))
+                    .remove(&factor_key(app.id, factor.seq).key)
+                    .await?;
+                self.store
+                    .remove(&factor_verify_key(app.id, factor.seq).key)
                     .await?;
             }
         }

@@ -126,6 +126,8 @@ impl From<StoreError> for Error {
                 }
                 Self::Unavailable
             }
+            // The state's owner was deleted while the verb ran.
+            StoreError::Conflict => Self::NotFound,
             StoreError::Internal(why) => {
                 tracing::error!(%why, "database error");
                 Self::Internal

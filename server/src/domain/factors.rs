@@ -227,12 +227,12 @@ fn factor_seed_context(sid: &str) -> Vec<u8> {
     context
 }
 
-pub(super) fn factor_key(app_id: i64, seq: i64) -> String {
-    format!("app:{app_id}:factor:{seq}")
+pub(super) fn factor_key(app_id: i64, seq: i64) -> StateKey {
+    StateKey::app(app_id, format!("app:{app_id}:factor:{seq}"))
 }
 
-pub(super) fn factor_verify_key(app_id: i64, seq: i64) -> String {
-    format!("app:{app_id}:factor_verify:{seq}")
+pub(super) fn factor_verify_key(app_id: i64, seq: i64) -> StateKey {
+    StateKey::app(app_id, format!("app:{app_id}:factor_verify:{seq}"))
 }
 
 impl Domain {
@@ -412,9 +412,11 @@ impl Domain {
         if !self.store.delete_factor(app.id, sid).await? {
             return Err(Error::NotFound);
         }
-        self.store.remove(&factor_key(app.id, factor.seq)).await?;
         self.store
-            .remove(&factor_verify_key(app.id, factor.seq))
+            .remove(&factor_key(app.id, factor.seq).key)
+            .await?;
+        self.store
+            .remove(&factor_verify_key(app.id, factor.seq).key)
             .await?;
         self.emit(app, service, "factor.deleted", factor.facts(None))
             .await;
@@ -495,7 +497,7 @@ impl Domain {
                     .key
                     .open(&device.sealed_seed, &seed_context(device))
                     .ok_or(Error::Internal)?;
-                (seed, device_key(user_id, device_id))
+                (seed, device_key(app.id, user_id, device_id))
             }
             _ => {
                 let sealed = factor.row.sealed_seed.as_deref().ok_or(Error::Internal)?;
@@ -536,7 +538,7 @@ impl Domain {
         let limit = factor_verify_limit();
         let spent = self
             .store
-            .load(&limit_key)
+            .load(&limit_key.key)
             .await?
             .and_then(|v| RateLimitState::decode(&v.value))
             .is_some_and(|mut state| limit.check(&mut state, now).is_err());

@@ -1,20 +1,35 @@
-//! The keys states are stored under, and what of them a log line may show.
+//! The keys states are stored under, with their owners, and what of them
+//! a log line may show.
 
-/// The key of a device's TOTP state.
-pub(super) fn device_key(user_id: i64, device_id: i64) -> String {
-    format!("user:{user_id}:device:{device_id}")
+use crate::store::StateKey;
+
+/// A device's TOTP state.
+pub(super) fn device_key(app_id: i64, user_id: i64, device_id: i64) -> StateKey {
+    StateKey::user(
+        app_id,
+        user_id,
+        format!("user:{user_id}:device:{device_id}"),
+    )
 }
 
-pub(super) fn token_key(user_id: i64) -> String {
-    format!("user:{user_id}:token")
+/// A user's SMS or voice token.
+pub(super) fn token_key(app_id: i64, user_id: i64) -> StateKey {
+    StateKey::user(app_id, user_id, format!("user:{user_id}:token"))
 }
 
-pub(super) fn qr_key(token: &str) -> String {
+/// A QR enrolment link of a user's.
+pub(super) fn qr_key(app_id: i64, user_id: i64, token: &str) -> StateKey {
+    StateKey::user(app_id, user_id, format!("qr:{token}"))
+}
+
+/// A QR enrolment link, as its token finds it (to read it).
+pub(super) fn qr_text(token: &str) -> String {
     format!("qr:{token}")
 }
 
-pub(super) fn verification_key(app_id: i64, e164: &str) -> String {
-    format!("app:{app_id}:verification:{e164}")
+/// A phone verification.
+pub(super) fn verification_key(app_id: i64, e164: &str) -> StateKey {
+    StateKey::app(app_id, format!("app:{app_id}:verification:{e164}"))
 }
 
 impl super::Domain {

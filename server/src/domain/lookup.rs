@@ -45,14 +45,14 @@ impl Domain {
         let user = self.user(app, id).await?;
         let l = self.limits;
         self.take(
-            &format!("user:{}:phone_export", user.id),
+            &StateKey::user(app.id, user.id, format!("user:{}:phone_export", user.id)),
             l.export_user,
             now,
             Limit::ExportUser,
         )
         .await?;
         self.take(
-            &format!("app:{}:phone_export", app.id),
+            &StateKey::app(app.id, format!("app:{}:phone_export", app.id)),
             l.export_app,
             now,
             Limit::ExportApplication,

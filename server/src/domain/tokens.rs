@@ -74,7 +74,7 @@ impl Domain {
         let digits = app.token_length;
         let (code, _) = self
             .resend_or_start(
-                &token_key(user.id),
+                &token_key(user.app_id, user.id),
                 digits,
                 TOKEN_VALIDITY,
                 now,
@@ -134,7 +134,7 @@ impl Domain {
         // budget of wrong codes (a six-digit token has the length of a
         // TOTP code). A wrong one, or none pending, goes on to the
         // authenticators; when the lengths differ it spends nothing here.
-        let read = found.state(&token_key(user.id));
+        let read = found.state(&token_key(user.app_id, user.id).key);
         let sms = self.check_token(user, token, now, read).await?;
         let mut outcome = Outcome::Invalid.combine(sms.map(|()| Matched::Sms {
             registered_at: user.created_at,
@@ -143,13 +143,13 @@ impl Domain {
             return self.accepted(app, user, matched, now).await;
         }
         for device in &found.devices {
-            let read = found.state(&device_key(device.user_id, device.id));
-            let result = self.check_device(device, token, now, read).await?;
+            let read = found.state(&device_key(app.id, device.user_id, device.id).key);
+            let result = self.check_device(app.id, device, token, now, read).await?;
             if result == Ok(FirstUse(true)) {
                 // A new authenticator's first code: it replaces the older
                 // ones (not one enrolled since, whose QR code is out).
                 for older in found.devices.iter().filter(|d| d.id < device.id) {
-                    self.remove_device(older).await?;
+                    self.remove_device(app.id, older).await?;
                 }
             }
             outcome = outcome.combine(result.map(|_| Matched::Device {
@@ -192,8 +192,8 @@ impl Domain {
         now: u64,
         read: Option<Versioned>,
     ) -> Result<Result<(), Refusal>, Error> {
-        let subject = token_key(user.id);
-        let tag = self.used_tag(&subject, token);
+        let subject = token_key(user.app_id, user.id);
+        let tag = self.used_tag(&subject.key, token);
         self.update_from(
             &subject,
             Some(read),
@@ -206,7 +206,7 @@ impl Domain {
                     return Ok((None, Step::Keep(Err(Refusal::Invalid))));
                 }
                 let verifier = self.verifier(pending.digits, TOKEN_VALIDITY)?;
-                let result = match verifier.check(&mut pending.state, &subject, token, now) {
+                let result = match verifier.check(&mut pending.state, &subject.key, token, now) {
                     Ok(SmsCheck::Approved) => {
                         pending.used = Some(tag);
                         Ok(())

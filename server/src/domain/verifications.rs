@@ -193,7 +193,7 @@ impl Domain {
                     return Ok((Some(pending), Step::Write(Ok(()))));
                 }
                 let code = pending.checked(code);
-                match verifier.check(&mut pending.state, &key, &code, now) {
+                match verifier.check(&mut pending.state, &key.key, &code, now) {
                     Ok(SmsCheck::Approved) => Ok((Some(pending), Step::Write(Ok(())))),
                     Ok(SmsCheck::Incorrect { .. }) => {
                         Ok((Some(pending), Step::Write(Err(Error::WrongCode))))
@@ -226,7 +226,7 @@ impl Domain {
         let none = || Error::NoPendingVerification(phone.display.clone());
         let stored = self
             .store
-            .load(&verification_key(app.id, &phone.e164))
+            .load(&verification_key(app.id, &phone.e164).key)
             .await?
             .ok_or_else(none)?;
         let pending = Pending::decode(&stored.value).ok_or(Error::Internal)?;

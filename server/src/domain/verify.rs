@@ -329,7 +329,7 @@ impl Domain {
         let target = self.target_of(sid).ok_or(Error::NotFound)?;
         let stored = self
             .store
-            .load(&target.key(app.id))
+            .load(&target.key(app.id).key)
             .await?
             .ok_or(Error::NotFound)?;
         let pending = Pending::decode(&stored.value).ok_or(Error::Internal)?;
@@ -446,7 +446,8 @@ impl Domain {
                     }
                     let verifier = self.verifier(pending.digits, VERIFICATION_VALIDITY)?;
                     let checked = pending.checked(code);
-                    let outcome = match verifier.check(&mut pending.state, &key, &checked, now) {
+                    let outcome = match verifier.check(&mut pending.state, &key.key, &checked, now)
+                    {
                         Ok(outcome) => outcome,
                         // A code of another length cannot be right; it is
                         // answered as wrong without spending a check.

@@ -22,7 +22,7 @@ use tokio_postgres::types::ToSql;
 use super::sqlite::SANDBOX_USER;
 use super::{
     App, AppPatch, Counter, Device, Imported, MonthStats, NewApp, Result, Store, StoreError, User,
-    UserStates, Versioned, app_range, user_range,
+    UserStates, Versioned,
 };
 
 /// The schema, one file a version, applied in order.
@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_verify.sql"),
     include_str!("../../migrations/postgres/0004_factors.sql"),
     include_str!("../../migrations/postgres/0005_rate_limits.sql"),
+    include_str!("../../migrations/postgres/0006_state_owners.sql"),
 ];
 
 mod apps;

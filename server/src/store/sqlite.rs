@@ -19,15 +19,16 @@ use tokio::sync::oneshot;
 
 use super::{
     App, AppPatch, Counter, Device, Imported, MonthStats, NewApp, Result, Store, StoreError, User,
-    UserStates, Versioned, app_range, user_range,
+    UserStates, Versioned,
 };
 
 /// The schema, one file a version, applied in order.
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_verify.sql"),
     include_str!("../../migrations/sqlite/0003_factors.sql"),
     include_str!("../../migrations/sqlite/0004_rate_limits.sql"),
+    include_str!("../../migrations/sqlite/0005_state_owners.sql"),
 ];
 
 mod apps;

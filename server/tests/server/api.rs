@@ -126,6 +126,24 @@ struct Answer {
 }
 
 impl Server {
+    /// Every state as the database file holds it, by key: its key, owner
+    /// (application, user) and expiry.
+    fn states(&self) -> Vec<(String, i64, Option<i64>, Option<i64>)> {
+        let db = rusqlite::Connection::open(self._dir.path().join("t.db")).unwrap();
+        let mut stmt = db
+            .prepare("SELECT key, app_id, user_id, expires_at FROM states ORDER BY key")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// Every state's key.
+    fn state_keys(&self) -> Vec<String> {
+        self.states().into_iter().map(|row| row.0).collect()
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.unwrap();
         Answer {
@@ -973,22 +991,21 @@ impl store::StateStore for SlowCommits {
     async fn load(&self, key: &str) -> store::Result<Option<Versioned>> {
         self.0.load(key).await
     }
-    async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> store::Result<bool> {
+    async fn cas(
+        &self,
+        key: &store::StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+    ) -> store::Result<bool> {
         tokio::time::sleep(Duration::from_millis(3)).await;
-        self.0.cas(key, expected, value).await
+        self.0.cas(key, expected, value, expires_at).await
     }
     async fn remove(&self, key: &str) -> store::Result<()> {
         self.0.remove(key).await
     }
-    async fn scan_states(
-        &self,
-        after: &str,
-        limit: u32,
-    ) -> store::Result<Vec<(String, Versioned)>> {
-        self.0.scan_states(after, limit).await
-    }
-    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> store::Result<bool> {
-        self.0.remove_if(key, version, value).await
+    async fn sweep(&self, now: i64, limit: u32) -> store::Result<u64> {
+        self.0.sweep(now, limit).await
     }
 }
 

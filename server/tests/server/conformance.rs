@@ -5,7 +5,9 @@ use crate::support;
 use std::sync::Arc;
 
 use passcode_server::store::postgres::Postgres;
-use passcode_server::store::{App, AppPatch, Counter, Device, NewApp, Store, User, Versioned};
+use passcode_server::store::{
+    App, AppPatch, Counter, Device, NewApp, StateKey, Store, StoreError, User, Versioned,
+};
 
 fn new_app(name: &str, key: u8, sandbox: bool) -> NewApp {
     NewApp {
@@ -16,26 +18,36 @@ fn new_app(name: &str, key: u8, sandbox: bool) -> NewApp {
     }
 }
 
+/// `key`, owned by the user `u` of `a` or by `a` itself.
+fn owned(a: &App, u: Option<&User>, key: &str) -> StateKey {
+    match u {
+        Some(u) => StateKey::user(a.id, u.id, key.to_owned()),
+        None => StateKey::app(a.id, key.to_owned()),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn compare_and_set_has_one_winner() {
     for (kind, store, _dir) in support::stores().await {
+        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+        let k = owned(&a, None, "k");
         assert!(store.load("k").await.unwrap().is_none(), "{kind}");
         assert!(
-            store.cas("k", None, b"a").await.unwrap(),
+            store.cas(&k, None, b"a", None).await.unwrap(),
             "{kind}: insert when absent"
         );
         assert!(
-            !store.cas("k", None, b"b").await.unwrap(),
+            !store.cas(&k, None, b"b", None).await.unwrap(),
             "{kind}: a second insert loses"
         );
         let v = store.load("k").await.unwrap().unwrap();
         assert_eq!(v.value, b"a");
         assert!(
-            store.cas("k", Some(v.version), b"c").await.unwrap(),
+            store.cas(&k, Some(v.version), b"c", None).await.unwrap(),
             "{kind}"
         );
         assert!(
-            !store.cas("k", Some(v.version), b"d").await.unwrap(),
+            !store.cas(&k, Some(v.version), b"d", None).await.unwrap(),
             "{kind}: a stale version loses"
         );
         assert_eq!(store.load("k").await.unwrap().unwrap().value, b"c");
@@ -45,9 +57,10 @@ async fn compare_and_set_has_one_winner() {
             let claims = (0..100).map(|i| {
                 let store = Arc::clone(&store);
                 let value = format!("{round}-{i}");
+                let k = k.clone();
                 tokio::spawn(async move {
                     store
-                        .cas("k", Some(current.version), value.as_bytes())
+                        .cas(&k, Some(current.version), value.as_bytes(), None)
                         .await
                         .unwrap()
                 })
@@ -215,46 +228,82 @@ async fn two_users_with_devices(store: &Arc<dyn Store>) -> (App, User, User, [De
     (a, u, v, [d1, d2])
 }
 
+/// The sweeper is one statement: it removes states whose expiry is at or
+/// before now, at most `limit` a call, and nothing else (not a state with
+/// no expiry, not one whose expiry a write moved on).
 #[tokio::test]
-async fn states_are_scanned_in_key_order_and_removed_only_unchanged() {
+async fn expired_states_are_swept_and_nothing_else() {
     for (kind, store, _dir) in support::stores().await {
-        // Bytewise order, whatever the database's collation: "app:10"
-        // before "app:1:", as '0' is below ':'.
-        let keys = [
-            "app:10:x",
-            "app:1:dest:+1",
-            "app:1:sends",
-            "qr:ab",
-            "user:2:token",
+        let (a, u, _, _) = two_users_with_devices(&store).await;
+        let now = 1_700_000_000;
+        let states = [
+            ("user:token", Some(&u), Some(now - 1)),
+            ("app:verification", None, Some(now)),
+            ("app:dest", None, Some(now - 100)),
+            ("app:later", None, Some(now + 1)),
+            ("user:device", Some(&u), None),
+            ("app:moved", None, Some(now - 5)),
         ];
-        for key in keys.iter().rev() {
-            assert!(store.cas(key, None, b"v").await.unwrap(), "{kind}");
+        for (key, user, expires_at) in states {
+            let key = owned(&a, user, key);
+            assert!(store.cas(&key, None, b"v", expires_at).await.unwrap());
         }
-        let mut seen = Vec::new();
-        let mut after = String::new();
-        loop {
-            let page = store.scan_states(&after, 2).await.unwrap();
-            let Some((last, _)) = page.last() else { break };
-            after = last.clone();
-            seen.extend(page.into_iter().map(|(k, v)| (k, v.version)));
+        // Written again with a later expiry: it stays.
+        let moved = owned(&a, None, "app:moved");
+        assert!(
+            store
+                .cas(&moved, Some(1), b"w", Some(now + 600))
+                .await
+                .unwrap(),
+            "{kind}"
+        );
+        assert_eq!(store.sweep(now, 2).await.unwrap(), 2, "{kind}: the limit");
+        assert_eq!(store.sweep(now, 2).await.unwrap(), 1, "{kind}");
+        assert_eq!(store.sweep(now, 2).await.unwrap(), 0, "{kind}");
+        for (key, kept) in [
+            ("user:token", false),
+            ("app:verification", false),
+            ("app:dest", false),
+            ("app:later", true),
+            ("user:device", true),
+            ("app:moved", true),
+        ] {
+            assert_eq!(
+                store.load(key).await.unwrap().is_some(),
+                kept,
+                "{kind}: {key}"
+            );
         }
-        let expected: Vec<(String, i64)> = keys.iter().map(|k| ((*k).to_owned(), 1)).collect();
-        assert_eq!(seen, expected, "{kind}");
-        assert!(store.cas("qr:ab", Some(1), b"w").await.unwrap(), "{kind}");
+        assert_eq!(store.sweep(now + 600, 100).await.unwrap(), 2, "{kind}");
+        assert!(store.load("user:device").await.unwrap().is_some(), "{kind}");
+    }
+}
+
+/// A state is written for an owner that exists: once its user or
+/// application is gone, a new state for it is refused with a typed
+/// conflict (a verb answers "not found"), never a fault.
+#[tokio::test]
+async fn a_state_for_a_deleted_owner_is_a_conflict() {
+    for (kind, store, _dir) in support::stores().await {
+        let (a, u, _, _) = two_users_with_devices(&store).await;
+        assert!(store.delete_user(a.id, u.id).await.unwrap());
+        let key = owned(&a, Some(&u), "user:token");
         assert!(
-            !store.remove_if("qr:ab", 1, b"v").await.unwrap(),
-            "{kind}: it changed"
+            matches!(
+                store.cas(&key, None, b"v", None).await,
+                Err(StoreError::Conflict)
+            ),
+            "{kind}: a deleted user"
         );
-        assert!(store.load("qr:ab").await.unwrap().is_some(), "{kind}");
-        assert!(store.remove_if("qr:ab", 2, b"w").await.unwrap(), "{kind}");
-        assert!(store.load("qr:ab").await.unwrap().is_none(), "{kind}");
-        // Removed and made again (version 1 once more): not the state read.
-        assert!(store.cas("qr:ab", None, b"x").await.unwrap(), "{kind}");
+        let gone = StateKey::app(a.id + 1_000, "app:x".to_owned());
         assert!(
-            !store.remove_if("qr:ab", 1, b"v").await.unwrap(),
-            "{kind}: made again"
+            matches!(
+                store.cas(&gone, None, b"v", None).await,
+                Err(StoreError::Conflict)
+            ),
+            "{kind}: no such application"
         );
-        assert!(store.load("qr:ab").await.unwrap().is_some(), "{kind}");
+        assert!(store.load("user:token").await.unwrap().is_none(), "{kind}");
     }
 }
 
@@ -334,11 +383,11 @@ async fn deleting_a_user_takes_its_devices_and_states_and_nothing_else() {
         assert_eq!(listed[1].sealed_seed, vec![2; 40]);
         assert_eq!(listed[1].uid, [2; 16]);
         for key in [
-            format!("user:{}:token", u.id),
-            format!("user:{}:token", v.id),
-            format!("app:{}:x", a.id),
+            owned(&a, Some(&u), &format!("user:{}:token", u.id)),
+            owned(&a, Some(&v), &format!("user:{}:token", v.id)),
+            owned(&a, None, &format!("app:{}:x", a.id)),
         ] {
-            assert!(store.cas(&key, None, b"s").await.unwrap());
+            assert!(store.cas(&key, None, b"s", None).await.unwrap());
         }
         assert!(
             !store.delete_user(999, u.id).await.unwrap(),
@@ -428,8 +477,9 @@ async fn meta_is_set_once_and_counters_add_up() {
 }
 
 /// Reads a user with its devices and states, and deletes it: only the
-/// states of its own key range (`user:{id}:`) are read and removed, never a
-/// neighbour's (`user:{id}0:`, `user:{id};`) nor the application's.
+/// states it owns are read and removed, never those of the keys that
+/// sorted next to its own (`user:{id}0:`, `user:{id};`) when states were
+/// found by key range, nor the application's.
 async fn user_ranges_are_exact(kind: &str, store: &Arc<dyn Store>) {
     let (a, u, v, [d1, d2]) = two_users_with_devices(store).await;
     let mine = [
@@ -445,13 +495,40 @@ async fn user_ranges_are_exact(kind: &str, store: &Arc<dyn Store>) {
         format!("user:{}:token", v.id),
         format!("app:{}:sends", a.id),
     ];
-    for key in mine.iter().chain(&others) {
-        assert!(store.cas(key, None, key.as_bytes()).await.unwrap());
+    for key in &mine {
+        let key = owned(&a, Some(&u), key);
+        assert!(
+            store
+                .cas(&key, None, key.key.as_bytes(), None)
+                .await
+                .unwrap()
+        );
     }
+    for key in &others[..5] {
+        let key = owned(&a, Some(&v), key);
+        assert!(
+            store
+                .cas(&key, None, key.key.as_bytes(), None)
+                .await
+                .unwrap()
+        );
+    }
+    let key = owned(&a, None, &others[5]);
+    assert!(
+        store
+            .cas(&key, None, key.key.as_bytes(), None)
+            .await
+            .unwrap()
+    );
     let first = store.load(&mine[0]).await.unwrap().unwrap();
     assert!(
         store
-            .cas(&mine[0], Some(first.version), b"again")
+            .cas(
+                &owned(&a, Some(&u), &mine[0]),
+                Some(first.version),
+                b"again",
+                None
+            )
             .await
             .unwrap()
     );
@@ -481,8 +558,12 @@ async fn user_ranges_are_exact(kind: &str, store: &Arc<dyn Store>) {
             .iter()
             .map(|(k, _)| k.as_str())
             .collect::<Vec<_>>(),
-        vec![others[4].as_str()],
-        "{kind}"
+        {
+            let mut theirs: Vec<&str> = others[..5].iter().map(String::as_str).collect();
+            theirs.sort_unstable();
+            theirs
+        },
+        "{kind}: the neighbour's states, by key"
     );
     assert_eq!(store.user_with_states(a.id + 1, u.id).await.unwrap(), None);
     assert_eq!(

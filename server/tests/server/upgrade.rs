@@ -16,7 +16,7 @@ use passcode_server::domain::{Domain, Limits, Matched};
 use passcode_server::sender::LogSender;
 use passcode_server::store::postgres::{MIGRATIONS, Postgres};
 use passcode_server::store::sqlite::{Durability, Sqlite};
-use passcode_server::store::{StateStore, Store, UserStore, Versioned};
+use passcode_server::store::{StateKey, StateStore, Store, UserStore, Versioned};
 
 const KEY: &str = "UpgradeKeyUpgradeKey0123456789ab";
 const SEED: &str = "VZMRVJ435BFVHDNGCVPZ44XTWW3OB4GF";
@@ -130,7 +130,8 @@ async fn a_postgres_database_at_schema_1_is_migrated_and_keeps_its_states() {
             }
         )]
     );
-    assert!(store.cas("user:1000:token", Some(4), &[5]).await.unwrap());
+    let token = StateKey::user(1, 1000, "user:1000:token".to_owned());
+    assert!(store.cas(&token, Some(4), &[5], None).await.unwrap());
     assert!(store.delete_user(1, 1000).await.unwrap());
     assert_eq!(store.load("user:1000:token").await.unwrap(), None);
     assert_eq!(
@@ -143,4 +144,205 @@ async fn a_postgres_database_at_schema_1_is_migrated_and_keeps_its_states() {
         .unwrap()
         .get(0);
     assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
+}
+
+/// A database of the schema before states named their owners (SQLite 4,
+/// PostgreSQL 5): applications 1 and 2, users 1000 (of 1), 1001 and
+/// 300000 (of 2), and a state of every kind that schema kept, some of
+/// owners long gone. `blob` writes a byte string as the engine's literal.
+fn states_before_owners(blob: fn(&[u8]) -> String) -> String {
+    let mut qr_link = 300_000i64.to_be_bytes().to_vec();
+    qr_link.extend_from_slice(&[0; 16]);
+    let mut lost_link = 77i64.to_be_bytes().to_vec();
+    lost_link.extend_from_slice(&[0; 16]);
+    let states = [
+        ("user:1000:device:3", b"d".to_vec()),
+        ("user:1000:token", b"t".to_vec()),
+        ("user:999:token", b"no such user".to_vec()),
+        ("user:1001:secret_export", b"e".to_vec()),
+        ("qr:abc", qr_link),
+        ("qr:gone", lost_link),
+        ("app:1:verification:+15555550100", b"v".to_vec()),
+        ("app:2:dest:+15555550100:day", b"n".to_vec()),
+        ("app:2:bucket:7:1765000000:abcd", b"b".to_vec()),
+        ("app:10:sends", b"no such application".to_vec()),
+        ("app:1:factor:9", b"f".to_vec()),
+        ("unknown", b"w".to_vec()),
+    ]
+    .iter()
+    .map(|(key, value)| format!("('{key}', {}, 3)", blob(value)))
+    .collect::<Vec<_>>()
+    .join(", ");
+    format!(
+        "INSERT INTO apps (id, name, key_hash, token_length, created_at) \
+             VALUES (1, 'A', {}, 7, 0), (2, 'B', {}, 7, 0);
+         INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
+             VALUES (1000, 1, 1, '7754615609', 'x@y.com', 0), \
+                    (1001, 2, 1, '7754615609', 'x@y.com', 0), \
+                    (300000, 2, 1, '7754615610', 'x@y.com', 0);
+         INSERT INTO states (key, value, version) VALUES {states};",
+        blob(&[1]),
+        blob(&[2]),
+    )
+}
+
+/// What the migration made of [`states_before_owners`]: each state with
+/// its owner (application, user) and expiry, by key. `upgraded_at` is
+/// when the migration ran, to the second or later; a day from it bounds
+/// the codes, links and a number's limits.
+fn assert_owned(rows: &[(String, i64, Option<i64>, Option<i64>)], upgraded_at: (i64, i64)) {
+    let day = |row: &(String, i64, Option<i64>, Option<i64>)| {
+        let expires = row.3.unwrap_or_default();
+        assert!(
+            (upgraded_at.0 + 86_400..=upgraded_at.1 + 86_400).contains(&expires),
+            "{row:?}"
+        );
+        (row.0.clone(), row.1, row.2, None)
+    };
+    let seen: Vec<(String, i64, Option<i64>, Option<i64>)> = rows
+        .iter()
+        .map(|row| match row.0.as_str() {
+            "user:1000:token"
+            | "qr:abc"
+            | "app:1:verification:+15555550100"
+            | "app:2:dest:+15555550100:day" => day(row),
+            _ => row.clone(),
+        })
+        .collect();
+    let owned = |key: &str, app: i64, user: Option<i64>, expires: Option<i64>| {
+        (key.to_owned(), app, user, expires)
+    };
+    assert_eq!(
+        seen,
+        vec![
+            owned("app:1:factor:9", 1, None, None),
+            owned("app:1:verification:+15555550100", 1, None, None),
+            owned(
+                "app:2:bucket:7:1765000000:abcd",
+                2,
+                None,
+                Some(1_765_000_000)
+            ),
+            owned("app:2:dest:+15555550100:day", 2, None, None),
+            owned("qr:abc", 2, Some(300_000), None),
+            owned("user:1000:device:3", 1, Some(1000), None),
+            owned("user:1000:token", 1, Some(1000), None),
+            owned("user:1001:secret_export", 2, Some(1001), None),
+        ]
+    );
+}
+
+fn unix_now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    i64::try_from(since.unwrap().as_secs()).unwrap()
+}
+
+/// Deleting a user, then an application, takes their states with them:
+/// the migrated rows' owners hold.
+async fn owners_take_their_states(store: &dyn Store) {
+    assert!(store.delete_user(1, 1000).await.unwrap());
+    assert_eq!(store.load("user:1000:device:3").await.unwrap(), None);
+    assert_eq!(store.load("user:1000:token").await.unwrap(), None);
+    assert!(store.load("app:1:factor:9").await.unwrap().is_some());
+    assert!(store.delete_app(2).await.unwrap());
+    for key in [
+        "qr:abc",
+        "user:1001:secret_export",
+        "app:2:dest:+15555550100:day",
+    ] {
+        assert_eq!(store.load(key).await.unwrap(), None, "{key}");
+    }
+    assert!(
+        store
+            .load("app:1:verification:+15555550100")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn sqlite_states_get_their_owners_and_expiries_from_their_keys() {
+    use passcode_server::store::sqlite::MIGRATIONS as SQLITE;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("schema4.db");
+    let old = rusqlite::Connection::open(&path).unwrap();
+    old.execute_batch(
+        "PRAGMA foreign_keys = ON; CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    )
+    .unwrap();
+    for (version, sql) in (1..).zip(&SQLITE[..4]) {
+        old.execute_batch(sql).unwrap();
+        old.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [version],
+        )
+        .unwrap();
+    }
+    let blob = |bytes: &[u8]| format!("X'{}'", hex::encode(bytes));
+    old.execute_batch(&states_before_owners(blob)).unwrap();
+    drop(old);
+    let before = unix_now();
+    let store = Sqlite::open(&path, Durability::Full).unwrap();
+    let after = unix_now();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let rows: Vec<(String, i64, Option<i64>, Option<i64>)> = db
+        .prepare("SELECT key, app_id, user_id, expires_at FROM states ORDER BY key")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_owned(&rows, (before, after));
+    let value = store.load("user:1000:token").await.unwrap().unwrap();
+    assert_eq!((value.value, value.version), (b"t".to_vec(), 3));
+    owners_take_their_states(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_states_get_their_owners_and_expiries_from_their_keys() {
+    let Some(base) = support::postgres_url() else {
+        return;
+    };
+    let url = support::fresh_postgres(&base).await;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        .await
+        .unwrap();
+    for (version, sql) in (1..).zip(&MIGRATIONS[..5]) {
+        client.batch_execute(sql).await.unwrap();
+        client
+            .execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&version],
+            )
+            .await
+            .unwrap();
+    }
+    let blob = |bytes: &[u8]| format!("'\\x{}'::bytea", hex::encode(bytes));
+    client
+        .batch_execute(&states_before_owners(blob))
+        .await
+        .unwrap();
+    let before = unix_now();
+    let store = Postgres::connect(&url, 2).await.unwrap();
+    let after = unix_now();
+    let rows: Vec<(String, i64, Option<i64>, Option<i64>)> = client
+        .query(
+            "SELECT key, app_id, user_id, expires_at FROM states ORDER BY key",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_owned(&rows, (before, after));
+    let value = store.load("user:1000:token").await.unwrap().unwrap();
+    assert_eq!((value.value, value.version), (b"t".to_vec(), 3));
+    owners_take_their_states(&store).await;
 }

@@ -122,37 +122,8 @@ impl AppStore for Postgres {
     }
 
     async fn delete_app(&self, id: i64) -> Result<bool> {
-        bounded(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await.map_err(pg)?;
-            let users = tx
-                .query("SELECT id FROM users WHERE app_id = $1", &[&id])
-                .await
-                .map_err(pg)?;
-            for user in users {
-                let [low, high] = user_range(user.get(0));
-                tx.execute(
-                    "DELETE FROM states WHERE key >= $1 AND key < $2",
-                    &[&low, &high],
-                )
-                .await
-                .map_err(pg)?;
-            }
-            let [low, high] = app_range(id);
-            tx.execute(
-                "DELETE FROM states WHERE key >= $1 AND key < $2",
-                &[&low, &high],
-            )
-            .await
-            .map_err(pg)?;
-            let deleted = tx
-                .execute("DELETE FROM apps WHERE id = $1", &[&id])
-                .await
-                .map_err(pg)?
-                == 1;
-            tx.commit().await.map_err(pg)?;
-            Ok(deleted)
-        })
-        .await
+        // Its users, their devices and states, and its own states go with
+        // it (foreign keys).
+        Ok(self.exec("DELETE FROM apps WHERE id = $1", &[&id]).await? == 1)
     }
 }

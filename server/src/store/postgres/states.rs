@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use crate::store::StateStore;
+use crate::store::{StateKey, StateStore};
 
 #[async_trait]
 impl StateStore for Postgres {
@@ -18,19 +18,48 @@ impl StateStore for Postgres {
             }))
     }
 
-    async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> Result<bool> {
+    async fn cas(
+        &self,
+        key: &StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+    ) -> Result<bool> {
         let changed = match expected {
             None => {
-                self.exec(
-                    "INSERT INTO states (key, value, version) VALUES ($1, $2, 1) ON CONFLICT (key) DO NOTHING",
-                    &[&key, &value],
-                )
+                bounded(async {
+                    let client = self.client().await?;
+                    let statement = client
+                        .prepare_cached(
+                            "INSERT INTO states (key, app_id, user_id, expires_at, value, version) \
+                             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (key) DO NOTHING",
+                        )
+                        .await
+                        .map_err(pg)?;
+                    let params: [&(dyn ToSql + Sync); 5] = [
+                        &key.key,
+                        &key.owner.app_id,
+                        &key.owner.user_id,
+                        &expires_at,
+                        &value,
+                    ];
+                    client.execute(&statement, &params).await.map_err(|e| {
+                        // The owner was deleted since it was read.
+                        if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+                        {
+                            StoreError::Conflict
+                        } else {
+                            pg(e)
+                        }
+                    })
+                })
                 .await?
             }
             Some(version) => {
                 self.exec(
-                    "UPDATE states SET value = $2, version = version + 1 WHERE key = $1 AND version = $3",
-                    &[&key, &value, &version],
+                    "UPDATE states SET value = $2, expires_at = $3, version = version + 1 \
+                     WHERE key = $1 AND version = $4",
+                    &[&key.key, &value, &expires_at, &version],
                 )
                 .await?
             }
@@ -44,34 +73,15 @@ impl StateStore for Postgres {
             .map(drop)
     }
 
-    async fn scan_states(&self, after: &str, limit: u32) -> Result<Vec<(String, Versioned)>> {
-        // Keys collate as C (migration 0002): this order is the bytes'.
-        let rows = self
-            .rows(
-                "SELECT key, value, version FROM states WHERE key > $1 ORDER BY key LIMIT $2",
-                &[&after, &i64::from(limit)],
-            )
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                (
-                    r.get(0),
-                    Versioned {
-                        value: r.get(1),
-                        version: r.get(2),
-                    },
-                )
-            })
-            .collect())
-    }
-
-    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> Result<bool> {
+    async fn sweep(&self, now: i64, limit: u32) -> Result<u64> {
+        // The outer condition is checked again on a row that changed while
+        // the statement waited for it: a state written meanwhile with a
+        // later expiry stays.
         self.exec(
-            "DELETE FROM states WHERE key = $1 AND version = $2 AND value = $3",
-            &[&key, &version, &value],
+            "DELETE FROM states WHERE key IN \
+             (SELECT key FROM states WHERE expires_at <= $1 LIMIT $2) AND expires_at <= $1",
+            &[&now, &i64::from(limit)],
         )
         .await
-        .map(|n| n == 1)
     }
 }

@@ -128,9 +128,7 @@ impl UserStore for Postgres {
 
     async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>> {
         // One statement, so one round trip: the user, its devices as
-        // arrays, and the states of its key range as arrays (NULL where
-        // there are none).
-        let [low, high] = user_range(id);
+        // arrays, and its states as arrays (NULL where there are none).
         let Some(r) = self
             .row(
                 "SELECT u.id, u.app_id, u.country_code, u.phone, u.email, u.created_at, u.registered, \
@@ -141,9 +139,9 @@ impl UserStore for Postgres {
                    FROM devices WHERE user_id = u.id) d(ids, uids, seeds, created) \
                  CROSS JOIN LATERAL (SELECT array_agg(key ORDER BY key), array_agg(value ORDER BY key), \
                    array_agg(version ORDER BY key) \
-                   FROM states WHERE key >= $3 AND key < $4) s(keys, vals, versions) \
+                   FROM states WHERE user_id = u.id) s(keys, vals, versions) \
                  WHERE u.id = $1 AND u.app_id = $2",
-                &[&id, &app_id, &low, &high],
+                &[&id, &app_id],
             )
             .await?
         else {
@@ -200,30 +198,14 @@ impl UserStore for Postgres {
     }
 
     async fn delete_user(&self, app_id: i64, id: i64) -> Result<bool> {
-        bounded(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await.map_err(pg)?;
-            let deleted = tx
-                .execute(
-                    "DELETE FROM users WHERE id = $1 AND app_id = $2",
-                    &[&id, &app_id],
-                )
-                .await
-                .map_err(pg)?
-                == 1;
-            if deleted {
-                let [low, high] = user_range(id);
-                tx.execute(
-                    "DELETE FROM states WHERE key >= $1 AND key < $2",
-                    &[&low, &high],
-                )
-                .await
-                .map_err(pg)?;
-            }
-            tx.commit().await.map_err(pg)?;
-            Ok(deleted)
-        })
-        .await
+        // Its devices and states go with it (foreign keys).
+        Ok(self
+            .exec(
+                "DELETE FROM users WHERE id = $1 AND app_id = $2",
+                &[&id, &app_id],
+            )
+            .await?
+            == 1)
     }
 
     async fn add_device(&self, device: Device) -> Result<Device> {

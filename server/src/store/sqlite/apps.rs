@@ -109,26 +109,9 @@ impl AppStore for Sqlite {
     }
 
     async fn delete_app(&self, id: i64) -> Result<bool> {
+        // Its users, their devices and states, and its own states go with
+        // it (foreign keys).
         self.write(move |c| {
-            let users: Vec<i64> = {
-                let mut stmt = c
-                    .prepare_cached("SELECT id FROM users WHERE app_id = ?1")
-                    .map_err(classify)?;
-                let rows = stmt.query_map([id], |r| r.get(0)).map_err(classify)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(classify)?
-            };
-            for user in users {
-                c.run(
-                    "DELETE FROM states WHERE key >= ?1 AND key < ?2",
-                    user_range(user),
-                )
-                .map_err(classify)?;
-            }
-            c.run(
-                "DELETE FROM states WHERE key >= ?1 AND key < ?2",
-                app_range(id),
-            )
-            .map_err(classify)?;
             c.run("DELETE FROM apps WHERE id = ?1", [id])
                 .map(|n| n == 1)
                 .map_err(classify)

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use crate::store::StateStore;
+use crate::store::{StateKey, StateStore};
 
 #[async_trait]
 impl StateStore for Sqlite {
@@ -27,20 +27,43 @@ impl StateStore for Sqlite {
         .await
     }
 
-    async fn cas(&self, key: &str, expected: Option<i64>, value: &[u8]) -> Result<bool> {
-        let (key, value) = (key.to_owned(), value.to_vec());
+    async fn cas(
+        &self,
+        key: &StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+    ) -> Result<bool> {
+        let (key, value) = (key.clone(), value.to_vec());
         self.write(move |c| {
             let changed = match expected {
                 None => c.run(
-                    "INSERT INTO states (key, value, version) VALUES (?1, ?2, 1) ON CONFLICT (key) DO NOTHING",
-                    params![key, value],
+                    "INSERT INTO states (key, app_id, user_id, expires_at, value, version) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (key) DO NOTHING",
+                    params![
+                        key.key,
+                        key.owner.app_id,
+                        key.owner.user_id,
+                        expires_at,
+                        value
+                    ],
                 ),
                 Some(version) => c.run(
-                    "UPDATE states SET value = ?2, version = version + 1 WHERE key = ?1 AND version = ?3",
-                    params![key, value, version],
+                    "UPDATE states SET value = ?2, expires_at = ?3, version = version + 1 \
+                     WHERE key = ?1 AND version = ?4",
+                    params![key.key, value, expires_at, version],
                 ),
             };
-            changed.map(|n| n == 1).map_err(classify)
+            match changed {
+                Ok(n) => Ok(n == 1),
+                // The owner was deleted since it was read.
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+                {
+                    Err(StoreError::Conflict)
+                }
+                Err(e) => Err(classify(e)),
+            }
         })
         .await
     }
@@ -55,30 +78,14 @@ impl StateStore for Sqlite {
         .await
     }
 
-    async fn scan_states(&self, after: &str, limit: u32) -> Result<Vec<(String, Versioned)>> {
-        let after = after.to_owned();
-        self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT key, value, version FROM states WHERE key > ?1 ORDER BY key LIMIT ?2",
-                )
-                .map_err(classify)?;
-            let rows = stmt
-                .query_map(params![after, limit], state_row)
-                .map_err(classify)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
-        })
-        .await
-    }
-
-    async fn remove_if(&self, key: &str, version: i64, value: &[u8]) -> Result<bool> {
-        let (key, value) = (key.to_owned(), value.to_vec());
+    async fn sweep(&self, now: i64, limit: u32) -> Result<u64> {
         self.write(move |c| {
-            c.execute(
-                "DELETE FROM states WHERE key = ?1 AND version = ?2 AND value = ?3",
-                params![key, version, value],
+            c.run(
+                "DELETE FROM states WHERE rowid IN \
+                 (SELECT rowid FROM states WHERE expires_at <= ?1 LIMIT ?2)",
+                params![now, limit],
             )
-            .map(|n| n == 1)
+            .map(|n| n as u64)
             .map_err(classify)
         })
         .await

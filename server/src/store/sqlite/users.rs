@@ -133,14 +133,13 @@ impl UserStore for Sqlite {
                 return Ok(None);
             };
             let devices = devices_of(c, id)?;
-            let [low, high] = user_range(id);
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT key, value, version FROM states WHERE key >= ?1 AND key < ?2 ORDER BY key",
+                    "SELECT key, value, version FROM states WHERE user_id = ?1 ORDER BY key",
                 )
                 .map_err(classify)?;
             let states = stmt
-                .query_map([low, high], state_row)
+                .query_map([id], state_row)
                 .map_err(classify)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(classify)?;
@@ -187,13 +186,7 @@ impl UserStore for Sqlite {
                 )
                 .map_err(classify)?
                 == 1;
-            if deleted {
-                c.run(
-                    "DELETE FROM states WHERE key >= ?1 AND key < ?2",
-                    user_range(id),
-                )
-                .map_err(classify)?;
-            }
+            // Its devices and states go with it (foreign keys).
             Ok(deleted)
         })
         .await

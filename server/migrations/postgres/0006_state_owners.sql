@@ -1,0 +1,68 @@
+-- passcode-server schema, version 6 (PostgreSQL).
+-- A state names its owner: the application, and the user for a user's
+-- states. Deleting either deletes its states through a foreign key, and no
+-- state is found by a range of keys (which needed migration 0002's byte
+-- order). `expires_at` (Unix seconds) is when a state stops deciding
+-- anything, its absence deciding the same from then on, so the sweeper is
+-- one statement; NULL: it lives as long as its owner.
+ALTER TABLE states RENAME TO states_v5;
+
+CREATE TABLE states (
+    key        TEXT COLLATE "C" PRIMARY KEY,
+    app_id     BIGINT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    user_id    BIGINT REFERENCES users(id) ON DELETE CASCADE,
+    expires_at BIGINT,
+    value      BYTEA  NOT NULL,
+    version    BIGINT NOT NULL
+);
+CREATE INDEX states_app ON states (app_id);
+CREATE INDEX states_user ON states (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX states_expiry ON states (expires_at) WHERE expires_at IS NOT NULL;
+
+-- The owner, from the key: 'user:ID:...' and 'app:ID:...' name it; a QR
+-- enrolment link ('qr:TOKEN') holds its user's id in its value's first
+-- eight bytes, big-endian.
+-- The lifetime, from the kind: an SMS token ('user:ID:token'), a phone
+-- verification ('app:ID:verification:...') and a QR link last 600 seconds
+-- and a number's send limits ('app:ID:dest:...') a day with the default
+-- limits, so a day from the upgrade bounds them all; a Verify rate-limit
+-- bucket's window ends where its key says ('app:ID:bucket:SEQ:END:TAG').
+-- Devices, factors and the export and send limits stay until their owner
+-- goes (they get a lifetime at their next write).
+-- A state whose owner is gone decided nothing any more: it is dropped.
+WITH named AS (
+    SELECT key, value, version,
+           CASE
+               WHEN key LIKE 'user:%' THEN 'user'
+               WHEN key LIKE 'app:%' THEN 'app'
+               WHEN key LIKE 'qr:%' THEN 'qr'
+           END AS owner,
+           split_part(key, ':', 2) AS id_text,
+           split_part(key, ':', 3) AS kind
+    FROM states_v5
+), dated AS (
+    SELECT key, value, version, owner,
+           CASE
+               WHEN owner = 'qr' AND length(value) >= 8
+                   THEN ('x' || encode(substring(value FROM 1 FOR 8), 'hex'))::bit(64)::bigint
+               WHEN owner IN ('user', 'app') AND id_text ~ '^[0-9]{1,18}$' THEN id_text::bigint
+           END AS id,
+           CASE
+               WHEN owner = 'qr' OR (owner = 'user' AND kind = 'token')
+                   OR (owner = 'app' AND kind IN ('verification', 'dest'))
+                   THEN floor(extract(epoch FROM now()))::bigint + 86400
+               WHEN owner = 'app' AND kind = 'bucket' AND split_part(key, ':', 5) ~ '^[0-9]{1,18}$'
+                   THEN split_part(key, ':', 5)::bigint
+           END AS expires_at
+    FROM named
+)
+INSERT INTO states (key, app_id, user_id, expires_at, value, version)
+SELECT d.key, u.app_id, u.id, d.expires_at, d.value, d.version
+FROM dated d JOIN users u ON u.id = d.id
+WHERE d.owner IN ('user', 'qr')
+UNION ALL
+SELECT d.key, a.id, NULL, d.expires_at, d.value, d.version
+FROM dated d JOIN apps a ON a.id = d.id
+WHERE d.owner = 'app';
+
+DROP TABLE states_v5;
