@@ -205,9 +205,11 @@ pub struct Domain {
     sender: Arc<dyn Sender>,
     limits: Limits,
     counters: std::sync::Mutex<std::collections::HashMap<(i64, i32, u8, Counter), i64>>,
+    /// Verify approvals whose sends are not marked converted yet.
+    conversions: std::sync::Mutex<Vec<crate::store::Conversion>>,
     /// Held for a whole flush: a flush that finds the counters drained by
-    /// another still in flight waits for its writes, so `app/stats` never
-    /// reads the store between the drain and the commit.
+    /// another still in flight waits for its writes, so `app/stats` and
+    /// the attempts never read the store between the drain and the commit.
     flushing: tokio::sync::Mutex<()>,
     /// Where Verify webhook events go; none: they are not sent.
     events: Option<Arc<crate::sender::outbox::Outbox<crate::sender::events::Event>>>,
@@ -242,6 +244,7 @@ impl Domain {
             sender,
             limits,
             counters: std::sync::Mutex::default(),
+            conversions: std::sync::Mutex::default(),
             flushing: tokio::sync::Mutex::const_new(()),
             events: None,
             mailer: None,

@@ -258,7 +258,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                shared.domain.flush_counters().await;
+                shared.domain.flush_statistics().await;
             }
         })
     };
@@ -343,7 +343,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     flusher.abort();
     sweeper.abort();
     reloader.abort();
-    shared.domain.flush_counters().await;
+    shared.domain.flush_statistics().await;
     sender
         .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
         .await;

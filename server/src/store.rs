@@ -22,7 +22,8 @@ mod verify;
 pub use factors::{ChallengeFilter, ChallengeRow, EntityRow, FactorRow, FactorStore};
 pub use rate_limits::{BucketRow, RateLimitRow, RateLimitStore};
 pub use verify::{
-    Account, ApiKey, AttemptFilter, AttemptRow, VerifyServiceRow, VerifyStore, WebhookRow,
+    Account, ApiKey, AttemptFilter, AttemptRow, Conversion, VerifyServiceRow, VerifyStore,
+    WebhookRow,
 };
 
 /// An application (a tenant), as the API sees it.
@@ -433,6 +434,16 @@ impl StateKey {
         };
         Self { key, owner }
     }
+}
+
+/// The version a new state starts at: random, not 1 for every state. A
+/// state removed (swept, or its device's) and made again would otherwise
+/// start again at the version a request read before the removal, and that
+/// request's compare-and-set would overwrite the new state as if nothing
+/// had changed.
+pub(crate) fn first_version() -> i64 {
+    use rand::RngExt;
+    rand::rng().random_range(1..1i64 << 62)
 }
 
 /// The consumable states every code decision reads and writes by

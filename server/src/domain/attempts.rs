@@ -4,7 +4,13 @@
 //! tag to find it by.
 
 use super::*;
-use crate::store::{AttemptFilter, AttemptRow};
+use crate::store::{AttemptFilter, AttemptRow, Conversion};
+
+/// How many conversions wait for a flush at most.
+const MAX_PENDING_CONVERSIONS: usize = 100_000;
+
+/// How many conversions one write marks at most.
+const CONVERSION_BATCH: usize = 1_000;
 
 /// Which attempts a list or a summary counts.
 #[derive(Debug, Clone, Default)]
@@ -132,14 +138,46 @@ impl Domain {
         }
     }
 
-    /// Marks a verification's sends converted (it was approved).
-    pub(super) async fn record_conversion(&self, app: &App, verification_sid: &str, now: u64) {
-        if let Err(e) = self
-            .store
-            .convert_attempts(app.id, verification_sid, now_i64(now))
-            .await
+    /// Marks a verification's sends converted (it was approved). Like a
+    /// counter, a conversion is a statistic, not a decision: it gathers
+    /// here and reaches the database with the counters (every second, at
+    /// shutdown, and before the attempts are read), so an approval waits
+    /// for one durable write, its state's, not two. A crash loses at most
+    /// a second of conversions. Past `MAX_PENDING_CONVERSIONS` waiting
+    /// (a database down for long), new ones are dropped with a warning
+    /// rather than held without bound.
+    pub(super) fn record_conversion(&self, app: &App, verification_sid: &str, now: u64) {
+        let conversion = Conversion {
+            app_id: app.id,
+            verification_sid: verification_sid.to_owned(),
+            at: now_i64(now),
+        };
+        if let Ok(mut pending) = self.conversions.lock()
+            && pending.len() < MAX_PENDING_CONVERSIONS
         {
-            tracing::warn!(app_id = app.id, error = %e, "a Verify conversion was not recorded");
+            pending.push(conversion);
+            return;
+        }
+        tracing::warn!(app_id = app.id, "a Verify conversion was not recorded");
+    }
+
+    /// Writes the gathered conversions, a bounded batch a write; those a
+    /// failed write held wait for the next flush.
+    pub(super) async fn flush_conversions(&self) {
+        let pending: Vec<Conversion> = match self.conversions.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(_) => return,
+        };
+        for (i, batch) in pending.chunks(CONVERSION_BATCH).enumerate() {
+            if self.store.convert_attempts(batch).await.is_err() {
+                // The store logs why, once an interval.
+                if let Ok(mut waiting) = self.conversions.lock() {
+                    let rest = &pending[i * CONVERSION_BATCH..];
+                    let room = MAX_PENDING_CONVERSIONS.saturating_sub(waiting.len());
+                    waiting.extend(rest.iter().take(room).cloned());
+                }
+                return;
+            }
         }
     }
 
@@ -164,6 +202,7 @@ impl Domain {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn attempt(&self, app: &App, sid: &str) -> Result<VerifyAttempt, Error> {
+        self.flush_statistics().await;
         self.store
             .attempt(app.id, sid)
             .await?
@@ -182,6 +221,7 @@ impl Domain {
         after: i64,
         limit: u32,
     ) -> Result<Vec<VerifyAttempt>, Error> {
+        self.flush_statistics().await;
         Ok(self
             .store
             .attempts(app.id, &self.attempt_filter(query), after, limit)
@@ -200,6 +240,7 @@ impl Domain {
         app: &App,
         query: &AttemptQuery,
     ) -> Result<(u64, u64), Error> {
+        self.flush_statistics().await;
         let (total, converted) = self
             .store
             .attempt_totals(app.id, &self.attempt_filter(query))

@@ -246,8 +246,7 @@ impl Domain {
             .user_by_id(link.user_id)
             .await?
             .ok_or(Error::NotFound)?;
-        // Spent, it stays until the link's expiry: a second fetch finds
-        // it spent rather than unknown.
+        // Spent, it keeps the link's expiry, and the sweeper's.
         let spent = QrLink {
             expires_at: 0,
             ..link

@@ -6,7 +6,7 @@ use super::*;
 impl Domain {
     /// Adds one to a statistics counter. Counters are statistics, not
     /// decisions: they gather here and reach the database with
-    /// [`flush_counters`](Self::flush_counters) (every second, at
+    /// [`flush_statistics`](Self::flush_statistics) (every second, at
     /// shutdown, and before `app/stats` reads them), so a request never
     /// waits for one. A crash loses at most a second of counts.
     pub(super) fn count_later(&self, app_id: i64, now: u64, counter: Counter) {
@@ -16,9 +16,10 @@ impl Domain {
         }
     }
 
-    /// Writes the gathered counters.
-    pub async fn flush_counters(&self) {
+    /// Writes the gathered counters and conversions.
+    pub async fn flush_statistics(&self) {
         let _flushing = self.flushing.lock().await;
+        self.flush_conversions().await;
         let pending: Vec<_> = match self.counters.lock() {
             Ok(mut pending) => pending.drain().collect(),
             Err(_) => return,
@@ -49,7 +50,7 @@ impl Domain {
     /// # Errors
     /// A store failure.
     pub async fn stats(&self, app: &App, now: u64) -> Result<(Vec<MonthStats>, i64), Error> {
-        self.flush_counters().await;
+        self.flush_statistics().await;
         let mut months = self.store.stats(app.id).await?;
         let (year, month) = year_month(now);
         if !months.iter().any(|m| m.year == year && m.month == month) {

@@ -341,6 +341,11 @@ impl Domain {
         {
             return Err(Error::NotFound);
         }
+        // Past its expiry a verification is gone whatever its end, as it
+        // is once swept: the answer does not wait on the sweeper.
+        if now >= pending.state.expires_at() {
+            return Err(Error::NotFound);
+        }
         let view = Self::view(&service.sid, &target, &pending, now)
             .filter(|v| v.sid == sid)
             .ok_or(Error::NotFound)?;
@@ -396,7 +401,7 @@ impl Domain {
             )
             .await?;
         if updated.status == VerifyStatus::Approved {
-            self.record_conversion(app, &updated.sid, now).await;
+            self.record_conversion(app, &updated.sid, now);
         }
         Ok(updated)
     }
@@ -480,7 +485,7 @@ impl Domain {
             .await?;
         if let Checked::Approved(verification) = &checked {
             self.count_later(app.id, now, Counter::Auth);
-            self.record_conversion(app, &verification.sid, now).await;
+            self.record_conversion(app, &verification.sid, now);
         }
         Ok(checked)
     }

@@ -49,6 +49,17 @@ pub struct WebhookRow {
     pub updated_at: i64,
 }
 
+/// A verification approved: its sends are marked converted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    /// The application.
+    pub app_id: i64,
+    /// The verification's SID.
+    pub verification_sid: String,
+    /// When it was approved (Unix seconds).
+    pub at: i64,
+}
+
 /// One send of a Verify verification's code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRow {
@@ -172,8 +183,8 @@ pub trait VerifyStore {
 
     /// Records a send.
     async fn record_attempt(&self, row: &AttemptRow) -> Result<()>;
-    /// Marks a verification's sends converted.
-    async fn convert_attempts(&self, app_id: i64, verification_sid: &str, now: i64) -> Result<()>;
+    /// Marks the sends of each verification converted, in one write.
+    async fn convert_attempts(&self, conversions: &[Conversion]) -> Result<()>;
     /// The attempt `sid`.
     async fn attempt(&self, app_id: i64, sid: &str) -> Result<Option<AttemptRow>>;
     /// Up to `limit` of the application's attempts after `after_seq`, by

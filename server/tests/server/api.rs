@@ -562,13 +562,8 @@ impl store::VerifyStore for SlowCommits {
     async fn record_attempt(&self, row: &store::AttemptRow) -> store::Result<()> {
         self.0.record_attempt(row).await
     }
-    async fn convert_attempts(
-        &self,
-        app_id: i64,
-        verification_sid: &str,
-        now: i64,
-    ) -> store::Result<()> {
-        self.0.convert_attempts(app_id, verification_sid, now).await
+    async fn convert_attempts(&self, conversions: &[store::Conversion]) -> store::Result<()> {
+        self.0.convert_attempts(conversions).await
     }
     async fn attempt(&self, app_id: i64, sid: &str) -> store::Result<Option<store::AttemptRow>> {
         self.0.attempt(app_id, sid).await

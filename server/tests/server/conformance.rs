@@ -250,9 +250,10 @@ async fn expired_states_are_swept_and_nothing_else() {
         }
         // Written again with a later expiry: it stays.
         let moved = owned(&a, None, "app:moved");
+        let read = store.load("app:moved").await.unwrap().unwrap();
         assert!(
             store
-                .cas(&moved, Some(1), b"w", Some(now + 600))
+                .cas(&moved, Some(read.version), b"w", Some(now + 600))
                 .await
                 .unwrap(),
             "{kind}"
@@ -480,7 +481,7 @@ async fn meta_is_set_once_and_counters_add_up() {
 /// states it owns are read and removed, never those of the keys that
 /// sorted next to its own (`user:{id}0:`, `user:{id};`) when states were
 /// found by key range, nor the application's.
-async fn user_ranges_are_exact(kind: &str, store: &Arc<dyn Store>) {
+async fn users_own_their_states_only(kind: &str, store: &Arc<dyn Store>) {
     let (a, u, v, [d1, d2]) = two_users_with_devices(store).await;
     let mine = [
         format!("user:{}:device:{}", u.id, d1.id),
@@ -583,12 +584,12 @@ async fn user_ranges_are_exact(kind: &str, store: &Arc<dyn Store>) {
 #[tokio::test]
 async fn a_user_is_read_and_deleted_with_its_own_states_only() {
     for (kind, store, _dir) in support::stores().await {
-        user_ranges_are_exact(kind, &store).await;
+        users_own_their_states_only(kind, &store).await;
     }
 }
 
 #[tokio::test]
-async fn user_ranges_hold_under_a_linguistic_collation() {
+async fn owned_states_hold_under_a_linguistic_collation() {
     // A database created with a linguistic collation orders ':' and ';'
     // by other rules than their bytes; the ranges must not depend on it.
     let Some(base) = support::postgres_url() else {
@@ -596,5 +597,99 @@ async fn user_ranges_hold_under_a_linguistic_collation() {
     };
     let url = support::fresh_postgres_linguistic(&base).await;
     let store: Arc<dyn Store> = Arc::new(Postgres::connect(&url, 2).await.unwrap());
-    user_ranges_are_exact("postgres, ICU en-US", &store).await;
+    users_own_their_states_only("postgres, ICU en-US", &store).await;
+}
+
+/// Conversions are written in batches: each marks the sends of its own
+/// verification of its own application, and nothing else.
+#[tokio::test]
+async fn a_batch_of_conversions_marks_only_its_verifications() {
+    use passcode_server::store::{AttemptFilter, AttemptRow, Conversion};
+    for (kind, store, _dir) in support::stores().await {
+        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+        let b = store.create_app(new_app("B", 2, false), 0).await.unwrap();
+        let attempt = |n: u8, app_id: i64, verification: &str| AttemptRow {
+            seq: 0,
+            sid: format!("VL{:032x}", n),
+            app_id,
+            service_sid: format!("VA{:032x}", 1),
+            verification_sid: verification.to_owned(),
+            channel: "sms".into(),
+            country: "US".into(),
+            masked_to: "+1775461XXXX".into(),
+            to_tag: "tag".into(),
+            code_length: 6,
+            locale: "en".into(),
+            converted: false,
+            created_at: 10,
+            updated_at: 10,
+        };
+        let (one, two) = ("VE1".to_owned(), "VE2".to_owned());
+        for row in [
+            attempt(1, a.id, &one),
+            attempt(2, a.id, &one),
+            attempt(3, a.id, &two),
+            attempt(4, b.id, &one),
+        ] {
+            store.record_attempt(&row).await.unwrap();
+        }
+        let convert = |app_id: i64, verification_sid: &str| Conversion {
+            app_id,
+            verification_sid: verification_sid.to_owned(),
+            at: 20,
+        };
+        store
+            .convert_attempts(&[convert(a.id, &one), convert(b.id, "VE9")])
+            .await
+            .unwrap();
+        store.convert_attempts(&[]).await.unwrap();
+        let converted = |app_id: i64| {
+            let store = Arc::clone(&store);
+            async move {
+                let rows = store
+                    .attempts(app_id, &AttemptFilter::default(), 0, 10)
+                    .await
+                    .unwrap();
+                let mut rows: Vec<(String, bool, i64)> = rows
+                    .into_iter()
+                    .map(|r| (r.sid, r.converted, r.updated_at))
+                    .collect();
+                rows.sort();
+                rows
+            }
+        };
+        let sid = |n: u8| format!("VL{:032x}", n);
+        assert_eq!(
+            converted(a.id).await,
+            vec![(sid(1), true, 20), (sid(2), true, 20), (sid(3), false, 10)],
+            "{kind}"
+        );
+        assert_eq!(converted(b.id).await, vec![(sid(4), false, 10)], "{kind}");
+    }
+}
+
+/// A state removed and made again is not the state a request read before
+/// the removal: that request's compare-and-set loses, whatever versions
+/// the two happen to have.
+#[tokio::test]
+async fn a_state_made_again_is_not_the_one_read_before() {
+    for (kind, store, _dir) in support::stores().await {
+        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+        let k = owned(&a, None, "k");
+        for _ in 0..20 {
+            assert!(store.cas(&k, None, b"old", None).await.unwrap(), "{kind}");
+            let read = store.load("k").await.unwrap().unwrap();
+            store.remove("k").await.unwrap();
+            assert!(store.cas(&k, None, b"new", None).await.unwrap(), "{kind}");
+            assert!(
+                !store
+                    .cas(&k, Some(read.version), b"stale", None)
+                    .await
+                    .unwrap(),
+                "{kind}: a write decided on the removed state"
+            );
+            assert_eq!(store.load("k").await.unwrap().unwrap().value, b"new");
+            store.remove("k").await.unwrap();
+        }
+    }
 }

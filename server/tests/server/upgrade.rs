@@ -10,7 +10,7 @@ use crate::support;
 
 use std::sync::Arc;
 
-use passcode::{Secret, Totp, TotpConfig};
+use passcode::{RateLimit, RateLimitState, Secret, Totp, TotpConfig};
 use passcode_server::crypto::{KEY_CHECK, MasterKey, key_hash};
 use passcode_server::domain::{Domain, Limits, Matched};
 use passcode_server::sender::LogSender;
@@ -151,6 +151,7 @@ async fn a_postgres_database_at_schema_1_is_migrated_and_keeps_its_states() {
 /// 300000 (of 2), and a state of every kind that schema kept, some of
 /// owners long gone. `blob` writes a byte string as the engine's literal.
 fn states_before_owners(blob: fn(&[u8]) -> String) -> String {
+    let (_, sent) = number_limit();
     let mut qr_link = 300_000i64.to_be_bytes().to_vec();
     qr_link.extend_from_slice(&[0; 16]);
     let mut lost_link = 77i64.to_be_bytes().to_vec();
@@ -163,7 +164,9 @@ fn states_before_owners(blob: fn(&[u8]) -> String) -> String {
         ("qr:abc", qr_link),
         ("qr:gone", lost_link),
         ("app:1:verification:+15555550100", b"v".to_vec()),
-        ("app:2:dest:+15555550100:day", b"n".to_vec()),
+        ("app:2:dest:+15555550100:day", sent.to_bytes().to_vec()),
+        ("app:1:sends", RateLimitState::new().to_bytes().to_vec()),
+        ("user:1000000000000000000:device:1", b"big".to_vec()),
         ("app:2:bucket:7:1765000000:abcd", b"b".to_vec()),
         ("app:10:sends", b"no such application".to_vec()),
         ("app:1:factor:9", b"f".to_vec()),
@@ -179,11 +182,22 @@ fn states_before_owners(blob: fn(&[u8]) -> String) -> String {
          INSERT INTO users (id, app_id, country_code, phone, email, created_at) \
              VALUES (1000, 1, 1, '7754615609', 'x@y.com', 0), \
                     (1001, 2, 1, '7754615609', 'x@y.com', 0), \
-                    (300000, 2, 1, '7754615610', 'x@y.com', 0);
+                    (300000, 2, 1, '7754615610', 'x@y.com', 0), \
+                    (1000000000000000000, 2, 1, '7754615611', 'x@y.com', 0);
          INSERT INTO states (key, value, version) VALUES {states};",
         blob(&[1]),
         blob(&[2]),
     )
+}
+
+/// A number's daily send limit with its default settings (20 a day, 10 at
+/// once: one every 86,400 / 11 s), and its state after one send at
+/// 1,700,000,000: full again 7,855 s later (86,400 / 11, rounded up).
+fn number_limit() -> (RateLimit, RateLimitState) {
+    let limit = RateLimit::new(20, 86_400, 10).unwrap();
+    let mut state = RateLimitState::new();
+    limit.check(&mut state, 1_700_000_000).unwrap();
+    (limit, state)
 }
 
 /// What the migration made of [`states_before_owners`]: each state with
@@ -202,13 +216,17 @@ fn assert_owned(rows: &[(String, i64, Option<i64>, Option<i64>)], upgraded_at: (
     let seen: Vec<(String, i64, Option<i64>, Option<i64>)> = rows
         .iter()
         .map(|row| match row.0.as_str() {
-            "user:1000:token"
-            | "qr:abc"
-            | "app:1:verification:+15555550100"
-            | "app:2:dest:+15555550100:day" => day(row),
+            "user:1000:token" | "qr:abc" | "app:1:verification:+15555550100" => day(row),
             _ => row.clone(),
         })
         .collect();
+    // The number's limit expires when the library finds it full again.
+    let (limit, sent) = number_limit();
+    let full = |t: u64| {
+        let mut probe = sent;
+        (0..limit.burst()).all(|_| limit.check(&mut probe, t).is_ok())
+    };
+    assert!(!full(1_700_000_000 + 7_854) && full(1_700_000_000 + 7_855));
     let owned = |key: &str, app: i64, user: Option<i64>, expires: Option<i64>| {
         (key.to_owned(), app, user, expires)
     };
@@ -216,6 +234,7 @@ fn assert_owned(rows: &[(String, i64, Option<i64>, Option<i64>)], upgraded_at: (
         seen,
         vec![
             owned("app:1:factor:9", 1, None, None),
+            owned("app:1:sends", 1, None, Some(0)),
             owned("app:1:verification:+15555550100", 1, None, None),
             owned(
                 "app:2:bucket:7:1765000000:abcd",
@@ -223,8 +242,15 @@ fn assert_owned(rows: &[(String, i64, Option<i64>, Option<i64>)], upgraded_at: (
                 None,
                 Some(1_765_000_000)
             ),
-            owned("app:2:dest:+15555550100:day", 2, None, None),
+            owned("app:2:dest:+15555550100:day", 2, None, Some(1_700_007_855)),
             owned("qr:abc", 2, Some(300_000), None),
+            // '0' sorts before ':'.
+            owned(
+                "user:1000000000000000000:device:1",
+                2,
+                Some(1_000_000_000_000_000_000),
+                None,
+            ),
             owned("user:1000:device:3", 1, Some(1000), None),
             owned("user:1000:token", 1, Some(1000), None),
             owned("user:1001:secret_export", 2, Some(1001), None),

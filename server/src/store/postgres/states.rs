@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use crate::store::{StateKey, StateStore};
+use crate::store::{StateKey, StateStore, first_version};
 
 #[async_trait]
 impl StateStore for Postgres {
@@ -32,16 +32,18 @@ impl StateStore for Postgres {
                     let statement = client
                         .prepare_cached(
                             "INSERT INTO states (key, app_id, user_id, expires_at, value, version) \
-                             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (key) DO NOTHING",
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
                         )
                         .await
                         .map_err(pg)?;
-                    let params: [&(dyn ToSql + Sync); 5] = [
+                    let first = first_version();
+                    let params: [&(dyn ToSql + Sync); 6] = [
                         &key.key,
                         &key.owner.app_id,
                         &key.owner.user_id,
                         &expires_at,
                         &value,
+                        &first,
                     ];
                     client.execute(&statement, &params).await.map_err(|e| {
                         // The owner was deleted since it was read.

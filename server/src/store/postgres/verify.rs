@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use super::{JOINED_APP_COLUMNS, Postgres, StoreError, app_row_at};
 use crate::store::{
-    Account, ApiKey, AttemptFilter, AttemptRow, Result, VerifyServiceRow, VerifyStore, WebhookRow,
+    Account, ApiKey, AttemptFilter, AttemptRow, Conversion, Result, VerifyServiceRow, VerifyStore,
+    WebhookRow,
 };
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
@@ -214,11 +215,18 @@ impl VerifyStore for Postgres {
         .map(drop)
     }
 
-    async fn convert_attempts(&self, app_id: i64, verification_sid: &str, now: i64) -> Result<()> {
+    async fn convert_attempts(&self, conversions: &[Conversion]) -> Result<()> {
+        let apps: Vec<i64> = conversions.iter().map(|c| c.app_id).collect();
+        let sids: Vec<&str> = conversions
+            .iter()
+            .map(|c| c.verification_sid.as_str())
+            .collect();
+        let times: Vec<i64> = conversions.iter().map(|c| c.at).collect();
         self.exec(
-            "UPDATE verify_attempts SET converted = TRUE, updated_at = $3 \
-             WHERE app_id = $1 AND verification_sid = $2",
-            &[&app_id, &verification_sid, &now],
+            "UPDATE verify_attempts a SET converted = TRUE, updated_at = c.at \
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS c(app_id, sid, at) \
+             WHERE a.app_id = c.app_id AND a.verification_sid = c.sid",
+            &[&apps, &sids, &times],
         )
         .await
         .map(drop)

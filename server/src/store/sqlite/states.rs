@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use crate::store::{StateKey, StateStore};
+use crate::store::{StateKey, StateStore, first_version};
 
 #[async_trait]
 impl StateStore for Sqlite {
@@ -35,17 +35,19 @@ impl StateStore for Sqlite {
         expires_at: Option<i64>,
     ) -> Result<bool> {
         let (key, value) = (key.clone(), value.to_vec());
+        let first = first_version();
         self.write(move |c| {
             let changed = match expected {
                 None => c.run(
                     "INSERT INTO states (key, app_id, user_id, expires_at, value, version) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (key) DO NOTHING",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING",
                     params![
                         key.key,
                         key.owner.app_id,
                         key.owner.user_id,
                         expires_at,
-                        value
+                        value,
+                        first
                     ],
                 ),
                 Some(version) => c.run(
@@ -57,8 +59,8 @@ impl StateStore for Sqlite {
             match changed {
                 Ok(n) => Ok(n == 1),
                 // The owner was deleted since it was read.
-                Err(e)
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
                 {
                     Err(StoreError::Conflict)
                 }

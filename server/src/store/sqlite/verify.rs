@@ -5,7 +5,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Cached, JOINED_APP_COLUMNS, Sqlite, app_row_at, classify, internal};
 use crate::store::{
-    Account, ApiKey, AttemptFilter, AttemptRow, Result, VerifyServiceRow, VerifyStore, WebhookRow,
+    Account, ApiKey, AttemptFilter, AttemptRow, Conversion, Result, VerifyServiceRow, VerifyStore,
+    WebhookRow,
 };
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
@@ -261,16 +262,22 @@ impl VerifyStore for Sqlite {
         .await
     }
 
-    async fn convert_attempts(&self, app_id: i64, verification_sid: &str, now: i64) -> Result<()> {
-        let sid = verification_sid.to_owned();
+    async fn convert_attempts(&self, conversions: &[Conversion]) -> Result<()> {
+        let conversions = conversions.to_vec();
         self.write(move |c| {
-            c.run(
-                "UPDATE verify_attempts SET converted = 1, updated_at = ?3 \
-                 WHERE app_id = ?1 AND verification_sid = ?2",
-                params![app_id, sid, now],
-            )
-            .map(drop)
-            .map_err(classify)
+            for conversion in conversions {
+                c.run(
+                    "UPDATE verify_attempts SET converted = 1, updated_at = ?3 \
+                     WHERE app_id = ?1 AND verification_sid = ?2",
+                    params![
+                        conversion.app_id,
+                        conversion.verification_sid,
+                        conversion.at
+                    ],
+                )
+                .map_err(classify)?;
+            }
+            Ok(())
         })
         .await
     }
