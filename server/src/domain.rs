@@ -9,14 +9,15 @@
 //! credential), `credentials` (TOTP authenticators: enrol, check, replace,
 //! QR link, export), `verifications` (phone verifications), `delivery`
 //! (send limits, messages, the SMS verifier), `lookup` (phone metadata and
-//! export), `stats` (counters), `sweep` (spent states); Verify's `accounts`,
+//! export), `stats` (counters and conversions), `sweep` (expired states); Verify's `accounts`,
 //! `services`, `verify` (its verifications) and `destinations` (numbers and
 //! e-mail addresses, and their SIDs), `attempts`, `entities`, `factors`,
 //! `challenges`, `buckets`, `webhooks` and `migrate` (Authy to Verify);
 //! `tenants` (the applications, for the offline commands and any admin
 //! page);
-//! under them `cas` (stored encodings and the compare-and-set loop), `keys`
-//! (state keys) and `error` (why a verb refused).
+//! under them `stored` (each state's encoding and expiry), `cas` (the
+//! compare-and-set loop), `keys` (state keys and their owners) and `error`
+//! (why a verb refused).
 
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ mod lookup;
 mod migrate;
 mod services;
 mod stats;
+mod stored;
 mod sweep;
 mod tenants;
 mod tokens;
@@ -63,6 +65,7 @@ use cas::*;
 use credentials::*;
 use delivery::{Starter, Wording};
 use keys::*;
+use stored::*;
 use tokens::*;
 
 pub use accounts::{AccountToken, NewApiKey, create_api_key, rotate_token};

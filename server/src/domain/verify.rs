@@ -421,23 +421,35 @@ impl Domain {
         now: u64,
     ) -> Result<Checked, Error> {
         // The service's settings play no part in a check: whether it is the
-        // application's is all that is read.
+        // application's is all that is read, with the state in one read.
         let service_bytes = sid_bytes("VA", service).ok_or(Error::NotFound)?;
-        if !self.store.verify_service_exists(app.id, service).await? {
-            return Err(Error::NotFound);
-        }
-        let (target, wanted) = match &target {
-            CheckFor::To(to) => (self.target(to)?, None),
-            CheckFor::Sid(sid) => (
-                self.target_of(sid).ok_or(Error::NotFound)?,
-                Some(sid_bytes("VE", sid).ok_or(Error::NotFound)?),
-            ),
+        let parsed = match &target {
+            CheckFor::To(to) => self.target(to).map(|target| (target, None)),
+            CheckFor::Sid(sid) => self
+                .target_of(sid)
+                .zip(sid_bytes("VE", sid))
+                .map(|(target, wanted)| (target, Some(wanted)))
+                .ok_or(Error::NotFound),
+        };
+        let (target, wanted) = match parsed {
+            Ok(parsed) => parsed,
+            // No such service answers first, as it would with a good `To`.
+            Err(e) => {
+                if !self.store.verify_service_exists(app.id, service).await? {
+                    return Err(Error::NotFound);
+                }
+                return Err(e);
+            }
         };
         let key = target.key(app.id);
+        let Some(read) = self.store.service_state(app.id, service, &key.key).await? else {
+            return Err(Error::NotFound);
+        };
         let service_sid = service_bytes;
         let checked = self
-            .update(
+            .update_from(
                 &key,
+                Some(read),
                 || None,
                 |pending: Option<Pending>| {
                     let mut pending = pending.ok_or(Error::NotFound)?;

@@ -243,6 +243,16 @@ pub trait VerifyStore {
     async fn verify_service(&self, app_id: i64, sid: &str) -> Result<Option<VerifyServiceRow>>;
     /// Whether the application has the service `sid`.
     async fn verify_service_exists(&self, app_id: i64, sid: &str) -> Result<bool>;
+    /// The state `key` if the application's service `sid` exists
+    /// (`Some(None)`: it exists and there is no state), in one read: what a
+    /// Verify check needs before its compare-and-set. `None`: no such
+    /// service.
+    async fn service_state(
+        &self,
+        app_id: i64,
+        sid: &str,
+        key: &str,
+    ) -> Result<Option<Option<super::Versioned>>>;
     /// Up to `limit` of the application's services after `after_seq`, in
     /// the order they were created.
     async fn verify_services(

@@ -556,6 +556,14 @@ impl store::VerifyStore for SlowCommits {
     async fn verify_service_exists(&self, app_id: i64, sid: &str) -> store::Result<bool> {
         self.0.verify_service_exists(app_id, sid).await
     }
+    async fn service_state(
+        &self,
+        app_id: i64,
+        sid: &str,
+        key: &str,
+    ) -> store::Result<Option<Option<Versioned>>> {
+        self.0.service_state(app_id, sid, key).await
+    }
     async fn account_with_app(&self, sid: &str) -> store::Result<Option<(store::Account, App)>> {
         self.0.account_with_app(sid).await
     }

@@ -693,3 +693,45 @@ async fn a_state_made_again_is_not_the_one_read_before() {
         }
     }
 }
+
+/// A Verify check reads its service and its state in one read: nothing
+/// for another application's service or none, the state (or its absence)
+/// for the application's own.
+#[tokio::test]
+async fn a_services_state_is_read_with_the_service() {
+    use passcode_server::store::VerifyServiceRow;
+    for (kind, store, _dir) in support::stores().await {
+        let a = store.create_app(new_app("A", 1, false), 0).await.unwrap();
+        let b = store.create_app(new_app("B", 2, false), 0).await.unwrap();
+        let sid = format!("VA{:032x}", 7);
+        let row = VerifyServiceRow {
+            seq: 0,
+            sid: sid.clone(),
+            app_id: a.id,
+            settings: "{}".into(),
+            version: 1,
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert!(store.create_verify_service(&row).await.unwrap(), "{kind}");
+        let read = |app_id: i64, sid: String| {
+            let store = Arc::clone(&store);
+            async move { store.service_state(app_id, &sid, "k").await.unwrap() }
+        };
+        assert_eq!(read(a.id, sid.clone()).await, Some(None), "{kind}");
+        assert!(
+            store
+                .cas(&owned(&a, None, "k"), None, b"v", None)
+                .await
+                .unwrap()
+        );
+        let state = store.load("k").await.unwrap();
+        assert_eq!(read(a.id, sid.clone()).await, Some(state), "{kind}");
+        assert_eq!(read(b.id, sid.clone()).await, None, "{kind}: not B's");
+        assert_eq!(
+            read(a.id, format!("VA{:032x}", 8)).await,
+            None,
+            "{kind}: no such service"
+        );
+    }
+}

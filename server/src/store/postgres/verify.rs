@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::{JOINED_APP_COLUMNS, Postgres, StoreError, app_row_at};
 use crate::store::{
     Account, ApiKey, AttemptFilter, AttemptRow, Conversion, Result, VerifyServiceRow, VerifyStore,
-    WebhookRow,
+    Versioned, WebhookRow,
 };
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
@@ -421,6 +421,29 @@ impl VerifyStore for Postgres {
             )
             .await?
             .is_some())
+    }
+
+    async fn service_state(
+        &self,
+        app_id: i64,
+        sid: &str,
+        key: &str,
+    ) -> Result<Option<Option<Versioned>>> {
+        let row = self
+            .row(
+                "SELECT EXISTS (SELECT 1 FROM verify_services WHERE sid = $1 AND app_id = $2), \
+                 s.value, s.version FROM (SELECT 1) d LEFT JOIN states s ON s.key = $3",
+                &[&sid, &app_id, &key],
+            )
+            .await?;
+        Ok(row.and_then(|r| {
+            let exists: bool = r.get(0);
+            let state = r
+                .get::<_, Option<Vec<u8>>>(1)
+                .zip(r.get::<_, Option<i64>>(2))
+                .map(|(value, version)| Versioned { value, version });
+            exists.then_some(state)
+        }))
     }
 
     async fn verify_services(

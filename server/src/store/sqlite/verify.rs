@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{Cached, JOINED_APP_COLUMNS, Sqlite, app_row_at, classify, internal};
 use crate::store::{
     Account, ApiKey, AttemptFilter, AttemptRow, Conversion, Result, VerifyServiceRow, VerifyStore,
-    WebhookRow,
+    Versioned, WebhookRow,
 };
 
 const SERVICE_COLUMNS: &str = "seq, sid, app_id, settings, version, created_at, updated_at";
@@ -501,6 +501,33 @@ impl VerifyStore for Sqlite {
             )
             .optional()
             .map(|found| found.is_some())
+            .map_err(classify)
+        })
+        .await
+    }
+
+    async fn service_state(
+        &self,
+        app_id: i64,
+        sid: &str,
+        key: &str,
+    ) -> Result<Option<Option<Versioned>>> {
+        let (sid, key) = (sid.to_owned(), key.to_owned());
+        self.read(move |c| {
+            c.row(
+                "SELECT EXISTS (SELECT 1 FROM verify_services WHERE sid = ?1 AND app_id = ?2), \
+                 s.value, s.version FROM (SELECT 1) LEFT JOIN states s ON s.key = ?3",
+                params![sid, app_id, key],
+                |r| {
+                    let exists: bool = r.get(0)?;
+                    let value: Option<Vec<u8>> = r.get(1)?;
+                    let version: Option<i64> = r.get(2)?;
+                    let state = value
+                        .zip(version)
+                        .map(|(value, version)| Versioned { value, version });
+                    Ok(exists.then_some(state))
+                },
+            )
             .map_err(classify)
         })
         .await
