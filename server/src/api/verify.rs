@@ -285,13 +285,26 @@ impl FromRequest<AppState> for Call {
 /// `2015-07-30T20:00:00Z`: the only form both SDKs read as a date.
 #[must_use]
 pub fn date(unix: u64) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    // Written field by field: `time`'s formatter interprets its
+    // description on every call, for the same text at several times the
+    // instructions.
     i64::try_from(unix)
         .ok()
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+        .map_or_else(
+            || "1970-01-01T00:00:00Z".to_owned(),
+            |t| {
+                format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                )
+            },
+        )
 }
 
 /// A JSON body with `status`.
