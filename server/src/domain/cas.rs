@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// The grain a rate limit's expiry is rounded up to, in seconds.
+const EXPIRY_GRAIN: u64 = 60;
+
 /// How often a compare-and-set is retried before the request gives up with
 /// 503; each round has a winner, so this bounds the contention one request
 /// can meet, not correctness.
@@ -129,7 +132,14 @@ impl Domain {
         now: u64,
         why: Limit,
     ) -> Result<(), Error> {
-        let full = now.saturating_add(refill_bound(limit));
+        // Rounded up to the minute: a later expiry is as safe, and an
+        // expiry that changes at most once a minute lets PostgreSQL update
+        // a busy limit's row in place (an indexed column that changes at
+        // every take makes each update write every index again).
+        let full = now
+            .saturating_add(refill_bound(limit))
+            .div_ceil(EXPIRY_GRAIN)
+            .saturating_mul(EXPIRY_GRAIN);
         self.take_until(key, limit, now, why, full).await
     }
 

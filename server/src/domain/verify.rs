@@ -92,7 +92,8 @@ pub enum CheckFor {
     Sid(String),
 }
 
-/// What a check found.
+/// What a check found. Its verification comes without its sends
+/// (`attempts` is empty), which a check's answer does not show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Checked {
     /// The code is right: the verification is approved (and gone).
@@ -115,6 +116,27 @@ pub enum VerifyUpdate {
 
 impl Domain {
     fn view(service_sid: &str, to: &Target, pending: &Pending, now: u64) -> Option<Verification> {
+        Self::view_of(service_sid, to, pending, now, true)
+    }
+
+    /// [`view`](Self::view) without its sends (empty `attempts`), as a
+    /// check answers: their SIDs cost a hash each.
+    fn checked_view(
+        service_sid: &str,
+        to: &Target,
+        pending: &Pending,
+        now: u64,
+    ) -> Option<Verification> {
+        Self::view_of(service_sid, to, pending, now, false)
+    }
+
+    fn view_of(
+        service_sid: &str,
+        to: &Target,
+        pending: &Pending,
+        now: u64,
+        with_attempts: bool,
+    ) -> Option<Verification> {
         let part = pending.verify.as_ref()?;
         let status = match (pending.state.status(), part.end) {
             (_, VerifyEnd::Approved) | (passcode::SmsStatus::Approved, _) => VerifyStatus::Approved,
@@ -124,8 +146,12 @@ impl Domain {
             _ => VerifyStatus::Pending,
         };
         let sid = sid_text("VE", &part.sid);
-        let attempts = part
+        let channel = part
             .attempts()
+            .first()
+            .map_or(Channel::Sms, |&(_, channel)| channel_of(channel));
+        let sends = if with_attempts { part.attempts() } else { &[] };
+        let attempts = sends
             .iter()
             .enumerate()
             .map(|(i, &(time, channel))| {
@@ -147,7 +173,7 @@ impl Domain {
             sid,
             service_sid: service_sid.to_owned(),
             to: to.shown(pending)?,
-            channel: attempts.first().map_or(Channel::Sms, |a| a.channel),
+            channel,
             status,
             created_at: pending.state.created_at(),
             updated_at: part.updated_at,
@@ -469,7 +495,7 @@ impl Domain {
                         // A code of another length cannot be right; it is
                         // answered as wrong without spending a check.
                         Err(_) => {
-                            let view = Self::view(service, &target, &pending, now)
+                            let view = Self::checked_view(service, &target, &pending, now)
                                 .ok_or(Error::Internal)?;
                             return Ok((None, Step::Keep(Checked::Incorrect(view))));
                         }
@@ -489,8 +515,8 @@ impl Domain {
                     if let Some(part) = pending.verify.as_mut() {
                         part.updated_at = now;
                     }
-                    let view =
-                        Self::view(service, &target, &pending, now).ok_or(Error::Internal)?;
+                    let view = Self::checked_view(service, &target, &pending, now)
+                        .ok_or(Error::Internal)?;
                     Ok((Some(pending), Step::Write(answer(view))))
                 },
             )
