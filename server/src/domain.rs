@@ -201,19 +201,22 @@ fn unreachable_limit() -> RateLimit {
     RateLimit::new(1, 1, 1).unwrap_or_else(|_| std::process::abort())
 }
 
+/// Counters gathered since the last flush, by application, month and kind.
+type Counters = std::collections::HashMap<(i64, i32, u8, Counter), i64>;
+
 /// Everything the verbs need.
 pub struct Domain {
     store: Arc<dyn Store>,
     key: Arc<MasterKey>,
     sender: Arc<dyn Sender>,
     limits: Limits,
-    counters: std::sync::Mutex<std::collections::HashMap<(i64, i32, u8, Counter), i64>>,
+    counters: Arc<std::sync::Mutex<Counters>>,
     /// Verify approvals whose sends are not marked converted yet.
-    conversions: std::sync::Mutex<Vec<crate::store::Conversion>>,
+    conversions: Arc<std::sync::Mutex<Vec<crate::store::Conversion>>>,
     /// Held for a whole flush: a flush that finds the counters drained by
     /// another still in flight waits for its writes, so `app/stats` and
     /// the attempts never read the store between the drain and the commit.
-    flushing: tokio::sync::Mutex<()>,
+    flushing: Arc<tokio::sync::Mutex<()>>,
     /// Where Verify webhook events go; none: they are not sent.
     events: Option<Arc<crate::sender::outbox::Outbox<crate::sender::events::Event>>>,
     /// Where e-mail goes; none: the e-mail channel is refused.
@@ -246,9 +249,9 @@ impl Domain {
             key,
             sender,
             limits,
-            counters: std::sync::Mutex::default(),
-            conversions: std::sync::Mutex::default(),
-            flushing: tokio::sync::Mutex::const_new(()),
+            counters: Arc::default(),
+            conversions: Arc::default(),
+            flushing: Arc::new(tokio::sync::Mutex::const_new(())),
             events: None,
             mailer: None,
         }

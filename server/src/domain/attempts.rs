@@ -158,26 +158,19 @@ impl Domain {
             pending.push(conversion);
             return;
         }
-        tracing::warn!(app_id = app.id, "a Verify conversion was not recorded");
-    }
-
-    /// Writes the gathered conversions, a bounded batch a write; those a
-    /// failed write held wait for the next flush.
-    pub(super) async fn flush_conversions(&self) {
-        let pending: Vec<Conversion> = match self.conversions.lock() {
-            Ok(mut pending) => std::mem::take(&mut *pending),
-            Err(_) => return,
-        };
-        for (i, batch) in pending.chunks(CONVERSION_BATCH).enumerate() {
-            if self.store.convert_attempts(batch).await.is_err() {
-                // The store logs why, once an interval.
-                if let Ok(mut waiting) = self.conversions.lock() {
-                    let rest = &pending[i * CONVERSION_BATCH..];
-                    let room = MAX_PENDING_CONVERSIONS.saturating_sub(waiting.len());
-                    waiting.extend(rest.iter().take(room).cloned());
-                }
-                return;
-            }
+        // One line an interval, however many it drops.
+        static LOG: std::sync::Mutex<crate::telemetry::Every> = std::sync::Mutex::new(
+            crate::telemetry::Every::new(std::time::Duration::from_secs(10)),
+        );
+        let due = LOG
+            .lock()
+            .ok()
+            .and_then(|mut every| every.due(std::time::Instant::now()));
+        if let Some(dropped) = due {
+            tracing::warn!(
+                dropped,
+                "Verify conversions were not recorded: too many wait"
+            );
         }
     }
 
@@ -249,5 +242,25 @@ impl Domain {
             u64::try_from(total).unwrap_or(0),
             u64::try_from(converted).unwrap_or(0),
         ))
+    }
+}
+
+/// Writes `conversions`, a bounded batch a write; from a failed write on,
+/// they wait in `waiting` for the next flush (as many as it has room for).
+pub(super) async fn write_conversions(
+    store: &dyn Store,
+    waiting: &std::sync::Mutex<Vec<Conversion>>,
+    conversions: &[Conversion],
+) {
+    for (i, batch) in conversions.chunks(CONVERSION_BATCH).enumerate() {
+        if store.convert_attempts(batch).await.is_err() {
+            // The store logs why, once an interval.
+            if let Ok(mut waiting) = waiting.lock() {
+                let rest = &conversions[i * CONVERSION_BATCH..];
+                let room = MAX_PENDING_CONVERSIONS.saturating_sub(waiting.len());
+                waiting.extend(rest.iter().take(room).cloned());
+            }
+            return;
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! Statistics: counters gathered in memory and flushed, and the months
 //! `app/stats` reads.
 
+use super::attempts::write_conversions;
 use super::*;
+use crate::store::Conversion;
 
 impl Domain {
     /// Adds one to a statistics counter. Counters are statistics, not
@@ -16,28 +18,43 @@ impl Domain {
         }
     }
 
-    /// Writes the gathered counters and conversions.
+    /// Writes the gathered counters and conversions. The writes run in a
+    /// task of their own that holds the flush lock: a caller that goes
+    /// away (a client hanging up on `app/stats` or the attempts, the
+    /// flusher aborted at shutdown) stops waiting, never a write half
+    /// done, and the next flush waits for it. What a failed write held
+    /// waits for the next flush.
     pub async fn flush_statistics(&self) {
-        let _flushing = self.flushing.lock().await;
-        self.flush_conversions().await;
-        let pending: Vec<_> = match self.counters.lock() {
+        let flushing = Arc::clone(&self.flushing).lock_owned().await;
+        let counters: Vec<_> = match self.counters.lock() {
             Ok(mut pending) => pending.drain().collect(),
-            Err(_) => return,
+            Err(_) => Vec::new(),
         };
-        for ((app_id, year, month, counter), n) in pending {
-            if self
-                .store
-                .count(app_id, year, month, counter, n)
-                .await
-                .is_err()
-            {
-                // Kept for the next flush; the store logs why, once an
-                // interval.
-                if let Ok(mut pending) = self.counters.lock() {
-                    *pending.entry((app_id, year, month, counter)).or_insert(0) += n;
+        let conversions: Vec<Conversion> = match self.conversions.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(_) => Vec::new(),
+        };
+        if counters.is_empty() && conversions.is_empty() {
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        let (pending_counters, pending_conversions) =
+            (Arc::clone(&self.counters), Arc::clone(&self.conversions));
+        let writes = tokio::spawn(async move {
+            let _flushing = flushing;
+            write_conversions(&*store, &pending_conversions, &conversions).await;
+            for ((app_id, year, month, counter), n) in counters {
+                if store.count(app_id, year, month, counter, n).await.is_err() {
+                    // The store logs why, once an interval.
+                    if let Ok(mut pending) = pending_counters.lock() {
+                        *pending.entry((app_id, year, month, counter)).or_insert(0) += n;
+                    }
                 }
             }
-        }
+        });
+        // A write that panicked is the store's bug, logged by the runtime;
+        // the counts it held are lost, the server goes on.
+        let _ = writes.await;
     }
 
     /// Counts an authenticated API call.

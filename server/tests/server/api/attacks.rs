@@ -503,10 +503,12 @@ async fn a_client_that_never_reads_is_cut_off() {
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stream = socket.connect(addr(&s).parse().unwrap()).await.unwrap();
     // Pipelined requests until the server stops taking them (its answers
-    // fill the buffers), or 20,000 of them.
+    // fill the buffers), or 200,000 of them: their answers, over 20 MB,
+    // are more than any loopback's buffers hold (20,000 once fitted in
+    // them on a loaded machine, and every one was answered).
     let request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
     let mut sent = 0;
-    while sent < 20_000 {
+    while sent < 200_000 {
         let write = tokio::time::timeout(Duration::from_millis(500), stream.write_all(request));
         match write.await {
             Ok(Ok(())) => sent += 1,
