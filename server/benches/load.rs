@@ -15,12 +15,13 @@
 //! `÷store`) and, for Authy's verify and phone-verification check, whether
 //! issue 24's targets are met (at least 0.5 and 0.8 of the floors, a p99 at
 //! most 5x the p50). Each server's first second at full load is a row of its
-//! own, before the measured ones.
+//! own, before the measured ones, and so is each floor's, so that a fresh
+//! process's tail can be told from the server's own.
 //!
 //! `cargo bench -p passcode-server --bench load` (optionally
 //! `-- --seconds 5 --users 40000`, `--postgres URL` for the PostgreSQL rows,
 //! `--postgres-only` to skip the SQLite rows but the one they are compared
-//! with). Every request verifies a code that is
+//! with, `--verify-only` for the floors and Authy's verify alone). Every request verifies a code that is
 //! right and unused, so each 200 is a durable compare-and-set; the summary
 //! also counts the answers that were not 200.
 
@@ -54,6 +55,10 @@ struct Options {
     /// `--postgres-only`: of the SQLite rows, only the durable verify at
     /// full load (the PostgreSQL rows' floor).
     postgres_only: bool,
+    /// `--verify-only`: of each durability, the floors and Authy's verify
+    /// at full load (its first second, then the measured run), the rows
+    /// issue 24's targets are read from, in a few minutes.
+    verify_only: bool,
 }
 
 fn options() -> Options {
@@ -63,9 +68,11 @@ fn options() -> Options {
         connections: 32,
         postgres: std::env::var("PASSCODE_BENCH_POSTGRES_URL").ok(),
         postgres_only: false,
+        verify_only: false,
     };
     let args: Vec<String> = std::env::args().collect();
     o.postgres_only = args.iter().any(|a| a == "--postgres-only");
+    o.verify_only = args.iter().any(|a| a == "--verify-only");
     for pair in args.windows(2) {
         match pair[0].as_str() {
             "--seconds" => o.seconds = pair[1].parse().expect("--seconds N"),
@@ -864,6 +871,15 @@ async fn main() {
         };
         for kind in ["http", "storage"] {
             let floor = Server::floor(kind, durability, floor_dir.path());
+            // Its first second too, as the server's, so that a fresh
+            // process's tail is told from the server's own.
+            let first = wrk(&floor, &paths, floor_dir.path(), o.connections, 1, 0.0);
+            report(
+                &format!("floor: {kind} (first s)"),
+                durability,
+                "full",
+                &first,
+            );
             let run = wrk(
                 &floor,
                 &paths,
@@ -909,6 +925,9 @@ async fn main() {
         }
         if o.postgres_only {
             break;
+        }
+        if o.verify_only {
+            continue;
         }
         let delay = o.connections as f64 * 1000.0 / (full.rps / 2.0).max(1.0);
         let half = wrk(

@@ -387,12 +387,14 @@ fn writer_loop(
         }
         // Under load, a commit that does not wait for the disk would hold
         // only the few jobs that arrived during the last one: wait a little
-        // for more, so that commits stay shared.
-        if busy && !gather.is_zero() {
-            let until = std::time::Instant::now() + gather;
+        // for more, so that commits stay shared. The writer sleeps through
+        // the wait and then takes what came, rather than waking for each
+        // job: a wake-up a request cost more CPU than the shared commits
+        // saved, and `normal` ran slower than `full` (docs/speed.md).
+        if busy && !gather.is_zero() && batch.len() < MAX_BATCH {
+            std::thread::sleep(gather);
             while batch.len() < MAX_BATCH {
-                let left = until.saturating_duration_since(std::time::Instant::now());
-                match jobs.recv_timeout(left) {
+                match jobs.try_recv() {
                     Ok(job) => batch.push(job),
                     Err(_) => break,
                 }
