@@ -57,7 +57,8 @@ struct Options {
     postgres_only: bool,
     /// `--verify-only`: of each durability, the floors and Authy's verify
     /// at full load (its first second, then the measured run), the rows
-    /// issue 24's targets are read from, in a few minutes.
+    /// issue 24's targets are read from, in about half a minute (and the
+    /// PostgreSQL rows where a cluster is given).
     verify_only: bool,
 }
 
