@@ -157,19 +157,21 @@ const OWN_WORK: f64 = 1.15;
 /// How far such a CPU's hashing may drift above what was measured there.
 const DRIFT: f64 = 0.05;
 
+/// The first value of `name` in `/proc/cpuinfo`.
+fn cpuinfo(name: &str) -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|v| v.trim().to_owned())
+}
+
 /// This CPU's vendor, family and model, as `/proc/cpuinfo` names them.
 fn cpu_signature() -> Option<(String, u32, u32)> {
-    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    let field = |name: &str| {
-        info.lines()
-            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
-            .and_then(|l| l.split(':').nth(1))
-            .map(|v| v.trim().to_owned())
-    };
     Some((
-        field("vendor_id")?,
-        field("cpu family")?.parse().ok()?,
-        field("model")?.parse().ok()?,
+        cpuinfo("vendor_id")?,
+        cpuinfo("cpu family")?.parse().ok()?,
+        cpuinfo("model")?.parse().ok()?,
     ))
 }
 
@@ -191,14 +193,7 @@ fn main() {
     families
         .retain(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
 
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "an unknown CPU".to_owned());
+    let cpu = cpuinfo("model name").unwrap_or_else(|| "an unknown CPU".to_owned());
     println!(
         "Medians of {ROUNDS} interleaved rounds (`cargo bench --bench paired`) on {cpu}, {} cores, SHA-1 and SHA-256 in {}, SHA-1 windows {}.",
         std::thread::available_parallelism().map_or(0, usize::from),

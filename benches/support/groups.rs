@@ -231,16 +231,7 @@ fn store64(state: &[u64; 8], block: &mut [u8; 128]) {
 fn floor_window(case: &Case) -> Option<Box<dyn FnMut(std::ops::RangeInclusive<u64>)>> {
     #[cfg(feature = "streams")]
     if case.algorithm == Algorithm::Sha1 && passcode_streams::hmac_sha1_available() {
-        let iv = [
-            0x6745_2301,
-            0xefcd_ab89,
-            0x98ba_dcfe,
-            0x1032_5476,
-            0xc3d2_e1f0,
-        ];
-        let compress =
-            |s: &mut [u32; 5], b: &[u8; 64]| sha1::block_api::compress(s, std::slice::from_ref(b));
-        let floor = Floor::new(case.seed, iv, [0u8; 64], 20, compress, store32);
+        let floor = sha1_floor(case.seed);
         let (inner, outer) = (floor.inner, floor.outer);
         let mut counters = [0u64; 32];
         let mut out = [0u32; 32];
@@ -262,20 +253,24 @@ fn floor_window(case: &Case) -> Option<Box<dyn FnMut(std::ops::RangeInclusive<u6
     None
 }
 
+/// The SHA-1 floor of `key`: its prepared states and padded blocks.
+fn sha1_floor(key: &[u8]) -> Floor<[u32; 5], [u8; 64]> {
+    let iv = [
+        0x6745_2301,
+        0xefcd_ab89,
+        0x98ba_dcfe,
+        0x1032_5476,
+        0xc3d2_e1f0,
+    ];
+    let compress =
+        |s: &mut [u32; 5], b: &[u8; 64]| sha1::block_api::compress(s, std::slice::from_ref(b));
+    Floor::new(key, iv, [0u8; 64], 20, compress, store32)
+}
+
 fn floor(case: &Case) -> Box<dyn FnMut(std::ops::RangeInclusive<u64>)> {
     match case.algorithm {
         Algorithm::Sha1 => {
-            let iv = [
-                0x6745_2301,
-                0xefcd_ab89,
-                0x98ba_dcfe,
-                0x1032_5476,
-                0xc3d2_e1f0,
-            ];
-            let compress = |s: &mut [u32; 5], b: &[u8; 64]| {
-                sha1::block_api::compress(s, std::slice::from_ref(b))
-            };
-            let mut floor = Floor::new(case.seed, iv, [0u8; 64], 20, compress, store32);
+            let mut floor = sha1_floor(case.seed);
             Box::new(move |steps| {
                 black_box(floor.run(steps));
             })

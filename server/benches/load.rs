@@ -21,9 +21,10 @@
 //! `cargo bench -p passcode-server --bench load` (optionally
 //! `-- --seconds 5 --users 40000`, `--postgres URL` for the PostgreSQL rows,
 //! `--postgres-only` to skip the SQLite rows but the one they are compared
-//! with, `--verify-only` for the floors and Authy's verify alone). Every request verifies a code that is
-//! right and unused, so each 200 is a durable compare-and-set; the summary
-//! also counts the answers that were not 200.
+//! with, `--verify-only` for the floors and Authy's verify alone). Every
+//! request verifies a code that is right and unused, so each 200 is a
+//! durable compare-and-set; the summary also counts the answers that were
+//! not 200.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -370,6 +370,16 @@ impl CommitHealth {
     }
 }
 
+/// Moves the jobs already waiting into `batch`, up to [`MAX_BATCH`].
+fn take_waiting(jobs: &mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
+    while batch.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+}
+
 fn writer_loop(
     conn: &Connection,
     jobs: &mpsc::Receiver<Job>,
@@ -379,12 +389,7 @@ fn writer_loop(
     let mut busy = false;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        take_waiting(jobs, &mut batch);
         // Under load, a commit that does not wait for the disk would hold
         // only the few jobs that arrived during the last one: wait a little
         // for more, so that commits stay shared. The writer sleeps through
@@ -393,12 +398,7 @@ fn writer_loop(
         // saved, and `normal` ran slower than `full` (docs/speed.md).
         if busy && !gather.is_zero() && batch.len() < MAX_BATCH {
             std::thread::sleep(gather);
-            while batch.len() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
+            take_waiting(jobs, &mut batch);
         }
         busy = batch.len() > 1;
         if let Err(e) = conn.run("BEGIN IMMEDIATE", []) {
