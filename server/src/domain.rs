@@ -34,7 +34,9 @@ use crate::messages::{self, Lang};
 use crate::phone::{LineType, Phone};
 use crate::sender::{Channel, Message, Sender};
 use crate::store::sqlite::SANDBOX_USER;
-use crate::store::{App, Counter, Device, MonthStats, StateKey, Store, User, Versioned};
+use crate::store::{
+    App, Counter, Device, MonthStats, StateKey, Store, User, UserStates, Versioned,
+};
 
 mod accounts;
 mod attempts;
@@ -84,7 +86,7 @@ pub use tenants::{
     NewTenant, change_tenant, create_tenant, delete_tenant, real_users, rotate_api_key, tenant,
     tenants,
 };
-pub use tokens::{Matched, Sent};
+pub use tokens::{Matched, Sent, UserRead};
 pub use users::Status;
 pub use verifications::{StartRequest, Started, VerificationState, VerificationStatus};
 pub use verify::{

@@ -380,6 +380,16 @@ pub trait UserStore: Send + Sync {
     /// read here is only a first guess; its version decides, as after
     /// [`StateStore::load`].
     async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>>;
+    /// The application whose key hashes to `key_hash` and, if it has a
+    /// user `id`, that user as [`user_with_states`](Self::user_with_states)
+    /// reads it: what a verification by API key reads before its
+    /// compare-and-set, in one read (one statement, one round trip, on
+    /// PostgreSQL). `None`: no application has the key.
+    async fn app_with_user(
+        &self,
+        key_hash: &[u8; 32],
+        id: i64,
+    ) -> Result<Option<(App, Option<UserStates>)>>;
     /// The user `id`, whichever application it belongs to (for links that
     /// carry no API key, such as a QR code's).
     async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
@@ -463,6 +473,18 @@ pub trait StateStore: Send + Sync {
         expected: Option<i64>,
         value: &[u8],
         expires_at: Option<i64>,
+    ) -> Result<bool>;
+    /// [`cas`](Self::cas) of a state of user `user_id` that, when it
+    /// writes, also marks the user as having logged in once, in the same
+    /// transaction: a user's first accepted token is one write (one round
+    /// trip on PostgreSQL), not two.
+    async fn cas_registering(
+        &self,
+        key: &StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+        user_id: i64,
     ) -> Result<bool>;
     /// Removes a consumable state, whatever its version.
     async fn remove(&self, key: &str) -> Result<()>;

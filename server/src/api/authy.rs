@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use crate::error::ApiError;
+use crate::redacted::Redacted;
 use crate::store::App;
 use crate::telemetry;
 
@@ -86,6 +87,65 @@ impl FromRequest<AppState> for Call {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        Keyed::from_request(request, state)
+            .await?
+            .authenticate(state)
+            .await
+    }
+}
+
+/// A call whose API key is not checked yet: for the route that reads its
+/// application together with what it needs (`verify`, one read instead of
+/// two), which then makes it a [`Call`].
+#[derive(Debug)]
+pub struct Keyed {
+    /// The API key, from the header or the parameters.
+    key: Redacted,
+    /// The merged parameters.
+    params: Params,
+    /// The time, read once.
+    now: u64,
+    /// The `Host` the request was sent to.
+    host: Option<String>,
+}
+
+impl Keyed {
+    /// The API key.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        self.key.expose()
+    }
+
+    /// The call of `app`, the application the key names.
+    #[must_use]
+    pub fn into_call(self, state: &AppState, app: App) -> Call {
+        state.domain.count_call(&app, self.now);
+        Call {
+            app,
+            params: self.params,
+            now: self.now,
+            host: self.host,
+        }
+    }
+
+    /// The call of the application the key names.
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidApiKey`] when none does, or a store failure.
+    pub async fn authenticate(self, state: &AppState) -> Result<Call, ApiError> {
+        let app = state
+            .domain
+            .authenticate_api_key(self.key())
+            .await?
+            .ok_or(ApiError::InvalidApiKey)?;
+        Ok(self.into_call(state, app))
+    }
+}
+
+impl FromRequest<AppState> for Keyed {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
         let bytes =
             tokio::time::timeout(state.body_timeout, axum::body::to_bytes(body, BODY_LIMIT))
@@ -114,20 +174,14 @@ impl FromRequest<AppState> for Call {
                 .flatten()
                 .ok_or(ApiError::InvalidApiKey)?,
         };
-        let app = state
-            .domain
-            .authenticate_api_key(&key)
-            .await?
-            .ok_or(ApiError::InvalidApiKey)?;
         let now = (state.clock)();
-        state.domain.count_call(&app, now);
         let host = parts
             .headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         Ok(Self {
-            app,
+            key: Redacted::new(key),
             params,
             now,
             host,

@@ -56,7 +56,8 @@ impl Domain {
         init: impl Fn() -> Option<S>,
         step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
     ) -> Result<T, Error> {
-        self.update_with(key, None, init, step, S::expires_at).await
+        self.update_with(key, None, init, step, S::expires_at, |_| None)
+            .await
     }
 
     /// [`update`](Self::update), whose first round decides on `read` (the
@@ -71,10 +72,27 @@ impl Domain {
         init: impl Fn() -> Option<S>,
         step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
     ) -> Result<T, Error> {
-        self.update_with(key, read, init, step, S::expires_at).await
+        self.update_with(key, read, init, step, S::expires_at, |_| None)
+            .await
     }
 
-    /// The loop of both, writing the expiry `lifetime` gives the state.
+    /// [`update_from`](Self::update_from) of a user's state that, when
+    /// `register` names the user for the answer being written, also marks
+    /// that user as having logged in once, in the same write.
+    pub(super) async fn update_from_registering<S: Stored, T>(
+        &self,
+        key: &StateKey,
+        read: Option<Option<Versioned>>,
+        init: impl Fn() -> Option<S>,
+        step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
+        register: impl Fn(&T) -> Option<i64>,
+    ) -> Result<T, Error> {
+        self.update_with(key, read, init, step, S::expires_at, register)
+            .await
+    }
+
+    /// The loop of them all, writing the expiry `lifetime` gives the state
+    /// and marking the user `register` names for the answer registered.
     async fn update_with<S: Stored, T>(
         &self,
         key: &StateKey,
@@ -82,6 +100,7 @@ impl Domain {
         init: impl Fn() -> Option<S>,
         mut step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
         lifetime: impl Fn(&S) -> Option<u64>,
+        register: impl Fn(&T) -> Option<i64>,
     ) -> Result<T, Error> {
         for round in 0..CAS_ROUNDS {
             if round > 0 {
@@ -111,11 +130,16 @@ impl Domain {
             };
             let Some(next) = next else { return Ok(answer) };
             let expires_at = lifetime(&next).map(unix);
-            if self
-                .store
-                .cas(key, version, &next.encode(), expires_at)
-                .await?
-            {
+            let value = next.encode();
+            let written = match register(&answer) {
+                Some(user) => {
+                    self.store
+                        .cas_registering(key, version, &value, expires_at, user)
+                        .await?
+                }
+                None => self.store.cas(key, version, &value, expires_at).await?,
+            };
+            if written {
                 return Ok(answer);
             }
         }
@@ -168,6 +192,7 @@ impl Domain {
                 }
             },
             |_| Some(until),
+            |_| None,
         )
         .await
     }

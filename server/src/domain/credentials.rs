@@ -41,6 +41,7 @@ impl Domain {
         token: &str,
         now: u64,
         read: Option<Versioned>,
+        register: Option<i64>,
     ) -> Result<Result<FirstUse, Refusal>, Error> {
         let Some(seed) = self.key.open(&device.sealed_seed, &seed_context(device)) else {
             tracing::error!(
@@ -57,6 +58,7 @@ impl Domain {
             token,
             now,
             read,
+            register,
         )
         .await
     }
@@ -66,7 +68,9 @@ impl Domain {
     /// guesses), by compare-and-set: the one check of an authenticator's
     /// code, whichever API asks (an Authy device, a Verify factor; one
     /// brought from Authy to Verify shares its device's key, so a step
-    /// used on one API is used on both).
+    /// used on one API is used on both). An accepted code also marks the
+    /// user `register` names as having logged in once, in the same write.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn check_totp(
         &self,
         key: &StateKey,
@@ -75,12 +79,13 @@ impl Domain {
         token: &str,
         now: u64,
         read: Option<Versioned>,
+        register: Option<i64>,
     ) -> Result<Result<FirstUse, Refusal>, Error> {
         if token.len() != usize::from(totp.config().digits().get()) {
             return Ok(Err(Refusal::Invalid));
         }
         let budget = self.limits.totp_guesses;
-        self.update_from(
+        self.update_from_registering(
             key,
             Some(read),
             || Some(Guarded::default()),
@@ -115,6 +120,7 @@ impl Domain {
                 };
                 Ok((Some(state), Step::Write(result)))
             },
+            |result| register.filter(|_| result.is_ok()),
         )
         .await
     }

@@ -510,7 +510,7 @@ impl Domain {
         };
         let totp = Totp::from_key(&seed, factor.profile.config()?).map_err(|_| Error::Internal)?;
         let checked = self
-            .check_totp(&key, &totp, factor.profile.policy()?, code, now, None)
+            .check_totp(&key, &totp, factor.profile.policy()?, code, now, None, None)
             .await?;
         Ok(checked.map(|_| ()))
     }

@@ -2,6 +2,7 @@
 //! credential of a user (its authenticators and its SMS token).
 
 use super::*;
+use crate::crypto::key_hash;
 
 /// A sent token: what the response shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,15 @@ pub enum Sent {
         /// The device that makes the message unnecessary.
         device: &'static str,
     },
+}
+
+/// A user as a verification by API key read it with its application
+/// ([`Domain::authenticate_for_verify`]); only the domain reads one.
+#[derive(Debug)]
+pub struct UserRead {
+    app_id: i64,
+    id: i64,
+    found: Option<UserStates>,
 }
 
 /// What a token matched.
@@ -105,13 +115,69 @@ impl Domain {
         token: &str,
         now: u64,
     ) -> Result<Matched, Error> {
+        let id = self.user_id_in(app, id).await?;
         // The user, its devices and its states in one read: on PostgreSQL
         // one round trip instead of three.
-        let found = self
+        let found = self.store.user_with_states(app.id, id).await?;
+        self.verify_found(app, found, token, now).await
+    }
+
+    /// The application whose Authy API key is `key`, if any, with its
+    /// user `id` as [`verify_token_read`](Self::verify_token_read) needs
+    /// it: one read (one round trip on PostgreSQL) where authenticating
+    /// and then reading the user would take two.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn authenticate_for_verify(
+        &self,
+        key: &str,
+        id: i64,
+    ) -> Result<Option<(App, UserRead)>, Error> {
+        Ok(self
             .store
-            .user_with_states(app.id, id)
+            .app_with_user(&key_hash(key), id)
             .await?
-            .ok_or(Error::UserNotFound)?;
+            .map(|(app, found)| {
+                let read = UserRead {
+                    app_id: app.id,
+                    id,
+                    found,
+                };
+                (app, read)
+            }))
+    }
+
+    /// [`verify_token`](Self::verify_token) of the user `read` holds, as
+    /// [`authenticate_for_verify`](Self::authenticate_for_verify) read it
+    /// with `app`.
+    ///
+    /// # Errors
+    /// As [`verify_token`](Self::verify_token).
+    pub async fn verify_token_read(
+        &self,
+        app: &App,
+        read: UserRead,
+        token: &str,
+        now: u64,
+    ) -> Result<Matched, Error> {
+        // A sandbox's own user 51 may be stored under another id; a read
+        // of another application's is no read of this one's.
+        if read.app_id != app.id || (app.sandbox && read.id == SANDBOX_USER.0) {
+            return self.verify_token(app, read.id, token, now).await;
+        }
+        self.verify_found(app, read.found, token, now).await
+    }
+
+    /// Verifies `token` against the user as read (`None`: not found).
+    async fn verify_found(
+        &self,
+        app: &App,
+        found: Option<UserStates>,
+        token: &str,
+        now: u64,
+    ) -> Result<Matched, Error> {
+        let found = found.ok_or(Error::UserNotFound)?;
         let user = &found.user;
         let well_formed =
             (6..=12).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_digit());
@@ -127,6 +193,7 @@ impl Domain {
                         registered_at: user.created_at,
                     },
                     now,
+                    false,
                 )
                 .await;
         }
@@ -135,16 +202,21 @@ impl Domain {
         // TOTP code). A wrong one, or none pending, goes on to the
         // authenticators; when the lengths differ it spends nothing here.
         let read = found.state(&token_key(user.app_id, user.id).key);
-        let sms = self.check_token(user, token, now, read).await?;
+        // A user's first accepted token marks it registered in the same
+        // write that spends the token.
+        let register = (!user.registered).then_some(user.id);
+        let sms = self.check_token(user, token, now, read, register).await?;
         let mut outcome = Outcome::Invalid.combine(sms.map(|()| Matched::Sms {
             registered_at: user.created_at,
         }));
         if let Outcome::Accepted(matched) = outcome {
-            return self.accepted(app, user, matched, now).await;
+            return self.accepted(app, user, matched, now, true).await;
         }
         for device in &found.devices {
             let read = found.state(&device_key(app.id, device.user_id, device.id).key);
-            let result = self.check_device(app.id, device, token, now, read).await?;
+            let result = self
+                .check_device(app.id, device, token, now, read, register)
+                .await?;
             if result == Ok(FirstUse(true)) {
                 // A new authenticator's first code: it replaces the older
                 // ones (not one enrolled since, whose QR code is out).
@@ -157,11 +229,13 @@ impl Domain {
                 registered_at: device.created_at,
             }));
             if let Outcome::Accepted(matched) = outcome {
-                return self.accepted(app, user, matched, now).await;
+                return self.accepted(app, user, matched, now, true).await;
             }
         }
         let (label, result) = match outcome {
-            Outcome::Accepted(matched) => return self.accepted(app, user, matched, now).await,
+            Outcome::Accepted(matched) => {
+                return self.accepted(app, user, matched, now, true).await;
+            }
             Outcome::Throttled => ("throttled", Error::Limited(Limit::FailedTokens)),
             Outcome::Replayed => ("replayed", Error::ReplayedToken),
             Outcome::Invalid => ("invalid", Error::WrongToken),
@@ -170,15 +244,18 @@ impl Domain {
         Err(result)
     }
 
+    /// Counts an accepted token; `spent`: the write that spent it marked
+    /// the user registered already.
     pub(super) async fn accepted(
         &self,
         app: &App,
         user: &User,
         matched: Matched,
         now: u64,
+        spent: bool,
     ) -> Result<Matched, Error> {
         crate::telemetry::verification("accepted");
-        if !user.registered {
+        if !user.registered && !spent {
             self.store.set_registered(user.id).await?;
         }
         self.count_later(app.id, now, Counter::Auth);
@@ -191,10 +268,11 @@ impl Domain {
         token: &str,
         now: u64,
         read: Option<Versioned>,
+        register: Option<i64>,
     ) -> Result<Result<(), Refusal>, Error> {
         let subject = token_key(user.app_id, user.id);
         let tag = self.used_tag(&subject.key, token);
-        self.update_from(
+        self.update_from_registering(
             &subject,
             Some(read),
             || None,
@@ -230,6 +308,7 @@ impl Domain {
                 };
                 Ok((Some(pending), Step::Write(result)))
             },
+            |result| register.filter(|_| result.is_ok()),
         )
         .await
     }

@@ -224,6 +224,9 @@ async fn bounded<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
         })
 }
 
+/// How many columns [`APP_COLUMNS`] names.
+const APP_COLUMN_COUNT: usize = 9;
+
 const APP_COLUMNS: &str = "id, name, token_length, sms_enabled, calls_enabled, phone_export_enabled, \
      generic_tokens_enabled, custom_messages_enabled, sandbox";
 
@@ -254,14 +257,19 @@ const JOINED_APP_COLUMNS: &str = "a.id, a.name, a.token_length, a.sms_enabled, a
 const USER_COLUMNS: &str = "id, app_id, country_code, phone, email, created_at, registered";
 
 fn user_row(r: &tokio_postgres::Row) -> User {
+    user_row_at(r, 0)
+}
+
+/// A user read from the columns at `at` onwards.
+fn user_row_at(r: &tokio_postgres::Row, at: usize) -> User {
     User {
-        id: r.get(0),
-        app_id: r.get(1),
-        country_code: u16::try_from(r.get::<_, i32>(2)).unwrap_or(0),
-        phone: r.get(3),
-        email: r.get(4),
-        created_at: r.get(5),
-        registered: r.get(6),
+        id: r.get(at),
+        app_id: r.get(at + 1),
+        country_code: u16::try_from(r.get::<_, i32>(at + 2)).unwrap_or(0),
+        phone: r.get(at + 3),
+        email: r.get(at + 4),
+        created_at: r.get(at + 5),
+        registered: r.get(at + 6),
     }
 }
 

@@ -35,6 +35,8 @@ struct Server {
     clock: Arc<AtomicU64>,
     sent: Arc<Recorder>,
     store: Arc<dyn Store>,
+    /// The same store as the server's domain calls it.
+    watched: Arc<Watched>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -86,8 +88,9 @@ async fn start_bounded(
             first_delay: Duration::from_millis(20),
         },
     );
+    let watched = Arc::new(Watched::new(Arc::clone(&store), Duration::ZERO));
     let service = Domain::new(
-        Arc::clone(&store),
+        watched.clone(),
         Arc::new(MasterKey::from_bytes(&[5; 32])),
         sent.clone(),
         limits,
@@ -114,6 +117,7 @@ async fn start_bounded(
         clock,
         sent,
         store,
+        watched,
         http: reqwest::Client::new(),
         _dir: dir,
     }
@@ -474,6 +478,55 @@ async fn a_generic_authenticator_code_is_accepted_once_and_its_qr_code_is_served
 }
 
 #[tokio::test]
+async fn a_verification_reads_once_and_writes_once() {
+    // What a decision costs the store: the application and the user read
+    // together, then the compare-and-set, whose write also marks a user's
+    // first accepted token. On PostgreSQL each is one round trip.
+    let s = start(false).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    let totp = enrol(&s, KEY_A, user).await;
+    let unregistered = s.store.user(1, user).await.unwrap().unwrap();
+    assert!(!unregistered.registered);
+    s.watched.take_calls();
+    let code = totp.generate(s.now()).unwrap().to_string();
+    let first = s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(s.watched.take_calls(), ["app_with_user", "cas_registering"]);
+    assert!(s.store.user(1, user).await.unwrap().unwrap().registered);
+    s.advance(30);
+    let code = totp.generate(s.now()).unwrap().to_string();
+    let again = s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(s.watched.take_calls(), ["app_with_user", "cas"]);
+    // A wrong code is written too: it spends a guess.
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    let refused = s.get(KEY_A, &format!("verify/{wrong}/{user}")).await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(s.watched.take_calls(), ["app_with_user", "cas"]);
+    // A wrong key reads nothing of the user, and a user of another
+    // application is not found with this one's key.
+    let stranger = s.get(KEY_B, &format!("verify/{code}/{user}")).await;
+    assert_eq!(stranger.status, 404, "{}", stranger.body);
+    assert!(
+        stranger.body.contains(r#""error_code":"60026""#),
+        "{}",
+        stranger.body
+    );
+    let bad_key = s.get("wrong", &format!("verify/{code}/{user}")).await;
+    assert_eq!(bad_key.status, 401, "{}", bad_key.body);
+    assert_eq!(s.watched.take_calls(), ["app_with_user", "app_with_user"]);
+    // A path that names no user checks the key first, as every route does.
+    let bad_id = s.get("wrong", &format!("verify/{code}/tony")).await;
+    assert_eq!(bad_id.status, 401, "{}", bad_id.body);
+    let no_user = s.get(KEY_A, &format!("verify/{code}/tony")).await;
+    assert_eq!(no_user.status, 404, "{}", no_user.body);
+    assert_eq!(
+        s.watched.take_calls(),
+        ["app_by_key_hash", "app_by_key_hash"]
+    );
+}
+
+#[tokio::test]
 async fn a_hundred_concurrent_verifications_of_one_code_give_one_200() {
     let s = start(false).await;
     let user = s.create_user(KEY_A, "775-461-5609").await;
@@ -547,14 +600,38 @@ async fn the_last_unit_of_a_quota_goes_to_exactly_one_request() {
     );
 }
 
-/// A store whose compare-and-set takes 3 ms more, as across a network:
-/// contenders that load together meet again at the next round.
-struct SlowCommits(Arc<dyn Store>);
+/// A store that notes each call of its applications, users and states, in
+/// order, and whose compare-and-set takes `delay` more, as across a
+/// network: contenders that load together meet again at the next round.
+struct Watched {
+    inner: Arc<dyn Store>,
+    delay: Duration,
+    calls: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl Watched {
+    fn new(inner: Arc<dyn Store>, delay: Duration) -> Self {
+        Self {
+            inner,
+            delay,
+            calls: std::sync::Mutex::default(),
+        }
+    }
+
+    fn note(&self, call: &'static str) {
+        self.calls.lock().unwrap().push(call);
+    }
+
+    /// The calls since the last time they were taken.
+    fn take_calls(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
 
 #[async_trait]
-impl store::VerifyStore for SlowCommits {
+impl store::VerifyStore for Watched {
     async fn verify_service_exists(&self, app_id: i64, sid: &str) -> store::Result<bool> {
-        self.0.verify_service_exists(app_id, sid).await
+        self.inner.verify_service_exists(app_id, sid).await
     }
     async fn service_state(
         &self,
@@ -562,19 +639,19 @@ impl store::VerifyStore for SlowCommits {
         sid: &str,
         key: &str,
     ) -> store::Result<Option<Option<Versioned>>> {
-        self.0.service_state(app_id, sid, key).await
+        self.inner.service_state(app_id, sid, key).await
     }
     async fn account_with_app(&self, sid: &str) -> store::Result<Option<(store::Account, App)>> {
-        self.0.account_with_app(sid).await
+        self.inner.account_with_app(sid).await
     }
     async fn record_attempt(&self, row: &store::AttemptRow) -> store::Result<()> {
-        self.0.record_attempt(row).await
+        self.inner.record_attempt(row).await
     }
     async fn convert_attempts(&self, conversions: &[store::Conversion]) -> store::Result<()> {
-        self.0.convert_attempts(conversions).await
+        self.inner.convert_attempts(conversions).await
     }
     async fn attempt(&self, app_id: i64, sid: &str) -> store::Result<Option<store::AttemptRow>> {
-        self.0.attempt(app_id, sid).await
+        self.inner.attempt(app_id, sid).await
     }
     async fn attempts(
         &self,
@@ -583,14 +660,14 @@ impl store::VerifyStore for SlowCommits {
         after_seq: i64,
         limit: u32,
     ) -> store::Result<Vec<store::AttemptRow>> {
-        self.0.attempts(app_id, filter, after_seq, limit).await
+        self.inner.attempts(app_id, filter, after_seq, limit).await
     }
     async fn attempt_totals(
         &self,
         app_id: i64,
         filter: &store::AttemptFilter,
     ) -> store::Result<(i64, i64)> {
-        self.0.attempt_totals(app_id, filter).await
+        self.inner.attempt_totals(app_id, filter).await
     }
     async fn seal_account_token(
         &self,
@@ -598,10 +675,12 @@ impl store::VerifyStore for SlowCommits {
         token_hash: &[u8; 32],
         sealed: &[u8],
     ) -> store::Result<bool> {
-        self.0.seal_account_token(app_id, token_hash, sealed).await
+        self.inner
+            .seal_account_token(app_id, token_hash, sealed)
+            .await
     }
     async fn create_webhook(&self, row: &store::WebhookRow) -> store::Result<()> {
-        self.0.create_webhook(row).await
+        self.inner.create_webhook(row).await
     }
     async fn webhook(
         &self,
@@ -609,7 +688,7 @@ impl store::VerifyStore for SlowCommits {
         service_sid: &str,
         sid: &str,
     ) -> store::Result<Option<store::WebhookRow>> {
-        self.0.webhook(app_id, service_sid, sid).await
+        self.inner.webhook(app_id, service_sid, sid).await
     }
     async fn webhooks(
         &self,
@@ -618,7 +697,9 @@ impl store::VerifyStore for SlowCommits {
         after_seq: i64,
         limit: u32,
     ) -> store::Result<Vec<store::WebhookRow>> {
-        self.0.webhooks(app_id, service_sid, after_seq, limit).await
+        self.inner
+            .webhooks(app_id, service_sid, after_seq, limit)
+            .await
     }
     async fn update_webhook(
         &self,
@@ -627,41 +708,41 @@ impl store::VerifyStore for SlowCommits {
         settings: &str,
         now: i64,
     ) -> store::Result<bool> {
-        self.0.update_webhook(app_id, sid, settings, now).await
+        self.inner.update_webhook(app_id, sid, settings, now).await
     }
     async fn delete_webhook(&self, app_id: i64, sid: &str) -> store::Result<bool> {
-        self.0.delete_webhook(app_id, sid).await
+        self.inner.delete_webhook(app_id, sid).await
     }
     async fn create_api_key(&self, key: &store::ApiKey) -> store::Result<()> {
-        self.0.create_api_key(key).await
+        self.inner.create_api_key(key).await
     }
     async fn api_key(&self, sid: &str) -> store::Result<Option<store::ApiKey>> {
-        self.0.api_key(sid).await
+        self.inner.api_key(sid).await
     }
     async fn api_keys(&self, app_id: i64) -> store::Result<Vec<store::ApiKey>> {
-        self.0.api_keys(app_id).await
+        self.inner.api_keys(app_id).await
     }
     async fn delete_api_key(&self, app_id: i64, sid: &str) -> store::Result<bool> {
-        self.0.delete_api_key(app_id, sid).await
+        self.inner.delete_api_key(app_id, sid).await
     }
     async fn set_account(&self, account: &store::Account) -> store::Result<bool> {
-        self.0.set_account(account).await
+        self.inner.set_account(account).await
     }
     async fn account(&self, app_id: i64) -> store::Result<Option<store::Account>> {
-        self.0.account(app_id).await
+        self.inner.account(app_id).await
     }
     async fn account_by_sid(&self, sid: &str) -> store::Result<Option<store::Account>> {
-        self.0.account_by_sid(sid).await
+        self.inner.account_by_sid(sid).await
     }
     async fn create_verify_service(&self, row: &store::VerifyServiceRow) -> store::Result<bool> {
-        self.0.create_verify_service(row).await
+        self.inner.create_verify_service(row).await
     }
     async fn verify_service(
         &self,
         app_id: i64,
         sid: &str,
     ) -> store::Result<Option<store::VerifyServiceRow>> {
-        self.0.verify_service(app_id, sid).await
+        self.inner.verify_service(app_id, sid).await
     }
     async fn verify_services(
         &self,
@@ -669,7 +750,7 @@ impl store::VerifyStore for SlowCommits {
         after_seq: i64,
         limit: u32,
     ) -> store::Result<Vec<store::VerifyServiceRow>> {
-        self.0.verify_services(app_id, after_seq, limit).await
+        self.inner.verify_services(app_id, after_seq, limit).await
     }
     async fn update_verify_service(
         &self,
@@ -679,19 +760,19 @@ impl store::VerifyStore for SlowCommits {
         settings: &str,
         now: i64,
     ) -> store::Result<bool> {
-        self.0
+        self.inner
             .update_verify_service(app_id, sid, version, settings, now)
             .await
     }
     async fn delete_verify_service(&self, app_id: i64, sid: &str) -> store::Result<bool> {
-        self.0.delete_verify_service(app_id, sid).await
+        self.inner.delete_verify_service(app_id, sid).await
     }
 }
 
 #[async_trait]
-impl store::FactorStore for SlowCommits {
+impl store::FactorStore for Watched {
     async fn create_entity(&self, row: &store::EntityRow) -> store::Result<bool> {
-        self.0.create_entity(row).await
+        self.inner.create_entity(row).await
     }
     async fn entity(
         &self,
@@ -699,7 +780,7 @@ impl store::FactorStore for SlowCommits {
         service_sid: &str,
         identity: &str,
     ) -> store::Result<Option<store::EntityRow>> {
-        self.0.entity(app_id, service_sid, identity).await
+        self.inner.entity(app_id, service_sid, identity).await
     }
     async fn entities(
         &self,
@@ -708,7 +789,9 @@ impl store::FactorStore for SlowCommits {
         after_seq: i64,
         limit: u32,
     ) -> store::Result<Vec<store::EntityRow>> {
-        self.0.entities(app_id, service_sid, after_seq, limit).await
+        self.inner
+            .entities(app_id, service_sid, after_seq, limit)
+            .await
     }
     async fn delete_entity(
         &self,
@@ -716,13 +799,15 @@ impl store::FactorStore for SlowCommits {
         service_sid: &str,
         identity: &str,
     ) -> store::Result<bool> {
-        self.0.delete_entity(app_id, service_sid, identity).await
+        self.inner
+            .delete_entity(app_id, service_sid, identity)
+            .await
     }
     async fn create_factor(
         &self,
         row: &store::FactorRow,
     ) -> store::Result<Option<store::FactorRow>> {
-        self.0.create_factor(row).await
+        self.inner.create_factor(row).await
     }
     async fn factor(
         &self,
@@ -730,7 +815,7 @@ impl store::FactorStore for SlowCommits {
         entity_seq: i64,
         sid: &str,
     ) -> store::Result<Option<store::FactorRow>> {
-        self.0.factor(app_id, entity_seq, sid).await
+        self.inner.factor(app_id, entity_seq, sid).await
     }
     async fn factors(
         &self,
@@ -739,7 +824,9 @@ impl store::FactorStore for SlowCommits {
         after_seq: i64,
         limit: u32,
     ) -> store::Result<Vec<store::FactorRow>> {
-        self.0.factors(app_id, entity_seq, after_seq, limit).await
+        self.inner
+            .factors(app_id, entity_seq, after_seq, limit)
+            .await
     }
     async fn update_factor(
         &self,
@@ -749,18 +836,18 @@ impl store::FactorStore for SlowCommits {
         settings: &str,
         now: i64,
     ) -> store::Result<bool> {
-        self.0
+        self.inner
             .update_factor(app_id, sid, version, settings, now)
             .await
     }
     async fn delete_factor(&self, app_id: i64, sid: &str) -> store::Result<bool> {
-        self.0.delete_factor(app_id, sid).await
+        self.inner.delete_factor(app_id, sid).await
     }
     async fn create_challenge(
         &self,
         row: &store::ChallengeRow,
     ) -> store::Result<store::ChallengeRow> {
-        self.0.create_challenge(row).await
+        self.inner.create_challenge(row).await
     }
     async fn challenge(
         &self,
@@ -768,7 +855,7 @@ impl store::FactorStore for SlowCommits {
         entity_seq: i64,
         sid: &str,
     ) -> store::Result<Option<store::ChallengeRow>> {
-        self.0.challenge(app_id, entity_seq, sid).await
+        self.inner.challenge(app_id, entity_seq, sid).await
     }
     async fn challenges(
         &self,
@@ -778,7 +865,7 @@ impl store::FactorStore for SlowCommits {
         after: Option<i64>,
         limit: u32,
     ) -> store::Result<Vec<store::ChallengeRow>> {
-        self.0
+        self.inner
             .challenges(app_id, entity_seq, filter, after, limit)
             .await
     }
@@ -788,7 +875,7 @@ impl store::FactorStore for SlowCommits {
         after_id: i64,
         limit: u32,
     ) -> store::Result<Vec<Device>> {
-        self.0.app_devices(app_id, after_id, limit).await
+        self.inner.app_devices(app_id, after_id, limit).await
     }
     async fn respond_challenge(
         &self,
@@ -797,14 +884,14 @@ impl store::FactorStore for SlowCommits {
         status: &str,
         now: i64,
     ) -> store::Result<bool> {
-        self.0.respond_challenge(app_id, sid, status, now).await
+        self.inner.respond_challenge(app_id, sid, status, now).await
     }
 }
 
 #[async_trait]
-impl store::RateLimitStore for SlowCommits {
+impl store::RateLimitStore for Watched {
     async fn create_rate_limit(&self, row: &store::RateLimitRow) -> store::Result<bool> {
-        self.0.create_rate_limit(row).await
+        self.inner.create_rate_limit(row).await
     }
     async fn rate_limit(
         &self,
@@ -812,7 +899,7 @@ impl store::RateLimitStore for SlowCommits {
         service_sid: &str,
         sid: &str,
     ) -> store::Result<Option<store::RateLimitRow>> {
-        self.0.rate_limit(app_id, service_sid, sid).await
+        self.inner.rate_limit(app_id, service_sid, sid).await
     }
     async fn rate_limit_named(
         &self,
@@ -820,7 +907,7 @@ impl store::RateLimitStore for SlowCommits {
         service_sid: &str,
         unique_name: &str,
     ) -> store::Result<Option<store::RateLimitRow>> {
-        self.0
+        self.inner
             .rate_limit_named(app_id, service_sid, unique_name)
             .await
     }
@@ -831,7 +918,7 @@ impl store::RateLimitStore for SlowCommits {
         after_seq: i64,
         limit: u32,
     ) -> store::Result<Vec<store::RateLimitRow>> {
-        self.0
+        self.inner
             .rate_limits(app_id, service_sid, after_seq, limit)
             .await
     }
@@ -842,15 +929,15 @@ impl store::RateLimitStore for SlowCommits {
         description: &str,
         now: i64,
     ) -> store::Result<bool> {
-        self.0
+        self.inner
             .describe_rate_limit(app_id, sid, description, now)
             .await
     }
     async fn delete_rate_limit(&self, app_id: i64, sid: &str) -> store::Result<bool> {
-        self.0.delete_rate_limit(app_id, sid).await
+        self.inner.delete_rate_limit(app_id, sid).await
     }
     async fn create_bucket(&self, row: &store::BucketRow) -> store::Result<bool> {
-        self.0.create_bucket(row).await
+        self.inner.create_bucket(row).await
     }
     async fn bucket(
         &self,
@@ -858,7 +945,7 @@ impl store::RateLimitStore for SlowCommits {
         rate_limit_seq: i64,
         sid: &str,
     ) -> store::Result<Option<store::BucketRow>> {
-        self.0.bucket(app_id, rate_limit_seq, sid).await
+        self.inner.bucket(app_id, rate_limit_seq, sid).await
     }
     async fn buckets(
         &self,
@@ -867,7 +954,7 @@ impl store::RateLimitStore for SlowCommits {
         after_seq: i64,
         limit: u32,
     ) -> store::Result<Vec<store::BucketRow>> {
-        self.0
+        self.inner
             .buckets(app_id, rate_limit_seq, after_seq, limit)
             .await
     }
@@ -879,53 +966,60 @@ impl store::RateLimitStore for SlowCommits {
         interval: i64,
         now: i64,
     ) -> store::Result<bool> {
-        self.0.set_bucket(app_id, sid, max, interval, now).await
+        self.inner.set_bucket(app_id, sid, max, interval, now).await
     }
     async fn delete_bucket(&self, app_id: i64, sid: &str) -> store::Result<bool> {
-        self.0.delete_bucket(app_id, sid).await
+        self.inner.delete_bucket(app_id, sid).await
     }
 }
 
 #[async_trait]
-impl Store for SlowCommits {
+impl Store for Watched {
     async fn ping(&self) -> store::Result<()> {
-        self.0.ping().await
+        self.inner.ping().await
     }
     async fn meta(&self, key: &str) -> store::Result<Option<Vec<u8>>> {
-        self.0.meta(key).await
+        self.inner.meta(key).await
     }
     async fn init_meta(&self, key: &str, value: &[u8]) -> store::Result<Vec<u8>> {
-        self.0.init_meta(key, value).await
+        self.inner.init_meta(key, value).await
     }
 }
 
 #[async_trait]
-impl store::AppStore for SlowCommits {
+impl store::AppStore for Watched {
     async fn create_app(&self, new: NewApp, now: i64) -> store::Result<App> {
-        self.0.create_app(new, now).await
+        self.note("create_app");
+        self.inner.create_app(new, now).await
     }
     async fn app_by_key_hash(&self, key_hash: &[u8; 32]) -> store::Result<Option<App>> {
-        self.0.app_by_key_hash(key_hash).await
+        self.note("app_by_key_hash");
+        self.inner.app_by_key_hash(key_hash).await
     }
     async fn app(&self, id: i64) -> store::Result<Option<App>> {
-        self.0.app(id).await
+        self.note("app");
+        self.inner.app(id).await
     }
     async fn apps(&self) -> store::Result<Vec<App>> {
-        self.0.apps().await
+        self.note("apps");
+        self.inner.apps().await
     }
     async fn update_app(&self, id: i64, patch: AppPatch) -> store::Result<Option<App>> {
-        self.0.update_app(id, patch).await
+        self.note("update_app");
+        self.inner.update_app(id, patch).await
     }
     async fn set_app_key(&self, id: i64, key_hash: &[u8; 32]) -> store::Result<bool> {
-        self.0.set_app_key(id, key_hash).await
+        self.note("set_app_key");
+        self.inner.set_app_key(id, key_hash).await
     }
     async fn delete_app(&self, id: i64) -> store::Result<bool> {
-        self.0.delete_app(id).await
+        self.note("delete_app");
+        self.inner.delete_app(id).await
     }
 }
 
 #[async_trait]
-impl store::UserStore for SlowCommits {
+impl store::UserStore for Watched {
     async fn upsert_user(
         &self,
         app_id: i64,
@@ -934,12 +1028,14 @@ impl store::UserStore for SlowCommits {
         email: &str,
         now: i64,
     ) -> store::Result<(User, bool)> {
-        self.0
+        self.note("upsert_user");
+        self.inner
             .upsert_user(app_id, country_code, phone, email, now)
             .await
     }
     async fn user(&self, app_id: i64, id: i64) -> store::Result<Option<User>> {
-        self.0.user(app_id, id).await
+        self.note("user");
+        self.inner.user(app_id, id).await
     }
     async fn import_user(
         &self,
@@ -950,7 +1046,8 @@ impl store::UserStore for SlowCommits {
         email: &str,
         now: i64,
     ) -> store::Result<store::Imported> {
-        self.0
+        self.note("import_user");
+        self.inner
             .import_user(id, app_id, country_code, phone, email, now)
             .await
     }
@@ -960,39 +1057,56 @@ impl store::UserStore for SlowCommits {
         country_code: u16,
         phone: &str,
     ) -> store::Result<Option<User>> {
-        self.0.user_by_phone(app_id, country_code, phone).await
+        self.note("user_by_phone");
+        self.inner.user_by_phone(app_id, country_code, phone).await
     }
     async fn user_with_states(
         &self,
         app_id: i64,
         id: i64,
     ) -> store::Result<Option<store::UserStates>> {
-        self.0.user_with_states(app_id, id).await
+        self.note("user_with_states");
+        self.inner.user_with_states(app_id, id).await
+    }
+    async fn app_with_user(
+        &self,
+        key_hash: &[u8; 32],
+        id: i64,
+    ) -> store::Result<Option<(App, Option<store::UserStates>)>> {
+        self.note("app_with_user");
+        self.inner.app_with_user(key_hash, id).await
     }
     async fn user_by_id(&self, id: i64) -> store::Result<Option<User>> {
-        self.0.user_by_id(id).await
+        self.note("user_by_id");
+        self.inner.user_by_id(id).await
     }
     async fn set_registered(&self, id: i64) -> store::Result<()> {
-        self.0.set_registered(id).await
+        self.note("set_registered");
+        self.inner.set_registered(id).await
     }
     async fn delete_user(&self, app_id: i64, id: i64) -> store::Result<bool> {
-        self.0.delete_user(app_id, id).await
+        self.note("delete_user");
+        self.inner.delete_user(app_id, id).await
     }
     async fn add_device(&self, device: Device) -> store::Result<Device> {
-        self.0.add_device(device).await
+        self.note("add_device");
+        self.inner.add_device(device).await
     }
     async fn devices(&self, user_id: i64) -> store::Result<Vec<Device>> {
-        self.0.devices(user_id).await
+        self.note("devices");
+        self.inner.devices(user_id).await
     }
     async fn remove_device(&self, user_id: i64, device_id: i64) -> store::Result<bool> {
-        self.0.remove_device(user_id, device_id).await
+        self.note("remove_device");
+        self.inner.remove_device(user_id, device_id).await
     }
 }
 
 #[async_trait]
-impl store::StateStore for SlowCommits {
+impl store::StateStore for Watched {
     async fn load(&self, key: &str) -> store::Result<Option<Versioned>> {
-        self.0.load(key).await
+        self.note("load");
+        self.inner.load(key).await
     }
     async fn cas(
         &self,
@@ -1001,19 +1115,36 @@ impl store::StateStore for SlowCommits {
         value: &[u8],
         expires_at: Option<i64>,
     ) -> store::Result<bool> {
-        tokio::time::sleep(Duration::from_millis(3)).await;
-        self.0.cas(key, expected, value, expires_at).await
+        self.note("cas");
+        tokio::time::sleep(self.delay).await;
+        self.inner.cas(key, expected, value, expires_at).await
+    }
+    async fn cas_registering(
+        &self,
+        key: &store::StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+        user_id: i64,
+    ) -> store::Result<bool> {
+        self.note("cas_registering");
+        tokio::time::sleep(self.delay).await;
+        self.inner
+            .cas_registering(key, expected, value, expires_at, user_id)
+            .await
     }
     async fn remove(&self, key: &str) -> store::Result<()> {
-        self.0.remove(key).await
+        self.note("remove");
+        self.inner.remove(key).await
     }
     async fn sweep(&self, now: i64, limit: u32) -> store::Result<u64> {
-        self.0.sweep(now, limit).await
+        self.note("sweep");
+        self.inner.sweep(now, limit).await
     }
 }
 
 #[async_trait]
-impl store::StatsStore for SlowCommits {
+impl store::StatsStore for Watched {
     async fn count(
         &self,
         app_id: i64,
@@ -1022,13 +1153,13 @@ impl store::StatsStore for SlowCommits {
         counter: Counter,
         n: i64,
     ) -> store::Result<()> {
-        self.0.count(app_id, year, month, counter, n).await
+        self.inner.count(app_id, year, month, counter, n).await
     }
     async fn stats(&self, app_id: i64) -> store::Result<Vec<MonthStats>> {
-        self.0.stats(app_id).await
+        self.inner.stats(app_id).await
     }
     async fn user_count(&self, app_id: i64) -> store::Result<i64> {
-        self.0.user_count(app_id).await
+        self.inner.user_count(app_id).await
     }
 }
 
@@ -1046,7 +1177,7 @@ async fn a_burst_of_sends_on_one_application_all_go_out() {
         ..Limits::default()
     };
     let service = Domain::new(
-        Arc::new(SlowCommits(Arc::clone(&s.store))),
+        Arc::new(Watched::new(Arc::clone(&s.store), Duration::from_millis(3))),
         Arc::new(MasterKey::from_bytes(&[5; 32])),
         sent.clone(),
         limits,

@@ -551,6 +551,42 @@ async fn users_own_their_states_only(kind: &str, store: &Arc<dyn Store>) {
     assert_eq!(found.state(&mine[0]).unwrap().value, b"again", "{kind}");
     assert_eq!(found.state(&others[0]), None, "{kind}");
 
+    // The same read through the application's key, in one statement.
+    let (by_key, read) = store.app_with_user(&[1; 32], u.id).await.unwrap().unwrap();
+    assert_eq!(by_key, a, "{kind}");
+    assert_eq!(
+        read.as_ref(),
+        Some(&found),
+        "{kind}: the user as user_with_states reads it"
+    );
+    assert_eq!(
+        store.app_with_user(&[9; 32], u.id).await.unwrap(),
+        None,
+        "{kind}: no such key"
+    );
+    assert_eq!(
+        store.app_with_user(&[1; 32], v.id + 100).await.unwrap(),
+        Some((a.clone(), None)),
+        "{kind}: no such user"
+    );
+    let b = store.create_app(new_app("B", 2, false), 0).await.unwrap();
+    assert_eq!(
+        store.app_with_user(&[2; 32], u.id).await.unwrap(),
+        Some((b.clone(), None)),
+        "{kind}: another application's user"
+    );
+    let (w, _) = store
+        .upsert_user(b.id, 1, "7754615611", "w@y.com", 0)
+        .await
+        .unwrap();
+    let (_, bare) = store.app_with_user(&[2; 32], w.id).await.unwrap().unwrap();
+    let bare = bare.unwrap();
+    assert_eq!(
+        (bare.user, bare.devices, bare.states),
+        (w, vec![], vec![]),
+        "{kind}: a user with no device and no state"
+    );
+
     let theirs = store.user_with_states(a.id, v.id).await.unwrap().unwrap();
     assert_eq!(theirs.devices.len(), 1, "{kind}");
     assert_eq!(
@@ -585,6 +621,94 @@ async fn users_own_their_states_only(kind: &str, store: &Arc<dyn Store>) {
 async fn a_user_is_read_and_deleted_with_its_own_states_only() {
     for (kind, store, _dir) in support::stores().await {
         users_own_their_states_only(kind, &store).await;
+    }
+}
+
+#[tokio::test]
+async fn a_users_first_accepted_token_registers_it_in_the_same_write() {
+    for (kind, store, _dir) in support::stores().await {
+        let (a, u, v, _) = two_users_with_devices(&store).await;
+        let registered = |user: &User| {
+            let (store, user) = (Arc::clone(&store), user.clone());
+            async move {
+                store
+                    .user(user.app_id, user.id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .registered
+            }
+        };
+        let k = owned(&a, Some(&u), &format!("user:{}:token", u.id));
+        // A plain compare-and-set registers no one.
+        assert!(store.cas(&k, None, b"a", None).await.unwrap(), "{kind}");
+        assert!(!registered(&u).await, "{kind}");
+        let read = store.load(&k.key).await.unwrap().unwrap();
+        // Nor does one that loses, updating or inserting.
+        assert!(
+            !store
+                .cas_registering(&k, Some(read.version + 1), b"b", None, u.id)
+                .await
+                .unwrap(),
+            "{kind}: a stale version"
+        );
+        assert!(
+            !store
+                .cas_registering(&k, None, b"b", None, u.id)
+                .await
+                .unwrap(),
+            "{kind}: the state is there already"
+        );
+        assert!(
+            !registered(&u).await,
+            "{kind}: a lost write registers no one"
+        );
+        // One that writes does, with its value and expiry, and only its user.
+        assert!(
+            store
+                .cas_registering(&k, Some(read.version), b"c", Some(99), u.id)
+                .await
+                .unwrap(),
+            "{kind}"
+        );
+        assert!(registered(&u).await, "{kind}");
+        assert!(!registered(&v).await, "{kind}");
+        let written = store.load(&k.key).await.unwrap().unwrap();
+        assert_eq!(
+            (written.value.as_slice(), written.version),
+            (&b"c"[..], read.version + 1),
+            "{kind}"
+        );
+        assert_eq!(store.sweep(99, 10).await.unwrap(), 1, "{kind}: its expiry");
+        // A first state, inserted, registers its user too; and writing
+        // again for a registered user is a plain compare-and-set.
+        let kv = owned(&a, Some(&v), &format!("user:{}:token", v.id));
+        assert!(
+            store
+                .cas_registering(&kv, None, b"d", None, v.id)
+                .await
+                .unwrap(),
+            "{kind}"
+        );
+        assert!(registered(&v).await, "{kind}");
+        let again = store.load(&kv.key).await.unwrap().unwrap();
+        assert!(
+            store
+                .cas_registering(&kv, Some(again.version), b"e", None, v.id)
+                .await
+                .unwrap(),
+            "{kind}"
+        );
+        assert_eq!(store.load(&kv.key).await.unwrap().unwrap().value, b"e");
+        // A state whose owner is gone is a conflict, as for `cas`.
+        assert!(store.delete_user(a.id, v.id).await.unwrap());
+        assert!(
+            matches!(
+                store.cas_registering(&kv, None, b"f", None, v.id).await,
+                Err(StoreError::Conflict)
+            ),
+            "{kind}"
+        );
     }
 }
 

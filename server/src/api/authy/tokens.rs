@@ -7,8 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::Call;
 use super::users::path_id;
+use super::{Call, Keyed};
 use crate::api::{AppState, json};
 use crate::domain::{Matched, Sent};
 use crate::error::ApiError;
@@ -123,18 +123,28 @@ struct DeviceBody {
 pub async fn verify(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
-    call: Call,
+    keyed: Keyed,
 ) -> Result<Response, ApiError> {
-    let Ok(Path((token, id))) = path else {
+    let parsed = path
+        .ok()
+        .and_then(|Path((token, id))| Some((token, super::user_id(&id).ok()?)));
+    let Some((token, id)) = parsed else {
+        // A wrong key is answered first, as on every route.
+        keyed.authenticate(&state).await?;
         return Err(ApiError::UserDoesNotExist);
     };
-    let id = super::user_id(&id).map_err(|_| ApiError::UserDoesNotExist)?;
-    let id = state.domain.user_id_in(&call.app, id).await?;
+    // The application and its user in one read.
+    let (app, read) = state
+        .domain
+        .authenticate_for_verify(keyed.key(), id)
+        .await?
+        .ok_or(ApiError::InvalidApiKey)?;
+    let call = keyed.into_call(&state, app);
     // A malformed `force` must not make a verification fail open or 400.
     let _force = call.params.boolean("force", &["force"]).ok().flatten();
     let matched = state
         .domain
-        .verify_token(&call.app, id, &token, call.now)
+        .verify_token_read(&call.app, read, &token, call.now)
         .await
         .map_err(|e| match e {
             // Authy's words for a missing user on this endpoint alone.

@@ -25,48 +25,19 @@ impl StateStore for Postgres {
         value: &[u8],
         expires_at: Option<i64>,
     ) -> Result<bool> {
-        let changed = match expected {
-            None => {
-                bounded(async {
-                    let client = self.client().await?;
-                    let statement = client
-                        .prepare_cached(
-                            "INSERT INTO states (key, app_id, user_id, expires_at, value, version) \
-                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
-                        )
-                        .await
-                        .map_err(pg)?;
-                    let first = first_version();
-                    let params: [&(dyn ToSql + Sync); 6] = [
-                        &key.key,
-                        &key.owner.app_id,
-                        &key.owner.user_id,
-                        &expires_at,
-                        &value,
-                        &first,
-                    ];
-                    client.execute(&statement, &params).await.map_err(|e| {
-                        // The owner was deleted since it was read.
-                        if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
-                        {
-                            StoreError::Conflict
-                        } else {
-                            pg(e)
-                        }
-                    })
-                })
-                .await?
-            }
-            Some(version) => {
-                self.exec(
-                    "UPDATE states SET value = $2, expires_at = $3, version = version + 1 \
-                     WHERE key = $1 AND version = $4",
-                    &[&key.key, &value, &expires_at, &version],
-                )
-                .await?
-            }
-        };
-        Ok(changed == 1)
+        self.cas_and(key, expected, value, expires_at, None).await
+    }
+
+    async fn cas_registering(
+        &self,
+        key: &StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+        user_id: i64,
+    ) -> Result<bool> {
+        self.cas_and(key, expected, value, expires_at, Some(user_id))
+            .await
     }
 
     async fn remove(&self, key: &str) -> Result<()> {
@@ -85,5 +56,101 @@ impl StateStore for Postgres {
             &[&now, &i64::from(limit)],
         )
         .await
+    }
+}
+
+/// A compare-and-set statement: the write `s`, then, with `register`,
+/// the user (its last parameter) marked as having logged in once when `s`
+/// wrote; it answers how many rows `s` wrote.
+macro_rules! cas_statement {
+    ($write:expr) => {
+        concat!(
+            "WITH s AS (",
+            $write,
+            " RETURNING 1) SELECT count(*) FROM s"
+        )
+    };
+    ($write:expr, register $user:literal) => {
+        concat!(
+            "WITH s AS (",
+            $write,
+            " RETURNING 1), r AS (UPDATE users SET registered = TRUE WHERE id = ",
+            $user,
+            " AND NOT registered AND EXISTS (SELECT 1 FROM s)) SELECT count(*) FROM s"
+        )
+    };
+}
+
+macro_rules! insert_state {
+    () => {
+        "INSERT INTO states (key, app_id, user_id, expires_at, value, version) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING"
+    };
+}
+
+macro_rules! update_state {
+    () => {
+        "UPDATE states SET value = $2, expires_at = $3, version = version + 1 \
+         WHERE key = $1 AND version = $4"
+    };
+}
+
+impl Postgres {
+    /// The compare-and-set of both [`StateStore::cas`] and
+    /// [`StateStore::cas_registering`]: one statement, whose `WITH` also
+    /// marks `register` as registered when it writes.
+    async fn cas_and(
+        &self,
+        key: &StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+        register: Option<i64>,
+    ) -> Result<bool> {
+        let first = first_version();
+        let user = register.unwrap_or_default();
+        let (sql, mut params): (&str, Vec<&(dyn ToSql + Sync)>) = match &expected {
+            None => (
+                if register.is_some() {
+                    cas_statement!(insert_state!(), register "$7")
+                } else {
+                    cas_statement!(insert_state!())
+                },
+                vec![
+                    &key.key,
+                    &key.owner.app_id,
+                    &key.owner.user_id,
+                    &expires_at,
+                    &value,
+                    &first,
+                ],
+            ),
+            Some(version) => (
+                if register.is_some() {
+                    cas_statement!(update_state!(), register "$5")
+                } else {
+                    cas_statement!(update_state!())
+                },
+                vec![&key.key, &value, &expires_at, version],
+            ),
+        };
+        if register.is_some() {
+            params.push(&user);
+        }
+        let written: i64 = bounded(async {
+            let client = self.client().await?;
+            let statement = client.prepare_cached(sql).await.map_err(pg)?;
+            let row = client.query_one(&statement, &params).await.map_err(|e| {
+                // The owner was deleted since it was read.
+                if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+                    StoreError::Conflict
+                } else {
+                    pg(e)
+                }
+            })?;
+            Ok(row.get(0))
+        })
+        .await?;
+        Ok(written == 1)
     }
 }

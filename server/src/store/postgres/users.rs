@@ -131,51 +131,44 @@ impl UserStore for Postgres {
         // arrays, and its states as arrays (NULL where there are none).
         let Some(r) = self
             .row(
-                "SELECT u.id, u.app_id, u.country_code, u.phone, u.email, u.created_at, u.registered, \
-                 d.ids, d.uids, d.seeds, d.created, s.keys, s.vals, s.versions \
-                 FROM users u \
-                 CROSS JOIN LATERAL (SELECT array_agg(id ORDER BY id), array_agg(uid ORDER BY id), \
-                   array_agg(sealed_seed ORDER BY id), array_agg(created_at ORDER BY id) \
-                   FROM devices WHERE user_id = u.id) d(ids, uids, seeds, created) \
-                 CROSS JOIN LATERAL (SELECT array_agg(key ORDER BY key), array_agg(value ORDER BY key), \
-                   array_agg(version ORDER BY key) \
-                   FROM states WHERE user_id = u.id) s(keys, vals, versions) \
-                 WHERE u.id = $1 AND u.app_id = $2",
+                &format!(
+                    "SELECT {USER_WITH_STATES} FROM users u {DEVICES_AND_STATES} \
+                          WHERE u.id = $1 AND u.app_id = $2"
+                ),
                 &[&id, &app_id],
             )
             .await?
         else {
             return Ok(None);
         };
-        let user = user_row(&r);
-        let list = |i: usize| -> Vec<i64> { r.get::<_, Option<Vec<i64>>>(i).unwrap_or_default() };
-        let bytes =
-            |i: usize| -> Vec<Vec<u8>> { r.get::<_, Option<Vec<Vec<u8>>>>(i).unwrap_or_default() };
-        let devices = list(7)
-            .into_iter()
-            .zip(bytes(8))
-            .zip(bytes(9))
-            .zip(list(10))
-            .map(|(((device, uid), sealed_seed), created_at)| Device {
-                id: device,
-                user_id: user.id,
-                uid: uid.try_into().unwrap_or([0; 16]),
-                sealed_seed,
-                created_at,
-            })
-            .collect();
-        let keys: Vec<String> = r.get::<_, Option<Vec<String>>>(11).unwrap_or_default();
-        let states = keys
-            .into_iter()
-            .zip(bytes(12))
-            .zip(list(13))
-            .map(|((key, value), version)| (key, Versioned { value, version }))
-            .collect();
-        Ok(Some(UserStates {
-            user,
-            devices,
-            states,
-        }))
+        Ok(Some(user_with_states_at(&r, 0)))
+    }
+
+    async fn app_with_user(
+        &self,
+        key_hash: &[u8; 32],
+        id: i64,
+    ) -> Result<Option<(App, Option<UserStates>)>> {
+        // The application and its user in one statement: the user's
+        // columns are NULL where the application has no user `id`.
+        let Some(r) = self
+            .row(
+                &format!(
+                    "SELECT {JOINED_APP_COLUMNS}, {USER_WITH_STATES} FROM apps a \
+                     LEFT JOIN users u ON u.id = $2 AND u.app_id = a.id {DEVICES_AND_STATES} \
+                     WHERE a.key_hash = $1"
+                ),
+                &[&key_hash.as_slice(), &id],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let app = app_row_at(&r, 0);
+        let found = r
+            .get::<_, Option<i64>>(APP_COLUMN_COUNT)
+            .map(|_| user_with_states_at(&r, APP_COLUMN_COUNT));
+        Ok(Some((app, found)))
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
@@ -241,5 +234,54 @@ impl UserStore for Postgres {
         )
         .await
         .map(|n| n == 1)
+    }
+}
+
+/// The columns of a user `u` with its devices `d` and states `s`, joined
+/// by [`DEVICES_AND_STATES`].
+const USER_WITH_STATES: &str = "u.id, u.app_id, u.country_code, u.phone, u.email, u.created_at, \
+     u.registered, d.ids, d.uids, d.seeds, d.created, s.keys, s.vals, s.versions";
+
+/// The devices and the states of the user `u`, as arrays (NULL where there
+/// are none).
+const DEVICES_AND_STATES: &str = "LEFT JOIN LATERAL (SELECT array_agg(id ORDER BY id), \
+     array_agg(uid ORDER BY id), array_agg(sealed_seed ORDER BY id), \
+     array_agg(created_at ORDER BY id) FROM devices WHERE user_id = u.id) \
+     d(ids, uids, seeds, created) ON TRUE \
+     LEFT JOIN LATERAL (SELECT array_agg(key ORDER BY key), array_agg(value ORDER BY key), \
+     array_agg(version ORDER BY key) FROM states WHERE user_id = u.id) \
+     s(keys, vals, versions) ON TRUE";
+
+/// A user with its devices and states, from [`USER_WITH_STATES`] at
+/// column `at` onwards.
+fn user_with_states_at(r: &tokio_postgres::Row, at: usize) -> UserStates {
+    let user = user_row_at(r, at);
+    let list = |i: usize| -> Vec<i64> { r.get::<_, Option<Vec<i64>>>(at + i).unwrap_or_default() };
+    let bytes =
+        |i: usize| -> Vec<Vec<u8>> { r.get::<_, Option<Vec<Vec<u8>>>>(at + i).unwrap_or_default() };
+    let devices = list(7)
+        .into_iter()
+        .zip(bytes(8))
+        .zip(bytes(9))
+        .zip(list(10))
+        .map(|(((device, uid), sealed_seed), created_at)| Device {
+            id: device,
+            user_id: user.id,
+            uid: uid.try_into().unwrap_or([0; 16]),
+            sealed_seed,
+            created_at,
+        })
+        .collect();
+    let keys: Vec<String> = r.get::<_, Option<Vec<String>>>(at + 11).unwrap_or_default();
+    let states = keys
+        .into_iter()
+        .zip(bytes(12))
+        .zip(list(13))
+        .map(|((key, value), version)| (key, Versioned { value, version }))
+        .collect();
+    UserStates {
+        user,
+        devices,
+        states,
     }
 }

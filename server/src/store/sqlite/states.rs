@@ -36,36 +36,30 @@ impl StateStore for Sqlite {
     ) -> Result<bool> {
         let (key, value) = (key.clone(), value.to_vec());
         let first = first_version();
+        self.write(move |c| cas_in(c, &key, expected, &value, expires_at, first))
+            .await
+    }
+
+    async fn cas_registering(
+        &self,
+        key: &StateKey,
+        expected: Option<i64>,
+        value: &[u8],
+        expires_at: Option<i64>,
+        user_id: i64,
+    ) -> Result<bool> {
+        let (key, value) = (key.clone(), value.to_vec());
+        let first = first_version();
         self.write(move |c| {
-            let changed = match expected {
-                None => c.run(
-                    "INSERT INTO states (key, app_id, user_id, expires_at, value, version) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING",
-                    params![
-                        key.key,
-                        key.owner.app_id,
-                        key.owner.user_id,
-                        expires_at,
-                        value,
-                        first
-                    ],
-                ),
-                Some(version) => c.run(
-                    "UPDATE states SET value = ?2, expires_at = ?3, version = version + 1 \
-                     WHERE key = ?1 AND version = ?4",
-                    params![key.key, value, expires_at, version],
-                ),
-            };
-            match changed {
-                Ok(n) => Ok(n == 1),
-                // The owner was deleted since it was read.
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-                {
-                    Err(StoreError::Conflict)
-                }
-                Err(e) => Err(classify(e)),
+            let written = cas_in(c, &key, expected, &value, expires_at, first)?;
+            if written {
+                c.run(
+                    "UPDATE users SET registered = 1 WHERE id = ?1 AND registered = 0",
+                    [user_id],
+                )
+                .map_err(classify)?;
             }
+            Ok(written)
         })
         .await
     }
@@ -91,5 +85,46 @@ impl StateStore for Sqlite {
             .map_err(classify)
         })
         .await
+    }
+}
+
+/// The compare-and-set of [`StateStore::cas`], on the writer's connection;
+/// a new state starts at version `first`.
+fn cas_in(
+    c: &Connection,
+    key: &StateKey,
+    expected: Option<i64>,
+    value: &[u8],
+    expires_at: Option<i64>,
+    first: i64,
+) -> Result<bool> {
+    let changed = match expected {
+        None => c.run(
+            "INSERT INTO states (key, app_id, user_id, expires_at, value, version) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING",
+            params![
+                key.key,
+                key.owner.app_id,
+                key.owner.user_id,
+                expires_at,
+                value,
+                first
+            ],
+        ),
+        Some(version) => c.run(
+            "UPDATE states SET value = ?2, expires_at = ?3, version = version + 1 \
+             WHERE key = ?1 AND version = ?4",
+            params![key.key, value, expires_at, version],
+        ),
+    };
+    match changed {
+        Ok(n) => Ok(n == 1),
+        // The owner was deleted since it was read.
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            Err(StoreError::Conflict)
+        }
+        Err(e) => Err(classify(e)),
     }
 }

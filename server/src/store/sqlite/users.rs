@@ -120,34 +120,29 @@ impl UserStore for Sqlite {
     }
 
     async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>> {
+        self.read(move |c| user_with_states_in(c, app_id, id)).await
+    }
+
+    async fn app_with_user(
+        &self,
+        key_hash: &[u8; 32],
+        id: i64,
+    ) -> Result<Option<(App, Option<UserStates>)>> {
+        let hash = key_hash.to_vec();
         self.read(move |c| {
-            let Some(user) = c
+            let Some(app) = c
                 .row(
-                    &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND app_id = ?2"),
-                    [id, app_id],
-                    user_row,
+                    &format!("SELECT {APP_COLUMNS} FROM apps WHERE key_hash = ?1"),
+                    [hash],
+                    app_row,
                 )
                 .optional()
                 .map_err(classify)?
             else {
                 return Ok(None);
             };
-            let devices = devices_of(c, id)?;
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT key, value, version FROM states WHERE user_id = ?1 ORDER BY key",
-                )
-                .map_err(classify)?;
-            let states = stmt
-                .query_map([id], state_row)
-                .map_err(classify)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(classify)?;
-            Ok(Some(UserStates {
-                user,
-                devices,
-                states,
-            }))
+            let found = user_with_states_in(c, app.id, id)?;
+            Ok(Some((app, found)))
         })
         .await
     }
@@ -222,4 +217,33 @@ impl UserStore for Sqlite {
         })
         .await
     }
+}
+
+/// The user `id` of `app_id` with its devices and states, on `c`.
+fn user_with_states_in(c: &Connection, app_id: i64, id: i64) -> Result<Option<UserStates>> {
+    let Some(user) = c
+        .row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND app_id = ?2"),
+            [id, app_id],
+            user_row,
+        )
+        .optional()
+        .map_err(classify)?
+    else {
+        return Ok(None);
+    };
+    let devices = devices_of(c, id)?;
+    let mut stmt = c
+        .prepare_cached("SELECT key, value, version FROM states WHERE user_id = ?1 ORDER BY key")
+        .map_err(classify)?;
+    let states = stmt
+        .query_map([id], state_row)
+        .map_err(classify)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(classify)?;
+    Ok(Some(UserStates {
+        user,
+        devices,
+        states,
+    }))
 }
