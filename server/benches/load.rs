@@ -24,7 +24,11 @@
 //! with, `--verify-only` for the floors and Authy's verify alone). Every
 //! request verifies a code that is right and unused, so each 200 is a
 //! durable compare-and-set; the summary also counts the answers that were
-//! not 200.
+//! not 200. The PostgreSQL rows are one node and three nodes on users'
+//! first verifications (the state made, the user marked registered), and
+//! one node on returning users (a state updated, as most verifications
+//! are), each beside SQLite paced to the rate PostgreSQL reached, with
+//! issue 24's goal for the node's CPU a request (at most 1.5x SQLite's).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -107,8 +111,14 @@ struct Seeded {
 }
 
 /// A database with one application and, per user, a generic authenticator;
-/// returns the TOTPs.
-async fn seed_users(users: usize, postgres: Option<&str>) -> (Seeded, Vec<(i64, Totp)>) {
+/// returns the TOTPs. `returning`: each user has logged in once already,
+/// with the code of a minute ago, so that its next verification updates a
+/// state (as most do) instead of making the first one.
+async fn seed_users(
+    users: usize,
+    postgres: Option<&str>,
+    returning: bool,
+) -> (Seeded, Vec<(i64, Totp)>) {
     let (seeded, service, app) = open_seeded(postgres).await;
     let mut out = Vec::with_capacity(users);
     for chunk in (0..users).collect::<Vec<_>>().chunks(500) {
@@ -122,7 +132,16 @@ async fn seed_users(users: usize, postgres: Option<&str>) -> (Seeded, Vec<(i64, 
                     .unwrap();
                 let enrolled = service.enrol(app, user.id, None, 1_000).await.unwrap();
                 let uri = ParsedKeyUri::parse(&enrolled.uri).unwrap();
-                (user.id, Totp::new(uri.secret(), TotpConfig::new()).unwrap())
+                let totp = Totp::new(uri.secret(), TotpConfig::new()).unwrap();
+                if returning {
+                    let then = now() - 60;
+                    let code = totp.generate(then).unwrap().to_string();
+                    service
+                        .verify_token(app, user.id, &code, then)
+                        .await
+                        .unwrap();
+                }
+                (user.id, totp)
             }
         }))
         .await;
@@ -899,7 +918,7 @@ async fn main() {
         }
         let floors = Some(floors);
         // Verify: fresh users for each run, codes of this step and the next.
-        let (seeded, users) = seed_users(o.users, None).await;
+        let (seeded, users) = seed_users(o.users, None, false).await;
         let server = Server::start(&seeded, durability);
         let (cold_users, users) = users.split_at(users.len() / 5);
         cold_start(
@@ -1055,8 +1074,8 @@ async fn main() {
         );
     }
     if let Some(base) = &o.postgres {
-        for nodes in [1usize, 3] {
-            let (seeded, users) = seed_users(o.users, Some(base)).await;
+        for (nodes, returning) in [(1usize, false), (1, true), (3, false)] {
+            let (seeded, users) = seed_users(o.users, Some(base), returning).await;
             let servers: Vec<Server> = (0..nodes).map(|_| Server::start(&seeded, "full")).collect();
             let paths = verify_paths(&users);
             let database_before = postgres_cpu();
@@ -1068,9 +1087,15 @@ async fn main() {
                 o.seconds,
             );
             let database_us = (postgres_cpu() - database_before) / run.requests.max(1.0) * 1e6;
-            report(&format!("verify pg {nodes} node"), "on", "full", &run);
+            let users_are = if returning { ", returning" } else { "" };
+            report(
+                &format!("verify pg {nodes} node{users_are}"),
+                "on",
+                "full",
+                &run,
+            );
             println!(
-                "|   PostgreSQL's own CPU: {database_us:.1} µs a request; node CPU / SQLite's (verify, full): {:.2}x (goal <= 2); with PostgreSQL's: {:.2}x |",
+                "|   PostgreSQL's own CPU: {database_us:.1} µs a request; node CPU / SQLite's at its own full rate: {:.2}x; with PostgreSQL's: {:.2}x |",
                 run.cpu_us / sqlite_cpu_us,
                 (run.cpu_us + database_us) / sqlite_cpu_us
             );
@@ -1081,7 +1106,7 @@ async fn main() {
             // A rate of a few thousand a second: positive and small.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let wanted = (run.rps * o.seconds as f64 * 1.5) as usize + 1_000;
-            let (seeded, users) = seed_users(wanted, None).await;
+            let (seeded, users) = seed_users(wanted, None, returning).await;
             let server = Server::start(&seeded, "full");
             let delay = (o.connections as f64 * 1000.0 / run.rps.max(1.0) - 1.0).max(0.1);
             let paced = wrk(
@@ -1092,11 +1117,14 @@ async fn main() {
                 o.seconds,
                 delay,
             );
-            report("verify, paced", "full", "pg's", &paced);
+            report(&format!("verify{users_are}, paced"), "full", "pg's", &paced);
+            // Issue 24's goal: a node spends at most 1.5x SQLite's server
+            // CPU a request at the same rate.
+            let node = run.cpu_us / paced.cpu_us;
             println!(
-                "|   node CPU / SQLite's at {:.0} req/s: {:.2}x (goal <= 2); with PostgreSQL's: {:.2}x |",
+                "|   node CPU / SQLite's at {:.0} req/s: {node:.2}x (goal <= 1.5: {}); with PostgreSQL's: {:.2}x |",
                 paced.rps,
-                run.cpu_us / paced.cpu_us,
+                if node <= 1.5 { "met" } else { "MISSED" },
                 (run.cpu_us + database_us) / paced.cpu_us
             );
         }
