@@ -84,7 +84,7 @@ pub struct AppPatch {
 }
 
 /// A user of one application, keyed by country code and phone number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     /// Its global id (the `authy_id`).
     pub id: i64,
@@ -100,6 +100,19 @@ pub struct User {
     pub created_at: i64,
     /// Whether the user has logged in with a token once.
     pub registered: bool,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the phone number or the email.
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("app_id", &self.app_id)
+            .field("country_code", &self.country_code)
+            .field("created_at", &self.created_at)
+            .field("registered", &self.registered)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The email of a sandbox application's own user (+1 305-456-2345), which
@@ -510,4 +523,46 @@ pub trait StatsStore: Send + Sync {
     async fn stats(&self, app_id: i64) -> Result<Vec<MonthStats>>;
     /// Users of the application.
     async fn user_count(&self, app_id: i64) -> Result<i64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_number_email_or_seed() {
+        let user = User {
+            id: 1000,
+            app_id: 1,
+            country_code: 1,
+            phone: "7754615609".into(),
+            email: "someone@example.com".into(),
+            created_at: 7,
+            registered: true,
+        };
+        let device = Device {
+            id: 3,
+            user_id: 1000,
+            uid: [0xab; 16],
+            sealed_seed: b"SEALEDSEED".to_vec(),
+            created_at: 7,
+        };
+        let shown = format!(
+            "{:?}",
+            UserStates {
+                user,
+                devices: vec![device],
+                states: vec![],
+            }
+        );
+        assert!(shown.contains("id: 1000"), "{shown}");
+        for secret in [
+            "7754615609",
+            "someone@example.com",
+            "SEALEDSEED",
+            "83, 69, 65",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
 }

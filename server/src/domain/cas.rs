@@ -39,6 +39,12 @@ pub(super) fn refill_bound(limit: RateLimit) -> u64 {
         .div_ceil(divisor)
 }
 
+/// The `register` of [`Domain::update_from_registering`] for a check whose
+/// answer is `Ok` when it accepts: the user `user` names, on acceptance.
+pub(super) fn on_acceptance<T, E>(user: Option<i64>) -> impl Fn(&Result<T, E>) -> Option<i64> {
+    move |answer| user.filter(|_| answer.is_ok())
+}
+
 /// What `step` decided about a state.
 pub(super) enum Step<T> {
     /// Write the changed state, then answer `T`.
@@ -72,13 +78,15 @@ impl Domain {
         init: impl Fn() -> Option<S>,
         step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
     ) -> Result<T, Error> {
-        self.update_with(key, read, init, step, S::expires_at, |_| None)
+        self.update_from_registering(key, read, init, step, |_| None)
             .await
     }
 
     /// [`update_from`](Self::update_from) of a user's state that, when
     /// `register` names the user for the answer being written, also marks
-    /// that user as having logged in once, in the same write.
+    /// that user as having logged in once, in the same write. A step that
+    /// answers without writing (`Step::Keep`, or no state to write)
+    /// registers no one.
     pub(super) async fn update_from_registering<S: Stored, T>(
         &self,
         key: &StateKey,
@@ -131,6 +139,7 @@ impl Domain {
             let Some(next) = next else { return Ok(answer) };
             let expires_at = lifetime(&next).map(unix);
             let value = next.encode();
+            // Only here, with the state written, does `register` apply.
             let written = match register(&answer) {
                 Some(user) => {
                     self.store

@@ -120,7 +120,7 @@ impl Domain {
                 };
                 Ok((Some(state), Step::Write(result)))
             },
-            |result| register.filter(|_| result.is_ok()),
+            on_acceptance(register),
         )
         .await
     }

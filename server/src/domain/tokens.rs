@@ -23,11 +23,21 @@ pub enum Sent {
 
 /// A user as a verification by API key read it with its application
 /// ([`Domain::authenticate_for_verify`]); only the domain reads one.
-#[derive(Debug)]
 pub struct UserRead {
     app_id: i64,
     id: i64,
     found: Option<UserStates>,
+}
+
+impl std::fmt::Debug for UserRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the user's number, nor its states' bytes.
+        f.debug_struct("UserRead")
+            .field("app_id", &self.app_id)
+            .field("id", &self.id)
+            .field("found", &self.found.is_some())
+            .finish()
+    }
 }
 
 /// What a token matched.
@@ -246,7 +256,7 @@ impl Domain {
 
     /// Counts an accepted token; `spent`: the write that spent it marked
     /// the user registered already.
-    pub(super) async fn accepted(
+    async fn accepted(
         &self,
         app: &App,
         user: &User,
@@ -308,7 +318,7 @@ impl Domain {
                 };
                 Ok((Some(pending), Step::Write(result)))
             },
-            |result| register.filter(|_| result.is_ok()),
+            on_acceptance(register),
         )
         .await
     }

@@ -66,9 +66,15 @@ fn classify(e: &tokio_postgres::Error) -> StoreError {
     }
     match e.code().map(tokio_postgres::error::SqlState::code) {
         // Connection exceptions, operator intervention (a shutdown, a
-        // restart), insufficient resources, a statement timeout.
+        // restart), insufficient resources, a statement timeout, and a
+        // transaction PostgreSQL rolled back (a serialization failure, a
+        // deadlock it broke): each passes, and the request may be tried
+        // again.
         Some(code)
-            if code.starts_with("08") || code.starts_with("57") || code.starts_with("53") =>
+            if code.starts_with("08")
+                || code.starts_with("57")
+                || code.starts_with("53")
+                || code.starts_with("40") =>
         {
             StoreError::Unavailable(e.to_string())
         }

@@ -503,8 +503,8 @@ async fn a_verification_reads_once_and_writes_once() {
     let refused = s.get(KEY_A, &format!("verify/{wrong}/{user}")).await;
     assert_eq!(refused.status, 401, "{}", refused.body);
     assert_eq!(s.watched.take_calls(), ["app_with_user", "cas"]);
-    // A wrong key reads nothing of the user, and a user of another
-    // application is not found with this one's key.
+    // The key of another application finds not this user, and a wrong key
+    // no application.
     let stranger = s.get(KEY_B, &format!("verify/{code}/{user}")).await;
     assert_eq!(stranger.status, 404, "{}", stranger.body);
     assert!(
@@ -524,6 +524,36 @@ async fn a_verification_reads_once_and_writes_once() {
         s.watched.take_calls(),
         ["app_by_key_hash", "app_by_key_hash"]
     );
+
+    // A user's first SMS token registers it in the write that spends it.
+    let texted = s.create_user(KEY_A, "775-461-5610").await;
+    assert_eq!(s.get(KEY_A, &format!("sms/{texted}")).await.status, 200);
+    let token = s.last_code();
+    s.watched.take_calls();
+    let ok = s.get(KEY_A, &format!("verify/{token}/{texted}")).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(s.watched.take_calls(), ["app_with_user", "cas_registering"]);
+    assert!(s.store.user(1, texted).await.unwrap().unwrap().registered);
+}
+
+#[tokio::test]
+async fn the_sandbox_token_registers_its_user_once() {
+    // The sandbox's token spends no state: the registration is a write of
+    // its own, and only the first time.
+    let s = start(true).await;
+    let user = s.create_user(KEY_A, "775-461-5609").await;
+    s.watched.take_calls();
+    for round in 0..2 {
+        let ok = s.get(KEY_A, &format!("verify/0000000/{user}")).await;
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        let expected: &[&str] = if round == 0 {
+            &["app_with_user", "set_registered"]
+        } else {
+            &["app_with_user"]
+        };
+        assert_eq!(s.watched.take_calls(), expected, "round {round}");
+        assert!(s.store.user(1, user).await.unwrap().unwrap().registered);
+    }
 }
 
 #[tokio::test]
@@ -1603,10 +1633,20 @@ async fn stats_count_this_month() {
     s.get(KEY_A, &format!("sms/{user}")).await;
     let code = s.last_code();
     s.get(KEY_A, &format!("verify/{code}/{user}")).await;
+    // A call with the key counts, whatever it answers; one without, not.
+    assert_eq!(s.get(KEY_A, "verify/123456/tony").await.status, 404);
+    assert_eq!(
+        s.get("wrong", &format!("verify/{code}/{user}"))
+            .await
+            .status,
+        401
+    );
     // Counters are written off the request path: wait for them.
     let mut body = String::new();
+    let mut stats_calls = 0;
     for _ in 0..50 {
         body = s.get(KEY_A, "app/stats").await.body;
+        stats_calls += 1;
         if body.contains(r#""auths_count":1"#) {
             break;
         }
@@ -1629,6 +1669,9 @@ async fn stats_count_this_month() {
         ),
         (Some(1), Some(1), Some(1))
     );
+    // users/new, sms, the two verifications with the key, and each
+    // app/stats, this one included.
+    assert_eq!(month["api_calls_count"].as_i64(), Some(4 + stats_calls));
     assert!(
         body.starts_with(
             r#"{"app_id":1,"count":1,"message":"Monthly statistics.","stats":[{"api_calls_count":"#

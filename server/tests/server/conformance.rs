@@ -712,6 +712,59 @@ async fn a_users_first_accepted_token_registers_it_in_the_same_write() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registering_while_the_user_is_deleted_does_not_deadlock() {
+    // A registering compare-and-set that updates a state, and the deletion
+    // of its user, at once. The deletion locks the user's row, then its
+    // states; were the compare-and-set to lock the state first and the
+    // user second, PostgreSQL would break the deadlock by failing one of
+    // them. A trigger holds the compare-and-set on the state's row long
+    // enough for the deletion to start meanwhile.
+    let Some(base) = support::postgres_url() else {
+        return;
+    };
+    let url = support::fresh_postgres(&base).await;
+    let store: Arc<dyn Store> = Arc::new(Postgres::connect(&url, 4).await.unwrap());
+    let (a, u, _, _) = two_users_with_devices(&store).await;
+    let k = owned(&a, Some(&u), &format!("user:{}:token", u.id));
+    assert!(store.cas(&k, None, b"a", None).await.unwrap());
+    let read = store.load(&k.key).await.unwrap().unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "CREATE FUNCTION slow_state() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$; \
+             CREATE TRIGGER slow_state BEFORE UPDATE ON states \
+             FOR EACH ROW EXECUTE FUNCTION slow_state();",
+        )
+        .await
+        .unwrap();
+    let writing = {
+        let (store, k) = (Arc::clone(&store), k.clone());
+        tokio::spawn(async move {
+            store
+                .cas_registering(&k, Some(read.version), b"b", None, u.id)
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let deleting = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.delete_user(a.id, u.id).await })
+    };
+    let written = writing.await.unwrap();
+    let deleted = deleting.await.unwrap();
+    assert!(
+        matches!(written, Ok(true)),
+        "the compare-and-set: {written:?}"
+    );
+    assert!(matches!(deleted, Ok(true)), "the deletion: {deleted:?}");
+    assert!(store.load(&k.key).await.unwrap().is_none());
+}
+
 #[tokio::test]
 async fn owned_states_hold_under_a_linguistic_collation() {
     // A database created with a linguistic collation orders ':' and ';'

