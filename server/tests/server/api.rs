@@ -15,7 +15,7 @@ use passcode_server::domain::{Domain, Limits, StartRequest};
 use passcode_server::sender::Channel;
 use passcode_server::store::sqlite::{Durability, Sqlite};
 use passcode_server::store::{
-    self, App, AppPatch, Counter, Device, MonthStats, NewApp, Store, User, Versioned,
+    self, App, AppPatch, Counter, Device, MonthStats, NewApp, StateKey, Store, User, Versioned,
 };
 
 mod attacks;
@@ -534,6 +534,30 @@ async fn a_verification_reads_once_and_writes_once() {
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(s.watched.take_calls(), ["app_with_user", "cas_registering"]);
     assert!(s.store.user(1, texted).await.unwrap().unwrap().registered);
+}
+
+#[tokio::test]
+async fn a_sweep_removes_a_backlog_twenty_five_states_a_statement() {
+    // Short writes, so that requests' commits are not held up behind one.
+    let s = start(false).await;
+    let app = s.store.app(1).await.unwrap().unwrap();
+    for i in 0..60 {
+        let key = StateKey::app(app.id, format!("app:{}:old:{i}", app.id));
+        assert!(s.store.cas(&key, None, b"x", Some(1)).await.unwrap());
+    }
+    let kept = StateKey::app(app.id, format!("app:{}:kept", app.id));
+    assert!(s.store.cas(&kept, None, b"x", None).await.unwrap());
+    let service = Domain::new(
+        s.watched.clone(),
+        Arc::new(MasterKey::from_bytes(&[5; 32])),
+        Arc::new(Recorder::default()),
+        Limits::default(),
+    );
+    s.watched.take_calls();
+    assert_eq!(service.sweep(s.now()).await.unwrap(), 60);
+    assert_eq!(s.watched.take_calls(), ["sweep", "sweep", "sweep"]);
+    assert!(s.store.load(&kept.key).await.unwrap().is_some());
+    assert_eq!(service.sweep(s.now()).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -1140,7 +1164,7 @@ impl store::StateStore for Watched {
     }
     async fn cas(
         &self,
-        key: &store::StateKey,
+        key: &StateKey,
         expected: Option<i64>,
         value: &[u8],
         expires_at: Option<i64>,
@@ -1151,7 +1175,7 @@ impl store::StateStore for Watched {
     }
     async fn cas_registering(
         &self,
-        key: &store::StateKey,
+        key: &StateKey,
         expected: Option<i64>,
         value: &[u8],
         expires_at: Option<i64>,
