@@ -227,6 +227,10 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     if let Some(mailer) = &mailer {
         domain = domain.with_mailer(Arc::clone(mailer));
     }
+    // Before the server serves: the first request to parse a number would
+    // otherwise wait 71 ms for the numbering plans, and the requests that
+    // arrive meanwhile with it.
+    crate::phone::Phone::warm_up();
     let shared = Arc::new(Shared {
         domain,
         clock: api::system_clock(),
