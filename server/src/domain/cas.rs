@@ -39,7 +39,7 @@ pub(super) fn refill_bound(limit: RateLimit) -> u64 {
         .div_ceil(divisor)
 }
 
-/// The `register` of [`Domain::update_from_registering`] for a check whose
+/// The `register` of [`Domain::update_from`] for a check whose
 /// answer is `Ok` when it accepts: the user `user` names, on acceptance.
 pub(super) fn on_acceptance<T, E>(user: Option<i64>) -> impl Fn(&Result<T, E>) -> Option<i64> {
     move |answer| user.filter(|_| answer.is_ok())
@@ -70,24 +70,11 @@ impl Domain {
     /// state as read together with others, `Some(None)` where there was
     /// none) instead of loading it. The version read with it still decides:
     /// if the state changed since, the compare-and-set loses and the next
-    /// round loads it afresh.
+    /// round loads it afresh. When `register` names a user for the answer
+    /// being written, the same write marks that user as having logged in
+    /// once; a step that answers without writing (`Step::Keep`, or no state
+    /// to write) registers no one.
     pub(super) async fn update_from<S: Stored, T>(
-        &self,
-        key: &StateKey,
-        read: Option<Option<Versioned>>,
-        init: impl Fn() -> Option<S>,
-        step: impl FnMut(Option<S>) -> Result<(Option<S>, Step<T>), Error>,
-    ) -> Result<T, Error> {
-        self.update_from_registering(key, read, init, step, |_| None)
-            .await
-    }
-
-    /// [`update_from`](Self::update_from) of a user's state that, when
-    /// `register` names the user for the answer being written, also marks
-    /// that user as having logged in once, in the same write. A step that
-    /// answers without writing (`Step::Keep`, or no state to write)
-    /// registers no one.
-    pub(super) async fn update_from_registering<S: Stored, T>(
         &self,
         key: &StateKey,
         read: Option<Option<Versioned>>,

@@ -85,7 +85,7 @@ impl Domain {
             return Ok(Err(Refusal::Invalid));
         }
         let budget = self.limits.totp_guesses;
-        self.update_from_registering(
+        self.update_from(
             key,
             Some(read),
             || Some(Guarded::default()),

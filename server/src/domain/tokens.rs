@@ -282,7 +282,7 @@ impl Domain {
     ) -> Result<Result<(), Refusal>, Error> {
         let subject = token_key(user.app_id, user.id);
         let tag = self.used_tag(&subject.key, token);
-        self.update_from_registering(
+        self.update_from(
             &subject,
             Some(read),
             || None,

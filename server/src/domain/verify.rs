@@ -519,6 +519,7 @@ impl Domain {
                         .ok_or(Error::Internal)?;
                     Ok((Some(pending), Step::Write(answer(view))))
                 },
+                |_| None,
             )
             .await?;
         if let Checked::Approved(verification) = &checked {
