@@ -501,6 +501,20 @@ impl Sqlite {
     /// less than handing each to a blocking thread and back, which measured
     /// as most of a request's CPU time here.
     async fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        self.reader(false, f)
+    }
+
+    /// [`read`](Self::read) for `f`s of several statements: they run in
+    /// one read transaction, so they see one commit, and the connection
+    /// takes its WAL read lock and checks its page cache once, not once a
+    /// statement (a commit between two of them would empty its cache
+    /// again). A single statement is its own transaction already, and
+    /// `BEGIN` and `COMMIT` around it would only cost.
+    async fn snapshot<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        self.reader(true, f)
+    }
+
+    fn reader<R>(&self, snapshot: bool, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let started = std::time::Instant::now();
         let taken = self
             .readers
@@ -511,8 +525,15 @@ impl Sqlite {
             Some(conn) => conn,
             None => open(&self.path, Durability::Full)?,
         };
+        if snapshot {
+            conn.run("BEGIN", []).map_err(classify)?;
+        }
         let result = f(&conn);
-        if let Ok(mut pool) = self.readers.lock()
+        // A read transaction's end fails only on a broken connection,
+        // which is then not kept.
+        let ended = !snapshot || conn.run("COMMIT", []).is_ok();
+        if ended
+            && let Ok(mut pool) = self.readers.lock()
             && pool.len() < READERS
         {
             pool.push(conn);

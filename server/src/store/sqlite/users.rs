@@ -120,7 +120,8 @@ impl UserStore for Sqlite {
     }
 
     async fn user_with_states(&self, app_id: i64, id: i64) -> Result<Option<UserStates>> {
-        self.read(move |c| user_with_states_in(c, app_id, id)).await
+        self.snapshot(move |c| user_with_states_in(c, app_id, id))
+            .await
     }
 
     async fn app_with_user(
@@ -129,7 +130,7 @@ impl UserStore for Sqlite {
         id: i64,
     ) -> Result<Option<(App, Option<UserStates>)>> {
         let hash = key_hash.to_vec();
-        self.read(move |c| {
+        self.snapshot(move |c| {
             let Some(app) = c
                 .row(
                     &format!("SELECT {APP_COLUMNS} FROM apps WHERE key_hash = ?1"),
@@ -233,14 +234,18 @@ fn user_with_states_in(c: &Connection, app_id: i64, id: i64) -> Result<Option<Us
         return Ok(None);
     };
     let devices = devices_of(c, id)?;
+    // Sorted here, not by the statement: its index is on the user alone, and
+    // an ORDER BY would build a temporary b-tree for a row or two. SQLite
+    // compares TEXT bytewise, as `str` does.
     let mut stmt = c
-        .prepare_cached("SELECT key, value, version FROM states WHERE user_id = ?1 ORDER BY key")
+        .prepare_cached("SELECT key, value, version FROM states WHERE user_id = ?1")
         .map_err(classify)?;
-    let states = stmt
+    let mut states = stmt
         .query_map([id], state_row)
         .map_err(classify)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(classify)?;
+    states.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(Some(UserStates {
         user,
         devices,
