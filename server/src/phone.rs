@@ -80,23 +80,59 @@ impl Phone {
     /// # Errors
     /// [`InvalidNumber`]; the caller answers with the endpoint's own error.
     pub fn parse(country_code: u64, national: &str, sandbox: bool) -> Result<Self, InvalidNumber> {
+        match Self::read(country_code, national, sandbox)? {
+            Reading::Shape(phone) => Ok(phone),
+            Reading::Parsed(country_code, parsed) => Self::from_parsed(country_code, &parsed),
+        }
+    }
+
+    /// The E.164 form [`parse`](Self::parse) gives the number, or an error
+    /// where it gives one for a number of no valid form, for finding what
+    /// was stored under that form. The metadata's validity check and the
+    /// international form are left out: they were two thirds of a check's
+    /// reading of its number. Only numbers `parse` accepted are ever stored
+    /// under their form, and validity depends on that form alone (its
+    /// calling code and national number), so a number that reads to a
+    /// stored form is valid. A caller that finds nothing under the form
+    /// asks `parse` which answer to give, as it would have first.
+    ///
+    /// # Errors
+    /// [`InvalidNumber`] for a number that has no E.164 form at all.
+    pub fn e164_of(
+        country_code: u64,
+        national: &str,
+        sandbox: bool,
+    ) -> Result<String, InvalidNumber> {
+        match Self::read(country_code, national, sandbox)? {
+            Reading::Shape(phone) => Ok(phone.e164),
+            Reading::Parsed(country_code, parsed) => {
+                if parsed.code().value() != country_code {
+                    return Err(InvalidNumber);
+                }
+                Ok(e164(&parsed))
+            }
+        }
+    }
+
+    /// The reading both [`parse`](Self::parse) and
+    /// [`e164_of`](Self::e164_of) start with.
+    fn read(country_code: u64, national: &str, sandbox: bool) -> Result<Reading, InvalidNumber> {
         let country_code = u16::try_from(country_code).map_err(|_| InvalidNumber)?;
         let national = national.trim();
         let normalized =
             PhoneNumber::from_national(country_code, national).map_err(|_| InvalidNumber)?;
-        let e164 = normalized.as_str().to_owned();
         let digits: String = national.chars().filter(char::is_ascii_digit).collect();
         if sandbox {
             if !(8..=15).contains(&digits.len()) {
                 return Err(InvalidNumber);
             }
-            return Ok(Self {
+            return Ok(Reading::Shape(Self {
                 country_code,
                 display: format!("+{country_code} {national}"),
                 national: digits,
-                e164,
+                e164: normalized.as_str().to_owned(),
                 checked: false,
-            });
+            }));
         }
         // The national number as dialled in its country, parsed under the
         // calling code's main region: libphonenumber's rules then drop a
@@ -106,10 +142,10 @@ impl Phone {
         // (delivery, storage, rate-limit keys, messages) is this one's.
         let parsed = match main_region(country_code) {
             Some(region) => phonenumber::parse(Some(region), &digits),
-            None => phonenumber::parse(None, &e164),
+            None => phonenumber::parse(None, normalized.as_str()),
         }
         .map_err(|_| InvalidNumber)?;
-        Self::from_parsed(country_code, &parsed)
+        Ok(Reading::Parsed(country_code, parsed))
     }
 
     /// The accepted form of a number libphonenumber has read.
@@ -128,7 +164,7 @@ impl Phone {
             display: international,
             // With its leading zeros (Italy's 0), which `value()` drops.
             national: parsed.national().to_string(),
-            e164: parsed.format().mode(Mode::E164).to_string(),
+            e164: e164(parsed),
             checked: true,
         })
     }
@@ -139,25 +175,7 @@ impl Phone {
     /// # Errors
     /// [`InvalidNumber`].
     pub fn parse_e164(text: &str, sandbox: bool) -> Result<Self, InvalidNumber> {
-        let digits = text.strip_prefix('+').ok_or(InvalidNumber)?;
-        if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(InvalidNumber);
-        }
-        // The calling code is the first one to three digits that name
-        // one (ITU's codes are prefix-free, so at most one does), and the
-        // rest is read as `parse` reads a national number: one reading,
-        // under the code's main region. libphonenumber's own reading of a
-        // whole international number searches the regions first, which
-        // made a Verify check's reading of a number dearer than Authy's.
-        let (country_code, national) = (1..=3)
-            .filter_map(|n| {
-                let (code, rest) = digits.split_at_checked(n)?;
-                let code: u16 = code.parse().ok()?;
-                phonenumber::metadata::DATABASE.region(&code)?;
-                Some((code, rest))
-            })
-            .next()
-            .ok_or(InvalidNumber)?;
+        let (country_code, national) = split_e164(text)?;
         let phone = Self::parse(u64::from(country_code), national, sandbox)?;
         // The calling code and national number must be the text's own, not
         // a reading of it that drops digits.
@@ -165,6 +183,20 @@ impl Phone {
             return Err(InvalidNumber);
         }
         Ok(phone)
+    }
+
+    /// [`e164_of`](Self::e164_of) for a number in E.164: the form
+    /// [`parse_e164`](Self::parse_e164) accepts it in, which is `text`
+    /// itself, for finding what was stored under it.
+    ///
+    /// # Errors
+    /// [`InvalidNumber`] where `text` is no number's E.164 form.
+    pub fn e164_key(text: &str, sandbox: bool) -> Result<&str, InvalidNumber> {
+        let (country_code, national) = split_e164(text)?;
+        if Self::e164_of(u64::from(country_code), national, sandbox)? != text {
+            return Err(InvalidNumber);
+        }
+        Ok(text)
     }
 
     /// The number's region as ISO 3166 alpha-2 (the calling code's main
@@ -216,6 +248,45 @@ pub fn dashed(national: &str) -> String {
     }
 }
 
+/// What [`Phone::read`] made of a number.
+enum Reading {
+    /// A sandbox number, checked for its shape only.
+    Shape(Phone),
+    /// The calling code asked for, and libphonenumber's reading.
+    Parsed(u16, phonenumber::PhoneNumber),
+}
+
+/// A read number's E.164 form, written as libphonenumber's formatter writes
+/// it (`+`, the calling code, the national number with its leading zeros),
+/// without the formatter, which matches the plan's formatting patterns
+/// first for every form it writes, E.164 too.
+fn e164(parsed: &phonenumber::PhoneNumber) -> String {
+    format!("+{}{}", parsed.code().value(), parsed.national())
+}
+
+/// `+` and 1 to 15 digits, split into the calling code and the rest.
+fn split_e164(text: &str) -> Result<(u16, &str), InvalidNumber> {
+    let digits = text.strip_prefix('+').ok_or(InvalidNumber)?;
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(InvalidNumber);
+    }
+    // The calling code is the first one to three digits that name one
+    // (ITU's codes are prefix-free, so at most one does), and the rest is
+    // read as `parse` reads a national number: one reading, under the
+    // code's main region. libphonenumber's own reading of a whole
+    // international number searches the regions first, which made a Verify
+    // check's reading of a number dearer than Authy's.
+    (1..=3)
+        .filter_map(|n| {
+            let (code, rest) = digits.split_at_checked(n)?;
+            let code: u16 = code.parse().ok()?;
+            phonenumber::metadata::DATABASE.region(&code)?;
+            Some((code, rest))
+        })
+        .next()
+        .ok_or(InvalidNumber)
+}
+
 /// The main region of a calling code (`GB` for 44), `None` for the
 /// non-geographic ones (800, 870, ...).
 fn main_region(country_code: u16) -> Option<phonenumber::country::Id> {
@@ -248,6 +319,48 @@ mod tests {
             "",
         ] {
             assert_eq!(Phone::parse_e164(bad, false), Err(InvalidNumber), "{bad}");
+            assert_eq!(Phone::e164_key(bad, false), Err(InvalidNumber), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_checks_reading_leaves_validity_to_what_was_stored() {
+        // Read, with a form, but not valid: `parse` refuses it, and no
+        // verification is ever stored under the form.
+        // (+1 200 is no area code.)
+        assert!(Phone::parse(1, "200-555-0123", false).is_err());
+        assert_eq!(
+            Phone::e164_of(1, "200-555-0123", false).as_deref(),
+            Ok("+12005550123")
+        );
+        assert_eq!(Phone::e164_key("+12005550123", false), Ok("+12005550123"));
+        assert!(Phone::parse_e164("+12005550123", false).is_err());
+        // libphonenumber reads +1 111-111-1111 as +1 11111111, which is
+        // not the text's E.164 form.
+        assert!(Phone::e164_of(1, "111-111-1111", false).is_ok());
+        assert_eq!(Phone::e164_key("+11111111111", false), Err(InvalidNumber));
+        // No form at all: refused by both readings.
+        for (cc, national) in [
+            (1, "12"),
+            (1, "abc"),
+            (70_000, "7754615609"),
+            (0, "7754615609"),
+        ] {
+            assert_eq!(
+                Phone::e164_of(cc, national, false),
+                Err(InvalidNumber),
+                "+{cc} {national}"
+            );
+        }
+        // An international prefix where the number should be reads to no
+        // other number's form.
+        assert!(Phone::e164_of(44, "00 7400 123456", false).is_err());
+        // The sandbox's reading is the same in both.
+        for (cc, national) in [(57, "300 123 4567"), (1, "111-111-1111")] {
+            assert_eq!(
+                Phone::e164_of(cc, national, true),
+                Ok(Phone::parse(cc, national, true).unwrap().e164)
+            );
         }
     }
 
@@ -301,6 +414,9 @@ mod tests {
             // Stored as the national number with its own zeros, so the
             // e164 built from the stored user is the same number.
             assert_eq!(format!("+{cc}{}", phone.national), e164, "+{cc} {national}");
+            // A check's reading finds the form the start stored.
+            assert_eq!(Phone::e164_of(cc, national, false).as_deref(), Ok(e164));
+            assert_eq!(Phone::e164_key(e164, false), Ok(e164));
         }
         // An international prefix where the number should be: not a
         // second form of the same number.

@@ -214,16 +214,29 @@ impl Domain {
     }
 
     /// What a check's `To` names: an e-mail address (it has an `@`) or a
-    /// number.
+    /// number, read only as far as its E.164 form (see
+    /// [`Phone::e164_key`]); where nothing is found under it,
+    /// [`Self::missing`] gives the answer.
     pub(super) fn target(&self, to: &str) -> Result<Target, Error> {
         if to.contains('@') {
             return Ok(Target::Mail(self.mail_tag(to)));
         }
         Ok(Target::Number(
-            Phone::parse_e164(to, false)
+            Phone::e164_key(to, false)
                 .map_err(|_| Error::InvalidPhone)?
-                .e164,
+                .to_owned(),
         ))
+    }
+
+    /// The answer to a check of `to` that found no verification: not
+    /// found, or, for a number that is not valid, the error a reading of
+    /// it gives.
+    pub(super) fn missing(to: &str) -> Error {
+        if to.contains('@') || Phone::parse_e164(to, false).is_ok() {
+            Error::NotFound
+        } else {
+            Error::InvalidPhone
+        }
     }
 }
 

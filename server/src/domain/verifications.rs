@@ -170,10 +170,16 @@ impl Domain {
         code: &str,
         now: u64,
     ) -> Result<(), Error> {
-        let phone = Phone::parse(country_code, phone_number, app.sandbox)
+        // The number is read only as far as its key: a number that was
+        // never valid has no verification, and where none is found the
+        // whole reading chooses the answer, as it would have first.
+        let e164 = Phone::e164_of(country_code, phone_number, app.sandbox)
             .map_err(|_| Error::InvalidPhone)?;
-        let key = verification_key(app.id, &phone.e164);
-        let none = || Error::NoPendingVerification(phone.display.clone());
+        let key = verification_key(app.id, &e164);
+        let none = || match Phone::parse(country_code, phone_number, app.sandbox) {
+            Ok(phone) => Error::NoPendingVerification(phone.display),
+            Err(_) => Error::InvalidPhone,
+        };
         let sandbox_code = app.sandbox && code == SANDBOX_CODE;
         self.update(
             &key,

@@ -449,6 +449,11 @@ impl Domain {
         // The service's settings play no part in a check: whether it is the
         // application's is all that is read, with the state in one read.
         let service_bytes = sid_bytes("VA", service).ok_or(Error::NotFound)?;
+        // What a check that finds no verification answers.
+        let absent = || match &target {
+            CheckFor::To(to) => Self::missing(to),
+            CheckFor::Sid(_) => Error::NotFound,
+        };
         let parsed = match &target {
             CheckFor::To(to) => self.target(to).map(|target| (target, None)),
             CheckFor::Sid(sid) => self
@@ -478,7 +483,7 @@ impl Domain {
                 Some(read),
                 || None,
                 |pending: Option<Pending>| {
-                    let mut pending = pending.ok_or(Error::NotFound)?;
+                    let mut pending = pending.ok_or_else(absent)?;
                     let open = pending.verify.is_some_and(|part| {
                         part.service == service_sid
                             && part.end == VerifyEnd::Open

@@ -100,6 +100,16 @@ async fn verbs_answer_outcomes_and_domain_errors_on_every_store() {
             Err(Error::InvalidPhone),
             "{engine}"
         );
+        // A number with an E.164 form that is not valid (+1 200 is no area
+        // code): found nowhere, and answered as invalid, as before a check
+        // read numbers only as far as their keys.
+        assert_eq!(
+            domain
+                .check_verification(&app, 1, "200-555-0123", &code, T0 + 3)
+                .await,
+            Err(Error::InvalidPhone),
+            "{engine}"
+        );
 
         // A sixth send to one number in its ten minutes: Limited, by name.
         for _ in 0..5 {

@@ -395,6 +395,80 @@ async fn a_code_is_accepted_once_across_both_surfaces() {
     assert_eq!(other.status, 404, "{}", other.body);
 }
 
+/// A check reads its number only as far as the key it was stored under;
+/// where nothing is found, the whole reading chooses between "invalid" and
+/// "not found", on both surfaces, as when every check read it whole.
+#[tokio::test]
+async fn a_check_of_a_number_that_is_not_valid_says_so_on_both_surfaces() {
+    let s = start(false).await;
+    let a = account(&s, 1).await;
+    let service = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Numbers")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let check_path = format!("/Services/{service}/VerificationCheck");
+    let check = |to: &'static str, path: String| {
+        let s = &s;
+        let a = &a;
+        async move {
+            s.twilio(a, "POST", &path, &[("To", to), ("Code", "123456")])
+                .await
+        }
+    };
+    // +1 200 is no area code: the number has an E.164 form, and is not
+    // valid. +1 111-111-1111 reads as another form than its text.
+    for invalid in ["+12005550123", "+11111111111", "+1775"] {
+        let answer = check(invalid, check_path.clone()).await;
+        assert_eq!(
+            (answer.status, json(&answer)["code"].as_u64()),
+            (400, Some(60200)),
+            "{invalid}: {}",
+            answer.body
+        );
+    }
+    // Valid and never started: not found.
+    let never = check("+17754615699", check_path.clone()).await;
+    assert_eq!(
+        (never.status, json(&never)["code"].as_u64()),
+        (404, Some(20404)),
+        "{}",
+        never.body
+    );
+    // No such service answers first, whatever the number.
+    let missing = format!("/Services/VA{}/VerificationCheck", "0".repeat(32));
+    for to in ["+12005550123", "+17754615699"] {
+        let answer = check(to, missing.clone()).await;
+        assert_eq!(answer.status, 404, "{to}: {}", answer.body);
+    }
+    // Authy's check: invalid, then valid and never started.
+    let authy = |number: &str| {
+        format!(r#"{{"country_code":1,"phone_number":"{number}","verification_code":"1234"}}"#)
+    };
+    let invalid = s
+        .post_json(KEY_A, "phones/verification/check", &authy("200-555-0123"))
+        .await;
+    assert_eq!(
+        (invalid.status, invalid.body.as_str()),
+        (
+            400,
+            r#"{"message":"Phone number is invalid","success":false,"errors":{"message":"Phone number is invalid"},"error_code":"60033"}"#
+        )
+    );
+    let never = s
+        .post_json(KEY_A, "phones/verification/check", &authy("775-461-5699"))
+        .await;
+    assert_eq!(
+        (never.status, never.body.as_str()),
+        (
+            404,
+            r#"{"message":"No pending verifications for +1 775-461-5699 found.","success":false,"errors":{"message":"No pending verifications for +1 775-461-5699 found."},"error_code":"60023"}"#
+        )
+    );
+}
+
 #[tokio::test]
 async fn bad_input_in_every_parameter_is_a_twilio_error_never_a_5xx() {
     let s = start(false).await;
