@@ -47,6 +47,12 @@ use passcode_server::store::sqlite::{Durability, Sqlite};
 use passcode_server::store::{App, AppStore, NewApp, StateKey, StateStore, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_passcode-server");
+
+/// The server binary the rows run: this build's, or `PASSCODE_BENCH_SERVER`
+/// (another build's copy, to compare two builds against the same floors).
+fn server_bin() -> String {
+    std::env::var("PASSCODE_BENCH_SERVER").unwrap_or_else(|_| BIN.to_owned())
+}
 const KEY: &str = "LoadLoadLoadLoadLoadLoadLoadLoad";
 const MASTER: [u8; 32] = [42; 32];
 
@@ -433,7 +439,7 @@ struct Server {
 impl Server {
     fn start(seeded: &Seeded, durability: &str) -> Self {
         let listen = free_listen();
-        let child = Command::new(BIN)
+        let child = Command::new(server_bin())
             .args([
                 "serve",
                 "--listen",
@@ -513,7 +519,7 @@ fn free_listen() -> String {
 /// Waits until `healthcheck` passes at `listen`, at most 20 seconds.
 fn wait_healthy(listen: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !Command::new(BIN)
+    while !Command::new(server_bin())
         .args(["healthcheck", "--listen", listen])
         .stderr(Stdio::null())
         .status()
