@@ -90,11 +90,13 @@ impl Phone {
     /// where it gives one for a number of no valid form, for finding what
     /// was stored under that form. The metadata's validity check and the
     /// international form are left out: they were two thirds of a check's
-    /// reading of its number. Only numbers `parse` accepted are ever stored
-    /// under their form, and validity depends on that form alone (its
-    /// calling code and national number), so a number that reads to a
-    /// stored form is valid. A caller that finds nothing under the form
-    /// asks `parse` which answer to give, as it would have first.
+    /// reading of its number. Outside the sandbox, only numbers `parse`
+    /// accepted are stored under their form, and validity depends on that
+    /// form alone (its calling code and national number), so a number that
+    /// reads to a form stored by a reading of the same sandbox setting is
+    /// valid. A caller that finds nothing under the form, or finds what the
+    /// sandbox stored, asks `parse` which answer to give, as it would have
+    /// first.
     ///
     /// # Errors
     /// [`InvalidNumber`] for a number that has no E.164 form at all.

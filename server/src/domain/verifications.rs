@@ -180,6 +180,11 @@ impl Domain {
             Ok(phone) => Error::NoPendingVerification(phone.display),
             Err(_) => Error::InvalidPhone,
         };
+        // A verification started while the application was in the sandbox
+        // holds a number read for its shape only: once the sandbox is off,
+        // a refusal reads the number whole first, and an invalid one is
+        // answered as invalid, spending no attempt.
+        let invalid = || !app.sandbox && Phone::parse(country_code, phone_number, false).is_err();
         let sandbox_code = app.sandbox && code == SANDBOX_CODE;
         self.update(
             &key,
@@ -201,6 +206,7 @@ impl Domain {
                 let code = pending.checked(code);
                 match verifier.check(&mut pending.state, &key.key, &code, now) {
                     Ok(SmsCheck::Approved) => Ok((Some(pending), Step::Write(Ok(())))),
+                    Ok(_) | Err(_) if invalid() => Err(Error::InvalidPhone),
                     Ok(SmsCheck::Incorrect { .. }) => {
                         Ok((Some(pending), Step::Write(Err(Error::WrongCode))))
                     }

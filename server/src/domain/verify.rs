@@ -490,7 +490,10 @@ impl Domain {
                             && wanted.is_none_or(|sid| sid == part.sid)
                     });
                     if !open {
-                        return Err(Error::NotFound);
+                        // Authy's sandbox stores a number it did not check
+                        // against the metadata, so a state found here does
+                        // not show that `To` is valid.
+                        return Err(absent());
                     }
                     let verifier = self.verifier(pending.digits, VERIFICATION_VALIDITY)?;
                     let checked = pending.checked(code);

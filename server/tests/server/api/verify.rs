@@ -469,6 +469,73 @@ async fn a_check_of_a_number_that_is_not_valid_says_so_on_both_surfaces() {
     );
 }
 
+/// Authy's sandbox takes a number for its shape alone, so a state stored
+/// in it does not show that its number is valid: Verify, which reads every
+/// number by the metadata, still answers such a number as invalid, and so
+/// does Authy's check once the sandbox is off, spending no attempt.
+#[tokio::test]
+async fn a_number_the_sandbox_took_unread_is_still_answered_as_invalid() {
+    let s = start(true).await;
+    let a = account(&s, 1).await;
+    let service = json(
+        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Sandbox")])
+            .await,
+    )["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // +1 200 is no area code.
+    let started = s
+        .post_json(
+            KEY_A,
+            "phones/verification/start",
+            r#"{"via":"sms","country_code":1,"phone_number":"200-555-0123","code_length":6}"#,
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let verify = s
+        .twilio(
+            &a,
+            "POST",
+            &format!("/Services/{service}/VerificationCheck"),
+            &[("To", "+12005550123"), ("Code", "000000")],
+        )
+        .await;
+    assert_eq!(
+        (verify.status, json(&verify)["code"].as_u64()),
+        (400, Some(60200)),
+        "{}",
+        verify.body
+    );
+    s.store
+        .update_app(
+            1,
+            AppPatch {
+                sandbox: Some(false),
+                ..AppPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    // A wrong code (the sandbox sent none, so any of six digits is wrong
+    // but for a chance of one in a million) and a malformed one, more
+    // times than the attempts allowed: never 401 or 429.
+    for code in ["000000", "12"].repeat(4) {
+        let body = format!(
+            r#"{{"country_code":1,"phone_number":"200-555-0123","verification_code":"{code}"}}"#
+        );
+        let authy = s.post_json(KEY_A, "phones/verification/check", &body).await;
+        assert_eq!(
+            (authy.status, authy.body.as_str()),
+            (
+                400,
+                r#"{"message":"Phone number is invalid","success":false,"errors":{"message":"Phone number is invalid"},"error_code":"60033"}"#
+            ),
+            "{code}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn bad_input_in_every_parameter_is_a_twilio_error_never_a_5xx() {
     let s = start(false).await;
