@@ -145,7 +145,12 @@ pub fn init_logging_at(format: LogFormat, level: &str) {
     let ours = tracing_subscriber::filter::filter_fn(|meta| {
         *meta.level() <= tracing::Level::INFO || meta.target().starts_with("passcode_server")
     });
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal: a journal or a file
+    // would keep them as bytes, and writing them cost every request's span
+    // a formatting pass.
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let layer = match format {
         LogFormat::Text => layer.boxed(),
         LogFormat::Json => layer.json().boxed(),

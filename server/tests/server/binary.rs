@@ -407,6 +407,8 @@ async fn a_full_run_keeps_every_secret_out_of_the_logs() {
     assert!(server.stop().success(), "SIGTERM is a clean stop");
     let log = std::fs::read_to_string(&server.stderr).unwrap();
     assert!(log.contains("serving"), "{log}");
+    // A file is no terminal: plain text, no colour codes.
+    assert!(!log.contains('\u{1b}'), "{log}");
     // The cause, once for the whole outage, not a line per request.
     let failing: Vec<&str> = log.lines().filter(|l| l.contains("commits fail")).collect();
     assert_eq!(failing.len(), 1, "{log}");
