@@ -38,6 +38,18 @@ impl Server {
         self.send(request.basic_auth(&who.sid, Some(&who.token)))
             .await
     }
+
+    /// A new service of `who`'s application, named `name`: its SID.
+    async fn service(&self, who: &Account, name: &str) -> String {
+        json(
+            &self
+                .twilio(who, "POST", "/Services", &[("FriendlyName", name)])
+                .await,
+        )["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
 }
 
 fn json(answer: &Answer) -> serde_json::Value {
@@ -246,13 +258,7 @@ async fn bodies_have_twilios_fields_in_twilios_order() {
 async fn one_right_code_checked_100_times_at_once_approves_once_and_wrong_codes_count_five() {
     let s = start(false).await;
     let a = Arc::new(account(&s, 1).await);
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Race")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Race").await;
     let s = Arc::new(s);
     for (to, right) in [("+15017122661", true), ("+15017122662", false)] {
         let started = s
@@ -314,13 +320,7 @@ async fn one_right_code_checked_100_times_at_once_approves_once_and_wrong_codes_
 async fn a_code_is_accepted_once_across_both_surfaces() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Both")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Both").await;
     let check_path = format!("/Services/{service}/VerificationCheck");
     // Started on Verify, accepted on Authy: then gone on Verify.
     let start_path = format!("/Services/{service}/Verifications");
@@ -402,13 +402,7 @@ async fn a_code_is_accepted_once_across_both_surfaces() {
 async fn a_check_of_a_number_that_is_not_valid_says_so_on_both_surfaces() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Numbers")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Numbers").await;
     let check_path = format!("/Services/{service}/VerificationCheck");
     let check = |to: &'static str, path: String| {
         let s = &s;
@@ -477,13 +471,7 @@ async fn a_check_of_a_number_that_is_not_valid_says_so_on_both_surfaces() {
 async fn a_number_the_sandbox_took_unread_is_still_answered_as_invalid() {
     let s = start(true).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Sandbox")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Sandbox").await;
     // +1 200 is no area code.
     let started = s
         .post_json(
@@ -540,13 +528,7 @@ async fn a_number_the_sandbox_took_unread_is_still_answered_as_invalid() {
 async fn bad_input_in_every_parameter_is_a_twilio_error_never_a_5xx() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Bad")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Bad").await;
     let factor = s
         .twilio(
             &a,
@@ -765,13 +747,7 @@ fn totp_now(secret: &str, now: u64) -> String {
 async fn entities_factors_and_challenges_follow_twilios_examples_and_lifecycle() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Totp")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Totp").await;
     let base = format!("/Services/{service}/Entities");
     let entity = s
         .twilio(
@@ -1056,13 +1032,7 @@ async fn an_authy_authenticator_migrates_to_a_verify_factor_sharing_its_steps() 
     let a = account(&s, 1).await;
     let user = s.create_user(KEY_A, "775-461-5609").await;
     let totp = enrol(&s, KEY_A, user).await;
-    let service_sid = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Moved")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service_sid = s.service(&a, "Moved").await;
     let app = s.store.app(1).await.unwrap().unwrap();
     let service = passcode_server::domain::verify_service(s.store.as_ref(), 1, &service_sid)
         .await
@@ -1189,13 +1159,7 @@ async fn an_api_key_acts_for_its_account_until_it_is_deleted() {
 async fn rate_limits_and_buckets_limit_verifications_by_their_values() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Limited")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Limited").await;
     let limits = format!("/Services/{service}/RateLimits");
     let created = s
         .twilio(
@@ -1384,13 +1348,7 @@ async fn receiver() -> (
 async fn webhooks_hear_factor_and_challenge_events_signed_with_the_auth_token() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Hooks")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Hooks").await;
     let (url, mut received) = receiver().await;
     let hooks = format!("/Services/{service}/Webhooks");
     let created = s
@@ -1575,13 +1533,7 @@ async fn webhooks_hear_factor_and_challenge_events_signed_with_the_auth_token() 
 async fn attempts_record_each_send_and_their_conversion() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Counted")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Counted").await;
     let start_path = format!("/Services/{service}/Verifications");
     let first = json(
         &s.twilio(
@@ -1713,13 +1665,7 @@ async fn attempts_record_each_send_and_their_conversion() {
 async fn a_page_of_pending_challenges_is_never_cut_short_by_expired_ones() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Pages")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Pages").await;
     let base = format!("/Services/{service}/Entities/page-user-1");
     let factor = json(
         &s.twilio(
@@ -1797,20 +1743,8 @@ async fn a_page_of_pending_challenges_is_never_cut_short_by_expired_ones() {
 async fn a_verification_is_seen_only_through_its_own_service() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let one = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "One")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let two = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Two")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let one = s.service(&a, "One").await;
+    let two = s.service(&a, "Two").await;
     let started = json(
         &s.twilio(
             &a,
@@ -1880,13 +1814,7 @@ async fn a_verification_is_seen_only_through_its_own_service() {
 async fn twilio_only_resources_say_they_are_not_supported() {
     let s = start(false).await;
     let a = account(&s, 1).await;
-    let service = json(
-        &s.twilio(&a, "POST", "/Services", &[("FriendlyName", "Only")])
-            .await,
-    )["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let service = s.service(&a, "Only").await;
     for path in [
         format!("/Services/{service}/MessagingConfigurations"),
         format!("/Services/{service}/AccessTokens"),
